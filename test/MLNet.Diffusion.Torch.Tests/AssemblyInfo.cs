@@ -1,0 +1,2 @@
+// Tests share process-wide state (live tensor count, thread count, default generators): run them one at a time.
+[assembly: DoNotParallelize]
