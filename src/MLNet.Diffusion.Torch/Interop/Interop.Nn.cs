@@ -90,7 +90,7 @@ internal static unsafe partial class Native
     internal static partial void mlnd_inference_mode_exit(IntPtr guard);
 
     [LibraryImport(Library)]
-    internal static partial int mlnd_adamw_step(IntPtr* parameters, IntPtr* expAvg, IntPtr* expAvgSq, int count, long step, double lr, double beta1, double beta2, double eps, double weightDecay);
+    internal static partial int mlnd_adamw_step(IntPtr* parameters, IntPtr* expAvg, IntPtr* expAvgSq, long* steps, int count, double lr, double beta1, double beta2, double eps, double weightDecay);
 
     [LibraryImport(Library)]
     internal static partial TensorHandle mlnd_clip_grad_norm(IntPtr* parameters, int count, double maxNorm);

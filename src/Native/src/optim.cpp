@@ -2,25 +2,26 @@
 #include "mlnd.h"
 
 // One AdamW step (Loshchilov & Hutter), the same sequence of in-place operations as PyTorch 1.13's
-// single-tensor AdamW. `step` is the 1-based step number after this update. Parameters without a
-// gradient are skipped. State tensors (exp_avg, exp_avg_sq) are owned by the caller.
-MLND_API int32_t mlnd_adamw_step(TensorHandle* params, TensorHandle* exp_avg, TensorHandle* exp_avg_sq, int32_t count,
-                                 int64_t step, double lr, double beta1, double beta2, double eps,
+// single-tensor AdamW. steps[i] counts the updates of parameter i (PyTorch keeps one count per parameter);
+// it is incremented here for every parameter that has a gradient, the others are skipped. State tensors
+// (exp_avg, exp_avg_sq) are owned by the caller.
+MLND_API int32_t mlnd_adamw_step(TensorHandle* params, TensorHandle* exp_avg, TensorHandle* exp_avg_sq, int64_t* steps,
+                                 int32_t count, double lr, double beta1, double beta2, double eps,
                                  double weight_decay) {
   try {
     at::NoGradGuard no_grad;
-    const double bias_correction1 = 1.0 - std::pow(beta1, static_cast<double>(step));
-    const double bias_correction2_sqrt = std::sqrt(1.0 - std::pow(beta2, static_cast<double>(step)));
-    const double step_size = lr / bias_correction1;
     for (int32_t i = 0; i < count; ++i) {
       auto& param = *params[i];
       const auto& grad = param.grad();
       if (!grad.defined()) continue;
+      const auto step = static_cast<double>(++steps[i]);
+      const double bias_correction1 = 1.0 - std::pow(beta1, step);
+      const double bias_correction2_sqrt = std::sqrt(1.0 - std::pow(beta2, step));
       param.mul_(1.0 - lr * weight_decay);
       exp_avg[i]->mul_(beta1).add_(grad, 1.0 - beta1);
       exp_avg_sq[i]->mul_(beta2).addcmul_(grad, grad, 1.0 - beta2);
       auto denom = (exp_avg_sq[i]->sqrt() / bias_correction2_sqrt).add_(eps);
-      param.addcdiv_(*exp_avg[i], denom, -step_size);
+      param.addcdiv_(*exp_avg[i], denom, -(lr / bias_correction1));
     }
     return 0;
   }

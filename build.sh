@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# One command for everything. On a Debian machine it installs what is missing (as root, or through sudo).
+#   ./build.sh          install what is missing, build (the shim through cmake, then the .NET solution)
+#   ./build.sh test     ... and run every test
+#   ./build.sh bench    ... and run the side-by-side benchmark against PyTorch (Debian's python3-torch)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+command_name="${1:-build}"
+configuration="${CONFIGURATION:-Release}"
+
+# Debian packages the project needs: libtorch (CPU, 1.13) and its headers, the compiler and cmake for the
+# shim, and PyTorch for Python, which runs the same libtorch in the benchmark.
+packages=(libtorch-dev cmake g++ python3-torch)
+
+install_missing() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]} == 0)); then
+    return
+  fi
+  echo "build.sh: installing ${missing[*]}"
+  local sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "build.sh: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+build() {
+  dotnet build MLNet.Diffusion.sln -c "$configuration" -nologo -v minimal
+}
+
+install_missing
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+case "$command_name" in
+  build)
+    build
+    ;;
+  test)
+    build
+    dotnet test MLNet.Diffusion.sln -c "$configuration" --no-build -nologo -v minimal \
+      --logger "console;verbosity=normal" --results-directory artifacts/TestResults
+    ;;
+  bench)
+    build
+    dotnet run --project bench/MLNet.Diffusion.Bench -c "$configuration" --no-build -- "${@:2}"
+    ;;
+  *)
+    echo "usage: ./build.sh [build|test|bench]" >&2
+    exit 2
+    ;;
+esac
