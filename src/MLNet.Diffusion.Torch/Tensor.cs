@@ -201,6 +201,20 @@ public sealed unsafe partial class Tensor : IDisposable
             }
         }
 
+        var elements = 1L;
+        foreach (var size in shape)
+        {
+            elements = checked(elements * size);
+        }
+
+        var expected = checked(elements * dtype.ElementSize());
+        if (expected != data.Length)
+        {
+            throw new ArgumentException(
+                $"Shape [{string.Join(", ", shape)}] of {dtype.Name()} needs {expected} bytes ({elements} elements) but the data has {data.Length} bytes.",
+                nameof(data));
+        }
+
         device.EnsureAvailable();
         Torch.EnsureInitialised();
         fixed (byte* p = data)

@@ -3,8 +3,16 @@
 
 MLND_API int32_t mlnd_tensor_requires_grad(TensorHandle t) { return t->requires_grad() ? 1 : 0; }
 
+// Python refuses to switch off requires_grad on a non-leaf (the C++ API silently keeps it); so do we.
 MLND_API int32_t mlnd_tensor_set_requires_grad(TensorHandle t, int8_t value) {
-  MLND_RETURN_STATUS(t->set_requires_grad(value != 0))
+  try {
+    TORCH_CHECK(value != 0 || t->is_leaf(),
+                "you can only change requires_grad flags of leaf variables; use detach() to get a tensor that does "
+                "not require gradients");
+    t->set_requires_grad(value != 0);
+    return 0;
+  }
+  MLND_CATCH(-1)
 }
 
 MLND_API int32_t mlnd_tensor_is_leaf(TensorHandle t) { return t->is_leaf() ? 1 : 0; }
