@@ -6,9 +6,6 @@ namespace MLNet.Diffusion.Torch.Interop;
 internal static unsafe partial class Native
 {
     [LibraryImport(Library)]
-    internal static partial TensorHandle mlnd_name(TensorHandle t);
-
-    [LibraryImport(Library)]
     internal static partial TensorHandle mlnd_neg(TensorHandle t);
 
     [LibraryImport(Library)]
@@ -81,9 +78,6 @@ internal static unsafe partial class Native
     internal static partial TensorHandle mlnd_all_all(TensorHandle t);
 
     [LibraryImport(Library)]
-    internal static partial TensorHandle mlnd_name(TensorHandle a, TensorHandle b);
-
-    [LibraryImport(Library)]
     internal static partial TensorHandle mlnd_mul(TensorHandle a, TensorHandle b);
 
     [LibraryImport(Library)]
@@ -126,9 +120,6 @@ internal static unsafe partial class Native
     internal static partial TensorHandle mlnd_logical_or(TensorHandle a, TensorHandle b);
 
     [LibraryImport(Library)]
-    internal static partial TensorHandle mlnd_name(TensorHandle t, double s);
-
-    [LibraryImport(Library)]
     internal static partial TensorHandle mlnd_add_scalar(TensorHandle t, double s);
 
     [LibraryImport(Library)]
@@ -163,9 +154,6 @@ internal static unsafe partial class Native
 
     [LibraryImport(Library)]
     internal static partial TensorHandle mlnd_ge_scalar(TensorHandle t, double s);
-
-    [LibraryImport(Library)]
-    internal static partial TensorHandle mlnd_name(TensorHandle t, long* dims, int ndims);
 
     [LibraryImport(Library)]
     internal static partial TensorHandle mlnd_reshape(TensorHandle t, long* dims, int ndims);
