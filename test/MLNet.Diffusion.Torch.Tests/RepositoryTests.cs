@@ -14,15 +14,29 @@ public sealed partial class RepositoryTests
     }
 
     [TestMethod]
-    public void Readme_FirstExample_IsTheCompiledQuickstart()
+    public void DocsCodeBlocks_AreAllCompiledCode()
     {
-        var source = File.ReadAllText(Path.Combine(Root, "examples", "Quickstart", "Program.cs"));
-        var begin = source.IndexOf("// README example: begin", StringComparison.Ordinal);
-        var end = source.IndexOf("// README example: end", StringComparison.Ordinal);
-        var snippet = Dedent(source[source.IndexOf('\n', begin)..end]);
-        var readme = File.ReadAllText(Path.Combine(Root, "README.md"));
-        Assert.IsTrue(readme.Contains(snippet.Trim(), StringComparison.Ordinal),
-            "README.md's first example differs from examples/Quickstart/Program.cs; paste the region between the markers.");
+        // Every C# block of README.md and docs/*.md appears, line for line (indentation aside), in an example or a
+        // test, so the docs cannot show code that does not compile or run.
+        var compiled = Directory.GetFiles(Path.Combine(Root, "examples"), "*.cs", SearchOption.AllDirectories)
+            .Concat(Directory.GetFiles(Path.Combine(Root, "test"), "*.cs", SearchOption.AllDirectories))
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Select(f => Normalise(File.ReadAllText(f)))
+            .ToList();
+        var pages = Directory.GetFiles(Path.Combine(Root, "docs"), "*.md").Append(Path.Combine(Root, "README.md"));
+        var blocks = 0;
+        foreach (var page in pages)
+        {
+            foreach (Match block in CodeBlockPattern().Matches(File.ReadAllText(page)))
+            {
+                blocks++;
+                var code = Normalise(block.Groups[1].Value);
+                Assert.IsTrue(compiled.Any(c => c.Contains(code, StringComparison.Ordinal)),
+                    $"{Path.GetFileName(page)} shows code that no example or test compiles:\n{block.Groups[1].Value}");
+            }
+        }
+
+        Assert.IsTrue(blocks >= 6, $"found {blocks} C# blocks");
     }
 
     [TestMethod]
@@ -57,12 +71,11 @@ public sealed partial class RepositoryTests
         }
     }
 
-    private static string Dedent(string text)
-    {
-        var lines = text.Split('\n').Where(l => l.Trim().Length > 0).ToArray();
-        var indent = lines.Min(l => l.Length - l.TrimStart().Length);
-        return string.Join('\n', text.Split('\n').Select(l => l.Length >= indent ? l[indent..] : l.TrimStart()));
-    }
+    private static string Normalise(string code) =>
+        string.Join('\n', code.ReplaceLineEndings("\n").Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0));
+
+    [GeneratedRegex(@"```csharp\n(.*?)```", RegexOptions.Singleline)]
+    private static partial Regex CodeBlockPattern();
 
     [GeneratedRegex(@"MLND_API\s+[\w\s\*]+?\b(mlnd_\w+)\s*\(")]
     private static partial Regex ExportPattern();
