@@ -19,7 +19,7 @@ public static class Program
     public static (double First, double Last) Run(int steps)
     {
         // README example: begin
-        Torch.ManualSeed(0);
+        LibTorch.ManualSeed(0);
         using var net = new Sequential(
             new Conv2d(1, 16, 3, padding: 1), new GroupNorm(4, 16), new SiLU(),
             new Conv2d(16, 1, 3, padding: 1));
@@ -27,13 +27,13 @@ public static class Program
 
         // Eight copies of an 8×8 checkerboard in {-1, 1}.
         var board = Enumerable.Range(0, 64).Select(i => (i / 8 + i % 8) % 2 == 0 ? 1f : -1f);
-        using var clean = Torch.FromArray(Enumerable.Repeat(board, 8).SelectMany(b => b).ToArray(), [8, 1, 8, 8]);
+        using var clean = LibTorch.FromArray(Enumerable.Repeat(board, 8).SelectMany(b => b).ToArray(), [8, 1, 8, 8]);
 
         double first = 0, last = 0;
         for (var step = 0; step < steps; step++)
         {
-            using var scope = Torch.NewDisposeScope();        // frees this step's tensors
-            var noise = Torch.RandnLike(clean);
+            using var scope = LibTorch.NewDisposeScope();        // frees this step's tensors
+            var noise = LibTorch.RandnLike(clean);
             var noisy = clean + noise * 0.5;
             var loss = Functional.MseLoss(net.Forward(noisy), noise);  // predict the noise
             optimizer.ZeroGrad();

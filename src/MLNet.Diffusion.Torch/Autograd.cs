@@ -42,7 +42,7 @@ public static class Autograd
             _guard = Native.mlnd_inference_mode_enter();
             if (_guard == IntPtr.Zero)
             {
-                throw Torch.LastError();
+                throw LibTorch.LastError();
             }
         }
 

@@ -63,7 +63,7 @@ public readonly record struct Device(DeviceType Type, int Index)
             {
                 throw new InvalidOperationException(
                     $"Device {this} was requested but CUDA is not available: the libtorch shim was built against libtorch " +
-                    $"{Torch.LibTorchVersion} without CUDA support, or no GPU is visible. Use Device.Cpu or Device.Auto.");
+                    $"{LibTorch.Version} without CUDA support, or no GPU is visible. Use Device.Cpu or Device.Auto.");
             }
 
             if (Index >= count)
@@ -89,5 +89,5 @@ public static class CudaDevice
     public static int DeviceCount => s_count.Value;
 
     /// <summary>Waits for all work queued on a CUDA device to finish.</summary>
-    public static void Synchronize(int index = -1) => Torch.Check(Interop.Native.mlnd_cuda_synchronize(index));
+    public static void Synchronize(int index = -1) => LibTorch.Check(Interop.Native.mlnd_cuda_synchronize(index));
 }

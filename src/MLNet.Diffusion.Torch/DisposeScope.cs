@@ -8,7 +8,7 @@ namespace MLNet.Diffusion.Torch;
 /// <example>
 /// <code>
 /// Tensor loss;
-/// using (var scope = Torch.NewDisposeScope())
+/// using (var scope = LibTorch.NewDisposeScope())
 /// {
 ///     var y = model.Forward(x);                       // intermediates belong to the scope
 ///     loss = scope.MoveToOuter(Functional.MseLoss(y, target));

@@ -41,7 +41,7 @@ public static unsafe class Functional
         long* s = stackalloc long[] { stride.H, stride.W };
         long* p = stackalloc long[] { padding.H, padding.W };
         long* d = stackalloc long[] { dilation.H, dilation.W };
-        return Torch.Wrap(Native.mlnd_conv2d(Tensor.Arg(input), Tensor.Arg(weight), Tensor.ArgOrNull(bias), s, p, d, groups));
+        return LibTorch.Wrap(Native.mlnd_conv2d(Tensor.Arg(input), Tensor.Arg(weight), Tensor.ArgOrNull(bias), s, p, d, groups));
     }
 
     /// <summary>2-D transposed convolution. <paramref name="weight"/> is [in, out/groups, kh, kw].</summary>
@@ -51,16 +51,16 @@ public static unsafe class Functional
         long* p = stackalloc long[] { padding, padding };
         long* o = stackalloc long[] { outputPadding, outputPadding };
         long* d = stackalloc long[] { dilation, dilation };
-        return Torch.Wrap(Native.mlnd_conv_transpose2d(Tensor.Arg(input), Tensor.Arg(weight), Tensor.ArgOrNull(bias), s, p, o, groups, d));
+        return LibTorch.Wrap(Native.mlnd_conv_transpose2d(Tensor.Arg(input), Tensor.Arg(weight), Tensor.ArgOrNull(bias), s, p, o, groups, d));
     }
 
     /// <summary><c>input · weightᵀ + bias</c>; <paramref name="weight"/> is [out, in].</summary>
     public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null) =>
-        Torch.Wrap(Native.mlnd_linear(Tensor.Arg(input), Tensor.Arg(weight), Tensor.ArgOrNull(bias)));
+        LibTorch.Wrap(Native.mlnd_linear(Tensor.Arg(input), Tensor.Arg(weight), Tensor.ArgOrNull(bias)));
 
     /// <summary>Group normalisation over channel groups of an [N, C, ...] tensor.</summary>
     public static Tensor GroupNorm(Tensor input, long groups, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5) =>
-        Torch.Wrap(Native.mlnd_group_norm(Tensor.Arg(input), groups, Tensor.ArgOrNull(weight), Tensor.ArgOrNull(bias), eps));
+        LibTorch.Wrap(Native.mlnd_group_norm(Tensor.Arg(input), groups, Tensor.ArgOrNull(weight), Tensor.ArgOrNull(bias), eps));
 
     /// <summary>Layer normalisation over the trailing <paramref name="normalizedShape"/> dimensions.</summary>
     public static Tensor LayerNorm(Tensor input, long[] normalizedShape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
@@ -68,25 +68,25 @@ public static unsafe class Functional
         ArgumentNullException.ThrowIfNull(normalizedShape);
         fixed (long* s = normalizedShape)
         {
-            return Torch.Wrap(Native.mlnd_layer_norm(Tensor.Arg(input), s, normalizedShape.Length, Tensor.ArgOrNull(weight), Tensor.ArgOrNull(bias), eps));
+            return LibTorch.Wrap(Native.mlnd_layer_norm(Tensor.Arg(input), s, normalizedShape.Length, Tensor.ArgOrNull(weight), Tensor.ArgOrNull(bias), eps));
         }
     }
 
     /// <summary>x · sigmoid(x).</summary>
-    public static Tensor Silu(Tensor input) => Torch.Wrap(Native.mlnd_silu(Tensor.Arg(input)));
+    public static Tensor Silu(Tensor input) => LibTorch.Wrap(Native.mlnd_silu(Tensor.Arg(input)));
 
     /// <summary>max(x, 0).</summary>
-    public static Tensor Relu(Tensor input) => Torch.Wrap(Native.mlnd_relu(Tensor.Arg(input)));
+    public static Tensor Relu(Tensor input) => LibTorch.Wrap(Native.mlnd_relu(Tensor.Arg(input)));
 
     /// <summary>Gaussian error linear unit, exact or with the tanh approximation.</summary>
     public static Tensor Gelu(Tensor input, bool tanhApproximation = false) =>
-        Torch.Wrap(Native.mlnd_gelu(Tensor.Arg(input), Tensor.Flag(tanhApproximation)));
+        LibTorch.Wrap(Native.mlnd_gelu(Tensor.Arg(input), Tensor.Flag(tanhApproximation)));
 
     /// <summary>Softmax along <paramref name="dim"/>.</summary>
-    public static Tensor Softmax(Tensor input, long dim) => Torch.Wrap(Native.mlnd_softmax(Tensor.Arg(input), dim));
+    public static Tensor Softmax(Tensor input, long dim) => LibTorch.Wrap(Native.mlnd_softmax(Tensor.Arg(input), dim));
 
     /// <summary>Log-softmax along <paramref name="dim"/>.</summary>
-    public static Tensor LogSoftmax(Tensor input, long dim) => Torch.Wrap(Native.mlnd_log_softmax(Tensor.Arg(input), dim));
+    public static Tensor LogSoftmax(Tensor input, long dim) => LibTorch.Wrap(Native.mlnd_log_softmax(Tensor.Arg(input), dim));
 
     /// <summary>Zeroes elements with probability <paramref name="p"/> and scales the rest by 1/(1−p) when <paramref name="training"/>.</summary>
     public static Tensor Dropout(Tensor input, double p = 0.5, bool training = true)
@@ -96,7 +96,7 @@ public static unsafe class Functional
             throw new ArgumentOutOfRangeException(nameof(p), p, "Dropout probability must be in [0, 1].");
         }
 
-        return Torch.Wrap(Native.mlnd_dropout(Tensor.Arg(input), p, Tensor.Flag(training)));
+        return LibTorch.Wrap(Native.mlnd_dropout(Tensor.Arg(input), p, Tensor.Flag(training)));
     }
 
     /// <summary>
@@ -104,14 +104,14 @@ public static unsafe class Functional
     /// where it is true; a float mask is added. libtorch 2.x uses its fused kernel; 1.13 composes matmul and softmax.
     /// </summary>
     public static Tensor ScaledDotProductAttention(Tensor query, Tensor key, Tensor value, Tensor? mask = null, double dropoutP = 0, bool isCausal = false) =>
-        Torch.Wrap(Native.mlnd_scaled_dot_product_attention(Tensor.Arg(query), Tensor.Arg(key), Tensor.Arg(value), Tensor.ArgOrNull(mask), dropoutP, Tensor.Flag(isCausal)));
+        LibTorch.Wrap(Native.mlnd_scaled_dot_product_attention(Tensor.Arg(query), Tensor.Arg(key), Tensor.Arg(value), Tensor.ArgOrNull(mask), dropoutP, Tensor.Flag(isCausal)));
 
     /// <summary>Resizes the spatial dimensions of an [N, C, H, W] tensor to (<paramref name="height"/>, <paramref name="width"/>).</summary>
     public static Tensor Interpolate(Tensor input, long height, long width, InterpolationMode mode = InterpolationMode.Nearest, bool alignCorners = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
-        return Torch.Wrap(Native.mlnd_interpolate(Tensor.Arg(input), height, width, (sbyte)mode, Tensor.Flag(alignCorners)));
+        return LibTorch.Wrap(Native.mlnd_interpolate(Tensor.Arg(input), height, width, (sbyte)mode, Tensor.Flag(alignCorners)));
     }
 
     /// <summary>Average pooling with a square window (stride defaults to the window).</summary>
@@ -120,7 +120,7 @@ public static unsafe class Functional
         long* k = stackalloc long[] { kernelSize, kernelSize };
         long* s = stackalloc long[] { stride ?? kernelSize, stride ?? kernelSize };
         long* p = stackalloc long[] { padding, padding };
-        return Torch.Wrap(Native.mlnd_avg_pool2d(Tensor.Arg(input), k, s, p));
+        return LibTorch.Wrap(Native.mlnd_avg_pool2d(Tensor.Arg(input), k, s, p));
     }
 
     /// <summary>Max pooling with a square window (stride defaults to the window).</summary>
@@ -129,18 +129,18 @@ public static unsafe class Functional
         long* k = stackalloc long[] { kernelSize, kernelSize };
         long* s = stackalloc long[] { stride ?? kernelSize, stride ?? kernelSize };
         long* p = stackalloc long[] { padding, padding };
-        return Torch.Wrap(Native.mlnd_max_pool2d(Tensor.Arg(input), k, s, p));
+        return LibTorch.Wrap(Native.mlnd_max_pool2d(Tensor.Arg(input), k, s, p));
     }
 
     /// <summary>Squared error between <paramref name="input"/> and <paramref name="target"/>.</summary>
     public static Tensor MseLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean) =>
-        Torch.Wrap(Native.mlnd_mse_loss(Tensor.Arg(input), Tensor.Arg(target), (sbyte)reduction));
+        LibTorch.Wrap(Native.mlnd_mse_loss(Tensor.Arg(input), Tensor.Arg(target), (sbyte)reduction));
 
     /// <summary>Cross-entropy of [N, classes] logits against int64 class indices.</summary>
     public static Tensor CrossEntropy(Tensor logits, Tensor target, Reduction reduction = Reduction.Mean) =>
-        Torch.Wrap(Native.mlnd_cross_entropy(Tensor.Arg(logits), Tensor.Arg(target), (sbyte)reduction));
+        LibTorch.Wrap(Native.mlnd_cross_entropy(Tensor.Arg(logits), Tensor.Arg(target), (sbyte)reduction));
 
     /// <summary>Rows of <paramref name="weight"/> picked by int64 <paramref name="indices"/>.</summary>
     public static Tensor Embedding(Tensor weight, Tensor indices) =>
-        Torch.Wrap(Native.mlnd_embedding(Tensor.Arg(weight), Tensor.Arg(indices)));
+        LibTorch.Wrap(Native.mlnd_embedding(Tensor.Arg(weight), Tensor.Arg(indices)));
 }

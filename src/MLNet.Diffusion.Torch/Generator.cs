@@ -28,7 +28,7 @@ public sealed class Generator : IDisposable
     /// <summary>The device whose random streams this generator drives.</summary>
     public Device Device { get; }
 
-    /// <summary>The device's default generator, shared with libtorch and seeded by <see cref="Torch.ManualSeed"/>.</summary>
+    /// <summary>The device's default generator, shared with libtorch and seeded by <see cref="LibTorch.ManualSeed"/>.</summary>
     public static Generator Default(Device? device = null)
     {
         var d = device ?? Device.Cpu;
@@ -43,18 +43,18 @@ public sealed class Generator : IDisposable
     {
         get
         {
-            Torch.Check(Native.mlnd_generator_get_seed(LiveHandle, out var seed));
+            LibTorch.Check(Native.mlnd_generator_get_seed(LiveHandle, out var seed));
             return seed;
         }
 
-        set => Torch.Check(Native.mlnd_generator_set_seed(LiveHandle, value));
+        set => LibTorch.Check(Native.mlnd_generator_set_seed(LiveHandle, value));
     }
 
     /// <summary>The full internal state as a uint8 tensor (for checkpoints).</summary>
-    public Tensor GetState() => Torch.Wrap(Native.mlnd_generator_get_state(LiveHandle));
+    public Tensor GetState() => LibTorch.Wrap(Native.mlnd_generator_get_state(LiveHandle));
 
     /// <summary>Restores a state taken with <see cref="GetState"/>.</summary>
-    public void SetState(Tensor state) => Torch.Check(Native.mlnd_generator_set_state(LiveHandle, Tensor.Arg(state)));
+    public void SetState(Tensor state) => LibTorch.Check(Native.mlnd_generator_set_state(LiveHandle, Tensor.Arg(state)));
 
     /// <summary>Releases the native generator (a default generator stays alive inside libtorch).</summary>
     public void Dispose() => _handle.Dispose();
@@ -64,7 +64,7 @@ public sealed class Generator : IDisposable
         if (handle.IsInvalid)
         {
             handle.Dispose();
-            throw Torch.LastError();
+            throw LibTorch.LastError();
         }
 
         return handle;

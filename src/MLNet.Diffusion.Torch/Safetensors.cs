@@ -161,7 +161,7 @@ public static class Safetensors
             foreach (var spec in specs)
             {
                 var slice = data.Slice((int)spec.Begin, (int)(spec.End - spec.Begin));
-                tensors.Add(spec.Name, Torch.FromBytes(slice, spec.Dtype, spec.Shape, device).DetachFromDisposeScope());
+                tensors.Add(spec.Name, LibTorch.FromBytes(slice, spec.Dtype, spec.Shape, device).DetachFromDisposeScope());
             }
         }
         catch

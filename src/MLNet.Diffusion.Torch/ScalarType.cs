@@ -82,6 +82,6 @@ public static class ScalarTypes
         if (typeof(T) == typeof(Half)) return ScalarType.Float16;
         throw new NotSupportedException(
             $"No tensor element type stores {typeof(T).Name}; use float, double, long, int, short, byte, sbyte, bool or Half " +
-            "(bfloat16 data goes through Torch.FromBytes).");
+            "(bfloat16 data goes through LibTorch.FromBytes).");
     }
 }

@@ -34,37 +34,37 @@ public sealed unsafe partial class Tensor
     public Tensor Flip(params long[] dims) => ShapeOp(&Native.mlnd_flip, dims);
 
     /// <summary>Swaps two dimensions.</summary>
-    public Tensor Transpose(long dim0, long dim1) => Torch.Wrap(Native.mlnd_transpose(LiveHandle, dim0, dim1));
+    public Tensor Transpose(long dim0, long dim1) => LibTorch.Wrap(Native.mlnd_transpose(LiveHandle, dim0, dim1));
 
     /// <summary>Merges dimensions <paramref name="startDim"/> to <paramref name="endDim"/> into one.</summary>
-    public Tensor Flatten(long startDim = 0, long endDim = -1) => Torch.Wrap(Native.mlnd_flatten(LiveHandle, startDim, endDim));
+    public Tensor Flatten(long startDim = 0, long endDim = -1) => LibTorch.Wrap(Native.mlnd_flatten(LiveHandle, startDim, endDim));
 
     /// <summary>Inserts a size-1 dimension at <paramref name="dim"/>.</summary>
-    public Tensor Unsqueeze(long dim) => Torch.Wrap(Native.mlnd_unsqueeze(LiveHandle, dim));
+    public Tensor Unsqueeze(long dim) => LibTorch.Wrap(Native.mlnd_unsqueeze(LiveHandle, dim));
 
     /// <summary>Removes dimension <paramref name="dim"/> when its size is 1.</summary>
-    public Tensor Squeeze(long dim) => Torch.Wrap(Native.mlnd_squeeze(LiveHandle, dim));
+    public Tensor Squeeze(long dim) => LibTorch.Wrap(Native.mlnd_squeeze(LiveHandle, dim));
 
     /// <summary>Removes every size-1 dimension.</summary>
-    public Tensor Squeeze() => Torch.Wrap(Native.mlnd_squeeze_all(LiveHandle));
+    public Tensor Squeeze() => LibTorch.Wrap(Native.mlnd_squeeze_all(LiveHandle));
 
     /// <summary>Elements <paramref name="start"/>, start+step, ... before <paramref name="end"/> along <paramref name="dim"/> (a view).</summary>
-    public Tensor Slice(long dim, long start, long end, long step = 1) => Torch.Wrap(Native.mlnd_slice(LiveHandle, dim, start, end, step));
+    public Tensor Slice(long dim, long start, long end, long step = 1) => LibTorch.Wrap(Native.mlnd_slice(LiveHandle, dim, start, end, step));
 
     /// <summary>The sub-tensor at <paramref name="index"/> along <paramref name="dim"/>, without that dimension (a view).</summary>
-    public Tensor Select(long dim, long index) => Torch.Wrap(Native.mlnd_select(LiveHandle, dim, index));
+    public Tensor Select(long dim, long index) => LibTorch.Wrap(Native.mlnd_select(LiveHandle, dim, index));
 
     /// <summary><paramref name="length"/> elements from <paramref name="start"/> along <paramref name="dim"/> (a view).</summary>
-    public Tensor Narrow(long dim, long start, long length) => Torch.Wrap(Native.mlnd_narrow(LiveHandle, dim, start, length));
+    public Tensor Narrow(long dim, long start, long length) => LibTorch.Wrap(Native.mlnd_narrow(LiveHandle, dim, start, length));
 
     /// <summary>The sub-tensor at <paramref name="index"/> along the first dimension.</summary>
     public Tensor this[long index] => Select(0, index);
 
     /// <summary>Picks entries along <paramref name="dim"/> by an int64 index vector.</summary>
-    public Tensor IndexSelect(long dim, Tensor index) => Torch.Wrap(Native.mlnd_index_select(LiveHandle, dim, Arg(index)));
+    public Tensor IndexSelect(long dim, Tensor index) => LibTorch.Wrap(Native.mlnd_index_select(LiveHandle, dim, Arg(index)));
 
     /// <summary>Gathers values along <paramref name="dim"/> at the positions in an int64 index tensor of the same rank.</summary>
-    public Tensor Gather(long dim, Tensor index) => Torch.Wrap(Native.mlnd_gather(LiveHandle, dim, Arg(index)));
+    public Tensor Gather(long dim, Tensor index) => LibTorch.Wrap(Native.mlnd_gather(LiveHandle, dim, Arg(index)));
 
     /// <summary>Splits into at most <paramref name="chunks"/> near-equal pieces along <paramref name="dim"/> (views).</summary>
     public Tensor[] Chunk(long chunks, long dim = 0)
@@ -78,7 +78,7 @@ public sealed unsafe partial class Tensor
             count = Native.mlnd_chunk(LiveHandle, chunks, dim, p, capacity);
         }
 
-        Torch.Check(count);
+        LibTorch.Check(count);
         var result = new Tensor[count];
         for (var i = 0; i < count; i++)
         {
@@ -91,35 +91,35 @@ public sealed unsafe partial class Tensor
     }
 
     /// <summary>Converts to another element type (a copy unless it already has that type).</summary>
-    public Tensor To(ScalarType dtype) => Torch.Wrap(Native.mlnd_tensor_to_dtype(LiveHandle, (sbyte)dtype));
+    public Tensor To(ScalarType dtype) => LibTorch.Wrap(Native.mlnd_tensor_to_dtype(LiveHandle, (sbyte)dtype));
 
     /// <summary>Moves to another device (a copy unless it is already there).</summary>
     public Tensor To(Device device, bool nonBlocking = false)
     {
         device.EnsureAvailable();
-        return Torch.Wrap(Native.mlnd_tensor_to_device(LiveHandle, (sbyte)device.Type, device.Index, Flag(nonBlocking)));
+        return LibTorch.Wrap(Native.mlnd_tensor_to_device(LiveHandle, (sbyte)device.Type, device.Index, Flag(nonBlocking)));
     }
 
     /// <summary>A copy with its own storage (recorded by autograd).</summary>
-    public Tensor Clone() => Torch.Wrap(Native.mlnd_tensor_clone(LiveHandle));
+    public Tensor Clone() => LibTorch.Wrap(Native.mlnd_tensor_clone(LiveHandle));
 
     /// <summary>A view of the same data cut off from the autograd graph.</summary>
-    public Tensor Detach() => Torch.Wrap(Native.mlnd_tensor_detach(LiveHandle));
+    public Tensor Detach() => LibTorch.Wrap(Native.mlnd_tensor_detach(LiveHandle));
 
     /// <summary>The tensor in the given memory layout (itself, as a new handle, when already laid out so).</summary>
-    public Tensor Contiguous(MemoryFormat format = MemoryFormat.Contiguous) => Torch.Wrap(Native.mlnd_tensor_contiguous(LiveHandle, (sbyte)format));
+    public Tensor Contiguous(MemoryFormat format = MemoryFormat.Contiguous) => LibTorch.Wrap(Native.mlnd_tensor_contiguous(LiveHandle, (sbyte)format));
 
     /// <summary>
     /// Replaces this tensor's data with <paramref name="source"/>'s (PyTorch's <c>param.data = source</c>), keeping
     /// this object, its handle and its autograd flags. Used to move module parameters between devices and types.
     /// </summary>
-    public void SetData(Tensor source) => Torch.Check(Native.mlnd_tensor_set_data(LiveHandle, Arg(source)));
+    public void SetData(Tensor source) => LibTorch.Check(Native.mlnd_tensor_set_data(LiveHandle, Arg(source)));
 
     /// <summary>Whether autograd records operations on this tensor.</summary>
     public bool RequiresGrad
     {
         get => Native.mlnd_tensor_requires_grad(LiveHandle) != 0;
-        set => Torch.Check(Native.mlnd_tensor_set_requires_grad(LiveHandle, Flag(value)));
+        set => LibTorch.Check(Native.mlnd_tensor_set_requires_grad(LiveHandle, Flag(value)));
     }
 
     /// <summary>Whether this tensor is a leaf of the autograd graph (created by the user, not by an operation).</summary>
@@ -127,14 +127,14 @@ public sealed unsafe partial class Tensor
 
     /// <summary>Back-propagates from this tensor; <paramref name="gradient"/> is required unless it has one element.</summary>
     public void Backward(Tensor? gradient = null, bool retainGraph = false) =>
-        Torch.Check(Native.mlnd_backward(LiveHandle, ArgOrNull(gradient), Flag(retainGraph)));
+        LibTorch.Check(Native.mlnd_backward(LiveHandle, ArgOrNull(gradient), Flag(retainGraph)));
 
     /// <summary>The accumulated gradient (a new handle on it), or null when there is none.</summary>
     public Tensor? Grad
     {
         get
         {
-            Torch.Check(Native.mlnd_tensor_grad(LiveHandle, out var grad));
+            LibTorch.Check(Native.mlnd_tensor_grad(LiveHandle, out var grad));
             if (grad == IntPtr.Zero)
             {
                 return null;
@@ -147,7 +147,7 @@ public sealed unsafe partial class Tensor
     }
 
     /// <summary>Drops the gradient (<paramref name="setToNone"/>, PyTorch's default) or zeroes it in place.</summary>
-    public void ZeroGrad(bool setToNone = true) => Torch.Check(Native.mlnd_tensor_zero_grad(LiveHandle, Flag(setToNone)));
+    public void ZeroGrad(bool setToNone = true) => LibTorch.Check(Native.mlnd_tensor_zero_grad(LiveHandle, Flag(setToNone)));
 
     /// <summary>In place: turns gradient recording on or off for this leaf. Returns this tensor.</summary>
     public Tensor RequiresGradInPlace(bool requiresGrad = true)
@@ -161,7 +161,7 @@ public sealed unsafe partial class Tensor
         ArgumentNullException.ThrowIfNull(dims);
         fixed (long* p = dims)
         {
-            return Torch.Wrap(op(LiveHandle, p, dims.Length));
+            return LibTorch.Wrap(op(LiveHandle, p, dims.Length));
         }
     }
 }

@@ -131,7 +131,7 @@ public sealed unsafe partial class Tensor : IDisposable
 
         fixed (T* p = destination)
         {
-            Torch.Check(Native.mlnd_tensor_copy_to_host(LiveHandle, p, (long)destination.Length * sizeof(T)));
+            LibTorch.Check(Native.mlnd_tensor_copy_to_host(LiveHandle, p, (long)destination.Length * sizeof(T)));
         }
     }
 
@@ -142,7 +142,7 @@ public sealed unsafe partial class Tensor : IDisposable
         var bytes = new byte[checked(NumberOfElements * Native.mlnd_tensor_element_size(handle))];
         fixed (byte* p = bytes)
         {
-            Torch.Check(Native.mlnd_tensor_copy_to_host(handle, p, bytes.Length));
+            LibTorch.Check(Native.mlnd_tensor_copy_to_host(handle, p, bytes.Length));
         }
 
         return bytes;
@@ -151,7 +151,7 @@ public sealed unsafe partial class Tensor : IDisposable
     /// <summary>The value of a one-element tensor as a double.</summary>
     public double ToDouble()
     {
-        Torch.Check(Native.mlnd_tensor_item(LiveHandle, out var value));
+        LibTorch.Check(Native.mlnd_tensor_item(LiveHandle, out var value));
         return value;
     }
 
@@ -216,11 +216,11 @@ public sealed unsafe partial class Tensor : IDisposable
         }
 
         device.EnsureAvailable();
-        Torch.EnsureInitialised();
+        LibTorch.EnsureInitialised();
         fixed (byte* p = data)
         fixed (long* s = shape)
         {
-            return Torch.Wrap(Native.mlnd_tensor_from_data(p, data.Length, (sbyte)dtype, s, shape.Length, (sbyte)device.Type, device.Index));
+            return LibTorch.Wrap(Native.mlnd_tensor_from_data(p, data.Length, (sbyte)dtype, s, shape.Length, (sbyte)device.Type, device.Index));
         }
     }
 

@@ -13,12 +13,12 @@ public sealed class DocsExamplesTests
     public void Tensors_Example()
     {
         // docs: tensors
-        using var scope = Torch.NewDisposeScope();
-        var x = Torch.FromArray(new float[] { 1, 2, 3, 4, 5, 6 }, [2, 3]);
+        using var scope = LibTorch.NewDisposeScope();
+        var x = LibTorch.FromArray(new float[] { 1, 2, 3, 4, 5, 6 }, [2, 3]);
         var y = (x * 2 + 1).Sum([1]);                 // [2] float32: 15, 33
         float[] values = y.ToArray<float>();
         using var generator = new Generator(seed: 7);  // an independent, reproducible stream
-        var noise = Torch.Randn([2, 3], generator);
+        var noise = LibTorch.Randn([2, 3], generator);
         Console.WriteLine(noise);                     // Tensor[2, 3] float32 cpu [...]
         // end
         CollectionAssert.AreEqual(new float[] { 15, 33 }, values);
@@ -27,12 +27,12 @@ public sealed class DocsExamplesTests
     [TestMethod]
     public void Scopes_Example()
     {
-        var baseline = Torch.LiveTensorCount;
+        var baseline = LibTorch.LiveTensorCount;
         // docs: scopes
         Tensor result;
-        using (var scope = Torch.NewDisposeScope())
+        using (var scope = LibTorch.NewDisposeScope())
         {
-            var a = Torch.Ones([3]);
+            var a = LibTorch.Ones([3]);
             var b = a * 2 + 1;                         // a, a * 2 and b belong to the scope
             result = scope.MoveToOuter(b.Sum());       // the result outlives it
         }                                              // a, a * 2 and b are freed here
@@ -40,7 +40,7 @@ public sealed class DocsExamplesTests
         Console.WriteLine(result.ToDouble());          // 9
         result.Dispose();
         // end
-        Assert.AreEqual(baseline, Torch.LiveTensorCount);
+        Assert.AreEqual(baseline, LibTorch.LiveTensorCount);
     }
 
     [TestMethod]
@@ -63,16 +63,16 @@ public sealed class DocsExamplesTests
     [TestMethod]
     public void Training_Example()
     {
-        Torch.ManualSeed(1);
+        LibTorch.ManualSeed(1);
         using var model = new Linear(4, 1);
-        using var inputs = Torch.Randn([16, 4]);
-        using var targets = Torch.Randn([16, 1]);
+        using var inputs = LibTorch.Randn([16, 4]);
+        using var targets = LibTorch.Randn([16, 1]);
         // docs: training
         using var optimizer = new AdamW(model.Parameters(), learningRate: 1e-3, weightDecay: 0.01);
         using var ema = new ExponentialMovingAverage(model, decay: 0.999);
         for (var step = 0; step < 100; step++)
         {
-            using var scope = Torch.NewDisposeScope();
+            using var scope = LibTorch.NewDisposeScope();
             var loss = Functional.MseLoss(model.Forward(inputs), targets);
             optimizer.ZeroGrad();
             loss.Backward();
@@ -88,12 +88,12 @@ public sealed class DocsExamplesTests
     public void Inference_Example()
     {
         using var model = new Linear(4, 2);
-        using var x = Torch.Randn([3, 4]);
+        using var x = LibTorch.Randn([3, 4]);
         // docs: inference
         model.Eval();                                  // dropout off
         bool recorded;
         using (Autograd.InferenceMode())
-        using (var scope = Torch.NewDisposeScope())
+        using (var scope = LibTorch.NewDisposeScope())
         {
             var y = model.Forward(x);
             recorded = y.RequiresGrad;                 // false: nothing is kept for backward

@@ -39,7 +39,7 @@ public sealed class GradientCheckTests
         ["sigmoid"] = new([[5]], x => x[0].Sigmoid()),
         ["reciprocal"] = new([[5]], x => x[0].Reciprocal(), Offset: 3),
         ["clamp"] = new([[8]], x => x[0].Clamp(-0.5, 0.5)),
-        ["where"] = new([[6], [6]], x => Torch.Where(x[0].Gt(0), x[0] * 2, x[1].Square())),
+        ["where"] = new([[6], [6]], x => LibTorch.Where(x[0].Gt(0), x[0] * 2, x[1].Square())),
         ["lerp"] = new([[4], [4]], x => x[0].Lerp(x[1], 0.3)),
         ["lerp tensor"] = new([[4], [4], [4]], x => x[0].Lerp(x[1], x[2])),
         ["sum mean"] = new([[2, 3, 2]], x => x[0].Sum([1]) + x[0].Mean([0, 2], keepDim: true).Sum()),
@@ -47,9 +47,9 @@ public sealed class GradientCheckTests
         ["var std"] = new([[3, 4]], x => x[0].Var([1]) + x[0].Std([0]).Sum()),
         ["reshape permute transpose"] = new([[2, 3, 4]], x => x[0].Reshape(4, 6).Transpose(0, 1).Reshape(2, 3, 4).Permute(2, 0, 1) * 1.5),
         ["slice select narrow"] = new([[4, 5]], x => x[0].Slice(1, 1, 5, 2).Select(0, 2) + x[0].Narrow(0, 1, 2).Sum()),
-        ["expand repeat flip"] = new([[2, 1]], x => x[0].Expand(2, 3).Repeat(2, 1).Flip(0) * Torch.Arange(1.0, 13.0, 1.0, ScalarType.Float64).Reshape(4, 3)),
-        ["cat stack chunk"] = new([[2, 3], [2, 3]], x => Torch.Stack([Torch.Cat([x[0], x[1]], 1).Chunk(2, 1)[1], x[1] * 3], 0)),
-        ["index select gather"] = new([[3, 4]], x => x[0].IndexSelect(1, Torch.FromArray(new long[] { 3, 0, 3 })) + x[0].Gather(1, Torch.FromArray(new long[] { 1, 2, 0, 3, 3, 0, 2, 2, 1 }, [3, 3]))),
+        ["expand repeat flip"] = new([[2, 1]], x => x[0].Expand(2, 3).Repeat(2, 1).Flip(0) * LibTorch.Arange(1.0, 13.0, 1.0, ScalarType.Float64).Reshape(4, 3)),
+        ["cat stack chunk"] = new([[2, 3], [2, 3]], x => LibTorch.Stack([LibTorch.Cat([x[0], x[1]], 1).Chunk(2, 1)[1], x[1] * 3], 0)),
+        ["index select gather"] = new([[3, 4]], x => x[0].IndexSelect(1, LibTorch.FromArray(new long[] { 3, 0, 3 })) + x[0].Gather(1, LibTorch.FromArray(new long[] { 1, 2, 0, 3, 3, 0, 2, 2, 1 }, [3, 3]))),
         ["conv2d"] = new([[2, 4, 5, 5], [6, 2, 3, 3], [6]], x => Functional.Conv2d(x[0], x[1], x[2], stride: 2, padding: 1, groups: 2)),
         ["conv2d dilated"] = new([[1, 2, 6, 6], [3, 2, 3, 3]], x => Functional.Conv2d(x[0], x[1], dilation: 2)),
         ["conv transpose2d"] = new([[2, 3, 3, 3], [3, 2, 4, 4], [2]], x => Functional.ConvTranspose2d(x[0], x[1], x[2], stride: 2, padding: 1)),
@@ -69,8 +69,8 @@ public sealed class GradientCheckTests
         ["avg pool"] = new([[1, 2, 4, 4]], x => Functional.AvgPool2d(x[0], 2)),
         ["max pool"] = new([[1, 2, 4, 4]], x => Functional.MaxPool2d(x[0], 2)),
         ["mse loss"] = new([[3, 4], [3, 4]], x => Functional.MseLoss(x[0], x[1])),
-        ["cross entropy"] = new([[4, 3]], x => Functional.CrossEntropy(x[0], Torch.FromArray(new long[] { 0, 2, 1, 2 }))),
-        ["embedding"] = new([[4, 3]], x => Functional.Embedding(x[0], Torch.FromArray(new long[] { 3, 1, 3 }))),
+        ["cross entropy"] = new([[4, 3]], x => Functional.CrossEntropy(x[0], LibTorch.FromArray(new long[] { 0, 2, 1, 2 }))),
+        ["embedding"] = new([[4, 3]], x => Functional.Embedding(x[0], LibTorch.FromArray(new long[] { 3, 1, 3 }))),
     };
 
     public static IEnumerable<object[]> CaseNames => s_cases.Keys.Select(k => new object[] { k });
@@ -80,12 +80,12 @@ public sealed class GradientCheckTests
     public void Gradient_MatchesFiniteDifferences(string name)
     {
         var c = s_cases[name];
-        using var scope = Torch.NewDisposeScope();
+        using var scope = LibTorch.NewDisposeScope();
         using var generator = new Generator(2024);
-        var values = c.Shapes.Select(s => TestUtil.Values(Torch.Randn(s, generator, ScalarType.Float64)).Select(v => v + c.Offset).ToArray()).ToArray();
-        var inputs = values.Select((v, i) => Torch.FromArray(v, c.Shapes[i]).RequiresGradInPlace()).ToArray();
+        var values = c.Shapes.Select(s => TestUtil.Values(LibTorch.Randn(s, generator, ScalarType.Float64)).Select(v => v + c.Offset).ToArray()).ToArray();
+        var inputs = values.Select((v, i) => LibTorch.FromArray(v, c.Shapes[i]).RequiresGradInPlace()).ToArray();
         var output = c.F(inputs);
-        var weights = Torch.Randn(output.Shape, generator, ScalarType.Float64);
+        var weights = LibTorch.Randn(output.Shape, generator, ScalarType.Float64);
         (output * weights).Sum().Backward();
 
         for (var i = 0; i < inputs.Length; i++)
@@ -124,7 +124,7 @@ public sealed class GradientCheckTests
 
     private static double Evaluate(Case c, double[][] values, int input, int element, double delta, Tensor weights)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = LibTorch.NewDisposeScope();
         using var noGrad = Autograd.NoGrad();
         var perturbed = values.Select((v, i) =>
         {
@@ -134,7 +134,7 @@ public sealed class GradientCheckTests
                 copy[element] += delta;
             }
 
-            return Torch.FromArray(copy, c.Shapes[i]);
+            return LibTorch.FromArray(copy, c.Shapes[i]);
         }).ToArray();
         return (c.F(perturbed) * weights).Sum().ToDouble();
     }

@@ -11,7 +11,7 @@ public sealed class ModuleTests
         {
             Norm = RegisterModule("norm", new GroupNorm(2, 4));
             Conv = RegisterModule("conv", new Conv2d(4, 4, 3, padding: 1));
-            Scale = RegisterBuffer("scale", Torch.Full([1], 0.5));
+            Scale = RegisterBuffer("scale", LibTorch.Full([1], 0.5));
         }
 
         public GroupNorm Norm { get; }
@@ -40,7 +40,7 @@ public sealed class ModuleTests
 
         public override Tensor Forward(Tensor input)
         {
-            using var scope = Torch.NewDisposeScope();
+            using var scope = LibTorch.NewDisposeScope();
             var h = Stem.Forward(input);
             foreach (var block in Blocks)
             {
@@ -90,7 +90,7 @@ public sealed class ModuleTests
     [TestMethod]
     public void DefaultInit_FollowsPyTorchBounds()
     {
-        Torch.ManualSeed(5);
+        LibTorch.ManualSeed(5);
         using var conv = new Conv2d(8, 16, 3);
         var bound = 1 / Math.Sqrt(8 * 9);  // kaiming_uniform(a = √5) on fan_in = 72
         var w = TestUtil.Values(conv.Weight);
@@ -113,14 +113,14 @@ public sealed class ModuleTests
     [TestMethod]
     public void LoadStateDict_RoundTrip_ReproducesOutputs()
     {
-        using var scope = Torch.NewDisposeScope();
-        Torch.ManualSeed(1);
+        using var scope = LibTorch.NewDisposeScope();
+        LibTorch.ManualSeed(1);
         using var a = new Net();
-        Torch.ManualSeed(2);
+        LibTorch.ManualSeed(2);
         using var b = new Net();
         a.Eval();
         b.Eval();
-        var x = Torch.Randn([2, 1, 6, 6]);
+        var x = LibTorch.Randn([2, 1, 6, 6]);
         Assert.IsFalse(a.Forward(x).AllClose(b.Forward(x)));
         b.LoadStateDict(a.StateDict());
         Assert.IsTrue(a.Forward(x).AllClose(b.Forward(x), 0, 0));
@@ -129,19 +129,19 @@ public sealed class ModuleTests
     [TestMethod]
     public void LoadStateDict_Strict_NamesMissingUnexpectedAndMisShapedEntries()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = LibTorch.NewDisposeScope();
         using var net = new Net();
         var before = TestUtil.Values(net.Stem.Weight);
         var state = net.StateDict().Where(p => p.Key != "head.2.bias").ToDictionary(p => p.Key, p => p.Value);
-        state["extra.weight"] = Torch.Zeros([1]);
-        state["stem.weight"] = Torch.Zeros([4, 1, 5, 5]);
+        state["extra.weight"] = LibTorch.Zeros([1]);
+        state["stem.weight"] = LibTorch.Zeros([4, 1, 5, 5]);
         var ex = Assert.ThrowsExactly<ArgumentException>(() => net.LoadStateDict(state));
         StringAssert.Contains(ex.Message, "missing: head.2.bias");
         StringAssert.Contains(ex.Message, "unexpected: extra.weight");
         StringAssert.Contains(ex.Message, "stem.weight: expected [4, 1, 3, 3], got [4, 1, 5, 5]");
         CollectionAssert.AreEqual(before, TestUtil.Values(net.Stem.Weight), "nothing was copied");
 
-        state["stem.weight"] = Torch.Zeros([4, 1, 3, 3]);
+        state["stem.weight"] = LibTorch.Zeros([4, 1, 3, 3]);
         net.LoadStateDict(state, strict: false);
         Assert.AreEqual(0, net.Stem.Weight.Abs().Sum().ToDouble());
     }
@@ -149,9 +149,9 @@ public sealed class ModuleTests
     [TestMethod]
     public void TrainEval_SwitchesDropoutEverywhere()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = LibTorch.NewDisposeScope();
         using var net = new Net();
-        var x = Torch.Randn([2, 1, 6, 6]);
+        var x = LibTorch.Randn([2, 1, 6, 6]);
         net.Eval();
         Assert.IsFalse(net.Head[1].IsTraining);
         Assert.IsTrue(net.Forward(x).AllClose(net.Forward(x), 0, 0), "eval is deterministic");
@@ -163,7 +163,7 @@ public sealed class ModuleTests
     [TestMethod]
     public void To_Float64_ConvertsInPlaceAndKeepsTensorObjects()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = LibTorch.NewDisposeScope();
         using var net = new Net();
         var weight = net.Stem.Weight;
         var before = TestUtil.Values(weight);
@@ -173,7 +173,7 @@ public sealed class ModuleTests
         Assert.IsTrue(net.Stem.Weight.RequiresGrad);
         TestUtil.AreClose(before, TestUtil.Values(net.Stem.Weight), 0);
         net.Eval();
-        Assert.AreEqual(ScalarType.Float64, net.Forward(Torch.Zeros([1, 1, 4, 4], ScalarType.Float64)).Dtype);
+        Assert.AreEqual(ScalarType.Float64, net.Forward(LibTorch.Zeros([1, 1, 4, 4], ScalarType.Float64)).Dtype);
         net.To(Device.Cpu);
         Assert.AreEqual(Device.Cpu, net.Stem.Weight.Device);
         Assert.ThrowsExactly<ArgumentException>(() => net.To(ScalarType.Int64));
@@ -192,7 +192,7 @@ public sealed class ModuleTests
     public void Parameters_CreatedInsideAScope_SurviveIt()
     {
         Linear layer;
-        using (Torch.NewDisposeScope())
+        using (LibTorch.NewDisposeScope())
         {
             layer = new Linear(2, 2);
         }
@@ -209,8 +209,8 @@ public sealed class ModuleTests
     {
         public Duplicate(bool dotted)
         {
-            RegisterParameter("w", Torch.Zeros([1]));
-            RegisterBuffer(dotted ? "a.b" : "w", Torch.Zeros([1]));
+            RegisterParameter("w", LibTorch.Zeros([1]));
+            RegisterBuffer(dotted ? "a.b" : "w", LibTorch.Zeros([1]));
         }
     }
 }

@@ -50,7 +50,7 @@ public sealed class OptimTests
         using var optimizer = new AdamW([p.A], learningRate: 0.1, beta1: 0.8, beta2: 0.9, epsilon: 1e-3, weightDecay: 0.05);
         for (var step = 0; step < 5; step++)
         {
-            using var scope = Torch.NewDisposeScope();
+            using var scope = LibTorch.NewDisposeScope();
             optimizer.ZeroGrad();
             (p.A.Pow(3).Sum() + p.A.Square().Sum()).Backward();  // gradient 3a² + 2a
             optimizer.Step();
@@ -66,7 +66,7 @@ public sealed class OptimTests
     {
         using var p = new Parameters([1, 2], [3]);
         using var optimizer = new AdamW([p.A, p.B]);
-        using (Torch.NewDisposeScope())
+        using (LibTorch.NewDisposeScope())
         {
             p.A.Sum().Backward();
         }
@@ -88,7 +88,7 @@ public sealed class OptimTests
         using var o2 = new AdamW([p2.A], learningRate: 0.05);
         void Step(Parameters p, AdamW o)
         {
-            using var scope = Torch.NewDisposeScope();
+            using var scope = LibTorch.NewDisposeScope();
             o.ZeroGrad();
             p.A.Sin().Sum().Backward();
             o.Step();
@@ -120,7 +120,7 @@ public sealed class OptimTests
         o.LearningRate = 0.5;
         Assert.AreEqual(0.5, o.LearningRate);
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => o.LearningRate = double.PositiveInfinity);
-        using var wrong = new DisposableState(new Dictionary<string, Tensor> { ["step.0"] = Torch.Zeros([], ScalarType.Int64).DetachFromDisposeScope() });
+        using var wrong = new DisposableState(new Dictionary<string, Tensor> { ["step.0"] = LibTorch.Zeros([], ScalarType.Int64).DetachFromDisposeScope() });
         StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => o.LoadStateDict(wrong.Values)).Message, "exp_avg.0");
     }
 
@@ -128,7 +128,7 @@ public sealed class OptimTests
     public void ClipGradNorm_ScalesToTheMaximumNorm()
     {
         using var p = new Parameters([0, 0], [0]);
-        using var scope = Torch.NewDisposeScope();
+        using var scope = LibTorch.NewDisposeScope();
         ((p.A * TestUtil.F64([3, 0])).Sum() + (p.B * 4).Sum()).Backward();  // gradients (3, 0) and (4): norm 5
         var norm = GradientClipping.ClipGradNorm([p.A, p.B], 1.0);
         Assert.AreEqual(5, norm.ToDouble(), 1e-12);

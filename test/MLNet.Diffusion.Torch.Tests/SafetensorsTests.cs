@@ -11,8 +11,8 @@ public sealed class SafetensorsTests
     [TestMethod]
     public void SaveLoad_EveryDtype_RoundTripsValuesShapesAndMetadata()
     {
-        using var scope = Torch.NewDisposeScope();
-        var source = Torch.Arange(-3.0, 3.0, 1.0, ScalarType.Float64).Reshape(2, 3);
+        using var scope = LibTorch.NewDisposeScope();
+        var source = LibTorch.Arange(-3.0, 3.0, 1.0, ScalarType.Float64).Reshape(2, 3);
         var tensors = new Dictionary<string, Tensor>
         {
             ["f64"] = source,
@@ -25,8 +25,8 @@ public sealed class SafetensorsTests
             ["i8"] = source.To(ScalarType.Int8),
             ["u8"] = (source + 3).To(ScalarType.UInt8),
             ["bool"] = source.Gt(0),
-            ["scalar"] = Torch.Scalar(7),
-            ["empty"] = Torch.Zeros([0, 4]),
+            ["scalar"] = LibTorch.Scalar(7),
+            ["empty"] = LibTorch.Zeros([0, 4]),
         };
         var path = Path.Combine(TestContext.TestRunDirectory ?? Path.GetTempPath(), $"roundtrip-{Guid.NewGuid():N}.safetensors");
         Safetensors.Save(path, tensors, new Dictionary<string, string> { ["format"] = "pt", ["note"] = "héllo" });
@@ -49,8 +49,8 @@ public sealed class SafetensorsTests
     [TestMethod]
     public void Serialize_WritesThePublishedLayout()
     {
-        using var scope = Torch.NewDisposeScope();
-        var bytes = Safetensors.Serialize([new("w", Torch.FromArray(new float[] { 1, 2 }))]);
+        using var scope = LibTorch.NewDisposeScope();
+        var bytes = Safetensors.Serialize([new("w", LibTorch.FromArray(new float[] { 1, 2 }))]);
         var headerLength = HeaderLength(bytes);
         Assert.AreEqual(0UL, headerLength % 8, "the header is padded to 8 bytes");
         var header = Encoding.UTF8.GetString(bytes, 8, (int)headerLength).TrimEnd(' ');
@@ -107,13 +107,13 @@ public sealed class SafetensorsTests
     public void Save_WhenSerialisationFails_LeavesTheExistingFileIntact()
     {
         var path = Path.Combine(TestContext.TestRunDirectory ?? Path.GetTempPath(), $"keep-{Guid.NewGuid():N}.safetensors");
-        using (var good = Torch.Ones([2]))
+        using (var good = LibTorch.Ones([2]))
         {
             Safetensors.Save(path, [new("w", good)]);
         }
 
         var before = File.ReadAllBytes(path);
-        var disposed = Torch.Ones([2]);
+        var disposed = LibTorch.Ones([2]);
         disposed.Dispose();
         Assert.ThrowsExactly<ObjectDisposedException>(() => Safetensors.Save(path, [new("w", disposed)]));
         CollectionAssert.AreEqual(before, File.ReadAllBytes(path));

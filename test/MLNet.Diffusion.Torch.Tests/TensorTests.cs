@@ -6,7 +6,7 @@ public sealed class TensorTests
     [TestMethod]
     public void FromArray_RoundTrip_KeepsValuesShapeAndType()
     {
-        using var t = Torch.FromArray(new float[] { 1, 2, 3, 4, 5, 6 }, [2, 3]);
+        using var t = LibTorch.FromArray(new float[] { 1, 2, 3, 4, 5, 6 }, [2, 3]);
         CollectionAssert.AreEqual(new long[] { 2, 3 }, t.Shape);
         Assert.AreEqual(2, t.Dimensions);
         Assert.AreEqual(6, t.NumberOfElements);
@@ -25,7 +25,7 @@ public sealed class TensorTests
     [DataRow(ScalarType.Bool)]
     public void To_EachSupportedType_KeepsSmallIntegers(ScalarType type)
     {
-        using var source = Torch.FromArray(new float[] { 0, 1, 0, 1 });
+        using var source = LibTorch.FromArray(new float[] { 0, 1, 0, 1 });
         using var converted = source.To(type);
         Assert.AreEqual(type, converted.Dtype);
         Assert.AreEqual(type.ElementSize() * 4, converted.ToBytes().Length);
@@ -37,7 +37,7 @@ public sealed class TensorTests
     {
         // bfloat16 is the top half of a float32: 1.0f = 0x3F800000 -> 0x3F80, -2.0f = 0xC0000000 -> 0xC000.
         byte[] raw = [0x80, 0x3F, 0x00, 0xC0];
-        using var t = Torch.FromBytes(raw, ScalarType.BFloat16, [2]);
+        using var t = LibTorch.FromBytes(raw, ScalarType.BFloat16, [2]);
         CollectionAssert.AreEqual(new double[] { 1, -2 }, TestUtil.Values(t));
         CollectionAssert.AreEqual(raw, t.ToBytes());
     }
@@ -45,7 +45,7 @@ public sealed class TensorTests
     [TestMethod]
     public void Arithmetic_TensorAndScalar_MatchesHandComputedValues()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = LibTorch.NewDisposeScope();
         var a = TestUtil.F32([1, 2, 3, 4], 2, 2);
         var b = TestUtil.F32([10, 20, 30, 40], 2, 2);
         TestUtil.AreClose([11, 22, 33, 44], a + b);
@@ -71,7 +71,7 @@ public sealed class TensorTests
     [TestMethod]
     public void Broadcasting_RowPlusColumn_GivesOuterSum()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = LibTorch.NewDisposeScope();
         var row = TestUtil.F32([1, 2, 3], 1, 3);
         var column = TestUtil.F32([10, 20], 2, 1);
         var sum = row + column;
@@ -82,7 +82,7 @@ public sealed class TensorTests
     [TestMethod]
     public void UnaryMath_MatchesSystemMath()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = LibTorch.NewDisposeScope();
         double[] x = [0.25, 0.5, 1.5, 3];
         var t = TestUtil.F64(x);
         TestUtil.AreClose(x.Select(Math.Sin).ToArray(), TestUtil.Values(t.Sin()), 1e-12);
@@ -106,10 +106,10 @@ public sealed class TensorTests
     [TestMethod]
     public void WhereAndLerp_MatchHandComputedValues()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = LibTorch.NewDisposeScope();
         var a = TestUtil.F32([1, 2, 3, 4]);
         var b = TestUtil.F32([10, 20, 30, 40]);
-        TestUtil.AreClose([1, 2, 30, 40], Torch.Where(a.Gt(2.5), b, a));
+        TestUtil.AreClose([1, 2, 30, 40], LibTorch.Where(a.Gt(2.5), b, a));
         TestUtil.AreClose([3.25f, 6.5f, 9.75f, 13], a.Lerp(b, 0.25));
         TestUtil.AreClose([1, 20, 3, 40], a.Lerp(b, TestUtil.F32([0, 1, 0, 1])));
     }
@@ -117,7 +117,7 @@ public sealed class TensorTests
     [TestMethod]
     public void InPlaceOps_ModifyTheSameTensor()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = LibTorch.NewDisposeScope();
         var a = TestUtil.F32([1, 2, 3]);
         var b = TestUtil.F32([1, 1, 1]);
         Assert.AreSame(a, a.AddInPlace(b, alpha: 2));
@@ -139,7 +139,7 @@ public sealed class TensorTests
     [TestMethod]
     public void Comparisons_GiveBoolTensors()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = LibTorch.NewDisposeScope();
         var a = TestUtil.F32([1, 2, 3]);
         var b = TestUtil.F32([3, 2, 1]);
         Assert.AreEqual(ScalarType.Bool, a.Eq(b).Dtype);
@@ -168,7 +168,7 @@ public sealed class TensorTests
     [TestMethod]
     public void Reductions_MatchHandComputedValues()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = LibTorch.NewDisposeScope();
         var t = TestUtil.F64([1, 2, 3, 4, 5, 6], 2, 3);
         Assert.AreEqual(21, t.Sum().ToDouble());
         Assert.AreEqual(3.5, t.Mean().ToDouble());
@@ -187,6 +187,11 @@ public sealed class TensorTests
         Assert.AreEqual(Math.Sqrt(3.5), t.Std().ToDouble(), 1e-12);
         TestUtil.AreClose([1, 1], TestUtil.Values(t.Var([1])), 1e-12);
         TestUtil.AreClose([1.5, 1.5, 1.5], TestUtil.Values(t.Std([0], unbiased: false)), 1e-12);
+        // Quantiles with linear interpolation: the 0.5-quantile of [1, 2, 3] is 2, the 0.25-quantile is 1.5.
+        TestUtil.AreClose([2, 5], TestUtil.Values(t.Quantile(0.5, 1)), 1e-12);
+        TestUtil.AreClose([1.5, 4.5], TestUtil.Values(t.Quantile(0.25, 1)), 1e-12);
+        CollectionAssert.AreEqual(new long[] { 2, 1 }, t.Quantile(0.9, 1, keepDim: true).Shape);
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => t.Quantile(1.5, 0));
         Assert.IsTrue(t.Gt(5).Any().ToBoolean());
         Assert.IsFalse(t.Gt(5).All().ToBoolean());
     }
@@ -194,8 +199,8 @@ public sealed class TensorTests
     [TestMethod]
     public void ShapeOps_ProduceExpectedLayouts()
     {
-        using var scope = Torch.NewDisposeScope();
-        var t = Torch.Arange(6).Reshape(2, 3);
+        using var scope = LibTorch.NewDisposeScope();
+        var t = LibTorch.Arange(6).Reshape(2, 3);
         CollectionAssert.AreEqual(new long[] { 0, 3, 1, 4, 2, 5 }, t.Transpose(0, 1).Contiguous().ToArray<long>());
         CollectionAssert.AreEqual(new long[] { 0, 3, 1, 4, 2, 5 }, t.Permute(1, 0).Contiguous().ToArray<long>());
         Assert.IsFalse(t.Transpose(0, 1).IsContiguous);
@@ -211,22 +216,22 @@ public sealed class TensorTests
         CollectionAssert.AreEqual(new long[] { 3, 4, 5 }, t[1].ToArray<long>());
         CollectionAssert.AreEqual(new long[] { 0, 2, 3, 5 }, t.Slice(1, 0, 3, 2).Contiguous().ToArray<long>());
         CollectionAssert.AreEqual(new long[] { 1, 2, 4, 5 }, t.Narrow(1, 1, 2).Contiguous().ToArray<long>());
-        CollectionAssert.AreEqual(new long[] { 2, 0, 5, 3 }, t.IndexSelect(1, Torch.FromArray(new long[] { 2, 0 })).ToArray<long>());
-        CollectionAssert.AreEqual(new long[] { 2, 3 }, t.Gather(1, Torch.FromArray(new long[] { 2, 0 }, [2, 1])).ToArray<long>());
+        CollectionAssert.AreEqual(new long[] { 2, 0, 5, 3 }, t.IndexSelect(1, LibTorch.FromArray(new long[] { 2, 0 })).ToArray<long>());
+        CollectionAssert.AreEqual(new long[] { 2, 3 }, t.Gather(1, LibTorch.FromArray(new long[] { 2, 0 }, [2, 1])).ToArray<long>());
     }
 
     [TestMethod]
     public void CatStackChunk_JoinAndSplit()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = LibTorch.NewDisposeScope();
         var a = TestUtil.F32([1, 2], 1, 2);
         var b = TestUtil.F32([3, 4], 1, 2);
-        var cat = Torch.Cat([a, b], 0);
+        var cat = LibTorch.Cat([a, b], 0);
         CollectionAssert.AreEqual(new long[] { 2, 2 }, cat.Shape);
         TestUtil.AreClose([1, 2, 3, 4], cat);
-        TestUtil.AreClose([1, 2, 3, 4], Torch.Cat([a, b], 1));
-        CollectionAssert.AreEqual(new long[] { 1, 2, 2 }, Torch.Stack([a, b], 1).Shape);
-        var parts = Torch.Arange(7).Chunk(3);
+        TestUtil.AreClose([1, 2, 3, 4], LibTorch.Cat([a, b], 1));
+        CollectionAssert.AreEqual(new long[] { 1, 2, 2 }, LibTorch.Stack([a, b], 1).Shape);
+        var parts = LibTorch.Arange(7).Chunk(3);
         Assert.AreEqual(3, parts.Length);
         CollectionAssert.AreEqual(new long[] { 0, 1, 2 }, parts[0].ToArray<long>());
         CollectionAssert.AreEqual(new long[] { 6 }, parts[2].ToArray<long>());
@@ -235,8 +240,8 @@ public sealed class TensorTests
     [TestMethod]
     public void Views_ShareStorageWithTheirBase()
     {
-        using var scope = Torch.NewDisposeScope();
-        var t = Torch.Zeros([2, 3]);
+        using var scope = LibTorch.NewDisposeScope();
+        var t = LibTorch.Zeros([2, 3]);
         t.Select(0, 1).FillInPlace(5);
         TestUtil.AreClose([0, 0, 0, 5, 5, 5], t);
     }
@@ -244,42 +249,42 @@ public sealed class TensorTests
     [TestMethod]
     public void Factories_MatchPyTorchDefinitions()
     {
-        using var scope = Torch.NewDisposeScope();
-        TestUtil.AreClose([0, 0, 0], Torch.Zeros([3]));
-        TestUtil.AreClose([1, 1], Torch.Ones([2]));
-        TestUtil.AreClose([2.5f, 2.5f], Torch.Full([2], 2.5));
-        CollectionAssert.AreEqual(new long[] { 2, 5, 8 }, Torch.Arange(2, 10, 3).ToArray<long>());
-        Assert.AreEqual(ScalarType.Int64, Torch.Arange(3).Dtype);
-        TestUtil.AreClose([0, 0.5f, 1, 1.5f], Torch.Arange(0.0, 2.0, 0.5));
-        TestUtil.AreClose([0, 0.25f, 0.5f, 0.75f, 1], Torch.Linspace(0, 1, 5));
-        Assert.AreEqual(0, Torch.Scalar(3).Dimensions);
-        Assert.AreEqual(3.0, Torch.Scalar(3).ToDouble());
-        var like = Torch.Ones([2, 2], ScalarType.Float64);
-        var zeros = Torch.ZerosLike(like);
+        using var scope = LibTorch.NewDisposeScope();
+        TestUtil.AreClose([0, 0, 0], LibTorch.Zeros([3]));
+        TestUtil.AreClose([1, 1], LibTorch.Ones([2]));
+        TestUtil.AreClose([2.5f, 2.5f], LibTorch.Full([2], 2.5));
+        CollectionAssert.AreEqual(new long[] { 2, 5, 8 }, LibTorch.Arange(2, 10, 3).ToArray<long>());
+        Assert.AreEqual(ScalarType.Int64, LibTorch.Arange(3).Dtype);
+        TestUtil.AreClose([0, 0.5f, 1, 1.5f], LibTorch.Arange(0.0, 2.0, 0.5));
+        TestUtil.AreClose([0, 0.25f, 0.5f, 0.75f, 1], LibTorch.Linspace(0, 1, 5));
+        Assert.AreEqual(0, LibTorch.Scalar(3).Dimensions);
+        Assert.AreEqual(3.0, LibTorch.Scalar(3).ToDouble());
+        var like = LibTorch.Ones([2, 2], ScalarType.Float64);
+        var zeros = LibTorch.ZerosLike(like);
         Assert.AreEqual(ScalarType.Float64, zeros.Dtype);
         CollectionAssert.AreEqual(new long[] { 2, 2 }, zeros.Shape);
-        TestUtil.AreClose([7, 7, 7, 7], Torch.FullLike(like, 7));
-        TestUtil.AreClose([1, 1, 1, 1], Torch.OnesLike(like));
-        CollectionAssert.AreEqual(new long[] { 2, 2 }, Torch.RandnLike(like).Shape);
-        Assert.IsTrue(Torch.Zeros([2], requiresGrad: true).RequiresGrad);
+        TestUtil.AreClose([7, 7, 7, 7], LibTorch.FullLike(like, 7));
+        TestUtil.AreClose([1, 1, 1, 1], LibTorch.OnesLike(like));
+        CollectionAssert.AreEqual(new long[] { 2, 2 }, LibTorch.RandnLike(like).Shape);
+        Assert.IsTrue(LibTorch.Zeros([2], requiresGrad: true).RequiresGrad);
     }
 
     [TestMethod]
     public void RandomFactories_WithGenerator_AreReproducibleAndInRange()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = LibTorch.NewDisposeScope();
         using var g1 = new Generator(42);
         using var g2 = new Generator(42);
-        CollectionAssert.AreEqual(Torch.Randn([100], g1).ToArray<float>(), Torch.Randn([100], g2).ToArray<float>());
-        var u = TestUtil.Values(Torch.Rand([1000], g1));
+        CollectionAssert.AreEqual(LibTorch.Randn([100], g1).ToArray<float>(), LibTorch.Randn([100], g2).ToArray<float>());
+        var u = TestUtil.Values(LibTorch.Rand([1000], g1));
         Assert.IsTrue(u.All(v => v is >= 0 and < 1));
         Assert.AreEqual(0.5, u.Average(), 0.05);
-        var ints = Torch.RandInt(3, 7, [1000], g1).ToArray<long>();
+        var ints = LibTorch.RandInt(3, 7, [1000], g1).ToArray<long>();
         Assert.IsTrue(ints.All(v => v is >= 3 and < 7));
         CollectionAssert.AreEquivalent(new long[] { 3, 4, 5, 6 }, ints.Distinct().ToArray());
-        var perm = Torch.RandPerm(10, g1).ToArray<long>();
+        var perm = LibTorch.RandPerm(10, g1).ToArray<long>();
         CollectionAssert.AreEquivalent(Enumerable.Range(0, 10).Select(i => (long)i).ToArray(), perm);
-        var n = TestUtil.Values(Torch.Randn([20000], g1));
+        var n = TestUtil.Values(LibTorch.Randn([20000], g1));
         Assert.AreEqual(0, n.Average(), 0.03);
         Assert.AreEqual(1, Math.Sqrt(n.Select(v => v * v).Average()), 0.03);
     }
@@ -287,27 +292,27 @@ public sealed class TensorTests
     [TestMethod]
     public void Generator_StateRoundTrip_ReplaysTheSameStream()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = LibTorch.NewDisposeScope();
         using var g = new Generator(7);
         Assert.AreEqual(7UL, g.Seed);
-        _ = Torch.Randn([10], g);
+        _ = LibTorch.Randn([10], g);
         var state = g.GetState();
-        var first = Torch.Randn([10], g).ToArray<float>();
+        var first = LibTorch.Randn([10], g).ToArray<float>();
         g.SetState(state);
-        CollectionAssert.AreEqual(first, Torch.Randn([10], g).ToArray<float>());
+        CollectionAssert.AreEqual(first, LibTorch.Randn([10], g).ToArray<float>());
         g.Seed = 7;
         using var fresh = new Generator(7);
-        CollectionAssert.AreEqual(Torch.Randn([5], fresh).ToArray<float>(), Torch.Randn([5], g).ToArray<float>());
+        CollectionAssert.AreEqual(LibTorch.Randn([5], fresh).ToArray<float>(), LibTorch.Randn([5], g).ToArray<float>());
     }
 
     [TestMethod]
     public void ManualSeed_MakesTheDefaultGeneratorReproducible()
     {
-        using var scope = Torch.NewDisposeScope();
-        Torch.ManualSeed(123);
-        var a = Torch.Rand([8]).ToArray<float>();
-        Torch.ManualSeed(123);
-        CollectionAssert.AreEqual(a, Torch.Rand([8]).ToArray<float>());
+        using var scope = LibTorch.NewDisposeScope();
+        LibTorch.ManualSeed(123);
+        var a = LibTorch.Rand([8]).ToArray<float>();
+        LibTorch.ManualSeed(123);
+        CollectionAssert.AreEqual(a, LibTorch.Rand([8]).ToArray<float>());
         using var global = Generator.Default();
         Assert.AreEqual(123UL, global.Seed);
     }
@@ -315,7 +320,7 @@ public sealed class TensorTests
     [TestMethod]
     public void ToString_ShowsShapeTypeDeviceAndLeadingValues()
     {
-        using var t = Torch.Arange(0.0, 8.0, 1.0);
+        using var t = LibTorch.Arange(0.0, 8.0, 1.0);
         Assert.AreEqual("Tensor[8] float32 cpu [0, 1, 2, 3, 4, 5, ...]", t.ToString());
         using var small = TestUtil.F32([1.5f, 2], 1, 2);
         Assert.AreEqual("Tensor[1, 2] float32 cpu [1.5, 2]", small.ToString());
@@ -324,7 +329,7 @@ public sealed class TensorTests
     [TestMethod]
     public void Item_ConvertsOneElementTensors()
     {
-        using var t = Torch.Full([1, 1], 3);
+        using var t = LibTorch.Full([1, 1], 3);
         Assert.AreEqual(3.0, t.ToDouble());
         Assert.AreEqual(3f, t.ToSingle());
         Assert.AreEqual(3L, t.ToInt64());
@@ -334,22 +339,22 @@ public sealed class TensorTests
     [TestMethod]
     public void NumThreads_DefaultsToProcessorCountAndCanBeSet()
     {
-        var original = Torch.NumThreads;
+        var original = LibTorch.NumThreads;
         Assert.IsTrue(original >= 1);
         try
         {
-            Torch.NumThreads = 1;
-            Assert.AreEqual(1, Torch.NumThreads);
+            LibTorch.NumThreads = 1;
+            Assert.AreEqual(1, LibTorch.NumThreads);
         }
         finally
         {
-            Torch.NumThreads = original;
+            LibTorch.NumThreads = original;
         }
     }
 
     [TestMethod]
     public void LibTorchVersion_IsDotted()
     {
-        StringAssert.Matches(Torch.LibTorchVersion, new System.Text.RegularExpressions.Regex(@"^\d+\.\d+\.\d+$"));
+        StringAssert.Matches(LibTorch.Version, new System.Text.RegularExpressions.Regex(@"^\d+\.\d+\.\d+$"));
     }
 }

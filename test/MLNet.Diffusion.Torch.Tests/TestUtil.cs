@@ -3,9 +3,9 @@ namespace MLNet.Diffusion.Torch.Tests;
 /// <summary>Helpers shared by the tests.</summary>
 internal static class TestUtil
 {
-    public static Tensor F32(float[] values, params long[] shape) => Torch.FromArray(values, shape.Length == 0 ? [values.Length] : shape);
+    public static Tensor F32(float[] values, params long[] shape) => LibTorch.FromArray(values, shape.Length == 0 ? [values.Length] : shape);
 
-    public static Tensor F64(double[] values, params long[] shape) => Torch.FromArray(values, shape.Length == 0 ? [values.Length] : shape);
+    public static Tensor F64(double[] values, params long[] shape) => LibTorch.FromArray(values, shape.Length == 0 ? [values.Length] : shape);
 
     public static void AreClose(double[] expected, double[] actual, double tolerance, string? message = null)
     {

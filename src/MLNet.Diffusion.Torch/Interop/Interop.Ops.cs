@@ -225,6 +225,9 @@ internal static unsafe partial class Native
     internal static partial TensorHandle mlnd_std(TensorHandle t, long* dims, int ndims, sbyte unbiased, sbyte keepdim);
 
     [LibraryImport(Library)]
+    internal static partial TensorHandle mlnd_quantile(TensorHandle t, double q, long dim, sbyte keepdim);
+
+    [LibraryImport(Library)]
     internal static partial TensorHandle mlnd_argmax(TensorHandle t, long dim, sbyte keepdim);
 
     [LibraryImport(Library)]

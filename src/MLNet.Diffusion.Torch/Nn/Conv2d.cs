@@ -11,18 +11,11 @@ public sealed class Conv2d : Module<Tensor, Tensor>
     /// <summary>Creates the layer.</summary>
     public Conv2d(long inChannels, long outChannels, long kernelSize, long stride = 1, long padding = 0, long dilation = 1, long groups = 1, bool bias = true)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(inChannels, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(outChannels, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(kernelSize, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(groups, 1);
-        if (inChannels % groups != 0 || outChannels % groups != 0)
-        {
-            throw new ArgumentException($"Channels ({inChannels} in, {outChannels} out) must be divisible by groups ({groups}).", nameof(groups));
-        }
+        Init.CheckConvArguments(inChannels, outChannels, kernelSize, groups);
 
         (_stride, _padding, _dilation, _groups) = (stride, padding, dilation, groups);
-        Weight = RegisterParameter("weight", Torch.Empty([outChannels, inChannels / groups, kernelSize, kernelSize]));
-        Bias = bias ? RegisterParameter("bias", Torch.Empty([outChannels])) : null;
+        Weight = RegisterParameter("weight", LibTorch.Empty([outChannels, inChannels / groups, kernelSize, kernelSize]));
+        Bias = bias ? RegisterParameter("bias", LibTorch.Empty([outChannels])) : null;
         Init.DefaultLinearOrConv(Weight, Bias);
     }
 

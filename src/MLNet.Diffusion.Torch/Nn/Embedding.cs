@@ -8,7 +8,7 @@ public sealed class Embedding : Module<Tensor, Tensor>
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(numEmbeddings, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(embeddingDim, 1);
-        Weight = RegisterParameter("weight", Init.Normal(Torch.Empty([numEmbeddings, embeddingDim])));
+        Weight = RegisterParameter("weight", Init.Normal(LibTorch.Empty([numEmbeddings, embeddingDim])));
     }
 
     /// <summary>The [numEmbeddings, embeddingDim] table.</summary>

@@ -17,8 +17,8 @@ public sealed class GroupNorm : Module<Tensor, Tensor>
         }
 
         (_groups, _eps) = (numGroups, eps);
-        Weight = affine ? RegisterParameter("weight", Torch.Ones([numChannels])) : null;
-        Bias = affine ? RegisterParameter("bias", Torch.Zeros([numChannels])) : null;
+        Weight = affine ? RegisterParameter("weight", LibTorch.Ones([numChannels])) : null;
+        Bias = affine ? RegisterParameter("bias", LibTorch.Zeros([numChannels])) : null;
     }
 
     /// <summary>The per-channel scale, or null without affine.</summary>

@@ -27,7 +27,7 @@ public static class Init
     {
         ArgumentNullException.ThrowIfNull(tensor);
         using var noGrad = Autograd.NoGrad();
-        Torch.Check(Interop.Native.mlnd_uniform_(tensor.LiveHandle, low, high, Torch.GeneratorArg(generator)));
+        LibTorch.Check(Interop.Native.mlnd_uniform_(tensor.LiveHandle, low, high, LibTorch.GeneratorArg(generator)));
         return tensor;
     }
 
@@ -36,7 +36,7 @@ public static class Init
     {
         ArgumentNullException.ThrowIfNull(tensor);
         using var noGrad = Autograd.NoGrad();
-        Torch.Check(Interop.Native.mlnd_normal_(tensor.LiveHandle, mean, std, Torch.GeneratorArg(generator)));
+        LibTorch.Check(Interop.Native.mlnd_normal_(tensor.LiveHandle, mean, std, LibTorch.GeneratorArg(generator)));
         return tensor;
     }
 
@@ -50,6 +50,19 @@ public static class Init
         var gain = Math.Sqrt(2.0 / (1 + (a * a)));
         var bound = fanIn == 0 ? 0 : gain * Math.Sqrt(3.0 / fanIn);
         return Uniform(tensor, -bound, bound, generator);
+    }
+
+    /// <summary>The argument checks Conv2d and ConvTranspose2d share.</summary>
+    internal static void CheckConvArguments(long inChannels, long outChannels, long kernelSize, long groups)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inChannels, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(outChannels, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(kernelSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(groups, 1);
+        if (inChannels % groups != 0 || outChannels % groups != 0)
+        {
+            throw new ArgumentException($"Channels ({inChannels} in, {outChannels} out) must be divisible by groups ({groups}).", nameof(groups));
+        }
     }
 
     /// <summary>PyTorch's default for Linear/Conv: weight Kaiming-uniform with a = √5, bias U(±1/√fan_in).</summary>

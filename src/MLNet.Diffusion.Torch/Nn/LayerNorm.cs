@@ -16,8 +16,8 @@ public sealed class LayerNorm : Module<Tensor, Tensor>
         }
 
         (_shape, _eps) = ((long[])normalizedShape.Clone(), eps);
-        Weight = elementwiseAffine ? RegisterParameter("weight", Torch.Ones(_shape)) : null;
-        Bias = elementwiseAffine ? RegisterParameter("bias", Torch.Zeros(_shape)) : null;
+        Weight = elementwiseAffine ? RegisterParameter("weight", LibTorch.Ones(_shape)) : null;
+        Bias = elementwiseAffine ? RegisterParameter("bias", LibTorch.Zeros(_shape)) : null;
     }
 
     /// <summary>Creates the layer over the last dimension of size <paramref name="features"/>.</summary>

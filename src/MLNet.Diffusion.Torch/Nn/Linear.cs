@@ -8,8 +8,8 @@ public sealed class Linear : Module<Tensor, Tensor>
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(inFeatures, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(outFeatures, 1);
-        Weight = RegisterParameter("weight", Torch.Empty([outFeatures, inFeatures]));
-        Bias = bias ? RegisterParameter("bias", Torch.Empty([outFeatures])) : null;
+        Weight = RegisterParameter("weight", LibTorch.Empty([outFeatures, inFeatures]));
+        Bias = bias ? RegisterParameter("bias", LibTorch.Empty([outFeatures])) : null;
         Init.DefaultLinearOrConv(Weight, Bias);
     }
 

@@ -71,15 +71,15 @@ public sealed unsafe class AdamW : IDisposable
     public void Step()
     {
         EnsureState();
-        var p = Torch.Handles(_parameters, nameof(Parameters));
-        var m = Torch.Handles(_expAvg!, "exp_avg");
-        var v = Torch.Handles(_expAvgSq!, "exp_avg_sq");
+        var p = LibTorch.Handles(_parameters, nameof(Parameters));
+        var m = LibTorch.Handles(_expAvg!, "exp_avg");
+        var v = LibTorch.Handles(_expAvgSq!, "exp_avg_sq");
         fixed (IntPtr* pp = p)
         fixed (IntPtr* mp = m)
         fixed (IntPtr* vp = v)
         fixed (long* sp = _steps)
         {
-            Torch.Check(Native.mlnd_adamw_step(pp, mp, vp, sp, p.Length, LearningRate, Beta1, Beta2, Epsilon, WeightDecay));
+            LibTorch.Check(Native.mlnd_adamw_step(pp, mp, vp, sp, p.Length, LearningRate, Beta1, Beta2, Epsilon, WeightDecay));
         }
 
         GC.KeepAlive(_expAvg);
@@ -106,7 +106,7 @@ public sealed unsafe class AdamW : IDisposable
         for (var i = 0; i < _parameters.Length; i++)
         {
             var key = i.ToString(CultureInfo.InvariantCulture);
-            result["step." + key] = Torch.Full([], _steps[i], ScalarType.Int64).DetachFromDisposeScope();
+            result["step." + key] = LibTorch.Full([], _steps[i], ScalarType.Int64).DetachFromDisposeScope();
             result["exp_avg." + key] = _expAvg![i].Clone().DetachFromDisposeScope();
             result["exp_avg_sq." + key] = _expAvgSq![i].Clone().DetachFromDisposeScope();
         }
@@ -171,8 +171,8 @@ public sealed unsafe class AdamW : IDisposable
         }
 
         using var noGrad = Autograd.NoGrad();
-        _expAvg = [.. _parameters.Select(p => Torch.ZerosLike(p).DetachFromDisposeScope())];
-        _expAvgSq = [.. _parameters.Select(p => Torch.ZerosLike(p).DetachFromDisposeScope())];
+        _expAvg = [.. _parameters.Select(p => LibTorch.ZerosLike(p).DetachFromDisposeScope())];
+        _expAvgSq = [.. _parameters.Select(p => LibTorch.ZerosLike(p).DetachFromDisposeScope())];
     }
 
     private static void CheckRange(double value, double low, double high, string name)

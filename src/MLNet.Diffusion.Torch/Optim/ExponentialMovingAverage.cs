@@ -58,12 +58,12 @@ public sealed unsafe class ExponentialMovingAverage : IDisposable
             sources[i] = t;
         }
 
-        var e = Torch.Handles(_shadow, "ema");
-        var s = Torch.Handles(sources, nameof(module));
+        var e = LibTorch.Handles(_shadow, "ema");
+        var s = LibTorch.Handles(sources, nameof(module));
         fixed (IntPtr* ep = e)
         fixed (IntPtr* sp = s)
         {
-            Torch.Check(Native.mlnd_ema_update(ep, sp, e.Length, Decay));
+            LibTorch.Check(Native.mlnd_ema_update(ep, sp, e.Length, Decay));
         }
 
         GC.KeepAlive(sources);

@@ -16,10 +16,10 @@ public static unsafe class GradientClipping
             throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "The maximum norm must be > 0.");
         }
 
-        var handles = Torch.Handles(parameters, nameof(parameters));
+        var handles = LibTorch.Handles(parameters, nameof(parameters));
         fixed (IntPtr* p = handles)
         {
-            var result = Torch.Wrap(Native.mlnd_clip_grad_norm(p, handles.Length, maxNorm));
+            var result = LibTorch.Wrap(Native.mlnd_clip_grad_norm(p, handles.Length, maxNorm));
             GC.KeepAlive(parameters);
             return result;
         }

@@ -111,6 +111,10 @@ MLND_API TensorHandle mlnd_var(TensorHandle t, const int64_t* dims, int32_t ndim
 MLND_API TensorHandle mlnd_std(TensorHandle t, const int64_t* dims, int32_t ndims, int8_t unbiased, int8_t keepdim) {
   MLND_RETURN_TENSOR(ndims == 0 ? at::std(*t, unbiased != 0) : at::std(*t, mlnd::dims(dims, ndims), unbiased != 0, keepdim != 0))
 }
+// The q-quantile along dim with linear interpolation (used by dynamic thresholding).
+MLND_API TensorHandle mlnd_quantile(TensorHandle t, double q, int64_t dim, int8_t keepdim) {
+  MLND_RETURN_TENSOR(at::quantile(*t, q, dim, keepdim != 0))
+}
 MLND_API TensorHandle mlnd_argmax(TensorHandle t, int64_t dim, int8_t keepdim) {
   MLND_RETURN_TENSOR(at::argmax(*t, dim, keepdim != 0))
 }

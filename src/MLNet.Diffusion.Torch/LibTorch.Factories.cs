@@ -3,7 +3,7 @@ using MLNet.Diffusion.Torch.Interop;
 namespace MLNet.Diffusion.Torch;
 
 /// <summary>Tensor factories. Device defaults to the CPU and element type to float32, as in PyTorch.</summary>
-public static unsafe partial class Torch
+public static unsafe partial class LibTorch
 {
     /// <summary>A tensor copied from .NET data, with the element type of <typeparamref name="T"/>.</summary>
     public static Tensor FromArray<T>(T[] data, long[] shape, Device? device = null)

@@ -6,12 +6,12 @@ namespace MLNet.Diffusion.Torch;
 /// <summary>
 /// Entry point of the binding: tensor factories, the global seed, thread count, and process-wide queries.
 /// </summary>
-public static unsafe partial class Torch
+public static unsafe partial class LibTorch
 {
     private static int s_threadsInitialised;
 
     /// <summary>The libtorch version the shim was compiled against, e.g. <c>1.13.0</c>.</summary>
-    public static string LibTorchVersion => Marshal.PtrToStringUTF8(Native.mlnd_torch_version()) ?? "unknown";
+    public static string Version => Marshal.PtrToStringUTF8(Native.mlnd_torch_version()) ?? "unknown";
 
     /// <summary>The number of native tensor handles alive in this process (for leak tests).</summary>
     public static long LiveTensorCount => Native.mlnd_live_tensors();
