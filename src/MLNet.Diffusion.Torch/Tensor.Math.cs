@@ -116,6 +116,9 @@ public sealed unsafe partial class Tensor
     /// <summary>1 / x.</summary>
     public Tensor Reciprocal() => LibTorch.Wrap(Native.mlnd_reciprocal(LiveHandle));
 
+    /// <summary>The error function, erf(x) = 2/√π ∫₀ˣ e^(−u²) du.</summary>
+    public Tensor Erf() => LibTorch.Wrap(Native.mlnd_erf(LiveHandle));
+
     /// <summary>Which elements are NaN (bool tensor).</summary>
     public Tensor IsNaN() => LibTorch.Wrap(Native.mlnd_isnan(LiveHandle));
 

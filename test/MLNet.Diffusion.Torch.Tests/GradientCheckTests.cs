@@ -37,6 +37,7 @@ public sealed class GradientCheckTests
         ["square"] = new([[5]], x => x[0].Square()),
         ["tanh"] = new([[5]], x => x[0].Tanh()),
         ["sigmoid"] = new([[5]], x => x[0].Sigmoid()),
+        ["erf"] = new([[5]], x => x[0].Erf()),
         ["reciprocal"] = new([[5]], x => x[0].Reciprocal(), Offset: 3),
         ["clamp"] = new([[8]], x => x[0].Clamp(-0.5, 0.5)),
         ["where"] = new([[6], [6]], x => LibTorch.Where(x[0].Gt(0), x[0] * 2, x[1].Square())),

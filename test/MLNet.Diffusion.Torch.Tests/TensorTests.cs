@@ -95,6 +95,8 @@ public sealed class TensorTests
         TestUtil.AreClose(x.Select(v => 1 / (1 + Math.Exp(-v))).ToArray(), TestUtil.Values(t.Sigmoid()), 1e-12);
         TestUtil.AreClose(x.Select(v => v * v).ToArray(), TestUtil.Values(t.Square()), 1e-12);
         TestUtil.AreClose(x.Select(v => 1 / v).ToArray(), TestUtil.Values(t.Reciprocal()), 1e-12);
+        // erf(0.25), erf(0.5), erf(1.5), erf(3) from Abramowitz & Stegun table 7.1.
+        TestUtil.AreClose([0.276326390, 0.520499878, 0.966105146, 0.999977910], TestUtil.Values(t.Erf()), 1e-9);
         TestUtil.AreClose([0, 0, 1, 3], TestUtil.Values(t.Floor()), 0);
         TestUtil.AreClose([0, 0, 2, 3], TestUtil.Values(t.Round()), 0);  // half to even: 0.5 -> 0, 1.5 -> 2
         TestUtil.AreClose([0.5, 0.5, 1.5, 2], TestUtil.Values(t.Clamp(0.5, 2)), 0);

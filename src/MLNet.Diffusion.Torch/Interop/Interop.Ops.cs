@@ -51,6 +51,9 @@ internal static unsafe partial class Native
     internal static partial TensorHandle mlnd_reciprocal(TensorHandle t);
 
     [LibraryImport(Library)]
+    internal static partial TensorHandle mlnd_erf(TensorHandle t);
+
+    [LibraryImport(Library)]
     internal static partial TensorHandle mlnd_isnan(TensorHandle t);
 
     [LibraryImport(Library)]

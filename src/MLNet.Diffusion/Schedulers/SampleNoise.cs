@@ -1,0 +1,85 @@
+using MLNet.Diffusion.Torch;
+
+namespace MLNet.Diffusion.Schedulers;
+
+/// <summary>
+/// The source of the Gaussian noise a sampling run draws: the starting x_T and the noise of stochastic steps.
+/// <c>PerSample</c> gives each sample its own seeded generator, so a sample is the same whatever batch it
+/// is generated in and wherever it sits in it. Noise is drawn on the CPU and moved to the target device, so the
+/// same seed gives the same noise on every device.
+/// </summary>
+public sealed class SampleNoise : IDisposable
+{
+    private readonly Generator[] _generators;
+    private readonly Device _device;
+
+    private SampleNoise(Generator[] generators, Device device, bool perSample)
+    {
+        _generators = generators;
+        _device = device;
+        IsPerSample = perSample;
+    }
+
+    /// <summary>One generator per sample, seeded with <paramref name="seeds"/>; the batch size is the seed count.</summary>
+    public static SampleNoise PerSample(IReadOnlyList<ulong> seeds, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(seeds);
+        if (seeds.Count == 0)
+        {
+            throw new ArgumentException("Give at least one seed.", nameof(seeds));
+        }
+
+        return new SampleNoise([.. seeds.Select(s => new Generator(s))], device ?? Device.Cpu, perSample: true);
+    }
+
+    /// <summary>Consecutive seeds <paramref name="firstSeed"/>, +1, ... for <paramref name="count"/> samples.</summary>
+    public static SampleNoise PerSample(ulong firstSeed, int count, Device? device = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        return PerSample([.. Enumerable.Range(0, count).Select(i => firstSeed + (ulong)i)], device);
+    }
+
+    /// <summary>One generator for the whole batch: faster for large batches, but samples depend on the batch.</summary>
+    public static SampleNoise Shared(ulong seed, Device? device = null) => new([new Generator(seed)], device ?? Device.Cpu, perSample: false);
+
+    /// <summary>Whether every sample has its own generator.</summary>
+    public bool IsPerSample { get; }
+
+    /// <summary>Standard normal noise of <paramref name="shape"/> (batch first), float32 unless told otherwise.</summary>
+    public Tensor Next(long[] shape, ScalarType dtype = ScalarType.Float32)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        if (shape.Length == 0)
+        {
+            throw new ArgumentException("The shape needs a batch dimension.", nameof(shape));
+        }
+
+        using var scope = LibTorch.NewDisposeScope();
+        Tensor cpu;
+        if (!IsPerSample)
+        {
+            cpu = LibTorch.Randn(shape, _generators[0], dtype);
+        }
+        else
+        {
+            if (shape[0] != _generators.Length)
+            {
+                throw new ArgumentException($"This noise source has {_generators.Length} per-sample generators but the batch is {shape[0]}.", nameof(shape));
+            }
+
+            var sampleShape = shape[1..];
+            cpu = LibTorch.Stack(_generators.Select(g => LibTorch.Randn(sampleShape, g, dtype)).ToArray());
+        }
+
+        return scope.MoveToOuter(_device.IsCpu ? cpu : cpu.To(_device));
+    }
+
+    /// <summary>Releases the generators.</summary>
+    public void Dispose()
+    {
+        foreach (var g in _generators)
+        {
+            g.Dispose();
+        }
+    }
+}

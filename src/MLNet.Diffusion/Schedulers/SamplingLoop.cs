@@ -1,0 +1,45 @@
+using MLNet.Diffusion.Torch;
+
+namespace MLNet.Diffusion.Schedulers;
+
+/// <summary>The network's output at (x_t, t) — ε, x₀ or v, as the sampler's options say.</summary>
+/// <param name="sample">x_t.</param>
+/// <param name="timestep">t, 0-based.</param>
+public delegate Tensor Denoiser(Tensor sample, int timestep);
+
+/// <summary>Runs a sampler from pure noise to data with a <see cref="Denoiser"/>.</summary>
+public static class SamplingLoop
+{
+    /// <summary>
+    /// Draws x_T ~ N(0, I) of <paramref name="shape"/> from <paramref name="noise"/>, then takes
+    /// <paramref name="steps"/> steps of <paramref name="sampler"/>. Each step runs in its own dispose scope.
+    /// <paramref name="progress"/> receives the number of steps done.
+    /// </summary>
+    public static Tensor Run(IDiffusionSampler sampler, Denoiser denoiser, long[] shape, SampleNoise noise, int steps,
+        ScalarType dtype = ScalarType.Float32, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(sampler);
+        ArgumentNullException.ThrowIfNull(denoiser);
+        ArgumentNullException.ThrowIfNull(noise);
+        sampler.SetTimesteps(steps);
+        using var run = LibTorch.NewDisposeScope();
+        using var noGrad = Autograd.NoGrad();
+        var x = noise.Next(shape, dtype);
+        var done = 0;
+        foreach (var t in sampler.Timesteps)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            Tensor next;
+            using (var step = LibTorch.NewDisposeScope())
+            {
+                next = step.MoveToOuter(sampler.Step(denoiser(x, t), t, x, noise));
+            }
+
+            x.Dispose();  // free each step's input at once rather than at the end of the run
+            x = next;
+            progress?.Report(++done);
+        }
+
+        return run.MoveToOuter(x);
+    }
+}

@@ -1,0 +1,2 @@
+// The tests share process-wide libtorch state (default generators, thread count): run them one at a time.
+[assembly: DoNotParallelize]
