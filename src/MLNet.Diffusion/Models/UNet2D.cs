@@ -1,0 +1,225 @@
+using MLNet.Diffusion.Torch;
+using MLNet.Diffusion.Torch.Nn;
+
+namespace MLNet.Diffusion.Models;
+
+/// <summary>
+/// The DDPM U-Net (Ho et al. 2020, Appendix B; PixelCNN++-style residual blocks with self-attention), optionally
+/// class-conditional as in ADM (a label embedding added to the timestep embedding). Input [B, C, H, W] images,
+/// int64 timesteps [B] and, for a class-conditional model, int64 labels [B] in [0, NumClasses], where NumClasses
+/// is the null label of classifier-free guidance. The output has the input's spatial size and OutChannels channels.
+/// </summary>
+public sealed class UNet2D : Module
+{
+    private readonly Linear _timeIn;
+    private readonly Linear _timeOut;
+    private readonly Embedding? _classEmbedding;
+    private readonly Conv2d _convIn;
+    private readonly List<(ResidualBlock Block, AttentionBlock? Attention)> _down = [];
+    private readonly List<Conv2d?> _downsamplers = [];
+    private readonly ResidualBlock _middle1;
+    private readonly AttentionBlock _middleAttention;
+    private readonly ResidualBlock _middle2;
+    private readonly List<(ResidualBlock Block, AttentionBlock? Attention)> _up = [];
+    private readonly List<Conv2d?> _upsamplers = [];
+    private readonly GroupNorm _normOut;
+    private readonly Conv2d _convOut;
+
+    /// <summary>Builds the network described by <paramref name="config"/> with PyTorch's default initialisation.</summary>
+    public UNet2D(UNetConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        Config = config.Validated();
+        var ch = config.BaseChannels;
+        var embedding = 4 * ch;
+        var groups = config.GroupNormGroups;
+        _timeIn = RegisterModule("time_in", new Linear(ch, embedding));
+        _timeOut = RegisterModule("time_out", new Linear(embedding, embedding));
+        if (config.NumClasses is { } classes)
+        {
+            _classEmbedding = RegisterModule("class_embedding", new Embedding(classes + 1, embedding));
+        }
+
+        _convIn = RegisterModule("conv_in", new Conv2d(config.InChannels, ch, 3, padding: 1));
+        var levels = config.ChannelMultipliers.Count;
+        var skipChannels = new Stack<int>([ch]);
+        var current = ch;
+        var down = RegisterModule("down", new ModuleList<Module>());
+        for (var level = 0; level < levels; level++)
+        {
+            var outChannels = ch * config.ChannelMultipliers[level];
+            var attend = config.AttentionResolutions.Contains(config.ImageSize >> level);
+            for (var i = 0; i < config.ResBlocksPerLevel; i++)
+            {
+                var block = new ResidualBlock(current, outChannels, embedding, config.Dropout, groups);
+                down.Add(block);
+                var attention = attend ? new AttentionBlock(outChannels, config.AttentionHeads, groups) : null;
+                if (attention is not null)
+                {
+                    down.Add(attention);
+                }
+
+                _down.Add((block, attention));
+                current = outChannels;
+                skipChannels.Push(current);
+            }
+
+            Conv2d? downsample = null;
+            if (level != levels - 1)
+            {
+                downsample = new Conv2d(current, current, 3, stride: 2, padding: 1);
+                down.Add(downsample);
+                skipChannels.Push(current);
+            }
+
+            _downsamplers.Add(downsample);
+        }
+
+        _middle1 = RegisterModule("mid_block1", new ResidualBlock(current, current, embedding, config.Dropout, groups));
+        _middleAttention = RegisterModule("mid_attention", new AttentionBlock(current, config.AttentionHeads, groups));
+        _middle2 = RegisterModule("mid_block2", new ResidualBlock(current, current, embedding, config.Dropout, groups));
+
+        var up = RegisterModule("up", new ModuleList<Module>());
+        for (var level = levels - 1; level >= 0; level--)
+        {
+            var outChannels = ch * config.ChannelMultipliers[level];
+            var attend = config.AttentionResolutions.Contains(config.ImageSize >> level);
+            for (var i = 0; i <= config.ResBlocksPerLevel; i++)
+            {
+                var block = new ResidualBlock(current + skipChannels.Pop(), outChannels, embedding, config.Dropout, groups);
+                up.Add(block);
+                var attention = attend ? new AttentionBlock(outChannels, config.AttentionHeads, groups) : null;
+                if (attention is not null)
+                {
+                    up.Add(attention);
+                }
+
+                _up.Add((block, attention));
+                current = outChannels;
+            }
+
+            Conv2d? upsample = null;
+            if (level != 0)
+            {
+                upsample = new Conv2d(current, current, 3, padding: 1);
+                up.Add(upsample);
+            }
+
+            _upsamplers.Add(upsample);
+        }
+
+        _normOut = RegisterModule("norm_out", new GroupNorm(groups, current));
+        _convOut = RegisterModule("conv_out", ResidualBlock.ZeroInit(new Conv2d(current, config.OutChannels, 3, padding: 1)));
+    }
+
+    /// <summary>The configuration the network was built from.</summary>
+    public UNetConfig Config { get; }
+
+    /// <summary>Whether the network takes class labels.</summary>
+    public bool IsClassConditional => _classEmbedding is not null;
+
+    /// <summary>The label that means "no class" (classifier-free guidance), or null for an unconditional model.</summary>
+    public int? NullLabel => Config.NumClasses;
+
+    /// <summary>
+    /// The network's output for images <paramref name="x"/> at <paramref name="timesteps"/>. A class-conditional
+    /// model without <paramref name="labels"/> uses the null label for every sample.
+    /// </summary>
+    public Tensor Forward(Tensor x, Tensor timesteps, Tensor? labels = null)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(timesteps);
+        CheckInput(x, timesteps, labels);
+        using var scope = LibTorch.NewDisposeScope();
+        var embedding = _timeOut.Forward(Functional.Silu(_timeIn.Forward(TimestepEmbedding(timesteps, Config.BaseChannels, x.Device))));
+        if (_classEmbedding is not null)
+        {
+            var classes = labels ?? LibTorch.Full([x.Size(0)], Config.NumClasses!.Value, ScalarType.Int64, x.Device);
+            embedding += _classEmbedding.Forward(classes.To(x.Device));
+        }
+
+        var activated = Functional.Silu(embedding);
+        var skips = new Stack<Tensor>();
+        var h = _convIn.Forward(x);
+        skips.Push(h);
+        var perLevel = Config.ResBlocksPerLevel;
+        for (var i = 0; i < _down.Count; i++)
+        {
+            var (block, attention) = _down[i];
+            h = block.Forward(h, activated);
+            if (attention is not null) h = attention.Forward(h);
+            skips.Push(h);
+            if ((i + 1) % perLevel == 0 && _downsamplers[i / perLevel] is { } downsample)
+            {
+                h = downsample.Forward(h);
+                skips.Push(h);
+            }
+        }
+
+        h = _middle2.Forward(_middleAttention.Forward(_middle1.Forward(h, activated)), activated);
+        for (var i = 0; i < _up.Count; i++)
+        {
+            var (block, attention) = _up[i];
+            h = block.Forward(LibTorch.Cat([h, skips.Pop()], 1), activated);
+            if (attention is not null) h = attention.Forward(h);
+            if ((i + 1) % (perLevel + 1) == 0 && _upsamplers[i / (perLevel + 1)] is { } upsample)
+            {
+                h = upsample.Forward(Functional.Interpolate(h, h.Size(2) * 2, h.Size(3) * 2));
+            }
+        }
+
+        return scope.MoveToOuter(_convOut.Forward(Functional.Silu(_normOut.Forward(h))));
+    }
+
+    /// <summary>
+    /// DDPM's sinusoidal embedding of timesteps: for i &lt; d/2, sin(t·10000^(−i/(d/2−1))) then the matching cosines.
+    /// </summary>
+    public static Tensor TimestepEmbedding(Tensor timesteps, int dimension, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(timesteps);
+        if (dimension < 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(dimension), dimension, "The embedding needs at least 2 dimensions.");
+        }
+
+        using var scope = LibTorch.NewDisposeScope();
+        var half = dimension / 2;
+        var frequencies = (LibTorch.Arange(half, ScalarType.Float32, device) * (-Math.Log(10000) / Math.Max(half - 1, 1))).Exp();
+        var arguments = timesteps.To(device).To(ScalarType.Float32).Unsqueeze(1) * frequencies.Unsqueeze(0);
+        var embedding = LibTorch.Cat([arguments.Sin(), arguments.Cos()], 1);
+        if (dimension % 2 == 1)
+        {
+            embedding = LibTorch.Cat([embedding, LibTorch.Zeros([embedding.Size(0), 1], device: device)], 1);
+        }
+
+        return scope.MoveToOuter(embedding);
+    }
+
+    private void CheckInput(Tensor x, Tensor timesteps, Tensor? labels)
+    {
+        var shape = x.Shape;
+        if (shape.Length != 4 || shape[1] != Config.InChannels || shape[2] != Config.ImageSize || shape[3] != Config.ImageSize)
+        {
+            throw new ArgumentException(
+                $"The UNet takes [B, {Config.InChannels}, {Config.ImageSize}, {Config.ImageSize}] images, not [{string.Join(", ", shape)}].", nameof(x));
+        }
+
+        if (timesteps.Dimensions != 1 || timesteps.Size(0) != shape[0])
+        {
+            throw new ArgumentException($"Give one timestep per image: [{shape[0]}], not [{string.Join(", ", timesteps.Shape)}].", nameof(timesteps));
+        }
+
+        if (labels is not null)
+        {
+            if (!IsClassConditional)
+            {
+                throw new ArgumentException("This model is unconditional; it takes no labels.", nameof(labels));
+            }
+
+            if (labels.Dimensions != 1 || labels.Size(0) != shape[0] || labels.Dtype != ScalarType.Int64)
+            {
+                throw new ArgumentException($"Give one int64 label per image: [{shape[0]}], not a {labels.Dtype.Name()} tensor [{string.Join(", ", labels.Shape)}].", nameof(labels));
+            }
+        }
+    }
+}
