@@ -1,0 +1,379 @@
+using System.Diagnostics;
+using MLNet.Diffusion.Models;
+using MLNet.Diffusion.Schedulers;
+using MLNet.Diffusion.Torch;
+using MLNet.Diffusion.Torch.Optim;
+
+namespace MLNet.Diffusion.Training;
+
+/// <summary>
+/// Trains a <see cref="UNet2D"/> with the DDPM objective (Ho et al. 2020, Algorithm 1): AdamW with warm-up,
+/// gradient clipping and accumulation, an exponential moving average of the weights, optional class
+/// conditioning with label dropout, and checkpoints from which a run resumes exactly. On the CPU a run is
+/// a pure function of its options and data: training 2N steps, or N steps then resuming for N more, gives
+/// bit-identical losses and weights.
+/// </summary>
+public sealed class DdpmTrainer
+{
+    private const double LossSmoothing = 0.98;
+
+    /// <summary>Creates a trainer.</summary>
+    public DdpmTrainer(DdpmTrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Options = options.Validated();
+    }
+
+    /// <summary>The run's options.</summary>
+    public DdpmTrainerOptions Options { get; }
+
+    /// <summary>Trains from scratch on <paramref name="data"/>.</summary>
+    public TrainingResult Train(ITrainingData data, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var config = ModelConfig(data);
+        LibTorch.ManualSeed(Options.Seed);
+        var run = new Run(this, data, config);
+        return run.Execute(progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Continues the run saved in <paramref name="checkpointPath"/> on the same <paramref name="data"/>, with the
+    /// checkpoint's options (a trainer built with other options only decides the device).
+    /// </summary>
+    /// <param name="checkpointPath">A checkpoint written by a run.</param>
+    /// <param name="data">The run's training data.</param>
+    /// <param name="progress">Receives a report after every step.</param>
+    /// <param name="maxSteps">A new total number of steps (to train longer than planned); null keeps the run's.</param>
+    /// <param name="cancellationToken">Stops after the current step, writing a checkpoint.</param>
+    public static TrainingResult Resume(string checkpointPath, ITrainingData data, IProgress<TrainingProgress>? progress = null,
+        long? maxSteps = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var (manifest, content) = TrainingCheckpoint.Load(checkpointPath);
+        using (content)
+        {
+            var options = maxSteps is { } steps ? manifest.Options with { MaxSteps = steps, Epochs = null } : manifest.Options;
+            var trainer = new DdpmTrainer(options);
+            var expected = trainer.ModelConfig(data);
+            if (!SameShape(expected, manifest.Model))
+            {
+                throw new ArgumentException($"The data ({data.Channels} channels, {data.ImageSize} px, {data.NumClasses?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no"} classes) does not fit the checkpoint's model ({manifest.Model}).", nameof(data));
+            }
+
+            var run = new Run(trainer, data, manifest.Model);
+            run.Restore(manifest, content.Tensors, checkpointPath);
+            return run.Execute(progress, cancellationToken);
+        }
+    }
+
+    /// <summary>The learning rate of optimiser step <paramref name="step"/> (0-based) out of <paramref name="totalSteps"/>.</summary>
+    public double LearningRateAt(long step, long totalSteps)
+    {
+        var peak = Options.LearningRate;
+        if (step < Options.WarmupSteps)
+        {
+            return peak * (step + 1) / Options.WarmupSteps;
+        }
+
+        if (Options.LearningRateSchedule == LearningRateSchedule.Constant || totalSteps <= Options.WarmupSteps)
+        {
+            return peak;
+        }
+
+        var progress = (double)(step - Options.WarmupSteps) / (totalSteps - Options.WarmupSteps);
+        return peak * 0.5 * (1 + Math.Cos(Math.PI * progress));
+    }
+
+    /// <summary>The model configuration for <paramref name="data"/>: the explicit one, or the preset sized to the data.</summary>
+    public UNetConfig ModelConfig(ITrainingData data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        int? classes = Options.ClassConditional ? data.NumClasses ?? throw new ArgumentException("ClassConditional needs labelled data.", nameof(data)) : null;
+        var config = Options.Model is { } explicitConfig
+            ? explicitConfig with { NumClasses = explicitConfig.NumClasses ?? classes }
+            : UNetConfig.Preset(Options.ModelPreset, data.ImageSize, data.Channels, classes);
+        if (config.ImageSize != data.ImageSize || config.InChannels != data.Channels)
+        {
+            throw new ArgumentException($"The model takes {config.InChannels}-channel {config.ImageSize} px images but the data has {data.Channels}-channel {data.ImageSize} px images.", nameof(data));
+        }
+
+        return config.Validated();
+    }
+
+    /// <summary>Total optimiser steps for <paramref name="data"/>.</summary>
+    public long TotalSteps(ITrainingData data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (Options.Epochs is not { } epochs)
+        {
+            return Options.MaxSteps;
+        }
+
+        var perStep = (long)Options.BatchSize * Options.GradientAccumulationSteps;
+        return ((epochs * data.Count) + perStep - 1) / perStep;
+    }
+
+    private static bool SameShape(UNetConfig a, UNetConfig b) =>
+        a with { ChannelMultipliers = [], AttentionResolutions = [] } == b with { ChannelMultipliers = [], AttentionResolutions = [] }
+        && a.ChannelMultipliers.SequenceEqual(b.ChannelMultipliers) && a.AttentionResolutions.SequenceEqual(b.AttentionResolutions);
+
+    /// <summary>The state of one run: model, optimiser, averages, generators and data position.</summary>
+    private sealed class Run
+    {
+        private readonly DdpmTrainer _trainer;
+        private readonly DdpmTrainerOptions _options;
+        private readonly ITrainingData _data;
+        private readonly UNetConfig _config;
+        private readonly Device _device;
+        private readonly NoiseSchedule _schedule;
+        private readonly DiffusionObjective _objective;
+        private readonly long _totalSteps;
+        private long _step;
+        private long _epoch;
+        private long _position;
+        private long[]? _order;
+        private string? _lastCheckpoint;
+        private bool _restored;
+        private Tensor? _restoredTrainRng;
+        private Tensor? _restoredDefaultRng;
+        private IReadOnlyDictionary<string, Tensor>? _restoredModel;
+        private IReadOnlyDictionary<string, Tensor>? _restoredEma;
+        private Dictionary<string, Tensor>? _restoredOptimizer;
+
+        public Run(DdpmTrainer trainer, ITrainingData data, UNetConfig config)
+        {
+            _trainer = trainer;
+            _options = trainer.Options;
+            _data = data;
+            _config = config;
+            _device = Device.Parse(_options.Device);
+            _device.EnsureAvailable();
+            _schedule = new NoiseSchedule(_options.Schedule);
+            _objective = new DiffusionObjective(_schedule, _options.PredictionType, _options.LossWeighting, _options.MinSnrGamma);
+            _totalSteps = trainer.TotalSteps(data);
+        }
+
+        public void Restore(TrainingCheckpoint manifest, IReadOnlyDictionary<string, Tensor> tensors, string path)
+        {
+            (_step, _epoch, _position, _lastCheckpoint) = (manifest.Step, manifest.Epoch, manifest.Position, path);
+            _restoredModel = Prefixed(tensors, "model.");
+            _restoredEma = Prefixed(tensors, "ema.");
+            _restoredOptimizer = Prefixed(tensors, "optimizer.").ToDictionary(p => p.Key, p => p.Value);
+            _restoredTrainRng = tensors.TryGetValue("rng.train", out var train) ? train : throw Missing(path, "rng.train");
+            _restoredDefaultRng = tensors.TryGetValue("rng.default", out var global) ? global : throw Missing(path, "rng.default");
+            _restored = true;
+        }
+
+        public TrainingResult Execute(IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+        {
+            var model = new UNet2D(_config);
+            try
+            {
+                model.To(_device);
+                if (_restoredModel is not null)
+                {
+                    model.LoadStateDict(_restoredModel);
+                }
+
+                using var optimizer = new AdamW(model.Parameters(), _options.LearningRate, weightDecay: _options.WeightDecay);
+                using var ema = new ExponentialMovingAverage(model, _options.EmaDecay);
+                using var trainRng = new Generator(_options.Seed ^ 0x5DEECE66DUL);
+                using var defaultRng = Generator.Default();
+                if (_restored)
+                {
+                    optimizer.LoadStateDict(_restoredOptimizer!);
+                    ema.LoadStateDict(_restoredEma!);
+                    trainRng.SetState(_restoredTrainRng!);
+                    defaultRng.SetState(_restoredDefaultRng!);
+                }
+
+                var losses = new List<double>();
+                var clock = Stopwatch.StartNew();
+                var startStep = _step;
+                var smoothed = 0.0;
+                var completed = true;
+                model.Train();
+                while (_step < _totalSteps)
+                {
+                    if (cancellationToken.IsCancellationRequested)
+                    {
+                        completed = false;
+                        break;
+                    }
+
+                    var learningRate = _trainer.LearningRateAt(_step, _totalSteps);
+                    optimizer.LearningRate = learningRate;
+                    var loss = TrainStep(model, optimizer, trainRng);
+                    _step++;
+                    if (!double.IsFinite(loss))
+                    {
+                        throw new TrainingDivergedException(_step, loss, _lastCheckpoint);
+                    }
+
+                    ema.Decay = _options.EmaWarmup ? Math.Min(_options.EmaDecay, (1.0 + _step) / (10.0 + _step)) : _options.EmaDecay;
+                    ema.Update(model);
+                    losses.Add(loss);
+                    smoothed = (LossSmoothing * smoothed) + ((1 - LossSmoothing) * loss);
+                    if (progress is not null)
+                    {
+                        var done = _step - startStep;
+                        var elapsed = clock.Elapsed;
+                        var images = done * _options.BatchSize * _options.GradientAccumulationSteps;
+                        progress.Report(new TrainingProgress(_step, _totalSteps, _epoch, loss, smoothed / (1 - Math.Pow(LossSmoothing, done)), learningRate,
+                            images / Math.Max(elapsed.TotalSeconds, 1e-9), elapsed, elapsed / done * (_totalSteps - _step)));
+                    }
+
+                    if (_step % _options.CheckpointEvery == 0 && _step < _totalSteps)
+                    {
+                        WriteCheckpoint(model, optimizer, ema, trainRng, defaultRng);
+                    }
+                }
+
+                WriteCheckpoint(model, optimizer, ema, trainRng, defaultRng);
+                var emaModel = new UNet2D(_config);
+                emaModel.To(_device);
+                ema.CopyTo(emaModel);
+                emaModel.Eval();
+                var seconds = clock.Elapsed;
+                var trained = (_step - startStep) * _options.BatchSize * _options.GradientAccumulationSteps;
+                return new TrainingResult(model, emaModel, _schedule, _options, _step, losses, _lastCheckpoint, completed, seconds,
+                    trained / Math.Max(seconds.TotalSeconds, 1e-9));
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
+        }
+
+        // One optimiser step: GradientAccumulationSteps forward/backward passes, clipping, AdamW. Returns the loss.
+        private double TrainStep(UNet2D model, AdamW optimizer, Generator rng)
+        {
+            var accumulation = _options.GradientAccumulationSteps;
+            var total = 0.0;
+            optimizer.ZeroGrad();
+            for (var micro = 0; micro < accumulation; micro++)
+            {
+                using var scope = LibTorch.NewDisposeScope();
+                var (images, labels) = _data.GetBatch(NextIndices(_options.BatchSize));
+                images = images.To(_device);
+                var batch = images.Size(0);
+                var t = LibTorch.RandInt(0, _schedule.TrainTimesteps, [batch], rng);
+                var noise = LibTorch.Randn(images.Shape, rng);
+                Tensor? conditioning = null;
+                if (model.IsClassConditional)
+                {
+                    var dropped = LibTorch.Rand([batch], rng).Lt(_options.LabelDropout);
+                    conditioning = LibTorch.Where(dropped, LibTorch.FullLike(labels!, model.NullLabel!.Value), labels!).To(_device);
+                }
+
+                t = t.To(_device);
+                var (noisy, target) = _objective.Prepare(images, noise.To(_device), t);
+                var loss = _objective.Loss(model.Forward(noisy, t, conditioning), target, t);
+                if (accumulation > 1)
+                {
+                    loss /= accumulation;
+                }
+
+                try
+                {
+                    loss.Backward();
+                }
+                catch (TorchException ex) when (ex.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new InvalidOperationException(
+                        $"Out of memory on {_device} at step {_step + 1} with batch size {_options.BatchSize}: {ex.Message} Lower BatchSize and raise GradientAccumulationSteps to keep the effective batch.", ex);
+                }
+
+                total += loss.ToDouble();
+            }
+
+            if (_options.GradientClipNorm > 0 && double.IsFinite(total))
+            {
+                using var norm = GradientClipping.ClipGradNorm(optimizer.Parameters, _options.GradientClipNorm).DetachFromDisposeScope();
+            }
+
+            if (double.IsFinite(total))
+            {
+                optimizer.Step();
+            }
+
+            return total;
+        }
+
+        // The next examples in this run's order: a fresh permutation per pass, from (seed, pass), so resuming needs
+        // only the pass and the position in it. A batch may run on into the next pass.
+        private long[] NextIndices(int count)
+        {
+            var result = new long[count];
+            for (var i = 0; i < count; i++)
+            {
+                if (_position == _data.Count)
+                {
+                    _epoch++;
+                    _position = 0;
+                    _order = null;
+                }
+
+                if (_order is null)
+                {
+                    using var g = new Generator(_options.Seed + (0x9E3779B97F4A7C15UL * (ulong)(_epoch + 1)));
+                    using var permutation = LibTorch.RandPerm(_data.Count, g).DetachFromDisposeScope();
+                    _order = permutation.ToArray<long>();
+                }
+
+                result[i] = _order[_position++];
+            }
+
+            return result;
+        }
+
+        private void WriteCheckpoint(UNet2D model, AdamW optimizer, ExponentialMovingAverage ema, Generator trainRng, Generator defaultRng)
+        {
+            if (_options.CheckpointDirectory is not { } directory)
+            {
+                return;
+            }
+
+            Directory.CreateDirectory(directory);
+            var path = TrainingCheckpoint.PathFor(directory, _step);
+            using var scope = LibTorch.NewDisposeScope();
+            using var optimizerState = new DisposableDictionary(optimizer.StateDict());
+            var tensors = model.StateDict().Select(p => KeyValuePair.Create("model." + p.Key, p.Value.To(Device.Cpu)))
+                .Concat(ema.StateDict().Select(p => KeyValuePair.Create("ema." + p.Key, p.Value.To(Device.Cpu))))
+                .Concat(optimizerState.Values.Select(p => KeyValuePair.Create("optimizer." + p.Key, p.Value.To(Device.Cpu))))
+                .Append(KeyValuePair.Create("rng.train", trainRng.GetState()))
+                .Append(KeyValuePair.Create("rng.default", defaultRng.GetState()))
+                .ToList();
+            var manifest = new TrainingCheckpoint
+            {
+                Step = _step, Epoch = _epoch, Position = _position, Options = _options, Model = _config,
+            };
+            TrainingCheckpoint.Save(path, manifest, tensors);
+            _lastCheckpoint = path;
+            foreach (var old in TrainingCheckpoint.List(directory).SkipLast(_options.KeepCheckpoints))
+            {
+                File.Delete(old);
+            }
+        }
+
+        private static Dictionary<string, Tensor> Prefixed(IReadOnlyDictionary<string, Tensor> tensors, string prefix) =>
+            tensors.Where(p => p.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(p => p.Key[prefix.Length..], p => p.Value);
+
+        private static InvalidDataException Missing(string path, string name) => new($"Checkpoint '{path}' has no '{name}' tensor.");
+    }
+
+    private sealed class DisposableDictionary(Dictionary<string, Tensor> values) : IDisposable
+    {
+        public Dictionary<string, Tensor> Values { get; } = values;
+
+        public void Dispose()
+        {
+            foreach (var t in Values.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using MLNet.Diffusion.Models;
+using MLNet.Diffusion.Schedulers;
+using MLNet.Diffusion.Torch;
+
+namespace MLNet.Diffusion.Training;
+
+/// <summary>Everything a <see cref="DdpmTrainer"/> run is configured by. Defaults follow DDPM where it has one.</summary>
+public sealed record DdpmTrainerOptions
+{
+    /// <summary>The model preset used when <see cref="Model"/> is null: tiny, small or ddpm-cifar10. Default small.</summary>
+    public string ModelPreset { get; init; } = "small";
+
+    /// <summary>An explicit model configuration; null builds <see cref="ModelPreset"/> for the data's size and channels.</summary>
+    public UNetConfig? Model { get; init; }
+
+    /// <summary>The noise schedule. Default: linear over 1000 steps.</summary>
+    public NoiseScheduleOptions Schedule { get; init; } = new();
+
+    /// <summary>What the network predicts. Default ε.</summary>
+    public PredictionType PredictionType { get; init; } = PredictionType.Epsilon;
+
+    /// <summary>Timestep weighting of the loss. Default uniform.</summary>
+    public LossWeighting LossWeighting { get; init; } = LossWeighting.Uniform;
+
+    /// <summary>γ of min-SNR weighting. Default 5.</summary>
+    public double MinSnrGamma { get; init; } = 5;
+
+    /// <summary>Images per forward pass. Default 64.</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>Forward passes whose gradients are summed per optimiser step (effective batch = BatchSize × this). Default 1.</summary>
+    public int GradientAccumulationSteps { get; init; } = 1;
+
+    /// <summary>Optimiser steps to train for. Default 10,000. Ignored when <see cref="Epochs"/> is set.</summary>
+    public long MaxSteps { get; init; } = 10_000;
+
+    /// <summary>Passes over the data to train for, rounded up to whole optimiser steps; null uses <see cref="MaxSteps"/>.</summary>
+    public int? Epochs { get; init; }
+
+    /// <summary>Peak learning rate. Default 2e-4 (DDPM's CIFAR-10 rate).</summary>
+    public double LearningRate { get; init; } = 2e-4;
+
+    /// <summary>AdamW's decoupled weight decay. Default 0 (DDPM used plain Adam).</summary>
+    public double WeightDecay { get; init; }
+
+    /// <summary>Steps of linear warm-up from 0 to the peak rate. Default 500.</summary>
+    public int WarmupSteps { get; init; } = 500;
+
+    /// <summary>The rate after warm-up. Default constant.</summary>
+    public LearningRateSchedule LearningRateSchedule { get; init; } = LearningRateSchedule.Constant;
+
+    /// <summary>The largest gradient norm (0 turns clipping off). Default 1 (DDPM).</summary>
+    public double GradientClipNorm { get; init; } = 1;
+
+    /// <summary>Decay of the exponential moving average of the weights. Default 0.9999 (DDPM).</summary>
+    public double EmaDecay { get; init; } = 0.9999;
+
+    /// <summary>Warm the EMA decay up as min(decay, (1 + n)/(10 + n)) after n updates, so short runs still average. Default true.</summary>
+    public bool EmaWarmup { get; init; } = true;
+
+    /// <summary>Train a class-conditional model when the data has labels. Default false.</summary>
+    public bool ClassConditional { get; init; }
+
+    /// <summary>The probability of replacing a label by the null label, which trains the unconditional model guidance needs. Default 0.1.</summary>
+    public double LabelDropout { get; init; } = 0.1;
+
+    /// <summary>The seed of everything random: initial weights, data order, timesteps, noise, dropout. Default 0.</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>cpu, cuda, cuda:N or auto. Default auto.</summary>
+    public string Device { get; init; } = "auto";
+
+    /// <summary>Where checkpoints (and sample grids) are written; null writes none.</summary>
+    public string? CheckpointDirectory { get; init; }
+
+    /// <summary>Write a checkpoint every this many optimiser steps (and always at the end). Default 1000.</summary>
+    public int CheckpointEvery { get; init; } = 1000;
+
+    /// <summary>How many checkpoints to keep; older ones are deleted. Default 3.</summary>
+    public int KeepCheckpoints { get; init; } = 3;
+
+    /// <summary>Checks every setting; throws an <see cref="ArgumentException"/> naming the first that is out of range.</summary>
+    public DdpmTrainerOptions Validated()
+    {
+        Check(BatchSize >= 1, nameof(BatchSize), "≥ 1", BatchSize);
+        Check(GradientAccumulationSteps >= 1, nameof(GradientAccumulationSteps), "≥ 1", GradientAccumulationSteps);
+        Check(MaxSteps >= 1, nameof(MaxSteps), "≥ 1", MaxSteps);
+        Check(Epochs is null or >= 1, nameof(Epochs), "≥ 1 or null", Epochs);
+        Check(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), "a finite number > 0", LearningRate);
+        Check(WeightDecay >= 0, nameof(WeightDecay), "≥ 0", WeightDecay);
+        Check(WarmupSteps >= 0, nameof(WarmupSteps), "≥ 0", WarmupSteps);
+        Check(GradientClipNorm >= 0, nameof(GradientClipNorm), "≥ 0", GradientClipNorm);
+        Check(EmaDecay is >= 0 and < 1, nameof(EmaDecay), "in [0, 1)", EmaDecay);
+        Check(LabelDropout is >= 0 and < 1, nameof(LabelDropout), "in [0, 1)", LabelDropout);
+        Check(CheckpointEvery >= 1, nameof(CheckpointEvery), "≥ 1", CheckpointEvery);
+        Check(KeepCheckpoints >= 1, nameof(KeepCheckpoints), "≥ 1", KeepCheckpoints);
+        _ = Torch.Device.Parse(Device);
+        if (Model is null)
+        {
+            _ = UNetConfig.Preset(ModelPreset);
+        }
+
+        return this;
+    }
+
+    private static void Check(bool condition, string name, string accepted, object? value)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException($"DdpmTrainer option {name} must be {accepted}; got {value}.", name);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+using MLNet.Diffusion.Torch;
+
+namespace MLNet.Diffusion.Training;
+
+/// <summary>Training data held in memory as one image tensor [N, C, H, W] in [−1, 1] and optional int64 labels [N].</summary>
+public sealed class TensorTrainingData : ITrainingData, IDisposable
+{
+    private readonly Tensor _images;
+    private readonly Tensor? _labels;
+
+    /// <summary>Wraps copies of <paramref name="images"/> and <paramref name="labels"/>.</summary>
+    public TensorTrainingData(Tensor images, Tensor? labels = null, int? numClasses = null)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        var shape = images.Shape;
+        if (shape.Length != 4 || shape[2] != shape[3] || shape[0] == 0)
+        {
+            throw new ArgumentException($"Images must be a non-empty [N, C, H, H] tensor, not [{string.Join(", ", shape)}].", nameof(images));
+        }
+
+        if (labels is not null)
+        {
+            if (labels.Dimensions != 1 || labels.Size(0) != shape[0] || labels.Dtype != ScalarType.Int64)
+            {
+                throw new ArgumentException($"Labels must be int64 [{shape[0]}], not {labels.Dtype.Name()} [{string.Join(", ", labels.Shape)}].", nameof(labels));
+            }
+
+            var max = labels.Max().ToInt64();
+            var min = labels.Min().ToInt64();
+            NumClasses = numClasses ?? (int)(max + 1);
+            if (min < 0 || max >= NumClasses)
+            {
+                throw new ArgumentException($"Labels run from {min} to {max}, outside [0, {NumClasses - 1}].", nameof(labels));
+            }
+        }
+
+        using (Autograd.NoGrad())
+        {
+            _images = images.To(ScalarType.Float32).Contiguous().DetachFromDisposeScope();
+            _labels = labels?.Clone().DetachFromDisposeScope();
+        }
+
+        (Count, Channels, ImageSize) = (shape[0], (int)shape[1], (int)shape[2]);
+    }
+
+    /// <inheritdoc/>
+    public long Count { get; }
+
+    /// <inheritdoc/>
+    public int Channels { get; }
+
+    /// <inheritdoc/>
+    public int ImageSize { get; }
+
+    /// <inheritdoc/>
+    public int? NumClasses { get; }
+
+    /// <inheritdoc/>
+    public (Tensor Images, Tensor? Labels) GetBatch(IReadOnlyList<long> indices)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        using var scope = LibTorch.NewDisposeScope();
+        var index = LibTorch.FromArray(indices.ToArray());
+        var images = scope.MoveToOuter(_images.IndexSelect(0, index));
+        var labels = _labels is null ? null : scope.MoveToOuter(_labels.IndexSelect(0, index));
+        return (images, labels);
+    }
+
+    /// <summary>Releases the tensors.</summary>
+    public void Dispose()
+    {
+        _images.Dispose();
+        _labels?.Dispose();
+    }
+}

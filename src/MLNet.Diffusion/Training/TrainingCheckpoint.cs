@@ -1,0 +1,106 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MLNet.Diffusion.Models;
+using MLNet.Diffusion.Torch;
+
+namespace MLNet.Diffusion.Training;
+
+/// <summary>
+/// A training checkpoint: one safetensors file holding the model (<c>model.*</c>), its moving average
+/// (<c>ema.*</c>), the optimiser state (<c>optimizer.*</c>) and the random generators' states (<c>rng.*</c>),
+/// with a JSON manifest in the metadata: format version, step, data position, the full options and model config.
+/// Written to a temporary file and renamed, so a checkpoint on disk is always complete.
+/// </summary>
+public sealed class TrainingCheckpoint
+{
+    /// <summary>The format written by this version.</summary>
+    public const int FormatVersion = 1;
+
+    private const string ManifestKey = "mlnet-diffusion.checkpoint";
+
+    internal static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        Converters = { new JsonStringEnumConverter() },
+        WriteIndented = false,
+    };
+
+    /// <summary>Optimiser steps completed.</summary>
+    public required long Step { get; init; }
+
+    /// <summary>The pass over the data the next batch comes from.</summary>
+    public required long Epoch { get; init; }
+
+    /// <summary>The position of the next example in that pass's order.</summary>
+    public required long Position { get; init; }
+
+    /// <summary>The options of the run.</summary>
+    public required DdpmTrainerOptions Options { get; init; }
+
+    /// <summary>The model's configuration.</summary>
+    public required UNetConfig Model { get; init; }
+
+    /// <summary>The library version that wrote it.</summary>
+    public string LibraryVersion { get; init; } = typeof(TrainingCheckpoint).Assembly.GetName().Version?.ToString() ?? "unknown";
+
+    /// <summary>The path of the checkpoint of <paramref name="step"/> in <paramref name="directory"/>.</summary>
+    public static string PathFor(string directory, long step) =>
+        System.IO.Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"checkpoint-{step:D8}.safetensors"));
+
+    /// <summary>The checkpoints in <paramref name="directory"/>, oldest first.</summary>
+    public static IReadOnlyList<string> List(string directory) =>
+        Directory.Exists(directory)
+            ? [.. Directory.GetFiles(directory, "checkpoint-*.safetensors").Order(StringComparer.Ordinal)]
+            : [];
+
+    internal static void Save(string path, TrainingCheckpoint manifest, IEnumerable<KeyValuePair<string, Tensor>> tensors) =>
+        Safetensors.Save(path, tensors, new Dictionary<string, string> { [ManifestKey] = JsonSerializer.Serialize(new Manifest(FormatVersion, manifest), JsonOptions) });
+
+    /// <summary>Reads a checkpoint; the caller disposes the returned tensors.</summary>
+    internal static (TrainingCheckpoint Manifest, SafetensorsContent Content) Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+        }
+
+        var content = Safetensors.Load(path);
+        try
+        {
+            if (!content.Metadata.TryGetValue(ManifestKey, out var json))
+            {
+                throw new InvalidDataException($"'{path}' is a safetensors file but not an MLNet.Diffusion training checkpoint (no {ManifestKey} metadata).");
+            }
+
+            Manifest? manifest;
+            try
+            {
+                manifest = JsonSerializer.Deserialize<Manifest>(json, JsonOptions);
+            }
+            catch (JsonException ex)
+            {
+                throw new InvalidDataException($"Checkpoint '{path}' has an unreadable manifest: {ex.Message}", ex);
+            }
+
+            if (manifest?.State is null)
+            {
+                throw new InvalidDataException($"Checkpoint '{path}' has an empty manifest.");
+            }
+
+            if (manifest.FormatVersion != FormatVersion)
+            {
+                throw new InvalidDataException($"Checkpoint '{path}' has format version {manifest.FormatVersion}; this library reads version {FormatVersion}.");
+            }
+
+            return (manifest.State, content);
+        }
+        catch
+        {
+            content.Dispose();
+            throw;
+        }
+    }
+
+    private sealed record Manifest(int FormatVersion, TrainingCheckpoint State);
+}

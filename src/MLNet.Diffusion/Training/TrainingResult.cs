@@ -1,0 +1,60 @@
+using MLNet.Diffusion.Models;
+using MLNet.Diffusion.Schedulers;
+
+namespace MLNet.Diffusion.Training;
+
+/// <summary>What a training run produced. Disposing it disposes both models.</summary>
+public sealed class TrainingResult : IDisposable
+{
+    internal TrainingResult(UNet2D model, UNet2D emaModel, NoiseSchedule schedule, DdpmTrainerOptions options, long steps,
+        IReadOnlyList<double> losses, string? lastCheckpoint, bool completed, TimeSpan elapsed, double imagesPerSecond)
+    {
+        Model = model;
+        EmaModel = emaModel;
+        Schedule = schedule;
+        Options = options;
+        Steps = steps;
+        Losses = losses;
+        LastCheckpoint = lastCheckpoint;
+        Completed = completed;
+        Elapsed = elapsed;
+        ImagesPerSecond = imagesPerSecond;
+    }
+
+    /// <summary>The trained network (the raw weights of the last step).</summary>
+    public UNet2D Model { get; }
+
+    /// <summary>A copy of the network with the moving-average weights: the one to sample from.</summary>
+    public UNet2D EmaModel { get; }
+
+    /// <summary>The noise schedule the network was trained with.</summary>
+    public NoiseSchedule Schedule { get; }
+
+    /// <summary>The options of the run.</summary>
+    public DdpmTrainerOptions Options { get; }
+
+    /// <summary>Optimiser steps completed (including those before a resume).</summary>
+    public long Steps { get; }
+
+    /// <summary>The loss of each step of this run (or of this resumed part of it).</summary>
+    public IReadOnlyList<double> Losses { get; }
+
+    /// <summary>The last checkpoint written, or null.</summary>
+    public string? LastCheckpoint { get; }
+
+    /// <summary>False when the run was cancelled before its last step.</summary>
+    public bool Completed { get; }
+
+    /// <summary>Wall-clock time of this run (or of this resumed part).</summary>
+    public TimeSpan Elapsed { get; }
+
+    /// <summary>Training images per second over this run.</summary>
+    public double ImagesPerSecond { get; }
+
+    /// <summary>Disposes both models.</summary>
+    public void Dispose()
+    {
+        Model.Dispose();
+        EmaModel.Dispose();
+    }
+}

@@ -1,0 +1,240 @@
+using MLNet.Diffusion.Models;
+using MLNet.Diffusion.Schedulers;
+using MLNet.Diffusion.Torch;
+using MLNet.Diffusion.Training;
+
+namespace MLNet.Diffusion.Tests.Training;
+
+[TestClass]
+public sealed class DdpmTrainerTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    private string NewDirectory()
+    {
+        var path = Path.Combine(TestContext.TestRunDirectory ?? Path.GetTempPath(), "trainer-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    // Four 8×8 patterns in {−1, 1}: stripes, checkerboard, a square, a cross.
+    private static TensorTrainingData Patterns(int count = 4, bool withNaN = false)
+    {
+        var data = new float[count * 64];
+        for (var n = 0; n < count; n++)
+        {
+            for (var y = 0; y < 8; y++)
+            {
+                for (var x = 0; x < 8; x++)
+                {
+                    var on = (n % 4) switch
+                    {
+                        0 => y % 2 == 0,
+                        1 => (x + y) % 2 == 0,
+                        2 => x is >= 2 and < 6 && y is >= 2 and < 6,
+                        _ => x == 3 || y == 4,
+                    };
+                    data[(n * 64) + (y * 8) + x] = on ? 1 : -1;
+                }
+            }
+        }
+
+        if (withNaN)
+        {
+            data[5] = float.NaN;
+        }
+
+        using var images = LibTorch.FromArray(data, [count, 1, 8, 8]);
+        using var labels = LibTorch.FromArray(Enumerable.Range(0, count).Select(i => (long)(i % 4)).ToArray());
+        return new TensorTrainingData(images, labels, numClasses: 4);
+    }
+
+    private static DdpmTrainerOptions Small(long steps) => new()
+    {
+        Model = UNetConfig.Preset("tiny", 8, 1) with { Dropout = 0.1 },
+        Schedule = new NoiseScheduleOptions { Kind = BetaScheduleKind.Cosine, TrainTimesteps = 100 },
+        BatchSize = 4,
+        MaxSteps = steps,
+        WarmupSteps = 5,
+        LearningRate = 2e-3,
+        Device = "cpu",
+        Seed = 42,
+    };
+
+    [TestMethod]
+    public void Train_AFewImages_MemorisesThem()
+    {
+        using var data = Patterns();
+        var options = Small(1500) with { Model = UNetConfig.Preset("tiny", 8, 1), EmaDecay = 0.99, WarmupSteps = 50, LearningRateSchedule = LearningRateSchedule.Cosine };
+        using var result = new DdpmTrainer(options).Train(data);
+        var first = result.Losses.Take(20).Average();
+        var last = result.Losses.TakeLast(50).Average();
+        Console.WriteLine($"loss {first:F4} -> {last:F4} over {result.Steps} steps, {result.ImagesPerSecond:F0} images/s");
+        Assert.IsTrue(last < first / 10, $"loss fell from {first:F4} to {last:F4}, less than 10×");
+
+        // Samples from the averaged model (DDPM's ancestral sampler over all 100 steps) land on one of the four
+        // patterns. (Deterministic DDIM-50 leaves one of the eight a blend after this short training: 0.30.)
+        using var scope = LibTorch.NewDisposeScope();
+        using var noise = SampleNoise.PerSample(firstSeed: 1, count: 8);
+        var sampler = new DdpmSampler(result.Schedule);
+        var samples = SamplingLoop.Run(sampler, UNetDenoiser.Create(result.EmaModel), [8, 1, 8, 8], noise, 100);
+
+        var (images, _) = data.GetBatch([0, 1, 2, 3]);
+        var distances = Enumerable.Range(0, 8).Select(i => Enumerable.Range(0, 4).Min(j => (samples[i] - images[j]).Square().Mean().ToDouble())).ToArray();
+        Console.WriteLine("distances: " + string.Join(", ", distances.Select(d => d.ToString("F3", System.Globalization.CultureInfo.InvariantCulture))));
+        for (var i = 0; i < 8; i++)
+        {
+            var nearest = distances[i];
+            Assert.IsTrue(nearest < 0.05, $"sample {i} is {nearest:F3} (mean squared) from the nearest training image");
+        }
+    }
+
+    [TestMethod]
+    public void Resume_IsBitIdenticalToAnUninterruptedRun()
+    {
+        using var data = Patterns(6);
+        var options = Small(20) with { CheckpointDirectory = NewDirectory(), CheckpointEvery = 10, ClassConditional = true, GradientAccumulationSteps = 2, BatchSize = 3 };
+        using var straight = new DdpmTrainer(options).Train(data);
+        var middle = TrainingCheckpoint.PathFor(options.CheckpointDirectory!, 10);
+        Assert.IsTrue(File.Exists(middle));
+
+        using var resumed = DdpmTrainer.Resume(middle, data);
+        Assert.AreEqual(20, resumed.Steps);
+        CollectionAssert.AreEqual(straight.Losses.Skip(10).ToArray(), resumed.Losses.ToArray(), "the loss sequence after step 10");
+        foreach (var (name, tensor) in straight.Model.StateDict())
+        {
+            CollectionAssert.AreEqual(tensor.ToBytes(), resumed.Model.StateDict()[name].ToBytes(), $"weights of {name}");
+        }
+
+        foreach (var (name, tensor) in straight.EmaModel.StateDict())
+        {
+            CollectionAssert.AreEqual(tensor.ToBytes(), resumed.EmaModel.StateDict()[name].ToBytes(), $"EMA of {name}");
+        }
+    }
+
+    [TestMethod]
+    public void Resume_AtTheEndOfAPass_ContinuesWithTheNextPass()
+    {
+        using var data = Patterns(4);  // one step of batch 4 is one whole pass
+        var options = Small(4) with { CheckpointDirectory = NewDirectory(), CheckpointEvery = 2 };
+        using var straight = new DdpmTrainer(options).Train(data);
+        using var resumed = DdpmTrainer.Resume(TrainingCheckpoint.PathFor(options.CheckpointDirectory!, 2), data);
+        CollectionAssert.AreEqual(straight.Losses.Skip(2).ToArray(), resumed.Losses.ToArray());
+    }
+
+    [TestMethod]
+    public void Cancellation_StopsAfterTheStepAndWritesALoadableCheckpoint()
+    {
+        using var data = Patterns();
+        using var cancel = new CancellationTokenSource();
+        var options = Small(50) with { CheckpointDirectory = NewDirectory(), CheckpointEvery = 1000 };
+        var reports = new List<TrainingProgress>();
+        var progress = new Synchronous(p =>
+        {
+            reports.Add(p);
+            if (p.Step == 3)
+            {
+                cancel.Cancel();
+            }
+        });
+        using var result = new DdpmTrainer(options).Train(data, progress, cancel.Token);
+        Assert.IsFalse(result.Completed);
+        Assert.AreEqual(3, result.Steps);
+        Assert.AreEqual(TrainingCheckpoint.PathFor(options.CheckpointDirectory!, 3), result.LastCheckpoint);
+        CollectionAssert.AreEqual(new long[] { 1, 2, 3 }, reports.Select(r => r.Step).ToArray());
+        Assert.IsTrue(reports.All(r => r.TotalSteps == 50 && r.ImagesPerSecond > 0 && r.LearningRate > 0 && double.IsFinite(r.SmoothedLoss)));
+
+        using var resumed = DdpmTrainer.Resume(result.LastCheckpoint!, data, maxSteps: 5);
+        Assert.IsTrue(resumed.Completed);
+        Assert.AreEqual(5, resumed.Steps);
+        Assert.AreEqual(2, resumed.Losses.Count);
+    }
+
+    [TestMethod]
+    public void NonFiniteLoss_StopsWithTheStepAndKeepsTheLastGoodCheckpoint()
+    {
+        var directory = NewDirectory();
+        using (var clean = Patterns())
+        {
+            using var good = new DdpmTrainer(Small(2) with { CheckpointDirectory = directory }).Train(clean);
+        }
+
+        var checkpoint = TrainingCheckpoint.PathFor(directory, 2);
+        var before = File.ReadAllBytes(checkpoint);
+        using var poisoned = Patterns(withNaN: true);
+        var ex = Assert.ThrowsExactly<TrainingDivergedException>(() => DdpmTrainer.Resume(checkpoint, poisoned, maxSteps: 10));
+        Assert.AreEqual(3, ex.Step);
+        StringAssert.Contains(ex.Message, "Training diverged at step 3");
+        StringAssert.Contains(ex.Message, checkpoint);
+        CollectionAssert.AreEqual(before, File.ReadAllBytes(checkpoint), "the last good checkpoint is untouched");
+        Assert.AreEqual(1, TrainingCheckpoint.List(directory).Count);
+    }
+
+    [TestMethod]
+    public void Checkpoints_KeepOnlyTheLastK()
+    {
+        using var data = Patterns();
+        var options = Small(6) with { CheckpointDirectory = NewDirectory(), CheckpointEvery = 1, KeepCheckpoints = 2 };
+        using var result = new DdpmTrainer(options).Train(data);
+        CollectionAssert.AreEqual(
+            new[] { TrainingCheckpoint.PathFor(options.CheckpointDirectory!, 5), TrainingCheckpoint.PathFor(options.CheckpointDirectory!, 6) },
+            TrainingCheckpoint.List(options.CheckpointDirectory!).ToArray());
+        Assert.AreEqual(0, Directory.GetFiles(options.CheckpointDirectory!, "*.tmp").Length, "no temporary files are left");
+    }
+
+    [TestMethod]
+    public void GuidanceScaleZero_SamplesExactlyLikeTheUnconditionalModel()
+    {
+        using var data = Patterns();
+        using var result = new DdpmTrainer(Small(30) with { ClassConditional = true }).Train(data);
+        using var scope = LibTorch.NewDisposeScope();
+        var sampler = new DdimSampler(result.Schedule);
+        var labels = LibTorch.FromArray(new long[] { 0, 1, 2, 3 });
+        using var noiseA = SampleNoise.PerSample(firstSeed: 5, count: 4);
+        using var noiseB = SampleNoise.PerSample(firstSeed: 5, count: 4);
+        using var noiseC = SampleNoise.PerSample(firstSeed: 5, count: 4);
+        var guided = SamplingLoop.Run(sampler, UNetDenoiser.Create(result.EmaModel, labels, guidanceScale: 0), [4, 1, 8, 8], noiseA, 10);
+        var unconditional = SamplingLoop.Run(sampler, UNetDenoiser.Create(result.EmaModel), [4, 1, 8, 8], noiseB, 10);
+        var conditional = SamplingLoop.Run(sampler, UNetDenoiser.Create(result.EmaModel, labels), [4, 1, 8, 8], noiseC, 10);
+        CollectionAssert.AreEqual(unconditional.ToArray<float>(), guided.ToArray<float>());
+        Assert.IsFalse(conditional.AllClose(unconditional, 0, 0), "the labels change the samples");
+    }
+
+    [TestMethod]
+    public void LearningRate_WarmsUpThenFollowsTheSchedule()
+    {
+        var constant = new DdpmTrainer(new DdpmTrainerOptions { LearningRate = 1e-3, WarmupSteps = 10 });
+        Assert.AreEqual(1e-4, constant.LearningRateAt(0, 100), 1e-15);
+        Assert.AreEqual(1e-3, constant.LearningRateAt(9, 100), 1e-15);
+        Assert.AreEqual(1e-3, constant.LearningRateAt(99, 100), 1e-15);
+        var cosine = new DdpmTrainer(new DdpmTrainerOptions { LearningRate = 1e-3, WarmupSteps = 10, LearningRateSchedule = LearningRateSchedule.Cosine });
+        Assert.AreEqual(1e-3, cosine.LearningRateAt(10, 110), 1e-15);
+        Assert.AreEqual(0.5e-3, cosine.LearningRateAt(60, 110), 1e-15);
+        Assert.AreEqual(0, cosine.LearningRateAt(110, 110), 1e-15);
+    }
+
+    [TestMethod]
+    public void BadOptionsAndCheckpoints_AreRejectedClearly()
+    {
+        Assert.AreEqual("BatchSize", Assert.ThrowsExactly<ArgumentException>(() => new DdpmTrainer(new DdpmTrainerOptions { BatchSize = 0 })).ParamName);
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => new DdpmTrainer(new DdpmTrainerOptions { ModelPreset = "giant" })).Message, "tiny, small, ddpm-cifar10");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => new DdpmTrainer(new DdpmTrainerOptions { Device = "gpu" })).Message, "cpu, cuda, cuda:N, auto");
+        using var data = Patterns();
+        var wrongSize = Small(1) with { Model = UNetConfig.Preset("tiny", 16, 1) };
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => new DdpmTrainer(wrongSize).Train(data)).Message, "16 px");
+        var directory = NewDirectory();
+        var notACheckpoint = Path.Combine(directory, "weights.safetensors");
+        using (var t = LibTorch.Zeros([1]))
+        {
+            Safetensors.Save(notACheckpoint, [new("w", t)]);
+        }
+
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => DdpmTrainer.Resume(notACheckpoint, data)).Message, "not an MLNet.Diffusion training checkpoint");
+        Assert.ThrowsExactly<FileNotFoundException>(() => DdpmTrainer.Resume(Path.Combine(directory, "missing.safetensors"), data));
+    }
+
+    private sealed class Synchronous(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}
