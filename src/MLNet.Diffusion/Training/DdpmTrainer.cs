@@ -270,7 +270,12 @@ public sealed class DdpmTrainer
 
                 t = t.To(_device);
                 var (noisy, target) = _objective.Prepare(images, noise.To(_device), t);
-                var loss = _objective.Loss(model.Forward(noisy, t, conditioning), target, t);
+                Tensor loss;
+                using (_options.MixedPrecision && _device.IsCuda ? Autocast.Enable(_device, ScalarType.BFloat16) : null)
+                {
+                    loss = _objective.Loss(model.Forward(noisy, t, conditioning).To(ScalarType.Float32), target, t);
+                }
+
                 if (accumulation > 1)
                 {
                     loss /= accumulation;

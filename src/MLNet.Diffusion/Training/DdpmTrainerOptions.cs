@@ -67,6 +67,12 @@ public sealed record DdpmTrainerOptions
     /// <summary>The seed of everything random: initial weights, data order, timesteps, noise, dropout. Default 0.</summary>
     public ulong Seed { get; init; }
 
+    /// <summary>
+    /// Run the forward pass under bfloat16 autocast on CUDA (the backward pass and the optimiser stay in float32).
+    /// Ignored on the CPU, where training stays in float32 and bit-exact. Default true.
+    /// </summary>
+    public bool MixedPrecision { get; init; } = true;
+
     /// <summary>cpu, cuda, cuda:N or auto. Default auto.</summary>
     public string Device { get; init; } = "auto";
 
