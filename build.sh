@@ -12,8 +12,9 @@ configuration="${CONFIGURATION:-Release}"
 # Debian packages the project needs: libtorch (CPU, 1.13) and its headers, the compiler and cmake for the
 # shim, and PyTorch for Python, which runs the same libtorch in the benchmark. libpng-dev brings libpng16-16,
 # which PngCodec loads to read and write PNG images (sample grids, image folders); dataset-fashion-mnist puts
-# Fashion-MNIST's IDX files in /usr/share/datasets/fashion-mnist, the real dataset that training and tests use.
-packages=(libtorch-dev cmake g++ python3-torch libpng-dev dataset-fashion-mnist)
+# Fashion-MNIST's IDX files in /usr/share/datasets/fashion-mnist, the real dataset that training and tests use;
+# python3-pil lets the PNG tests check our files against an independent codec.
+packages=(libtorch-dev cmake g++ python3-torch libpng-dev dataset-fashion-mnist python3-pil)
 
 install_missing() {
   local missing=()

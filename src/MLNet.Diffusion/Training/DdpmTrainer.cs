@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Torch;
@@ -357,10 +359,42 @@ public sealed class DdpmTrainer
             };
             TrainingCheckpoint.Save(path, manifest, tensors);
             _lastCheckpoint = path;
+            WriteSampleGrid(directory, ema);
             foreach (var old in TrainingCheckpoint.List(directory).SkipLast(_options.KeepCheckpoints))
             {
                 File.Delete(old);
             }
+        }
+
+        // A grid from the moving average, in a separate model and with its own generators, so that writing it changes
+        // nothing in the run (resuming stays exact).
+        private void WriteSampleGrid(string directory, ExponentialMovingAverage ema)
+        {
+            var count = _options.SampleGridSize;
+            if (count == 0)
+            {
+                return;
+            }
+
+            // Building a model draws its initial weights from the default generator, which dropout also uses: put
+            // the generator back as it was.
+            using var defaultRng = Generator.Default();
+            using var state = defaultRng.GetState().DetachFromDisposeScope();
+            using var model = new UNet2D(_config);
+            defaultRng.SetState(state);
+            model.To(_device);
+            ema.CopyTo(model);
+            model.Eval();
+            using var scope = LibTorch.NewDisposeScope();
+            var labels = _config.NumClasses is { } classes
+                ? LibTorch.FromArray(Enumerable.Range(0, count).Select(i => (long)(i % classes)).ToArray(), _device)
+                : null;
+            var sampler = new DdimSampler(_schedule, new SamplerOptions { PredictionType = _options.PredictionType });
+            using var noise = SampleNoise.PerSample(_options.Seed, count, _device);
+            var images = SamplingLoop.Run(sampler, UNetDenoiser.Create(model, labels), [count, _config.InChannels, _config.ImageSize, _config.ImageSize],
+                noise, Math.Min(50, _schedule.TrainTimesteps));
+            var columns = _config.NumClasses ?? (int)Math.Ceiling(Math.Sqrt(count));
+            ImageGrid.SaveGrid(images, Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"samples-{_step:D8}.png")), Math.Min(columns, count));
         }
 
         private static Dictionary<string, Tensor> Prefixed(IReadOnlyDictionary<string, Tensor> tensors, string prefix) =>

@@ -85,6 +85,12 @@ public sealed record DdpmTrainerOptions
     /// <summary>How many checkpoints to keep; older ones are deleted. Default 3.</summary>
     public int KeepCheckpoints { get; init; } = 3;
 
+    /// <summary>
+    /// Images in the sample grid written beside each checkpoint (<c>samples-00001000.png</c>: DDIM, 50 steps, from the
+    /// moving average, fixed seeds; class-conditional grids cycle through the classes). 0 writes none. Default 16.
+    /// </summary>
+    public int SampleGridSize { get; init; } = 16;
+
     /// <summary>Checks every setting; throws an <see cref="ArgumentException"/> naming the first that is out of range.</summary>
     public DdpmTrainerOptions Validated()
     {
@@ -100,6 +106,7 @@ public sealed record DdpmTrainerOptions
         Check(LabelDropout is >= 0 and < 1, nameof(LabelDropout), "in [0, 1)", LabelDropout);
         Check(CheckpointEvery >= 1, nameof(CheckpointEvery), "≥ 1", CheckpointEvery);
         Check(KeepCheckpoints >= 1, nameof(KeepCheckpoints), "≥ 1", KeepCheckpoints);
+        Check(SampleGridSize is >= 0 and <= 256, nameof(SampleGridSize), "in [0, 256]", SampleGridSize);
         _ = Torch.Device.Parse(Device);
         if (Model is null)
         {

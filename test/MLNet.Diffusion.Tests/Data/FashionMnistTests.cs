@@ -101,7 +101,7 @@ public sealed class FashionMnistTests
     {
         if (!Directory.Exists(FashionMnist.DefaultDirectory))
         {
-            Assert.Inconclusive($"{FashionMnist.DefaultDirectory} is missing: install Debian's dataset-fashion-mnist (./build.sh does).");
+            Assert.Fail($"{FashionMnist.DefaultDirectory} is missing: install Debian's dataset-fashion-mnist (./build.sh does).");
         }
 
         // Golden values read from the Debian files with Python's gzip module: the first ten training labels, and the
@@ -124,7 +124,7 @@ public sealed class FashionMnistTests
     {
         if (!Directory.Exists(FashionMnist.DefaultDirectory))
         {
-            Assert.Inconclusive($"{FashionMnist.DefaultDirectory} is missing: install Debian's dataset-fashion-mnist (./build.sh does).");
+            Assert.Fail($"{FashionMnist.DefaultDirectory} is missing: install Debian's dataset-fashion-mnist (./build.sh does).");
         }
 
         // The first ten test labels, read from the Debian file with Python's gzip module.

@@ -59,6 +59,7 @@ public sealed class DdpmTrainerTests
         LearningRate = 2e-3,
         Device = "cpu",
         Seed = 42,
+        SampleGridSize = 0,
     };
 
     [TestMethod]
@@ -93,10 +94,13 @@ public sealed class DdpmTrainerTests
     public void Resume_IsBitIdenticalToAnUninterruptedRun()
     {
         using var data = Patterns(6);
-        var options = Small(20) with { CheckpointDirectory = NewDirectory(), CheckpointEvery = 10, ClassConditional = true, GradientAccumulationSteps = 2, BatchSize = 3 };
+        var options = Small(20) with { CheckpointDirectory = NewDirectory(), CheckpointEvery = 10, ClassConditional = true, GradientAccumulationSteps = 2, BatchSize = 3, SampleGridSize = 8 };
         using var straight = new DdpmTrainer(options).Train(data);
         var middle = TrainingCheckpoint.PathFor(options.CheckpointDirectory!, 10);
         Assert.IsTrue(File.Exists(middle));
+        // A sample grid is written beside each checkpoint (without disturbing the run): 4 classes × 2 rows of 8×8 cells.
+        var grid = MLNet.Diffusion.Data.PngCodec.Load(Path.Combine(options.CheckpointDirectory!, "samples-00000010.png"));
+        Assert.AreEqual((2 + (4 * 10), 2 + (2 * 10)), (grid.Width, grid.Height));
 
         using var resumed = DdpmTrainer.Resume(middle, data);
         Assert.AreEqual(20, resumed.Steps);
