@@ -1,0 +1,121 @@
+using System.Globalization;
+using MLNet.Diffusion.Data;
+using MLNet.Diffusion.Models;
+using MLNet.Diffusion.Schedulers;
+using MLNet.Diffusion.Torch;
+using MLNet.Diffusion.Training;
+
+namespace FashionMnistExample;
+
+/// <summary>The example's settings; each has a command-line flag of the same name in kebab case.</summary>
+public sealed record Settings
+{
+    /// <summary>Optimiser steps.</summary>
+    public long Steps { get; init; } = 2000;
+
+    /// <summary>Images per step.</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>How many training images to load (null: all 60,000).</summary>
+    public int? Limit { get; init; }
+
+    /// <summary>The model preset.</summary>
+    public string Preset { get; init; } = "small";
+
+    /// <summary>Where checkpoints and grids go.</summary>
+    public string Output { get; init; } = Path.Combine("out", "fashion-mnist");
+
+    /// <summary>The run's seed.</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>The classifier-free guidance scale of the final grid.</summary>
+    public double Guidance { get; init; } = 2;
+
+    /// <summary>Images per class in the final grid.</summary>
+    public int PerClass { get; init; } = 8;
+}
+
+/// <summary>Trains on Fashion-MNIST and writes one row of samples per class.</summary>
+public static class Program
+{
+    /// <summary>Parses --steps, --batch-size, --limit, --preset, --output, --seed, --guidance, --per-class and runs.</summary>
+    public static int Main(string[] args)
+    {
+        var settings = new Settings();
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            var value = args[i + 1];
+            settings = args[i] switch
+            {
+                "--steps" => settings with { Steps = long.Parse(value, CultureInfo.InvariantCulture) },
+                "--batch-size" => settings with { BatchSize = int.Parse(value, CultureInfo.InvariantCulture) },
+                "--limit" => settings with { Limit = int.Parse(value, CultureInfo.InvariantCulture) },
+                "--preset" => settings with { Preset = value },
+                "--output" => settings with { Output = value },
+                "--seed" => settings with { Seed = ulong.Parse(value, CultureInfo.InvariantCulture) },
+                "--guidance" => settings with { Guidance = double.Parse(value, CultureInfo.InvariantCulture) },
+                "--per-class" => settings with { PerClass = int.Parse(value, CultureInfo.InvariantCulture) },
+                _ => throw new ArgumentException($"Unknown option {args[i]}."),
+            };
+        }
+
+        var grid = Run(settings, Console.Out);
+        Console.WriteLine($"wrote {grid}");
+        return 0;
+    }
+
+    /// <summary>Trains with <paramref name="settings"/>, writes the per-class grid and returns its path.</summary>
+    public static string Run(Settings settings, TextWriter log)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(log);
+        var (images, labels) = FashionMnist.LoadTrain(settings.Limit);
+        using var data = new TensorTrainingData(images, labels, FashionMnist.ClassCount);
+        images.Dispose();
+        labels.Dispose();
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Fashion-MNIST: {data.Count} images, {data.NumClasses} classes; preset {settings.Preset}, {settings.Steps} steps of {settings.BatchSize}, {LibTorch.NumThreads} threads"));
+
+        var options = new DdpmTrainerOptions
+        {
+            ModelPreset = settings.Preset,
+            ClassConditional = true,
+            BatchSize = settings.BatchSize,
+            MaxSteps = settings.Steps,
+            LearningRate = 1e-3,
+            WarmupSteps = (int)Math.Min(100, settings.Steps),
+            LearningRateSchedule = LearningRateSchedule.Cosine,
+            EmaDecay = 0.999,
+            Seed = settings.Seed,
+            CheckpointDirectory = Path.Combine(settings.Output, "checkpoints"),
+            CheckpointEvery = (int)Math.Max(1, settings.Steps / 4),
+        };
+        var every = Math.Max(1, settings.Steps / 20);
+        var progress = new Reporter(p =>
+        {
+            if (p.Step % every == 0 || p.Step == p.TotalSteps)
+            {
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {p.Step}/{p.TotalSteps}  loss {p.SmoothedLoss:F4}  lr {p.LearningRate:E2}  {p.ImagesPerSecond:F0} images/s  {p.Remaining:hh\\:mm\\:ss} left"));
+            }
+        });
+        using var result = new DdpmTrainer(options).Train(data, progress);
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trained {result.Steps} steps in {result.Elapsed:hh\\:mm\\:ss}: {result.ImagesPerSecond:F1} images/s; last checkpoint {result.LastCheckpoint}"));
+
+        // One row per class: labels 0,0,...,1,1,... with guidance, from the moving-average weights.
+        using var scope = LibTorch.NewDisposeScope();
+        var count = FashionMnist.ClassCount * settings.PerClass;
+        var rows = LibTorch.FromArray(Enumerable.Range(0, count).Select(i => (long)(i / settings.PerClass)).ToArray());
+        var sampler = new DpmSolverMultistepSampler(result.Schedule);
+        using var noise = SampleNoise.PerSample(settings.Seed, count);
+        var samples = SamplingLoop.Run(sampler, UNetDenoiser.Create(result.EmaModel, rows, settings.Guidance),
+            [count, 1, FashionMnist.ImageSize, FashionMnist.ImageSize], noise, 20);
+        var path = Path.Combine(settings.Output, "samples-per-class.png");
+        ImageGrid.SaveGrid(samples, path, settings.PerClass);
+        log.WriteLine("rows: " + string.Join(", ", FashionMnist.ClassNames));
+        return path;
+    }
+
+    private sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}
