@@ -1,3 +1,4 @@
+using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Torch;
@@ -116,5 +117,26 @@ public sealed class DocsExamplesTests
         using var generated = SamplingLoop.Run(sampler, denoiser, [4, 1, 8, 8], noise, steps: 50);  // in [-1, 1]
         // end
         CollectionAssert.AreEqual(new long[] { 4, 1, 8, 8 }, generated.Shape);
+    }
+
+    [TestMethod]
+    public void Data_Example()
+    {
+        var folder = Path.Combine(TestContext.TestRunDirectory ?? Path.GetTempPath(), "docs-data-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, "first-16.png");
+        // docs: data
+        // Debian's dataset-fashion-mnist (installed by ./build.sh): [N, 1, 28, 28] in [-1, 1] and int64 labels.
+        var (images, labels) = FashionMnist.LoadTrain(limit: 1000);
+        using var data = new TensorTrainingData(images, labels, FashionMnist.ClassCount);
+        using var first = images.Narrow(0, 0, 16);
+        ImageGrid.SaveGrid(first, path, columns: 8);    // a PNG through libpng, 2 px white padding
+        Image grid = PngCodec.Load(path);               // 8-bit pixels, interleaved
+        Console.WriteLine($"{grid.Width}×{grid.Height}, first label {FashionMnist.ClassNames[(int)labels[0].ToInt64()]}");
+        // end
+        images.Dispose();
+        labels.Dispose();
+        Assert.AreEqual((2 + (8 * 30), 2 + (2 * 30)), (grid.Width, grid.Height));
+        Assert.AreEqual(1000, data.Count);
     }
 }
