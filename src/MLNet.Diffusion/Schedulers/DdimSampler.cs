@@ -31,9 +31,7 @@ public sealed class DdimSampler : DiffusionSampler
     {
         ArgumentNullException.ThrowIfNull(modelOutput);
         ArgumentNullException.ThrowIfNull(sample);
-        var previous = PreviousTimestep(timestep);
-        var alphaBar = Schedule.AlphaBar(timestep);
-        var alphaBarPrevious = Schedule.AlphaBar(previous);
+        var (_, alphaBar, alphaBarPrevious) = StepAlphas(timestep);
 
         using var scope = LibTorch.NewDisposeScope();
         var x0 = PredictSample(modelOutput, sample, alphaBar);

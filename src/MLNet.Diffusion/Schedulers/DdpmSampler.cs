@@ -28,9 +28,7 @@ public sealed class DdpmSampler : DiffusionSampler
     {
         ArgumentNullException.ThrowIfNull(modelOutput);
         ArgumentNullException.ThrowIfNull(sample);
-        var previous = PreviousTimestep(timestep);
-        var alphaBar = Schedule.AlphaBar(timestep);
-        var alphaBarPrevious = Schedule.AlphaBar(previous);
+        var (previous, alphaBar, alphaBarPrevious) = StepAlphas(timestep);
         var beta = 1 - (alphaBar / alphaBarPrevious);
 
         using var scope = LibTorch.NewDisposeScope();

@@ -141,6 +141,13 @@ public abstract class DiffusionSampler : IDiffusionSampler
         return position + 1 < _timesteps.Length ? _timesteps[position + 1] : -1;
     }
 
+    /// <summary>The run's next timestep after <paramref name="timestep"/> (−1 at the end) with ᾱ at both.</summary>
+    protected (int Previous, double AlphaBar, double AlphaBarPrevious) StepAlphas(int timestep)
+    {
+        var previous = PreviousTimestep(timestep);
+        return (previous, Schedule.AlphaBar(timestep), Schedule.AlphaBar(previous));
+    }
+
     /// <summary>The x₀ the model output implies, clipped or thresholded as configured.</summary>
     protected Tensor PredictSample(Tensor modelOutput, Tensor sample, double alphaBar)
     {
