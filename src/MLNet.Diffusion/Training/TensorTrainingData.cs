@@ -25,8 +25,12 @@ public sealed class TensorTrainingData : ITrainingData, IDisposable
                 throw new ArgumentException($"Labels must be int64 [{shape[0]}], not {labels.Dtype.Name()} [{string.Join(", ", labels.Shape)}].", nameof(labels));
             }
 
-            var max = labels.Max().ToInt64();
-            var min = labels.Min().ToInt64();
+            long min, max;
+            using (LibTorch.NewDisposeScope())
+            {
+                (min, max) = (labels.Min().ToInt64(), labels.Max().ToInt64());
+            }
+
             NumClasses = numClasses ?? (int)(max + 1);
             if (min < 0 || max >= NumClasses)
             {
