@@ -118,6 +118,18 @@ public abstract class DiffusionSampler : IDiffusionSampler
             result[0] = last;
         }
 
+        // Where λ changes fast (the ends of short or cosine schedules) several targets can share a timestep: make the
+        // run strictly decreasing, then lift the tail back to ≥ 0, staying as close to the λ targets as integers allow.
+        for (var i = 1; i < steps; i++)
+        {
+            result[i] = Math.Min(result[i], result[i - 1] - 1);
+        }
+
+        for (var i = steps - 1; i >= 0; i--)
+        {
+            result[i] = Math.Max(result[i], i == steps - 1 ? 0 : result[i + 1] + 1);
+        }
+
         return result;
     }
 

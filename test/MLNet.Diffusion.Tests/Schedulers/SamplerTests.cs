@@ -169,6 +169,22 @@ public sealed class SamplerTests
         CollectionAssert.AreEqual(new[] { 900, 800, 700, 600, 500, 400, 300, 200, 100, 0 }, DiffusionSampler.Spaced(Linear1000, 10, TimestepSpacing.Leading));
         CollectionAssert.AreEqual(new[] { 999, 888, 777, 666, 555, 444, 333, 222, 111, 0 }, DiffusionSampler.Spaced(Linear1000, 10, TimestepSpacing.Linspace));
         CollectionAssert.AreEqual(Enumerable.Range(0, 1000).Reverse().ToArray(), DiffusionSampler.Spaced(Linear1000, 1000, TimestepSpacing.Trailing));
+        // Log-SNR spacing stays distinct and in range even where λ changes fast (a short cosine schedule), down to one
+        // timestep per step.
+        var cosine100 = NoiseSchedule.Create(BetaScheduleKind.Cosine, 100);
+        foreach (var steps in new[] { 8, 10, 25, 100 })
+        {
+            var spaced = DiffusionSampler.Spaced(cosine100, steps, TimestepSpacing.LogSnr);
+            Assert.AreEqual(steps, spaced.Distinct().Count());
+            Assert.IsTrue(spaced.Zip(spaced.Skip(1)).All(p => p.First > p.Second) && spaced[^1] >= 0 && spaced[0] <= 99, string.Join(",", spaced));
+        }
+
+        var lambda = Linear1000.AlphasCumulative.Select(a => 0.5 * Math.Log(a / (1 - a))).ToArray();
+        var ten = DiffusionSampler.Spaced(Linear1000, 10, TimestepSpacing.LogSnr);
+        Assert.AreEqual(999, ten[0]);
+        Assert.AreEqual(0, ten[^1]);
+        var gaps = ten.Zip(ten.Skip(1)).Select(p => lambda[p.Second] - lambda[p.First]).ToArray();
+        Assert.IsTrue(gaps.Max() - gaps.Min() < 0.1 * gaps.Average(), "even steps in λ: " + string.Join(", ", gaps));
     }
 
     [TestMethod]

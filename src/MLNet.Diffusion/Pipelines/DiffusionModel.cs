@@ -1,0 +1,352 @@
+using System.IO.Compression;
+using System.Text.Json;
+using MLNet.Diffusion.Models;
+using MLNet.Diffusion.Schedulers;
+using MLNet.Diffusion.Torch;
+using MLNet.Diffusion.Training;
+
+namespace MLNet.Diffusion.Pipelines;
+
+/// <summary>
+/// A trained diffusion model: the network, its noise schedule and what it predicts, ready to generate images and
+/// to be saved as one self-describing .zip — a JSON manifest (format and library versions, model and schedule
+/// configuration, preprocessing, training summary) and safetensors weights (the moving average, which generates,
+/// and the raw weights).
+/// </summary>
+public sealed class DiffusionModel : IDisposable
+{
+    /// <summary>The model zip format this library writes (and the newest it reads).</summary>
+    public const int FormatVersion = 1;
+
+    /// <summary>The largest entry a model zip may hold (4 GiB; the ddpm-cifar10 weights are 143 MB).</summary>
+    public const long DefaultMaxEntryBytes = 4L << 30;
+
+    private const string ManifestEntry = "manifest.json";
+    private const string EmaEntry = "ema.safetensors";
+    private const string RawEntry = "model.safetensors";
+    private const string FormatName = "mlnet-diffusion-model";
+
+    private readonly UNet2D _network;
+    private readonly UNet2D? _raw;
+
+    private DiffusionModel(UNet2D network, UNet2D? raw, NoiseScheduleOptions schedule, PredictionType predictionType, TrainingSummary? training)
+    {
+        _network = network;
+        _raw = raw;
+        _network.Eval();
+        ScheduleOptions = schedule;
+        Schedule = new NoiseSchedule(schedule);
+        PredictionType = predictionType;
+        Training = training;
+    }
+
+    /// <summary>The network's configuration (image size, channels, classes, ...).</summary>
+    public UNetConfig Config => _network.Config;
+
+    /// <summary>The noise schedule's settings.</summary>
+    public NoiseScheduleOptions ScheduleOptions { get; }
+
+    /// <summary>The noise schedule.</summary>
+    public NoiseSchedule Schedule { get; }
+
+    /// <summary>What the network predicts.</summary>
+    public PredictionType PredictionType { get; }
+
+    /// <summary>The training run, when known.</summary>
+    public TrainingSummary? Training { get; }
+
+    /// <summary>The number of parameters of the network.</summary>
+    public long ParameterCount => _network.ParameterCount;
+
+    /// <summary>The network that generates (the moving-average weights). Owned by this model.</summary>
+    public UNet2D Network => _network;
+
+    /// <summary>A model with copies of the networks of a finished training run (the result can be disposed).</summary>
+    public static DiffusionModel FromTraining(TrainingResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var last = result.Losses.TakeLast(100).DefaultIfEmpty(double.NaN).Average();
+        var summary = new TrainingSummary(result.Steps, result.Options.BatchSize * result.Options.GradientAccumulationSteps, last,
+            result.Options.Seed, result.Elapsed.TotalSeconds, result.ImagesPerSecond);
+        var ema = Copy(result.EmaModel);
+        try
+        {
+            return new DiffusionModel(ema, Copy(result.Model), result.Options.Schedule, result.Options.PredictionType, summary);
+        }
+        catch
+        {
+            ema.Dispose();
+            throw;
+        }
+    }
+
+    private static UNet2D Copy(UNet2D source)
+    {
+        var copy = new UNet2D(source.Config);
+        copy.To(source.Parameters()[0].Device);
+        copy.LoadStateDict(source.StateDict());
+        return copy;
+    }
+
+    /// <summary>
+    /// Generates <paramref name="count"/> images, [count, C, H, W] in [−1, 1] (clamped), on the model's device.
+    /// The same seed gives the same images, whatever the count.
+    /// </summary>
+    public Tensor Generate(int count, GenerationOptions? options = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        options ??= new GenerationOptions();
+        var device = options.Device is null ? _network.Parameters()[0].Device : Device.Parse(options.Device);
+        device.EnsureAvailable();
+        _network.To(device);
+        using var scope = LibTorch.NewDisposeScope();
+        var labels = Labels(count, options, device);
+        var samplerOptions = new SamplerOptions { PredictionType = PredictionType, Eta = options.Eta };
+        IDiffusionSampler sampler = options.Sampler switch
+        {
+            SamplerKind.Ddpm => new DdpmSampler(Schedule, samplerOptions),
+            SamplerKind.Ddim => new DdimSampler(Schedule, samplerOptions),
+            SamplerKind.DpmSolverPlusPlus => new DpmSolverMultistepSampler(Schedule, samplerOptions),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Sampler, "Unknown sampler."),
+        };
+        var steps = options.Steps ?? options.Sampler switch
+        {
+            SamplerKind.Ddpm => Schedule.TrainTimesteps,
+            SamplerKind.Ddim => Math.Min(50, Schedule.TrainTimesteps),
+            _ => Math.Min(20, Schedule.TrainTimesteps),
+        };
+        using var noise = SampleNoise.PerSample(options.Seed, count, device);
+        var images = SamplingLoop.Run(sampler, UNetDenoiser.Create(_network, labels, labels is null ? 1 : options.Guidance),
+            [count, Config.InChannels, Config.ImageSize, Config.ImageSize], noise, steps);
+        return scope.MoveToOuter(images.Clamp(-1, 1));
+    }
+
+    /// <summary>Writes the model zip to <paramref name="path"/> (to a temporary file, then renamed).</summary>
+    public void Save(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var full = Path.GetFullPath(path);
+        var temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            using (var zip = new ZipArchive(stream, ZipArchiveMode.Create))
+            {
+                var manifest = new ModelManifest(FormatName, FormatVersion, LibraryVersion, Config, ScheduleOptions, PredictionType,
+                    new Preprocessing(Config.ImageSize, Config.InChannels, -1, 1), Training, EmaEntry, _raw is null ? null : RawEntry);
+                Write(zip, ManifestEntry, JsonSerializer.SerializeToUtf8Bytes(manifest, TrainingCheckpoint.JsonOptions));
+                Write(zip, EmaEntry, Weights(_network));
+                if (_raw is not null)
+                {
+                    Write(zip, RawEntry, Weights(_raw));
+                }
+            }
+
+            File.Move(temporary, full, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Reads a model zip, checking everything before any weight is used: the format and its version, entry names
+    /// (none may leave the archive), entry sizes, the configuration, and every tensor's name, shape and type.
+    /// </summary>
+    public static DiffusionModel Load(string path, string device = "auto", long maxEntryBytes = DefaultMaxEntryBytes)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
+        }
+
+        var target = Device.Parse(device);
+        target.EnsureAvailable();
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            foreach (var entry in zip.Entries)
+            {
+                CheckEntry(entry, maxEntryBytes, path);
+            }
+
+            var manifest = ReadManifest(zip, path);
+            var config = manifest.Model.Validated();
+            var network = ReadNetwork(zip, manifest.Weights, config, path, target)
+                ?? throw Invalid(path, $"the manifest names weights '{manifest.Weights}' but the archive has no such entry");
+            UNet2D? raw = null;
+            try
+            {
+                raw = manifest.RawWeights is null ? null : ReadNetwork(zip, manifest.RawWeights, config, path, target);
+                return new DiffusionModel(network, raw, manifest.Schedule, manifest.PredictionType, manifest.Training);
+            }
+            catch
+            {
+                network.Dispose();
+                raw?.Dispose();
+                throw;
+            }
+        }
+        catch (InvalidDataException ex) when (!ex.Message.StartsWith($"'{path}'", StringComparison.Ordinal))
+        {
+            throw Invalid(path, $"the archive is damaged or truncated ({ex.Message})", ex);
+        }
+        catch (ArgumentException ex)
+        {
+            throw Invalid(path, ex.Message, ex);
+        }
+    }
+
+    /// <summary>Disposes both networks.</summary>
+    public void Dispose()
+    {
+        _network.Dispose();
+        _raw?.Dispose();
+    }
+
+    private static string LibraryVersion => typeof(DiffusionModel).Assembly.GetName().Version?.ToString() ?? "unknown";
+
+    private Tensor? Labels(int count, GenerationOptions options, Device device)
+    {
+        if (options.Labels is null && options.Label is null)
+        {
+            return null;
+        }
+
+        if (Config.NumClasses is not { } classes)
+        {
+            throw new ArgumentException("This model is unconditional; it takes no labels.", nameof(options));
+        }
+
+        var labels = options.Labels?.ToArray() ?? Enumerable.Repeat(options.Label!.Value, count).ToArray();
+        if (labels.Length != count)
+        {
+            throw new ArgumentException($"{labels.Length} labels were given for {count} images.", nameof(options));
+        }
+
+        var bad = labels.Where(l => l < 0 || l >= classes).ToList();
+        if (bad.Count > 0)
+        {
+            throw new ArgumentException($"Labels must be in [0, {classes - 1}]; got {string.Join(", ", bad.Distinct())}.", nameof(options));
+        }
+
+        return LibTorch.FromArray(labels.Select(l => (long)l).ToArray(), device);
+    }
+
+    private static byte[] Weights(UNet2D network)
+    {
+        using var scope = LibTorch.NewDisposeScope();
+        return Safetensors.Serialize(network.StateDict().Select(p => KeyValuePair.Create(p.Key, p.Value.To(Device.Cpu))));
+    }
+
+    private static void Write(ZipArchive zip, string name, byte[] bytes)
+    {
+        using var stream = zip.CreateEntry(name, CompressionLevel.Fastest).Open();
+        stream.Write(bytes);
+    }
+
+    private static void CheckEntry(ZipArchiveEntry entry, long maxEntryBytes, string path)
+    {
+        var name = entry.FullName;
+        var segments = name.Split('/', '\\');
+        if (name.Length == 0 || Path.IsPathRooted(name) || name.Contains('\\', StringComparison.Ordinal) || segments.Any(s => s is ".." || s.Contains(':', StringComparison.Ordinal)))
+        {
+            throw Invalid(path, $"entry '{name}' would escape the archive");
+        }
+
+        if (entry.Length > maxEntryBytes || entry.Length < 0)
+        {
+            throw Invalid(path, $"entry '{name}' claims {entry.Length} bytes, over the limit of {maxEntryBytes}");
+        }
+    }
+
+    private static ModelManifest ReadManifest(ZipArchive zip, string path)
+    {
+        var entry = zip.GetEntry(ManifestEntry) ?? throw Invalid(path, $"it has no {ManifestEntry} (is it an MLNet.Diffusion model?)");
+        if (entry.Length > 1 << 20)
+        {
+            throw Invalid(path, $"{ManifestEntry} is {entry.Length} bytes, over the 1 MiB limit");
+        }
+
+        using var document = JsonDocument.Parse(ReadAll(entry));
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty(nameof(ModelManifest.Format), out var format) || format.GetString() != FormatName)
+        {
+            throw Invalid(path, $"its {ManifestEntry} is not an {FormatName} manifest");
+        }
+
+        var version = root.TryGetProperty(nameof(ModelManifest.FormatVersion), out var v) && v.TryGetInt32(out var n) ? n : -1;
+        if (version > FormatVersion)
+        {
+            throw Invalid(path, $"it has format version {version}, newer than this library reads ({FormatVersion}); upgrade MLNet.Diffusion");
+        }
+
+        if (version < 1)
+        {
+            throw Invalid(path, $"its format version is missing or invalid");
+        }
+
+        try
+        {
+            return root.Deserialize<ModelManifest>(TrainingCheckpoint.JsonOptions) ?? throw Invalid(path, "its manifest is empty");
+        }
+        catch (JsonException ex)
+        {
+            throw Invalid(path, $"its manifest does not describe a model ({ex.Message})", ex);
+        }
+    }
+
+    private static UNet2D? ReadNetwork(ZipArchive zip, string entryName, UNetConfig config, string path, Device device)
+    {
+        var entry = zip.GetEntry(entryName);
+        if (entry is null)
+        {
+            return null;
+        }
+
+        using var content = Safetensors.Deserialize(ReadAll(entry), $"{path}:{entryName}");
+        var network = new UNet2D(config);
+        try
+        {
+            var wrongType = content.Tensors.Where(p => p.Value.Dtype != ScalarType.Float32).Select(p => $"{p.Key} is {p.Value.Dtype.Name()}").ToList();
+            if (wrongType.Count > 0)
+            {
+                throw Invalid(path, $"{entryName} holds tensors that are not float32: {string.Join(", ", wrongType)}");
+            }
+
+            network.LoadStateDict(content.Tensors);
+            network.To(device);
+            network.Eval();
+            return network;
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    private static byte[] ReadAll(ZipArchiveEntry entry)
+    {
+        using var stream = entry.Open();
+        using var memory = new MemoryStream((int)Math.Min(entry.Length, int.MaxValue));
+        stream.CopyTo(memory);
+        if (memory.Length != entry.Length)
+        {
+            throw new InvalidDataException($"entry '{entry.FullName}' has {memory.Length} of its {entry.Length} bytes");
+        }
+
+        return memory.ToArray();
+    }
+
+    private static InvalidDataException Invalid(string path, string reason, Exception? inner = null) =>
+        new($"'{path}' is not a valid model: {reason}.", inner);
+
+    private sealed record Preprocessing(int ImageSize, int Channels, double RangeMin, double RangeMax);
+
+    private sealed record ModelManifest(string Format, int FormatVersion, string LibraryVersion, UNetConfig Model, NoiseScheduleOptions Schedule,
+        PredictionType PredictionType, Preprocessing Preprocessing, TrainingSummary? Training, string Weights, string? RawWeights);
+}
