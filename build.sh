@@ -3,6 +3,7 @@
 #   ./build.sh          install what is missing, build (the shim through cmake, then the .NET solution)
 #   ./build.sh test     ... and run every test
 #   ./build.sh bench    ... and run the side-by-side benchmark against PyTorch (Debian's python3-torch)
+#   ./build.sh demo     ... and train the small model on Fashion-MNIST for a few minutes: out/model.zip, out/samples.png
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -54,8 +55,13 @@ case "$command_name" in
     build
     dotnet run --project bench/MLNet.Diffusion.Bench -c "$configuration" --no-build -- "${@:2}"
     ;;
+  demo)
+    build
+    dotnet run --project examples/FashionMnist -c "$configuration" --no-build -- \
+      --steps "${DEMO_STEPS:-200}" --output out --model out/model.zip "${@:2}"
+    ;;
   *)
-    echo "usage: ./build.sh [build|test|bench]" >&2
+    echo "usage: ./build.sh [build|test|bench|demo]" >&2
     exit 2
     ;;
 esac

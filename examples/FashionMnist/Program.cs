@@ -1,7 +1,6 @@
 using System.Globalization;
 using MLNet.Diffusion.Data;
-using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Schedulers;
+using MLNet.Diffusion.Pipelines;
 using MLNet.Diffusion.Torch;
 using MLNet.Diffusion.Training;
 
@@ -33,12 +32,15 @@ public sealed record Settings
 
     /// <summary>Images per class in the final grid.</summary>
     public int PerClass { get; init; } = 8;
+
+    /// <summary>Where to save the trained model zip (null: not saved).</summary>
+    public string? Model { get; init; }
 }
 
 /// <summary>Trains on Fashion-MNIST and writes one row of samples per class.</summary>
 public static class Program
 {
-    /// <summary>Parses --steps, --batch-size, --limit, --preset, --output, --seed, --guidance, --per-class and runs.</summary>
+    /// <summary>Parses --steps, --batch-size, --limit, --preset, --output, --seed, --guidance, --per-class, --model and runs.</summary>
     public static int Main(string[] args)
     {
         var settings = new Settings();
@@ -55,6 +57,7 @@ public static class Program
                 "--seed" => settings with { Seed = ulong.Parse(value, CultureInfo.InvariantCulture) },
                 "--guidance" => settings with { Guidance = double.Parse(value, CultureInfo.InvariantCulture) },
                 "--per-class" => settings with { PerClass = int.Parse(value, CultureInfo.InvariantCulture) },
+                "--model" => settings with { Model = value },
                 _ => throw new ArgumentException($"Unknown option {args[i]}."),
             };
         }
@@ -97,21 +100,28 @@ public static class Program
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {p.Step}/{p.TotalSteps}  loss {p.SmoothedLoss:F4}  lr {p.LearningRate:E2}  {p.ImagesPerSecond:F0} images/s  {p.Remaining:hh\\:mm\\:ss} left"));
             }
         });
-        using var result = new DdpmTrainer(options).Train(data, progress);
-        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trained {result.Steps} steps in {result.Elapsed:hh\\:mm\\:ss}: {result.ImagesPerSecond:F1} images/s; last checkpoint {result.LastCheckpoint}"));
+        using var model = TrainModel(options, data, progress, log);
+        if (settings.Model is { } modelPath)
+        {
+            model.Save(modelPath);
+            log.WriteLine($"saved {modelPath} ({model.ParameterCount:N0} parameters)");
+        }
 
-        // One row per class: labels 0,0,...,1,1,... with guidance, from the moving-average weights.
-        using var scope = LibTorch.NewDisposeScope();
+        // One row per class (labels 0,0,...,1,1,...) with guidance, from the moving-average weights.
         var count = FashionMnist.ClassCount * settings.PerClass;
-        var rows = LibTorch.FromArray(Enumerable.Range(0, count).Select(i => (long)(i / settings.PerClass)).ToArray());
-        var sampler = new DpmSolverMultistepSampler(result.Schedule);
-        using var noise = SampleNoise.PerSample(settings.Seed, count);
-        var samples = SamplingLoop.Run(sampler, UNetDenoiser.Create(result.EmaModel, rows, settings.Guidance),
-            [count, 1, FashionMnist.ImageSize, FashionMnist.ImageSize], noise, 20);
-        var path = Path.Combine(settings.Output, "samples-per-class.png");
+        var rows = Enumerable.Range(0, count).Select(i => i / settings.PerClass).ToArray();
+        using var samples = model.Generate(count, new GenerationOptions { Labels = rows, Guidance = settings.Guidance, Seed = settings.Seed });
+        var path = Path.Combine(settings.Output, "samples.png");
         ImageGrid.SaveGrid(samples, path, settings.PerClass);
         log.WriteLine("rows: " + string.Join(", ", FashionMnist.ClassNames));
         return path;
+    }
+
+    private static DiffusionModel TrainModel(DdpmTrainerOptions options, TensorTrainingData data, IProgress<TrainingProgress> progress, TextWriter log)
+    {
+        using var result = new DdpmTrainer(options).Train(data, progress);
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trained {result.Steps} steps in {result.Elapsed:hh\\:mm\\:ss}: {result.ImagesPerSecond:F1} images/s; last checkpoint {result.LastCheckpoint}"));
+        return DiffusionModel.FromTraining(result);
     }
 
     private sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
