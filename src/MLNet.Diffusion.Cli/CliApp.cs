@@ -1,0 +1,279 @@
+using System.CommandLine;
+using System.Globalization;
+using MLNet.Diffusion.Data;
+using MLNet.Diffusion.Pipelines;
+using MLNet.Diffusion.Schedulers;
+using MLNet.Diffusion.Torch;
+using MLNet.Diffusion.Training;
+using Spectre.Console;
+
+namespace MLNet.Diffusion.Cli;
+
+/// <summary>
+/// The commands of <c>mlnet-diffusion</c>: <c>train</c>, <c>generate</c> and <c>info</c>. Exit code 0 on success,
+/// 1 on failure (one line <c>error: ...</c> on standard error; the stack trace with <c>--verbose</c>), 2 on a
+/// usage error.
+/// </summary>
+public static class CliApp
+{
+    private static readonly CultureInfo s_invariant = CultureInfo.InvariantCulture;
+
+    /// <summary>Parses and runs <paramref name="args"/>, writing to the given streams; returns the exit code.</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error, bool interactive = false)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        var verbose = new Option<bool>("--verbose") { Description = "Print the stack trace of a failure.", Recursive = true };
+        var root = new RootCommand("Train denoising diffusion models and generate images with them.") { verbose };
+        root.Add(TrainCommand(output, interactive));
+        root.Add(GenerateCommand(output));
+        root.Add(InfoCommand(output));
+
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            // An unrecognised token says more than the "required command" error it causes.
+            var first = parsed.Errors.OrderBy(e => e.Message.Contains("Unrecognized", StringComparison.OrdinalIgnoreCase) ? 0 : 1).First();
+            error.WriteLine($"error: {first.Message}");
+            error.WriteLine("Run 'mlnet-diffusion --help' for usage.");
+            return 2;
+        }
+
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidDataException or IOException or InvalidOperationException
+            or TorchException or TrainingDivergedException or DllNotFoundException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"error: {ex.Message}");
+            if (parsed.GetValue(verbose))
+            {
+                error.WriteLine(ex.ToString());
+            }
+
+            return 1;
+        }
+    }
+
+    private static Command TrainCommand(TextWriter output, bool interactive)
+    {
+        var data = new Option<string>("--data") { Description = "fashion-mnist, or an IDX file of images (plain or .gz).", Required = true };
+        var labels = new Option<string?>("--labels") { Description = "An IDX file of labels for --data (fashion-mnist brings its own)." };
+        var limit = new Option<int?>("--limit") { Description = "Use only the first N images." };
+        var modelPath = new Option<string>("--out") { Description = "Where to write the model .zip.", Required = true };
+        var imageSize = new Option<int?>("--image-size") { Description = "The data's image size, checked against it (resizing is not supported yet)." };
+        var channels = new Option<int?>("--channels") { Description = "The data's channels, 1 or 3, checked against it." };
+        var preset = new Option<string>("--model") { Description = "tiny, small or ddpm-cifar10.", DefaultValueFactory = _ => "small" };
+        var steps = new Option<long>("--steps") { Description = "Optimiser steps.", DefaultValueFactory = _ => 2000 };
+        var batch = new Option<int>("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 64 };
+        var rate = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => 1e-3 };
+        var schedule = new Option<string>("--schedule") { Description = "linear, cosine or sigmoid.", DefaultValueFactory = _ => "linear" };
+        var prediction = new Option<string>("--prediction") { Description = "epsilon, sample or v.", DefaultValueFactory = _ => "epsilon" };
+        var conditional = new Option<bool>("--class-conditional") { Description = "Train on the labels (with 10 % label dropout for guidance)." };
+        var seed = new Option<ulong>("--seed") { Description = "The seed of the run.", DefaultValueFactory = _ => 0 };
+        var device = new Option<string>("--device") { Description = "auto, cpu or cuda[:N].", DefaultValueFactory = _ => "auto" };
+        var checkpointDirectory = new Option<string?>("--checkpoint-dir") { Description = "Where checkpoints and sample grids go." };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints.", DefaultValueFactory = _ => 500 };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in --checkpoint-dir." };
+        var grid = new Option<int>("--sample-grid") { Description = "Images in the sample grid written with each checkpoint (0: none).", DefaultValueFactory = _ => 16 };
+        schedule.AcceptOnlyFromAmong("linear", "cosine", "sigmoid");
+        prediction.AcceptOnlyFromAmong("epsilon", "sample", "v");
+        preset.AcceptOnlyFromAmong([.. Models.UNetConfig.PresetNames]);
+        var command = new Command("train", "Train a model on images and save it as a .zip.")
+        {
+            data, labels, limit, modelPath, imageSize, channels, preset, steps, batch, rate, schedule, prediction, conditional, seed, device,
+            checkpointDirectory, checkpointEvery, resume, grid,
+        };
+        command.SetAction(p =>
+        {
+            using var trainingData = LoadData(p.GetRequiredValue(data), p.GetValue(labels), p.GetValue(limit));
+            Check(p.GetValue(imageSize) is not { } size || size == trainingData.ImageSize, $"--image-size {p.GetValue(imageSize)} does not match the data's {trainingData.ImageSize} px (resizing is not supported yet)");
+            Check(p.GetValue(channels) is not { } c || c == trainingData.Channels, $"--channels {p.GetValue(channels)} does not match the data's {trainingData.Channels}");
+            var options = new DdpmTrainerOptions
+            {
+                ModelPreset = p.GetRequiredValue(preset),
+                MaxSteps = p.GetValue(steps),
+                BatchSize = p.GetValue(batch),
+                LearningRate = p.GetValue(rate),
+                WarmupSteps = (int)Math.Min(100, p.GetValue(steps)),
+                LearningRateSchedule = LearningRateSchedule.Cosine,
+                EmaDecay = 0.999,
+                Schedule = new NoiseScheduleOptions { Kind = Enum.Parse<BetaScheduleKind>(p.GetRequiredValue(schedule), ignoreCase: true) },
+                PredictionType = p.GetRequiredValue(prediction) switch { "sample" => PredictionType.Sample, "v" => PredictionType.VPrediction, _ => PredictionType.Epsilon },
+                ClassConditional = p.GetValue(conditional),
+                Seed = p.GetValue(seed),
+                Device = p.GetRequiredValue(device),
+                CheckpointDirectory = p.GetValue(checkpointDirectory),
+                CheckpointEvery = p.GetValue(checkpointEvery),
+                SampleGridSize = p.GetValue(grid),
+            };
+            var directory = p.GetValue(checkpointDirectory);
+            string? from = null;
+            if (p.GetValue(resume))
+            {
+                Check(directory is not null, "--resume needs --checkpoint-dir");
+                var checkpoints = TrainingCheckpoint.List(directory!);
+                from = checkpoints.Count > 0 ? checkpoints[^1] : null;
+                Check(from is not null, $"--resume: no checkpoint in '{directory}'");
+            }
+
+            output.WriteLine(string.Create(s_invariant, $"training on {trainingData.Count} images ({trainingData.Channels}×{trainingData.ImageSize}×{trainingData.ImageSize}{(trainingData.NumClasses is { } n ? $", {n} classes" : string.Empty)}){(from is null ? string.Empty : $", resuming {from}")}"));
+            using var result = WithProgress(output, interactive, progress => from is null
+                ? new DdpmTrainer(options).Train(trainingData, progress)
+                : DdpmTrainer.Resume(from, trainingData, progress, p.GetValue(steps)));
+            using var model = DiffusionModel.FromTraining(result);
+            var path = p.GetRequiredValue(modelPath);
+            model.Save(path);
+            output.WriteLine(string.Create(s_invariant, $"trained {result.Steps} steps in {result.Elapsed:hh\\:mm\\:ss} ({result.ImagesPerSecond:F1} images/s); wrote {path}"));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command GenerateCommand(TextWriter output)
+    {
+        var modelPath = new Option<string>("--model") { Description = "A model .zip.", Required = true };
+        var count = new Option<int>("--count") { Description = "How many images.", DefaultValueFactory = _ => 16 };
+        var outPath = new Option<string>("--out") { Description = "A .png path (one grid) or a folder (one PNG per image).", Required = true };
+        var sampler = new Option<string>("--sampler") { Description = "dpm-solver++, ddim or ddpm.", DefaultValueFactory = _ => "dpm-solver++" };
+        var steps = new Option<int?>("--steps") { Description = "Sampling steps (default: 20 for dpm-solver++, 50 for ddim, all for ddpm)." };
+        var eta = new Option<double>("--eta") { Description = "DDIM's η.", DefaultValueFactory = _ => 0 };
+        var seed = new Option<ulong>("--seed") { Description = "Image i uses seed + i.", DefaultValueFactory = _ => 0 };
+        var label = new Option<int?>("--label") { Description = "The class to generate (class-conditional models)." };
+        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale.", DefaultValueFactory = _ => 1 };
+        var device = new Option<string>("--device") { Description = "auto, cpu or cuda[:N].", DefaultValueFactory = _ => "auto" };
+        sampler.AcceptOnlyFromAmong("dpm-solver++", "ddim", "ddpm");
+        var command = new Command("generate", "Generate images with a saved model.") { modelPath, count, outPath, sampler, steps, eta, seed, label, guidance, device };
+        command.SetAction(p =>
+        {
+            Check(p.GetValue(count) >= 1, $"--count must be ≥ 1, not {p.GetValue(count)}");
+            using var model = DiffusionModel.Load(p.GetRequiredValue(modelPath), p.GetRequiredValue(device));
+            var options = new GenerationOptions
+            {
+                Sampler = p.GetRequiredValue(sampler) switch { "ddim" => SamplerKind.Ddim, "ddpm" => SamplerKind.Ddpm, _ => SamplerKind.DpmSolverPlusPlus },
+                Steps = p.GetValue(steps),
+                Eta = p.GetValue(eta),
+                Seed = p.GetValue(seed),
+                Label = p.GetValue(label),
+                Guidance = p.GetValue(guidance),
+            };
+            using var images = model.Generate(p.GetValue(count), options);
+            var target = p.GetRequiredValue(outPath);
+            if (target.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+            {
+                ImageGrid.SaveGrid(images, target, Math.Min(p.GetValue(count), 8));
+                output.WriteLine($"wrote {target}");
+            }
+            else
+            {
+                Directory.CreateDirectory(target);
+                var all = ImageGrid.ToImages(images);
+                for (var i = 0; i < all.Length; i++)
+                {
+                    PngCodec.Save(all[i], Path.Combine(target, i.ToString("D4", s_invariant) + ".png"));
+                }
+
+                output.WriteLine(string.Create(s_invariant, $"wrote {all.Length} images to {target}"));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command InfoCommand(TextWriter output)
+    {
+        var modelPath = new Option<string>("--model") { Description = "A model .zip.", Required = true };
+        var command = new Command("info", "Describe a saved model.") { modelPath };
+        command.SetAction(p =>
+        {
+            using var model = DiffusionModel.Load(p.GetRequiredValue(modelPath), "cpu");
+            output.WriteLine($"model:      {model.Config}");
+            output.WriteLine(string.Create(s_invariant, $"parameters: {model.ParameterCount:N0}"));
+            var schedule = model.ScheduleOptions;
+            output.WriteLine(string.Create(s_invariant, $"schedule:   {schedule.Kind}, {schedule.TrainTimesteps} steps{(schedule.RescaleZeroTerminalSnr ? ", zero terminal SNR" : string.Empty)}; predicts {model.PredictionType}"));
+            if (model.Training is { } t)
+            {
+                output.WriteLine(string.Create(s_invariant, $"training:   {t.Steps} steps of {t.BatchSize}, final loss {t.FinalLoss:F4}, seed {t.Seed}, {TimeSpan.FromSeconds(t.Seconds):hh\\:mm\\:ss} at {t.ImagesPerSecond:F1} images/s"));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static TensorTrainingData LoadData(string data, string? labelsPath, int? limit)
+    {
+        if (string.Equals(data, "fashion-mnist", StringComparison.OrdinalIgnoreCase))
+        {
+            var (images, labels) = FashionMnist.LoadTrain(limit);
+            using (images)
+            using (labels)
+            {
+                return new TensorTrainingData(images, labels, FashionMnist.ClassCount);
+            }
+        }
+
+        Check(File.Exists(data), $"--data: '{data}' is neither fashion-mnist nor an existing IDX file (image folders are not supported yet)");
+        using var scope = LibTorch.NewDisposeScope();
+        var idx = IdxFile.Load(data);
+        Check(idx.Dimensions.Count == 3 && idx.ElementType == ScalarType.UInt8, $"--data: '{data}' must hold uint8 images [N, H, W], not {idx.ElementType.Name()} [{string.Join(", ", idx.Dimensions)}]");
+        Check(idx.Dimensions[1] == idx.Dimensions[2], $"--data: the images of '{data}' are not square ({idx.Dimensions[1]}×{idx.Dimensions[2]})");
+        var count = Math.Min(idx.Dimensions[0], limit ?? int.MaxValue);
+        var pixels = (idx.ToTensor().Narrow(0, 0, count).To(ScalarType.Float32) / 127.5 - 1).Unsqueeze(1);
+        Tensor? classes = null;
+        if (labelsPath is not null)
+        {
+            var labelFile = IdxFile.Load(labelsPath);
+            Check(labelFile.Dimensions.Count == 1 && labelFile.Dimensions[0] >= count, $"--labels: '{labelsPath}' must hold at least {count} labels [N]");
+            classes = labelFile.ToTensor().Narrow(0, 0, count).To(ScalarType.Int64);
+        }
+
+        return new TensorTrainingData(pixels, classes);
+    }
+
+    private static TrainingResult WithProgress(TextWriter output, bool interactive, Func<IProgress<TrainingProgress>, TrainingResult> train)
+    {
+        if (interactive)
+        {
+            TrainingResult? result = null;
+            AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(context =>
+                {
+                    var task = context.AddTask("training");
+                    result = train(new Reporter(p =>
+                    {
+                        task.MaxValue = p.TotalSteps;
+                        task.Value = p.Step;
+                        task.Description = string.Create(s_invariant, $"step {p.Step}/{p.TotalSteps}  loss {p.SmoothedLoss:F4}  {p.ImagesPerSecond:F0} images/s");
+                    }));
+                });
+            return result!;
+        }
+
+        return train(new Reporter(p =>
+        {
+            var every = Math.Max(1, p.TotalSteps / 20);
+            if (p.Step % every == 0 || p.Step == p.TotalSteps)
+            {
+                output.WriteLine(string.Create(s_invariant, $"step {p.Step}/{p.TotalSteps}  loss {p.SmoothedLoss:F4}  {p.ImagesPerSecond:F0} images/s  {p.Remaining:hh\\:mm\\:ss} left"));
+            }
+        }));
+    }
+
+    private static void Check(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException(message);
+        }
+    }
+
+    private sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}

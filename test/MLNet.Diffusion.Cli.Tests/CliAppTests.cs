@@ -1,0 +1,100 @@
+using MLNet.Diffusion.Data;
+
+namespace MLNet.Diffusion.Cli.Tests;
+
+[TestClass]
+public sealed class CliAppTests
+{
+    private static string s_folder = null!;
+    private static string s_model = null!;
+
+    [ClassInitialize]
+    public static void TrainOnce(TestContext context)
+    {
+        s_folder = Path.Combine(context.TestRunDirectory ?? Path.GetTempPath(), "cli-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(s_folder);
+        s_model = Path.Combine(s_folder, "model.zip");
+        var (code, output, error) = Run("train", "--data", "fashion-mnist", "--limit", "32", "--model", "tiny", "--steps", "2", "--batch-size", "8",
+            "--class-conditional", "--device", "cpu", "--out", s_model, "--checkpoint-dir", Path.Combine(s_folder, "checkpoints"), "--checkpoint-every", "1", "--sample-grid", "0");
+        Assert.AreEqual(0, code, error);
+        StringAssert.Contains(output, "training on 32 images (1×28×28, 10 classes)");
+        StringAssert.Contains(output, "trained 2 steps");
+    }
+
+    private static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = CliApp.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [TestMethod]
+    public void Train_WritesALoadableModel()
+    {
+        var (code, output, _) = Run("info", "--model", s_model);
+        Assert.AreEqual(0, code);
+        StringAssert.Contains(output, "10 classes");
+        StringAssert.Contains(output, "training:   2 steps of 8");
+    }
+
+    [TestMethod]
+    public void Train_Resume_ContinuesFromTheNewestCheckpoint()
+    {
+        var resumed = Path.Combine(s_folder, "resumed.zip");
+        var (code, output, error) = Run("train", "--data", "fashion-mnist", "--limit", "32", "--model", "tiny", "--steps", "3", "--batch-size", "8",
+            "--class-conditional", "--device", "cpu", "--out", resumed, "--checkpoint-dir", Path.Combine(s_folder, "checkpoints"), "--resume", "--sample-grid", "0");
+        Assert.AreEqual(0, code, error);
+        StringAssert.Contains(output, "resuming");
+        StringAssert.Contains(output, "trained 3 steps");
+        Assert.AreEqual(0, Run("info", "--model", resumed).Code);
+    }
+
+    [TestMethod]
+    public void Generate_PngPathWritesAGridAndAFolderOnePngPerImage()
+    {
+        var grid = Path.Combine(s_folder, "grid.png");
+        var (code, _, error) = Run("generate", "--model", s_model, "--count", "3", "--label", "7", "--guidance", "2", "--steps", "5", "--out", grid, "--device", "cpu");
+        Assert.AreEqual(0, code, error);
+        var image = PngCodec.Load(grid);
+        Assert.AreEqual((2 + (3 * 30), 2 + 30), (image.Width, image.Height));
+        var folder = Path.Combine(s_folder, "images");
+        Assert.AreEqual(0, Run("generate", "--model", s_model, "--count", "2", "--sampler", "ddim", "--steps", "5", "--out", folder).Code);
+        CollectionAssert.AreEqual(new[] { "0000.png", "0001.png" }, Directory.GetFiles(folder).Select(Path.GetFileName).Order().ToArray());
+        Assert.AreEqual(28, PngCodec.Load(Path.Combine(folder, "0001.png")).Width);
+    }
+
+    [TestMethod]
+    [DataRow(new[] { "generate", "--model", "m.zip", "--out", "x.png", "--sampler", "euler" }, "'euler' not recognized")]
+    [DataRow(new[] { "generate", "--out", "x.png" }, "--model")]
+    [DataRow(new[] { "train", "--data", "fashion-mnist", "--out", "m.zip", "--steps", "many" }, "many")]
+    [DataRow(new[] { "fly" }, "fly")]
+    public void UsageErrors_ExitWith2AndOneErrorLine(string[] args, string expected)
+    {
+        var (code, _, error) = Run(args);
+        Assert.AreEqual(2, code);
+        StringAssert.StartsWith(error, "error: ");
+        StringAssert.Contains(error, expected);
+    }
+
+    [TestMethod]
+    public void Failures_ExitWith1AndOneLine_StackTraceOnlyWhenVerbose()
+    {
+        var missing = Path.Combine(s_folder, "missing.zip");
+        var (code, _, error) = Run("info", "--model", missing);
+        Assert.AreEqual(1, code);
+        Assert.AreEqual($"error: Model file '{missing}' does not exist.", error.Trim());
+        var verbose = Run("info", "--model", missing, "--verbose");
+        Assert.AreEqual(1, verbose.Code);
+        StringAssert.Contains(verbose.Error, "at MLNet.Diffusion");
+        var label = Run("generate", "--model", s_model, "--label", "12", "--out", Path.Combine(s_folder, "x.png"));
+        Assert.AreEqual(1, label.Code);
+        StringAssert.Contains(label.Error, "Labels must be in [0, 9]");
+        var resume = Run("train", "--data", "fashion-mnist", "--out", "m.zip", "--resume");
+        Assert.AreEqual(1, resume.Code);
+        StringAssert.Contains(resume.Error, "--resume needs --checkpoint-dir");
+        var size = Run("train", "--data", "fashion-mnist", "--limit", "8", "--out", "m.zip", "--image-size", "32");
+        Assert.AreEqual(1, size.Code);
+        StringAssert.Contains(size.Error, "--image-size 32 does not match the data's 28 px");
+    }
+}
