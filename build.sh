@@ -3,7 +3,7 @@
 #   ./build.sh          install what is missing, build (the shim through cmake, then the .NET solution)
 #   ./build.sh test     ... and run every test
 #   ./build.sh bench    ... and run the side-by-side benchmark against PyTorch (Debian's python3-torch)
-#   ./build.sh demo     ... and train the small model on Fashion-MNIST for a few minutes: out/model.zip, out/samples.png
+#   ./build.sh demo     ... and train the small model on Fashion-MNIST for a few minutes: out/model.zip, out/samples.png, out/report.html
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -100,7 +100,7 @@ public static class Program
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {p.Step}/{p.TotalSteps}  loss {p.SmoothedLoss:F4}  lr {p.LearningRate:E2}  {p.ImagesPerSecond:F0} images/s  {p.Remaining:hh\\:mm\\:ss} left"));
             }
         });
-        using var model = TrainModel(options, data, progress, log);
+        using var model = TrainModel(options, data, progress, log, Path.Combine(settings.Output, "report.html"));
         if (settings.Model is { } modelPath)
         {
             model.Save(modelPath);
@@ -117,9 +117,11 @@ public static class Program
         return path;
     }
 
-    private static DiffusionModel TrainModel(DdpmTrainerOptions options, TensorTrainingData data, IProgress<TrainingProgress> progress, TextWriter log)
+    private static DiffusionModel TrainModel(DdpmTrainerOptions options, TensorTrainingData data, IProgress<TrainingProgress> progress, TextWriter log, string report)
     {
         using var result = new DdpmTrainer(options).Train(data, progress);
+        TrainingReport.Write(report, result, "Fashion-MNIST training report");
+        log.WriteLine($"wrote {report}");
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trained {result.Steps} steps in {result.Elapsed:hh\\:mm\\:ss}: {result.ImagesPerSecond:F1} images/s; last checkpoint {result.LastCheckpoint}"));
         return DiffusionModel.FromTraining(result);
     }

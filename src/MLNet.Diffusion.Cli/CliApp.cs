@@ -126,7 +126,9 @@ public static class CliApp
             using var model = DiffusionModel.FromTraining(result);
             var path = p.GetRequiredValue(modelPath);
             model.Save(path);
-            output.WriteLine(string.Create(s_invariant, $"trained {result.Steps} steps in {result.Elapsed:hh\\:mm\\:ss} ({result.ImagesPerSecond:F1} images/s); wrote {path}"));
+            var report = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "report.html");
+            TrainingReport.Write(report, result, $"Training report: {Path.GetFileName(path)}");
+            output.WriteLine(string.Create(s_invariant, $"trained {result.Steps} steps in {result.Elapsed:hh\\:mm\\:ss} ({result.ImagesPerSecond:F1} images/s); wrote {path} and {report}"));
             return 0;
         });
         return command;

@@ -19,6 +19,7 @@ public sealed class CliAppTests
         Assert.AreEqual(0, code, error);
         StringAssert.Contains(output, "training on 32 images (1×28×28, 10 classes)");
         StringAssert.Contains(output, "trained 2 steps");
+        StringAssert.Contains(File.ReadAllText(Path.Combine(s_folder, "report.html")), "<svg");
     }
 
     private static (int Code, string Output, string Error) Run(params string[] args)

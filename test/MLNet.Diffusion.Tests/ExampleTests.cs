@@ -27,5 +27,6 @@ public sealed class ExampleTests
         Assert.AreEqual(2, Directory.GetFiles(Path.Combine(output, "checkpoints"), "checkpoint-*.safetensors").Length, "one checkpoint per step (every Steps/4, at least 1)");
         StringAssert.Contains(log.ToString(), "Fashion-MNIST: 64 images, 10 classes");
         StringAssert.Contains(log.ToString(), "images/s");
+        StringAssert.Contains(File.ReadAllText(Path.Combine(output, "report.html")), "Fashion-MNIST training report");
     }
 }

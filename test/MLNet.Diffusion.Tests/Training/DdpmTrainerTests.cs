@@ -205,6 +205,24 @@ public sealed class DdpmTrainerTests
     }
 
     [TestMethod]
+    public void Report_HasTheLossCurveGridsAndConfiguration()
+    {
+        using var data = Patterns();
+        var options = Small(6) with { CheckpointDirectory = NewDirectory(), CheckpointEvery = 3, SampleGridSize = 4 };
+        using var result = new DdpmTrainer(options).Train(data);
+        var path = Path.Combine(options.CheckpointDirectory!, "report.html");
+        TrainingReport.Write(path, result, "run <1> & co");
+        var html = File.ReadAllText(path);
+        StringAssert.Contains(html, "<h1>run &lt;1&gt; &amp; co</h1>", "the title is HTML-encoded");
+        Assert.AreEqual(2, html.Split("<polyline").Length - 1, "raw and smoothed loss");
+        var points = html[(html.IndexOf("points=\"", StringComparison.Ordinal) + 8)..].Split('"')[0].Split(' ');
+        Assert.AreEqual(6, points.Length, "one point per step");
+        Assert.AreEqual(2, html.Split("data:image/png;base64,").Length - 1, "the grids of steps 3 and 6");
+        StringAssert.Contains(html, "<tr><th>BatchSize</th><td>4</td></tr>");
+        StringAssert.Contains(html, "<tr><th>steps</th><td>6</td></tr>");
+    }
+
+    [TestMethod]
     public void LearningRate_WarmsUpThenFollowsTheSchedule()
     {
         var constant = new DdpmTrainer(new DdpmTrainerOptions { LearningRate = 1e-3, WarmupSteps = 10 });
