@@ -21,7 +21,8 @@ public sealed unsafe class ExponentialMovingAverage : IDisposable
         using var noGrad = Autograd.NoGrad();
         var state = module.StateDict();
         _names = [.. state.Keys];
-        _shadow = [.. state.Values.Select(t => t.Detach().Clone().DetachFromDisposeScope())];
+        using var scope = LibTorch.NewDisposeScope();
+        _shadow = [.. state.Values.Select(t => scope.Detach(t.Detach().Clone()))];
     }
 
     /// <summary>The decay; warm-up schedules change it between updates.</summary>

@@ -39,9 +39,10 @@ public sealed class TensorTrainingData : ITrainingData, IDisposable
         }
 
         using (Autograd.NoGrad())
+        using (var scope = LibTorch.NewDisposeScope())
         {
-            _images = images.To(ScalarType.Float32).Contiguous().DetachFromDisposeScope();
-            _labels = labels?.Clone().DetachFromDisposeScope();
+            _images = scope.Detach(images.To(ScalarType.Float32).Contiguous());
+            _labels = labels is null ? null : scope.Detach(labels.Clone());
         }
 
         (Count, Channels, ImageSize) = (shape[0], (int)shape[1], (int)shape[2]);
