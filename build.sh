@@ -14,8 +14,9 @@ configuration="${CONFIGURATION:-Release}"
 # shim, and PyTorch for Python, which runs the same libtorch in the benchmark. libpng-dev brings libpng16-16,
 # which PngCodec loads to read and write PNG images (sample grids, image folders); dataset-fashion-mnist puts
 # Fashion-MNIST's IDX files in /usr/share/datasets/fashion-mnist, the real dataset that training and tests use;
-# python3-pil lets the PNG tests check our files against an independent codec.
-packages=(libtorch-dev cmake g++ python3-torch libpng-dev dataset-fashion-mnist python3-pil)
+# python3-pil lets the PNG and JPEG tests check our files against an independent codec; libturbojpeg0-dev brings
+# libturbojpeg0 (libjpeg-turbo's TurboJPEG API), which JpegCodec loads to read and write JPEG images (image folders).
+packages=(libtorch-dev cmake g++ python3-torch libpng-dev dataset-fashion-mnist python3-pil libturbojpeg0-dev)
 
 install_missing() {
   local missing=()

@@ -59,12 +59,12 @@ public static class CliApp
 
     private static Command TrainCommand(TextWriter output, bool interactive)
     {
-        var data = new Option<string>("--data") { Description = "fashion-mnist, or an IDX file of images (plain or .gz).", Required = true };
+        var data = new Option<string>("--data") { Description = "fashion-mnist, an IDX file of images (plain or .gz), or a folder of PNG/JPEG images (one sub-folder per class, or flat).", Required = true };
         var labels = new Option<string?>("--labels") { Description = "An IDX file of labels for --data (fashion-mnist brings its own)." };
         var limit = new Option<int?>("--limit") { Description = "Use only the first N images." };
         var modelPath = new Option<string>("--out") { Description = "Where to write the model .zip.", Required = true };
-        var imageSize = new Option<int?>("--image-size") { Description = "The data's image size, checked against it (resizing is not supported yet)." };
-        var channels = new Option<int?>("--channels") { Description = "The data's channels, 1 or 3, checked against it." };
+        var imageSize = new Option<int?>("--image-size") { Description = "The image size: required for a folder (images are scaled and center-cropped to it); for other data, checked against it." };
+        var channels = new Option<int?>("--channels") { Description = "The channels, 1 or 3: for a folder, images are converted to it (default 3); for other data, checked against it." };
         var preset = new Option<string>("--model") { Description = "tiny, small or ddpm-cifar10.", DefaultValueFactory = _ => "small" };
         var steps = new Option<long>("--steps") { Description = "Optimiser steps.", DefaultValueFactory = _ => 2000 };
         var batch = new Option<int>("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 64 };
@@ -88,8 +88,9 @@ public static class CliApp
         };
         command.SetAction(p =>
         {
-            using var trainingData = LoadData(p.GetRequiredValue(data), p.GetValue(labels), p.GetValue(limit));
-            Check(p.GetValue(imageSize) is not { } size || size == trainingData.ImageSize, $"--image-size {p.GetValue(imageSize)} does not match the data's {trainingData.ImageSize} px (resizing is not supported yet)");
+            var trainingData = LoadData(p.GetRequiredValue(data), p.GetValue(labels), p.GetValue(limit), p.GetValue(imageSize), p.GetValue(channels));
+            using var owned = trainingData as IDisposable;
+            Check(p.GetValue(imageSize) is not { } size || size == trainingData.ImageSize, $"--image-size {p.GetValue(imageSize)} does not match the data's {trainingData.ImageSize} px (resizing is supported only for image folders)");
             Check(p.GetValue(channels) is not { } c || c == trainingData.Channels, $"--channels {p.GetValue(channels)} does not match the data's {trainingData.Channels}");
             var options = new DdpmTrainerOptions
             {
@@ -206,8 +207,19 @@ public static class CliApp
         return command;
     }
 
-    private static TensorTrainingData LoadData(string data, string? labelsPath, int? limit)
+    private static ITrainingData LoadData(string data, string? labelsPath, int? limit, int? imageSize, int? channels)
     {
+        if (Directory.Exists(data))
+        {
+            Check(imageSize is not null, $"--data: '{data}' is a folder of images, which needs --image-size (the side of the square training images)");
+            Check(imageSize > 0, $"--image-size must be positive, not {imageSize}");
+            Check(channels is null or 1 or 3, $"--channels must be 1 or 3, not {channels}");
+            Check(labelsPath is null, "--labels does not apply to an image folder: its sub-folders are the classes");
+            Check(limit is null, "--limit does not apply to an image folder");
+            return new ImageFolderTrainingData(data, imageSize!.Value, channels ?? 3);
+        }
+
+
         if (string.Equals(data, "fashion-mnist", StringComparison.OrdinalIgnoreCase))
         {
             var (images, labels) = FashionMnist.LoadTrain(limit);
@@ -218,7 +230,7 @@ public static class CliApp
             }
         }
 
-        Check(File.Exists(data), $"--data: '{data}' is neither fashion-mnist nor an existing IDX file (image folders are not supported yet)");
+        Check(File.Exists(data), $"--data: '{data}' is neither fashion-mnist nor an existing IDX file or image folder");
         using var scope = LibTorch.NewDisposeScope();
         var idx = IdxFile.Load(data);
         Check(idx.Dimensions.Count == 3 && idx.ElementType == ScalarType.UInt8, $"--data: '{data}' must hold uint8 images [N, H, W], not {idx.ElementType.Name()} [{string.Join(", ", idx.Dimensions)}]");

@@ -52,6 +52,40 @@ public sealed class CliAppTests
     }
 
     [TestMethod]
+    public void Train_ImageFolder_UsesItsClassesAndNeedsAnImageSize()
+    {
+        var images = Path.Combine(s_folder, "images");
+        for (var i = 0; i < 4; i++)
+        {
+            var classFolder = Path.Combine(images, i % 2 == 0 ? "dark" : "light");
+            Directory.CreateDirectory(classFolder);
+            var image = new Image(8, 8, 3);
+            image.Pixels.Fill((byte)(i % 2 == 0 ? 30 : 220));
+            if (i < 2)
+            {
+                PngCodec.Save(image, Path.Combine(classFolder, $"{i}.png"));
+            }
+            else
+            {
+                JpegCodec.Save(image, Path.Combine(classFolder, $"{i}.jpg"));
+            }
+        }
+
+        var model = Path.Combine(s_folder, "folder.zip");
+        var (code, output, error) = Run("train", "--data", images, "--image-size", "8", "--model", "tiny", "--steps", "2", "--batch-size", "2",
+            "--device", "cpu", "--out", model, "--sample-grid", "0");
+        Assert.AreEqual(0, code, error);
+        StringAssert.Contains(output, "training on 4 images (3×8×8, 2 classes)");
+        StringAssert.Contains(output, "trained 2 steps");
+        Assert.IsTrue(File.Exists(model));
+        Assert.AreEqual(0, Run("info", "--model", model).Code);
+
+        var (noSize, _, sizeError) = Run("train", "--data", images, "--model", "tiny", "--steps", "2", "--out", Path.Combine(s_folder, "none.zip"));
+        Assert.AreEqual(1, noSize);
+        StringAssert.Contains(sizeError, $"--data: '{images}' is a folder of images, which needs --image-size");
+    }
+
+    [TestMethod]
     public void Generate_PngPathWritesAGridAndAFolderOnePngPerImage()
     {
         var grid = Path.Combine(s_folder, "grid.png");
