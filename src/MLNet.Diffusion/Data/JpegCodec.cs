@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using MLNet.Diffusion.Torch;
 
 namespace MLNet.Diffusion.Data;
 
@@ -100,27 +101,13 @@ public static class JpegCodec
         ArgumentNullException.ThrowIfNull(image);
         ArgumentException.ThrowIfNullOrEmpty(path);
         var bytes = Encode(image, quality);
-        var full = Path.GetFullPath(path);
-        var temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, full, overwrite: true);
+            AtomicFile.Write(path, bytes);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            DeleteQuietly(temporary);
             throw new IOException($"JPEG file '{path}' cannot be written: {ex.Message}", ex);
-        }
-        catch
-        {
-            DeleteQuietly(temporary);
-            throw;
         }
     }
 
@@ -170,18 +157,6 @@ public static class JpegCodec
             {
                 TurboJpeg.Free(buffer);
             }
-        }
-    }
-
-    private static void DeleteQuietly(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // The original error is the one to report.
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using MLNet.Diffusion.Torch;
 
 namespace MLNet.Diffusion.Data;
 
@@ -85,27 +86,13 @@ public static class PngCodec
         ArgumentNullException.ThrowIfNull(image);
         ArgumentException.ThrowIfNullOrEmpty(path);
         var bytes = Encode(image);
-        var full = Path.GetFullPath(path);
-        var temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, full, overwrite: true);
+            AtomicFile.Write(path, bytes);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            DeleteQuietly(temporary);
             throw new IOException($"PNG file '{path}' cannot be written: {ex.Message}", ex);
-        }
-        catch
-        {
-            DeleteQuietly(temporary);
-            throw;
         }
     }
 
@@ -138,18 +125,6 @@ public static class PngCodec
         }
 
         throw new IOException($"libpng could not encode the {image}: the encoded size kept growing.");
-    }
-
-    private static void DeleteQuietly(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // The original error is the one to report.
-        }
     }
 
     private static Image FinishRead(PngImageHandle png, int channels, string source)

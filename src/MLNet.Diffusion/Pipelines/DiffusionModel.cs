@@ -125,30 +125,18 @@ public sealed class DiffusionModel : IDisposable
     public void Save(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var full = Path.GetFullPath(path);
-        var temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
-            using (var zip = new ZipArchive(stream, ZipArchiveMode.Create))
+            using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+            var manifest = new ModelManifest(FormatName, FormatVersion, LibraryVersion, Config, ScheduleOptions, PredictionType,
+                new Preprocessing(Config.ImageSize, Config.InChannels, -1, 1), Training, EmaEntry, _raw is null ? null : RawEntry);
+            Write(zip, ManifestEntry, JsonSerializer.SerializeToUtf8Bytes(manifest, TrainingCheckpoint.JsonOptions));
+            Write(zip, EmaEntry, Weights(_network));
+            if (_raw is not null)
             {
-                var manifest = new ModelManifest(FormatName, FormatVersion, LibraryVersion, Config, ScheduleOptions, PredictionType,
-                    new Preprocessing(Config.ImageSize, Config.InChannels, -1, 1), Training, EmaEntry, _raw is null ? null : RawEntry);
-                Write(zip, ManifestEntry, JsonSerializer.SerializeToUtf8Bytes(manifest, TrainingCheckpoint.JsonOptions));
-                Write(zip, EmaEntry, Weights(_network));
-                if (_raw is not null)
-                {
-                    Write(zip, RawEntry, Weights(_raw));
-                }
+                Write(zip, RawEntry, Weights(_raw));
             }
-
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
+        });
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using MLNet.Diffusion.Torch;
 
 namespace MLNet.Diffusion.Training;
 
@@ -18,19 +19,7 @@ public static class TrainingReport
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(result);
-        var html = Render(result, title);
-        var full = Path.GetFullPath(path);
-        var temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllText(temporary, html, Encoding.UTF8);
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
+        AtomicFile.Write(path, [.. Encoding.UTF8.GetPreamble(), .. Encoding.UTF8.GetBytes(Render(result, title))]);
     }
 
     /// <summary>The report's HTML.</summary>
