@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using MLNet.Diffusion.Data;
 
@@ -7,8 +6,6 @@ namespace MLNet.Diffusion.Tests.Data;
 [TestClass]
 public sealed class JpegCodecTests
 {
-    private const string DebianPython = "/usr/bin/python3";
-
     // Measured with Debian's libturbojpeg0 at quality 95 on the smooth 32×24 test image below: 53.9 dB gray and
     // 49.1 dB RGB (4:4:4). The bound leaves a few dB for other libjpeg-turbo versions.
     private const double MinimumPsnr = 45;
@@ -97,13 +94,13 @@ public sealed class JpegCodecTests
     public void PythonImagingLibrary_WritesWhatWeReadAndReadsWhatWeWrite()
     {
         // A cross-check with a second, independent JPEG implementation: Debian's python3-pil (installed by ./build.sh).
-        RequirePil();
+        DebianPython.RequirePil();
         using var folder = new TempFolder();
 
         // PIL writes a solid color and a horizontal gray ramp (v = 16·x) at quality 95 without subsampling.
         var solid = folder.File("pil-solid.jpg");
         var ramp = folder.File("pil-ramp.jpg");
-        var written = Python(
+        var written = DebianPython.Run(
             "import sys; from PIL import Image; " +
             "Image.new('RGB', (16, 8), (200, 100, 50)).save(sys.argv[1], quality=95, subsampling=0); " +
             "im = Image.new('L', (16, 4)); im.putdata([16 * x for y in range(4) for x in range(16)]); im.save(sys.argv[2], quality=95)",
@@ -130,7 +127,7 @@ public sealed class JpegCodecTests
         // PIL reads ours back: size, mode and the mean of each channel.
         var ours = folder.File("ours.jpg");
         JpegCodec.Save(SolidImage(12, 10, [30, 160, 220]), ours);
-        var read = Python(
+        var read = DebianPython.Run(
             "import sys; from PIL import Image, ImageStat; im = Image.open(sys.argv[1]); " +
             "print(im.format, im.mode, im.size[0], im.size[1], *[round(m) for m in ImageStat.Stat(im).mean])", ours);
         Assert.AreEqual(0, read.ExitCode, read.Output);
@@ -151,14 +148,6 @@ public sealed class JpegCodecTests
         }
 
         return image;
-    }
-
-    internal static void RequirePil()
-    {
-        if (!File.Exists(DebianPython) || Python("import PIL").ExitCode != 0)
-        {
-            Assert.Fail($"{DebianPython} with PIL (Debian's python3-pil) is not installed: run ./build.sh, which installs it, or apt-get install python3-pil.");
-        }
     }
 
     /// <summary>Smooth gradients with a gentle wave, the kind of content JPEG is made for.</summary>
@@ -191,21 +180,5 @@ public sealed class JpegCodecTests
 
         var mse = sum / a.Pixels.Length;
         return mse == 0 ? double.PositiveInfinity : 10 * Math.Log10(255.0 * 255.0 / mse);
-    }
-
-    private static (int ExitCode, string Output) Python(string script, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(DebianPython) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add(script);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output);
     }
 }
