@@ -54,7 +54,7 @@ case "$command_name" in
     ;;
   bench)
     build
-    dotnet run --project bench/MLNet.Diffusion.Bench -c "$configuration" --no-build -- "${@:2}"
+    dotnet run --project src/MLNet.Diffusion.Cli -c "$configuration" --no-build -- bench "${@:2}"
     ;;
   demo)
     build

@@ -26,6 +26,8 @@ internal sealed class AttentionBlockBenchmark : IBenchmark
 
     public string Title => "(b) attention block fwd+bwd [8,128,16,16]";
 
+    public int BatchSize => (int)s_inputShape[0];
+
     public long ParameterCount => _block.ParameterCount;
 
     public IReadOnlyList<string> ProbeLabels { get; } = ["loss", "gradient L2 norm"];

@@ -3,11 +3,19 @@ using System.Globalization;
 namespace MLNet.Diffusion.Bench;
 
 /// <summary>Command-line settings of the benchmark; every count applies to both sides alike.</summary>
-internal sealed record BenchOptions
+public sealed record BenchOptions
 {
+    /// <summary>The usage text of the benchmark's options.</summary>
     public const string Usage = """
-        usage: MLNet.Diffusion.Bench [--threads N] [--rounds N] [--iters N] [--warmup N] [--quick]
-                                     [--malloc steady|default] [--python PATH] [--script PATH]
+        usage: mlnet-diffusion bench [--preset NAME] [--batch-size N] [--image-size N] [--channels N]
+                                     [--workloads LIST] [--threads N] [--rounds N] [--iters N] [--warmup N]
+                                     [--quick] [--malloc steady|default] [--python PATH] [--script PATH]
+
+          --preset NAME     the UNet of workloads unet-train and unet-sample: tiny, small (default), ddpm-cifar10
+          --batch-size N    images per UNet step (default 64)
+          --image-size N    image side in pixels (default 28, Fashion-MNIST's)
+          --channels N      image channels (default 1, gray)
+          --workloads LIST  comma-separated, from conv, block, unet-train, unet-sample (default: all four)
 
           --threads N   intra-op threads for both libtorch and PyTorch (default: the processor count)
           --rounds N    interleaved rounds, each timing one block of ours and one of PyTorch's per benchmark (default 5)
@@ -20,6 +28,24 @@ internal sealed record BenchOptions
           --python PATH the interpreter with torch (default /usr/bin/python3, Debian's, which has python3-torch)
           --script PATH the PyTorch side (default: reference/torch_bench.py next to this program, or bench/reference/)
         """;
+
+    /// <summary>The names of the workloads, in the order they run.</summary>
+    public static IReadOnlyList<string> WorkloadNames { get; } = ["conv", "block", "unet-train", "unet-sample"];
+
+    /// <summary>The UNet preset of the UNet workloads (tiny, small, ddpm-cifar10).</summary>
+    public string Preset { get; init; } = "small";
+
+    /// <summary>Images per UNet step.</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>The side of the UNet workloads' square images, in pixels.</summary>
+    public int ImageSize { get; init; } = 28;
+
+    /// <summary>Channels of the UNet workloads' images.</summary>
+    public int Channels { get; init; } = 1;
+
+    /// <summary>The workloads to run, from <see cref="WorkloadNames"/>.</summary>
+    public IReadOnlyList<string> Workloads { get; init; } = WorkloadNames;
 
     /// <summary>Intra-op threads for both sides.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
@@ -58,6 +84,28 @@ internal sealed record BenchOptions
             var arg = args[i];
             switch (arg)
             {
+                case "--preset":
+                    var preset = Value(args, ref i);
+                    options = options with
+                    {
+                        Preset = Models.UNetConfig.PresetNames.Contains(preset)
+                            ? preset
+                            : throw new ArgumentException($"--preset takes one of {string.Join(", ", Models.UNetConfig.PresetNames)}, not '{preset}'."),
+                    };
+                    break;
+                case "--batch-size": options = options with { BatchSize = PositiveInt(args, ref i) }; break;
+                case "--image-size": options = options with { ImageSize = PositiveInt(args, ref i) }; break;
+                case "--channels": options = options with { Channels = PositiveInt(args, ref i) }; break;
+                case "--workloads":
+                    var list = Value(args, ref i).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                    var unknown = list.Where(w => !WorkloadNames.Contains(w)).ToList();
+                    options = options with
+                    {
+                        Workloads = list.Length > 0 && unknown.Count == 0
+                            ? [.. WorkloadNames.Where(list.Contains)]
+                            : throw new ArgumentException($"--workloads takes a comma-separated list from {string.Join(", ", WorkloadNames)}; '{string.Join(", ", unknown)}' is not one."),
+                    };
+                    break;
                 case "--threads": threads = PositiveInt(args, ref i); break;
                 case "--rounds": rounds = PositiveInt(args, ref i); break;
                 case "--iters" or "--iterations": iterations = PositiveInt(args, ref i); break;

@@ -41,6 +41,8 @@ internal sealed class ConvNetBenchmark : IBenchmark
 
     public string Title => "(a) conv-net train step [16,3,32,32]";
 
+    public int BatchSize => (int)s_inputShape[0];
+
     public long ParameterCount => _model.ParameterCount;
 
     public IReadOnlyList<string> ProbeLabels { get; } = ["loss", "loss after the AdamW step"];

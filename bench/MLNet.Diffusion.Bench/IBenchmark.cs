@@ -20,6 +20,12 @@ internal interface IBenchmark : IDisposable
     /// <summary>What the numbers of <see cref="Probe"/> are, one label each.</summary>
     IReadOnlyList<string> ProbeLabels { get; }
 
+    /// <summary>Images per step, for the images/s column.</summary>
+    int BatchSize { get; }
+
+    /// <summary>Tensors the last <see cref="Probe"/> computed, to compare element by element with PyTorch's.</summary>
+    IReadOnlyList<ProbeTensor> ProbeTensors => [];
+
     /// <summary>Runs one step and returns numbers that the PyTorch side, given the same tensors, must reproduce.</summary>
     double[] Probe();
 

@@ -44,7 +44,7 @@ internal sealed class PythonReference : IDisposable
     public IReadOnlyDictionary<string, long> ParameterCounts { get; }
 
     /// <summary>Starts the script and waits until it has built its models.</summary>
-    public static PythonReference Start(string python, string script, int threads, int seed, bool steadyMalloc)
+    public static PythonReference Start(string python, string script, BenchOptions options, int seed)
     {
         var info = new ProcessStartInfo(python)
         {
@@ -55,11 +55,21 @@ internal sealed class PythonReference : IDisposable
         };
         info.ArgumentList.Add(script);
         info.ArgumentList.Add("--threads");
-        info.ArgumentList.Add(threads.ToString(CultureInfo.InvariantCulture));
+        info.ArgumentList.Add(options.Threads.ToString(CultureInfo.InvariantCulture));
         info.ArgumentList.Add("--seed");
         info.ArgumentList.Add(seed.ToString(CultureInfo.InvariantCulture));
         info.ArgumentList.Add("--malloc");
-        info.ArgumentList.Add(steadyMalloc ? "steady" : "default");
+        info.ArgumentList.Add(options.SteadyMalloc ? "steady" : "default");
+        info.ArgumentList.Add("--preset");
+        info.ArgumentList.Add(options.Preset);
+        info.ArgumentList.Add("--batch-size");
+        info.ArgumentList.Add(options.BatchSize.ToString(CultureInfo.InvariantCulture));
+        info.ArgumentList.Add("--image-size");
+        info.ArgumentList.Add(options.ImageSize.ToString(CultureInfo.InvariantCulture));
+        info.ArgumentList.Add("--channels");
+        info.ArgumentList.Add(options.Channels.ToString(CultureInfo.InvariantCulture));
+        info.ArgumentList.Add("--workloads");
+        info.ArgumentList.Add(string.Join(",", options.Workloads));
 
         Process process;
         try
@@ -120,9 +130,12 @@ internal sealed class PythonReference : IDisposable
             : throw new InvalidDataException($"{ScriptName} answered {ms.Length} times for '{command} {iterations}'.");
     }
 
-    /// <summary>Has the child load the tensors in <paramref name="path"/> and run its probe steps; the numbers by command name.</summary>
-    public Dictionary<string, double[]> Check(string path) =>
-        Ask("check " + path).EnumerateObject().ToDictionary(p => p.Name, p => p.Value.EnumerateArray().Select(e => e.GetDouble()).ToArray());
+    /// <summary>
+    /// Has the child load the tensors in <paramref name="path"/>, run its probe steps and write the tensors they computed
+    /// to <paramref name="outputPath"/> (safetensors, names prefixed with the command); the numbers by command name.
+    /// </summary>
+    public Dictionary<string, double[]> Check(string path, string outputPath) =>
+        Ask($"check {path} {outputPath}").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.EnumerateArray().Select(e => e.GetDouble()).ToArray());
 
     /// <summary>The child's peak resident set size in KiB (getrusage ru_maxrss).</summary>
     public long PeakRssKiB() => Ask("rss").GetProperty("max_rss_kib").GetInt64();

@@ -4,12 +4,16 @@
 The C# driver starts this script once, as a persistent child process, and talks to it over a line protocol:
 it writes one command per line on stdin and reads exactly one JSON object per line from stdout.
 
-    conv N      run N conv-net training steps     -> {"bench": "conv", "ms": [per-iteration milliseconds],
-                                                      "minflt": minor page faults during the N steps}
-    block N     run N attention-block fwd+bwd     -> {"bench": "block", "ms": [...], "minflt": ...}
-    check PATH  load weights and inputs written by the driver (safetensors), run one probe step of each
-                workload and return its numbers      -> {"conv": [loss, loss after the AdamW step],
-                                                         "block": [loss, gradient L2 norm]}
+    conv N          run N conv-net training steps -> {"bench": "conv", "ms": [per-iteration milliseconds],
+                                                     "minflt": minor page faults during the N steps}
+    block N         run N attention-block fwd+bwd -> {"bench": "block", "ms": [...], "minflt": ...}
+    unet-train N    run N UNet training steps     -> {"bench": "unet-train", ...}
+    unet-sample N   run N UNet sampling steps     -> {"bench": "unet-sample", ...}
+    check IN OUT    load weights and inputs written by the driver (safetensors IN), run one probe step of each
+                    workload, write the tensors the probes computed to OUT (safetensors, '<workload>.<name>')
+                    and return the probes' numbers   -> {"conv": [loss, loss after the AdamW step],
+                                                         "block": [loss, gradient L2 norm],
+                                                         "unet-train": [loss], "unet-sample": [mean |output|]}
     rss         peak resident set size            -> {"max_rss_kib": K}
     quit        exit                              -> {"bye": true}
 
@@ -17,14 +21,16 @@ On start-up it answers one line {"ready": true, "torch": version, "threads": n, 
 models are built.
 Any failure is answered as {"error": "..."} on its line, so the driver never hangs on a missing answer.
 
-The models mirror ConvNetBenchmark.cs and AttentionBlockBenchmark.cs exactly: same shapes, same layers, same
-loss, same optimiser settings. Run it with Debian's interpreter (/usr/bin/python3), which has python3-torch.
+The models mirror ConvNetBenchmark.cs, AttentionBlockBenchmark.cs, UNetTrainBenchmark.cs and UNetSampleBenchmark.cs
+exactly: same shapes, same layers, same loss, same optimiser settings; the UNet workloads use unet.py and
+diffusion.py, our UNet2D, training step and samplers in PyTorch. Run it with Debian's interpreter (/usr/bin/python3), which has python3-torch.
 """
 
 import argparse
 import ctypes
 import json
 import math
+import os
 import resource
 import sys
 import time
@@ -32,6 +38,10 @@ import time
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import diffusion  # noqa: E402  (next to this script)
+from unet import UNet2D, UNetConfig, parameter_count  # noqa: E402
 
 # Shapes shared with the C# side; keep them in sync with ConvNetBenchmark.cs and AttentionBlockBenchmark.cs.
 CONV_INPUT = (16, 3, 32, 32)
@@ -147,37 +157,108 @@ class BlockBenchmark:
         loss.backward()
 
 
-def load_safetensors(path):
-    """float32 tensors from a safetensors file: 8-byte little-endian header length, JSON header, raw data.
-
-    python3-torch 1.13 has no safetensors reader and the file is small, so this reads the format directly.
-    """
-    with open(path, "rb") as f:
-        data = f.read()
-    header_length = int.from_bytes(data[:8], "little")
-    header = json.loads(data[8:8 + header_length])
-    base = 8 + header_length
-    tensors = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        if info["dtype"] != "F32":
-            raise ValueError(f"{name}: expected F32, got {info['dtype']}")
-        start, end = info["data_offsets"]
-        raw = bytearray(data[base + start:base + end])  # writable, so torch.frombuffer does not warn
-        tensors[name] = torch.frombuffer(raw, dtype=torch.float32).reshape(info["shape"])
-    return tensors
-
-
-def check(benchmarks, path):
-    """Loads '<workload>.<name>' tensors into each workload and runs its probe step."""
-    tensors = load_safetensors(path)
+def check(benchmarks, path, output_path):
+    """Loads '<workload>.<name>' tensors into each workload, runs its probe step and writes what the probes computed."""
+    tensors = diffusion.load_safetensors(path)
     result = {}
+    outputs = {}
     for name, benchmark in benchmarks.items():
         prefix = name + "."
         benchmark.load({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
         result[name] = benchmark.probe()
+        for key, value in getattr(benchmark, "probe_tensors", {}).items():
+            outputs[prefix + key] = value
+    diffusion.save_safetensors(output_path, outputs)
     return result
+
+
+UNET_TRAIN_PROBE_SEED = 1234  # UNetTrainBenchmark.ProbeSeed
+UNET_LEARNING_RATE = 1e-3  # mlnet-diffusion train's peak learning rate
+UNET_EMA_DECAY = 0.999
+SAMPLE_SCHEDULE_STEPS = 50  # UNetSampleBenchmark.ScheduleSteps
+SAMPLE_RUN_STEPS = 5  # UNetSampleBenchmark.RunSteps
+
+
+def flat(tensors):
+    return torch.cat([t.detach().flatten() for t in tensors])
+
+
+class UNetTrainBenchmark:
+    """(c) One DdpmTrainer step of the UNet: see UNetTrainBenchmark.cs."""
+
+    def __init__(self, config, batch):
+        self.model = UNet2D(config)
+        self.schedule = diffusion.NoiseSchedule()
+        self.images = torch.rand(batch, config.in_channels, config.image_size, config.image_size) * 2 - 1
+        self._reset()
+
+    def _reset(self):
+        self.model.train()
+        self.generator = torch.Generator()
+        self.generator.manual_seed(UNET_TRAIN_PROBE_SEED)
+        self.trainer = diffusion.Trainer(self.model, self.schedule, learning_rate=UNET_LEARNING_RATE, weight_decay=0.0,
+                                         clip=1.0, ema_decay=UNET_EMA_DECAY, generator=self.generator)
+
+    def parameter_count(self):
+        return parameter_count(self.model)
+
+    def load(self, tensors):
+        self.images = tensors.pop("images")
+        self.model.load_state_dict(tensors, strict=True)
+        self._reset()  # a fresh optimiser, and the EMA starting from the loaded weights, as on the driver's side
+
+    def probe(self):
+        torch.manual_seed(UNET_TRAIN_PROBE_SEED)
+        self.generator.manual_seed(UNET_TRAIN_PROBE_SEED)
+        loss = self.step()
+        self.probe_tensors = {"weights": flat(self.model.parameters()),
+                              "ema": flat(self.trainer.ema.shadow.values())}
+        return [loss]
+
+    def step(self):
+        self.trainer.set_learning_rate(UNET_LEARNING_RATE)
+        return self.trainer.step(self.images)
+
+
+class UNetSampleBenchmark:
+    """(d) One sampling step: the UNet's prediction under inference mode and one DDIM update (UNetSampleBenchmark.cs)."""
+
+    def __init__(self, config, batch):
+        self.model = UNet2D(config).eval()
+        self.schedule = diffusion.NoiseSchedule()
+        self.sampler = diffusion.DdimSampler(self.schedule)
+        self.sampler.set_timesteps(SAMPLE_SCHEDULE_STEPS)
+        self.timestep = self.sampler.timesteps[SAMPLE_SCHEDULE_STEPS // 2]
+        self.x = torch.randn(batch, config.in_channels, config.image_size, config.image_size)
+        self.timestep_batch = torch.full((batch,), self.timestep, dtype=torch.int64)
+        self.timesteps = torch.randint(0, self.schedule.train_timesteps, (batch,))
+        self.noise = None
+
+    def parameter_count(self):
+        return parameter_count(self.model)
+
+    def load(self, tensors):
+        self.x = tensors.pop("x")
+        self.timesteps = tensors.pop("timesteps")
+        self.noise = tensors.pop("noise")
+        self.timestep_batch = torch.full((self.x.size(0),), self.timestep, dtype=torch.int64)
+        self.model.load_state_dict(tensors, strict=True)
+        self.model.eval()
+
+    def probe(self):
+        with torch.no_grad():
+            forward = self.model(self.x, self.timesteps)
+        self.probe_tensors = {
+            "forward": forward,
+            "ddim": diffusion.sample_loop(self.model, diffusion.DdimSampler(self.schedule), self.noise, SAMPLE_RUN_STEPS),
+            "dpm": diffusion.sample_loop(self.model, diffusion.DpmSolverMultistepSampler(self.schedule), self.noise,
+                                         SAMPLE_RUN_STEPS),
+        }
+        return [forward.abs().mean().item()]
+
+    def step(self):
+        with torch.inference_mode():
+            self.sampler.step(self.model(self.x, self.timestep_batch), self.timestep, self.x)
 
 
 def timed(name, step, iterations):
@@ -220,13 +301,26 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--malloc", choices=["steady", "default"], default="default",
                         help="steady: fixed glibc mmap/trim thresholds, as the driver sets for itself")
+    parser.add_argument("--preset", default="small", help="the UNet preset of the UNet workloads")
+    parser.add_argument("--batch-size", type=int, default=64, help="images per UNet step")
+    parser.add_argument("--image-size", type=int, default=28)
+    parser.add_argument("--channels", type=int, default=1)
+    parser.add_argument("--workloads", default="conv,block,unet-train,unet-sample",
+                        help="comma-separated workloads, built in this order (as the driver builds its own)")
     args = parser.parse_args()
 
     # Before the first tensor, as on the driver's side.
     malloc_steady = make_malloc_steady() if args.malloc == "steady" else False
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    benchmarks = {"conv": ConvBenchmark(), "block": BlockBenchmark()}
+    config = UNetConfig.preset(args.preset, args.image_size, args.channels)
+    factories = {
+        "conv": ConvBenchmark,
+        "block": BlockBenchmark,
+        "unet-train": lambda: UNetTrainBenchmark(config, args.batch_size),
+        "unet-sample": lambda: UNetSampleBenchmark(config, args.batch_size),
+    }
+    benchmarks = {name: factories[name]() for name in args.workloads.split(",")}
     answer({
         "ready": True,
         "torch": torch.__version__,
@@ -248,7 +342,9 @@ def main():
                 iterations = int(words[1]) if len(words) > 1 else 1
                 answer(timed(command, benchmarks[command].step, iterations))
             elif command == "check":
-                answer(check(benchmarks, line.strip()[len("check"):].strip()))
+                if len(words) != 3:
+                    raise ValueError("check takes two paths: the driver's tensors and where to write the probes' tensors")
+                answer(check(benchmarks, words[1], words[2]))
             elif command == "rss":
                 # Linux reports ru_maxrss in KiB.
                 answer({"max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss})

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using MLNet.Diffusion.Bench;
 using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Pipelines;
 using MLNet.Diffusion.Schedulers;
@@ -10,7 +11,7 @@ using Spectre.Console;
 namespace MLNet.Diffusion.Cli;
 
 /// <summary>
-/// The commands of <c>mlnet-diffusion</c>: <c>train</c>, <c>generate</c> and <c>info</c>. Exit code 0 on success,
+/// The commands of <c>mlnet-diffusion</c>: <c>train</c>, <c>generate</c>, <c>info</c> and <c>bench</c>. Exit code 0 on success,
 /// 1 on failure (one line <c>error: ...</c> on standard error; the stack trace with <c>--verbose</c>), 2 on a
 /// usage error.
 /// </summary>
@@ -29,6 +30,7 @@ public static class CliApp
         root.Add(TrainCommand(output, interactive));
         root.Add(GenerateCommand(output));
         root.Add(InfoCommand(output));
+        root.Add(BenchCommand(output, error));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -203,6 +205,56 @@ public static class CliApp
             }
 
             return 0;
+        });
+        return command;
+    }
+
+    private static Command BenchCommand(TextWriter output, TextWriter error)
+    {
+        // The benchmark parses its own arguments (BenchOptions, shared with ./build.sh bench); these declarations give
+        // them a --help here, and every option given is passed on as it was written.
+        Option[] options =
+        [
+            new Option<string>("--preset") { Description = "The UNet of the UNet workloads: tiny, small (default) or ddpm-cifar10." },
+            new Option<int>("--batch-size") { Description = "Images per UNet step (default 64)." },
+            new Option<int>("--image-size") { Description = "Image side in pixels (default 28)." },
+            new Option<int>("--channels") { Description = "Image channels (default 1)." },
+            new Option<string>("--workloads") { Description = "Comma-separated, from conv, block, unet-train, unet-sample (default: all)." },
+            new Option<int>("--threads") { Description = "Intra-op threads, both sides (default: the processor count)." },
+            new Option<int>("--rounds") { Description = "Interleaved rounds (default 5)." },
+            new Option<int>("--iters") { Description = "Timed steps per block (default 20)." },
+            new Option<int>("--warmup") { Description = "Untimed steps per side and workload first (default 3)." },
+            new Option<bool>("--quick") { Description = "A smoke run: 2 rounds of 2 steps after 1 warm-up step." },
+            new Option<string>("--malloc") { Description = "steady (default) or default: glibc's malloc thresholds in both processes." },
+            new Option<string>("--python") { Description = "The Python interpreter with torch (default /usr/bin/python3)." },
+            new Option<string>("--script") { Description = "The PyTorch side, torch_bench.py (default: found next to the program)." },
+        ];
+        var command = new Command("bench", "Time training and sampling steps against PyTorch on the same machine (see bench/README.md).");
+        foreach (var option in options)
+        {
+            command.Add(option);
+        }
+
+        command.SetAction(p =>
+        {
+            var args = new List<string>();
+            foreach (var option in options)
+            {
+                if (option is Option<bool> flag)
+                {
+                    if (p.GetValue(flag))
+                    {
+                        args.Add(flag.Name);
+                    }
+                }
+                else if (p.GetResult(option) is { Implicit: false } result)
+                {
+                    args.Add(option.Name);
+                    args.AddRange(result.Tokens.Select(t => t.Value));
+                }
+            }
+
+            return SideBySideBenchmark.Run(args, output, error);
         });
         return command;
     }

@@ -6,17 +6,19 @@ using MLNet.Diffusion.Torch;
 namespace MLNet.Diffusion.Bench;
 
 /// <summary>
-/// Times the same workloads through our binding and through PyTorch (same libtorch, same shapes, same thread count,
-/// same iteration counts) in one run, interleaving the two so that machine noise hits both alike.
+/// The side-by-side benchmark (<c>mlnet-diffusion bench</c>, <c>./build.sh bench</c>): times the same workloads
+/// through our binding and through PyTorch (same libtorch, same models and weights, same batch, same thread count,
+/// same iteration counts) in one run, interleaving the two so that machine noise hits both alike, after checking that
+/// both sides compute the same numbers. See bench/README.md.
 /// </summary>
-internal static class Program
+public static class SideBySideBenchmark
 {
-    /// <summary>PyTorch time / our time at or above which our binding counts as on par.</summary>
-    private const double TargetRatio = 0.97;
+    /// <summary>PyTorch time / our time at or above which our side counts as on par.</summary>
+    public const double TargetRatio = 1.0;
 
     /// <summary>
-    /// Relative tolerance of the start-up check. Both sides run the same libtorch kernels on the same tensors, but
-    /// multithreaded reductions may add in another order, so the last few float32 bits may differ.
+    /// Relative tolerance of the start-up check's numbers. Both sides run the same libtorch kernels on the same tensors,
+    /// but multithreaded reductions may add in another order, so the last few float32 bits may differ.
     /// </summary>
     private const double CheckTolerance = 1e-4;
 
@@ -24,8 +26,15 @@ internal static class Program
 
     private static readonly CultureInfo s_invariant = CultureInfo.InvariantCulture;
 
-    private static int Main(string[] args)
+    /// <summary>
+    /// Parses <paramref name="args"/> (see <see cref="BenchOptions.Usage"/>) and runs the benchmark. Returns 0 on
+    /// success, 1 when the benchmark failed (the reason on <paramref name="error"/>), 2 on a usage error.
+    /// </summary>
+    public static int Run(IReadOnlyList<string> args, TextWriter output, TextWriter error)
     {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
         BenchOptions options;
         try
         {
@@ -33,31 +42,38 @@ internal static class Program
         }
         catch (ArgumentException ex)
         {
-            Console.Error.WriteLine(ex.Message);
-            Console.Error.WriteLine(BenchOptions.Usage);
+            error.WriteLine(ex.Message);
+            error.WriteLine(BenchOptions.Usage);
             return 2;
         }
 
         if (options.Help)
         {
-            Console.WriteLine(BenchOptions.Usage);
+            output.WriteLine(BenchOptions.Usage);
             return 0;
         }
 
         try
         {
-            Run(options);
+            Run(options, output);
             return 0;
         }
-        catch (Exception ex) when (ex is InvalidOperationException or InvalidDataException or FileNotFoundException or DllNotFoundException or TorchException)
+        catch (Exception ex) when (ex is InvalidOperationException or InvalidDataException or FileNotFoundException or DllNotFoundException or TorchException or ArgumentException)
         {
-            Console.Error.WriteLine($"benchmark failed: {ex.Message}");
+            error.WriteLine($"benchmark failed: {ex.Message}");
             return 1;
         }
     }
 
-    private static void Run(BenchOptions options)
+    /// <summary>
+    /// Runs the benchmark with <paramref name="options"/>, writing the report to <paramref name="output"/>. Throws
+    /// <see cref="InvalidOperationException"/> when the two sides disagree or PyTorch cannot be run.
+    /// </summary>
+    public static void Run(BenchOptions options, TextWriter output)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(output);
+
         // Before the first tensor of either process; the child does the same before its first tensor.
         if (options.SteadyMalloc && !ProcessMemory.TryMakeMallocSteady())
         {
@@ -69,7 +85,7 @@ internal static class Program
         LibTorch.ManualSeed(Seed);
 
         var script = PythonReference.FindScript(options.Script);
-        using var python = PythonReference.Start(options.Python, script, options.Threads, Seed, options.SteadyMalloc);
+        using var python = PythonReference.Start(options.Python, script, options, Seed);
         if (python.Threads != LibTorch.NumThreads)
         {
             throw new InvalidOperationException($"PyTorch runs {python.Threads} threads but ours runs {LibTorch.NumThreads}.");
@@ -80,13 +96,26 @@ internal static class Program
             throw new InvalidOperationException("mallopt failed in the Python process; run with --malloc default.");
         }
 
-        WriteHeader(options, python);
-        IBenchmark[] benchmarks = [new ConvNetBenchmark(), new AttentionBlockBenchmark()];
+        WriteHeader(options, python, output);
+        var benchmarks = new List<IBenchmark>();
         try
         {
+            // In the order torch_bench.py builds its models, so that both draw their initial weights alike.
+            foreach (var name in options.Workloads)
+            {
+                benchmarks.Add(name switch
+                {
+                    "conv" => new ConvNetBenchmark(),
+                    "block" => new AttentionBlockBenchmark(),
+                    "unet-train" => new UNetTrainBenchmark(options),
+                    "unet-sample" => new UNetSampleBenchmark(options),
+                    _ => throw new ArgumentException($"Unknown workload '{name}'."),
+                });
+            }
+
             CheckSameModels(benchmarks, python);
-            CheckSameComputation(benchmarks, python);
-            Console.WriteLine();
+            CheckSameComputation(benchmarks, python, output);
+            output.WriteLine();
 
             // Warm-up: JIT tiers, the heap, oneDNN primitive caches and the optimiser state on both sides.
             foreach (var benchmark in benchmarks)
@@ -98,11 +127,11 @@ internal static class Program
                 }
             }
 
-            var results = benchmarks.Select(b => new Result(b.Title)).ToArray();
+            var results = benchmarks.Select(b => new Result(b.Title, b.BatchSize)).ToArray();
             var liveBefore = LibTorch.LiveTensorCount;
             for (var round = 0; round < options.Rounds; round++)
             {
-                for (var i = 0; i < benchmarks.Length; i++)
+                for (var i = 0; i < benchmarks.Count; i++)
                 {
                     // Alternate who goes first (ours, theirs | theirs, ours | ...) so a slow drift favours neither side.
                     BlockTiming ours, theirs;
@@ -119,25 +148,25 @@ internal static class Program
 
                     results[i].Add(ours, theirs);
                     var (o, t) = (Timing.Median(ours.Ms), Timing.Median(theirs.Ms));
-                    Console.WriteLine(string.Create(s_invariant,
-                        $"round {round + 1}/{options.Rounds}  {results[i].Title,-42}  ours {o,8:F2} ms   PyTorch {t,8:F2} ms   ratio {t / o,5:F3}"));
+                    output.WriteLine(string.Create(s_invariant,
+                        $"round {round + 1}/{options.Rounds}  {results[i].Title,-44}  ours {o,8:F2} ms   PyTorch {t,8:F2} ms   ratio {t / o,5:F3}"));
                 }
             }
 
             var liveAfter = LibTorch.LiveTensorCount;
-            Console.WriteLine();
-            Console.WriteLine(FormatTable(results));
-            Console.WriteLine();
-            Console.WriteLine(string.Create(s_invariant,
+            output.WriteLine();
+            output.WriteLine(FormatTable(results));
+            output.WriteLine();
+            output.WriteLine(string.Create(s_invariant,
                 $"ratio = PyTorch median / our median per step: above 1 we are faster, 1 is a tie; the target is ≥ {TargetRatio:F2}."));
-            Console.WriteLine("per-round ratios compare the two blocks of the same round; faults/step are minor page faults per step.");
-            Console.WriteLine();
+            output.WriteLine("per-round ratios compare the two blocks of the same round; faults/step are minor page faults per step.");
+            output.WriteLine();
 
             var ourRss = ProcessMemory.PeakRssKiB();
             var theirRss = python.PeakRssKiB();
-            Console.WriteLine(string.Create(s_invariant,
+            output.WriteLine(string.Create(s_invariant,
                 $"peak RSS: ours {(ourRss is { } kib ? Mib(kib) : "n/a")} (VmHWM, includes the .NET runtime), PyTorch {Mib(theirRss)} (ru_maxrss, includes the Python interpreter)"));
-            Console.WriteLine(string.Create(s_invariant,
+            output.WriteLine(string.Create(s_invariant,
                 $"live native tensor handles (ours): {liveBefore} after warm-up, {liveAfter} after the timed rounds{(liveAfter == liveBefore ? " (flat)" : " (GROWING: a leak)")}"));
         }
         finally
@@ -156,24 +185,24 @@ internal static class Program
         return new BlockTiming(ms, ProcessMemory.MinorFaults() - faults);
     }
 
-    private static void WriteHeader(BenchOptions options, PythonReference python)
+    private static void WriteHeader(BenchOptions options, PythonReference python, TextWriter output)
     {
-        Console.WriteLine("MLNet.Diffusion side-by-side benchmark: our binding against PyTorch on the same libtorch");
-        Console.WriteLine(string.Create(s_invariant,
+        output.WriteLine("MLNet.Diffusion side-by-side benchmark: our binding against PyTorch on the same libtorch");
+        output.WriteLine(string.Create(s_invariant,
             $"  ours:    libtorch {LibTorch.Version} through the shim, {RuntimeInformation.FrameworkDescription}, {LibTorch.NumThreads} threads"));
-        Console.WriteLine(string.Create(s_invariant,
+        output.WriteLine(string.Create(s_invariant,
             $"  PyTorch: torch {python.TorchVersion}, Python {python.PythonVersion} ({python.Executable}), {python.Threads} threads"));
-        Console.WriteLine(string.Create(s_invariant,
+        output.WriteLine(string.Create(s_invariant,
             $"  {Environment.ProcessorCount} processors; {options.Rounds} rounds × {options.Iterations} timed iterations per side and benchmark, after {options.Warmup} warm-up iteration(s) each"));
-        Console.WriteLine(options.SteadyMalloc
+        output.WriteLine(options.SteadyMalloc
             ? string.Create(s_invariant, $"  malloc: steady in both processes (glibc mmap threshold {ProcessMemory.SteadyMmapThreshold >> 20} MiB, trim threshold {ProcessMemory.SteadyTrimThreshold >> 20} MiB)")
             : "  malloc: glibc defaults in both processes (dynamic mmap threshold: page-fault costs vary from process to process)");
         if (options.Quick)
         {
-            Console.WriteLine("  --quick: a smoke run; the numbers mean little");
+            output.WriteLine("  --quick: a smoke run; the numbers mean little");
         }
 
-        Console.WriteLine();
+        output.WriteLine();
     }
 
     /// <summary>A cheap guard against the two sides drifting apart: the same number of trainable scalars.</summary>
@@ -191,34 +220,56 @@ internal static class Program
     }
 
     /// <summary>
-    /// Gives PyTorch our initial weights and inputs, runs one probe step on each side and compares the numbers,
-    /// so the timings below are known to compare the same computation, not merely the same shapes.
+    /// Gives PyTorch our initial weights and inputs, runs one probe step on each side and compares the numbers and the
+    /// tensors each probe computed, so the timings below are known to compare the same computation, not merely the
+    /// same shapes.
     /// </summary>
-    private static void CheckSameComputation(IReadOnlyList<IBenchmark> benchmarks, PythonReference python)
+    private static void CheckSameComputation(IReadOnlyList<IBenchmark> benchmarks, PythonReference python, TextWriter output)
     {
-        var path = Path.Combine(Path.GetTempPath(), string.Create(s_invariant, $"mlnd-bench-{Environment.ProcessId}.safetensors"));
+        var stem = Path.Combine(Path.GetTempPath(), string.Create(s_invariant, $"mlnd-bench-{Environment.ProcessId}"));
+        var (path, theirPath) = (stem + ".safetensors", stem + "-pytorch.safetensors");
         try
         {
             Safetensors.Save(path, benchmarks.SelectMany(b => b.CheckTensors().Select(t => KeyValuePair.Create(b.Command + "." + t.Key, t.Value))));
-            var theirs = python.Check(path);
+            var theirs = python.Check(path, theirPath);
+            using var theirTensors = Safetensors.Load(theirPath);
             foreach (var benchmark in benchmarks)
             {
                 var ours = benchmark.Probe();
                 var reference = theirs[benchmark.Command];
                 var worst = ours.Zip(reference, (a, b) => Math.Abs(a - b) / Math.Max(Math.Abs(b), 1e-12)).Max();
                 var pairs = benchmark.ProbeLabels.Select((label, i) => string.Create(s_invariant, $"{label} {ours[i]:G7} vs {reference[i]:G7}"));
-                Console.WriteLine(string.Create(s_invariant,
+                output.WriteLine(string.Create(s_invariant,
                     $"check {benchmark.Title}, same weights and inputs: {string.Join(", ", pairs)} (ours vs PyTorch; largest relative difference {worst:G2})"));
                 if (ours.Length != reference.Length || !(worst <= CheckTolerance))
                 {
                     throw new InvalidOperationException(string.Create(s_invariant,
                         $"{benchmark.Title}: our numbers differ from PyTorch's beyond {CheckTolerance:G2}; the two sides do not compute the same thing."));
                 }
+
+                foreach (var probe in benchmark.ProbeTensors)
+                {
+                    var name = benchmark.Command + "." + probe.Name;
+                    if (!theirTensors.Tensors.TryGetValue(name, out var their))
+                    {
+                        throw new InvalidOperationException($"{benchmark.Title}: PyTorch's probe wrote no '{name}'.");
+                    }
+
+                    var difference = Agreement.RelativeDifference(probe.Value, their, probe.Scale);
+                    output.WriteLine(string.Create(s_invariant,
+                        $"  {probe.Label}: largest difference {difference:G2} of {probe.ScaleMeaning} (tolerance {probe.Tolerance:G1})"));
+                    if (!(difference <= probe.Tolerance))
+                    {
+                        throw new InvalidOperationException(string.Create(s_invariant,
+                            $"{benchmark.Title}: {probe.Label} differs from PyTorch's by {difference:G2} of {probe.ScaleMeaning}, beyond {probe.Tolerance:G1}."));
+                    }
+                }
             }
         }
         finally
         {
             File.Delete(path);
+            File.Delete(theirPath);
         }
     }
 
@@ -226,7 +277,7 @@ internal static class Program
 
     private static string FormatTable(IReadOnlyList<Result> results)
     {
-        string[] header = ["benchmark", "ours median ms", "PyTorch median ms", "ours min ms", "PyTorch min ms", "PyTorch/ours", "per-round ratios", "faults/step ours / PyTorch", "vs target"];
+        string[] header = ["benchmark", "ours median ms", "PyTorch median ms", "ours images/s", "PyTorch images/s", "ours min ms", "PyTorch min ms", "PyTorch/ours", "per-round ratios", "faults/step ours / PyTorch", "vs target"];
         var rows = new List<string[]> { header };
         foreach (var r in results)
         {
@@ -236,6 +287,8 @@ internal static class Program
                 r.Title,
                 F(Timing.Median(r.Ours), "F2"),
                 F(Timing.Median(r.Theirs), "F2"),
+                F(r.BatchSize * 1000 / Timing.Median(r.Ours), "F1"),
+                F(r.BatchSize * 1000 / Timing.Median(r.Theirs), "F1"),
                 F(r.Ours.Min(), "F2"),
                 F(r.Theirs.Min(), "F2"),
                 F(ratio, "F3"),
@@ -264,7 +317,7 @@ internal static class Program
     private static string F(double value, string format) => value.ToString(format, s_invariant);
 
     /// <summary>Per-iteration times and page faults of one benchmark on both sides, collected round by round.</summary>
-    private sealed class Result(string title)
+    private sealed class Result(string title, int batchSize)
     {
         private readonly List<double> _ours = [];
         private readonly List<double> _theirs = [];
@@ -273,6 +326,8 @@ internal static class Program
         private long _theirFaults;
 
         public string Title { get; } = title;
+
+        public int BatchSize { get; } = batchSize;
 
         public IReadOnlyList<double> Ours => _ours;
 
