@@ -9,7 +9,7 @@ public sealed record BenchOptions
     public const string Usage = """
         usage: mlnet-diffusion bench [--preset NAME] [--batch-size N] [--image-size N] [--channels N]
                                      [--workloads LIST] [--threads N] [--rounds N] [--iters N] [--warmup N]
-                                     [--quick] [--malloc steady|default] [--python PATH] [--script PATH]
+                                     [--quick] [--check-only] [--malloc steady|default] [--python PATH] [--script PATH]
 
           --preset NAME     the UNet of workloads unet-train and unet-sample: tiny, small (default), ddpm-cifar10
           --batch-size N    images per UNet step (default 64)
@@ -21,6 +21,7 @@ public sealed record BenchOptions
           --rounds N    interleaved rounds, each timing one block of ours and one of PyTorch's per benchmark (default 5)
           --iters N     timed iterations per block (default 20)
           --warmup N    untimed iterations per side and benchmark before the first round (default 3)
+          --check-only  only check that both sides compute the same numbers; time nothing
           --quick       a smoke run: 2 rounds of 2 iterations after 1 warm-up iteration (explicit flags still win)
           --malloc M    steady (default): both processes set fixed glibc mmap/trim thresholds before their first
                         tensor, so steps reuse memory instead of faulting in fresh pages; default: glibc's own
@@ -58,6 +59,9 @@ public sealed record BenchOptions
 
     /// <summary>Untimed iterations per side and benchmark before the first round.</summary>
     public int Warmup { get; init; } = 3;
+
+    /// <summary>Whether to stop after the start-up check (same models, same numbers) without timing anything.</summary>
+    public bool CheckOnly { get; init; }
 
     /// <summary>Whether this is a smoke run.</summary>
     public bool Quick { get; init; }
@@ -111,6 +115,7 @@ public sealed record BenchOptions
                 case "--iters" or "--iterations": iterations = PositiveInt(args, ref i); break;
                 case "--warmup": warmup = NonNegativeInt(args, ref i); break;
                 case "--quick": options = options with { Quick = true }; break;
+                case "--check-only": options = options with { CheckOnly = true }; break;
                 case "--malloc":
                     var mode = Value(args, ref i);
                     options = options with

@@ -116,6 +116,11 @@ public static class SideBySideBenchmark
             CheckSameModels(benchmarks, python);
             CheckSameComputation(benchmarks, python, output);
             output.WriteLine();
+            if (options.CheckOnly)
+            {
+                output.WriteLine("--check-only: both sides compute the same numbers; nothing was timed.");
+                return;
+            }
 
             // Warm-up: JIT tiers, the heap, oneDNN primitive caches and the optimiser state on both sides.
             foreach (var benchmark in benchmarks)

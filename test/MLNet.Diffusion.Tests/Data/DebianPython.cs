@@ -2,7 +2,10 @@ using System.Diagnostics;
 
 namespace MLNet.Diffusion.Tests.Data;
 
-/// <summary>Runs scripts with Debian's own Python and PIL (python3-pil, installed by ./build.sh) for codec cross-checks.</summary>
+/// <summary>
+/// Runs scripts with Debian's own Python: with PIL (python3-pil, installed by ./build.sh) for codec cross-checks, and
+/// with PyTorch (python3-torch) for the checks against the PyTorch reference in bench/reference.
+/// </summary>
 internal static class DebianPython
 {
     public const string Path = "/usr/bin/python3";
@@ -16,12 +19,29 @@ internal static class DebianPython
         }
     }
 
+    /// <summary>
+    /// Ends the test as inconclusive when Debian's Python has no torch (python3-torch): the PyTorch cross-checks
+    /// cannot run there, and the rest of the suite must still pass.
+    /// </summary>
+    public static void RequireTorchOrInconclusive()
+    {
+        if (!File.Exists(Path) || Run("import torch").ExitCode != 0)
+        {
+            Assert.Inconclusive($"{Path} with torch (Debian's python3-torch) is not installed; ./build.sh installs it.");
+        }
+    }
+
     /// <summary>Runs <c>python3 -c script arguments...</c>; returns the exit code and standard output followed by standard error.</summary>
-    public static (int ExitCode, string Output) Run(string script, params string[] arguments)
+    public static (int ExitCode, string Output) Run(string script, params string[] arguments) =>
+        Execute(["-c", script, .. arguments], TimeSpan.FromMinutes(1));
+
+    /// <summary>Runs <c>python3 scriptPath arguments...</c> with a time limit; returns the exit code and the output.</summary>
+    public static (int ExitCode, string Output) RunFile(string scriptPath, TimeSpan timeout, params string[] arguments) =>
+        Execute([scriptPath, .. arguments], timeout);
+
+    private static (int ExitCode, string Output) Execute(IEnumerable<string> arguments, TimeSpan timeout)
     {
         var start = new ProcessStartInfo(Path) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add(script);
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -30,10 +50,10 @@ internal static class DebianPython
         using var process = Process.Start(start)!;
         var error = process.StandardError.ReadToEndAsync();  // read both pipes at once, so neither can fill and block
         var output = process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(60_000))
+        if (!process.WaitForExit(timeout))
         {
             process.Kill();
-            Assert.Fail("python3 did not finish within a minute.");
+            Assert.Fail($"python3 did not finish within {timeout.TotalSeconds} s.");
         }
 
         return (process.ExitCode, output + error.Result);

@@ -1,0 +1,111 @@
+using MLNet.Diffusion.Bench;
+using MLNet.Diffusion.Data;
+using MLNet.Diffusion.Models;
+using MLNet.Diffusion.Pipelines;
+using MLNet.Diffusion.Schedulers;
+using MLNet.Diffusion.Tests.Data;
+using MLNet.Diffusion.Torch;
+using MLNet.Diffusion.Training;
+
+namespace MLNet.Diffusion.Tests.Training;
+
+/// <summary>
+/// Our UNet, training step and samplers against the PyTorch reference in bench/reference (unet.py, diffusion.py,
+/// train_reference.py), run by Debian's python3-torch on the same libtorch. Inconclusive where python3-torch is absent.
+/// </summary>
+[TestClass]
+public sealed class PyTorchReferenceTests
+{
+    private static string ReferenceScript(string name)
+    {
+        // The bench library copies the scripts next to everything that references it, this test assembly included.
+        var path = Path.Combine(AppContext.BaseDirectory, "reference", name);
+        Assert.IsTrue(File.Exists(path), $"{path} was not copied next to the tests.");
+        return path;
+    }
+
+    [TestMethod]
+    public void BenchmarkCheck_TinyUNet_AgreesWithPyTorchElementwise()
+    {
+        DebianPython.RequireTorchOrInconclusive();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        // The benchmark's start-up check at test size: the same weights and inputs on both sides, then one forward pass,
+        // one training step (loss, weights, EMA) and 5-step DDIM and DPM-Solver++ runs compared element by element.
+        var code = SideBySideBenchmark.Run(
+            ["--check-only", "--workloads", "unet-train,unet-sample", "--preset", "tiny", "--batch-size", "4", "--image-size", "16", "--threads", "1", "--malloc", "default"],
+            output, error);
+
+        var text = output.ToString();
+        Assert.AreEqual(0, code, $"{text}\n{error}");
+        foreach (var check in new[] { "weights after one step", "EMA after one step", "one forward pass", "DDIM, 5 steps", "DPM-Solver++(2M), 5 steps" })
+        {
+            StringAssert.Contains(text, check);
+        }
+
+        StringAssert.Contains(text, "--check-only: both sides compute the same numbers");
+    }
+
+    [TestMethod]
+    public void TrainReference_FewSteps_WritesAModelOurLoaderTakesWithOurTrainersWeights()
+    {
+        DebianPython.RequireTorchOrInconclusive();
+        using var folder = new TempFolder();
+        var path = folder.File("pytorch.zip");
+        const int Steps = 3;
+        const int Batch = 8;
+        const int Limit = 64;
+
+        var (exitCode, log) = DebianPython.RunFile(ReferenceScript("train_reference.py"), TimeSpan.FromMinutes(2),
+            "--steps", $"{Steps}", "--batch-size", $"{Batch}", "--model", "tiny", "--limit", $"{Limit}", "--threads", "1", "--seed", "3", "--out", path);
+        Assert.AreEqual(0, exitCode, log);
+        StringAssert.Contains(log, "images/s");
+
+        // Our trainer with the recipe of `mlnet-diffusion train` (CliApp.cs) on the same images and seed.
+        var (images, labels) = FashionMnist.LoadTrain(Limit);
+        using var data = new TensorTrainingData(images, labels, FashionMnist.ClassCount);
+        images.Dispose();
+        labels.Dispose();
+        var threads = LibTorch.NumThreads;
+        LibTorch.NumThreads = 1;
+        TrainingResult result;
+        try
+        {
+            result = new DdpmTrainer(new DdpmTrainerOptions
+            {
+                ModelPreset = "tiny", MaxSteps = Steps, BatchSize = Batch, LearningRate = 1e-3, WarmupSteps = Steps,
+                LearningRateSchedule = LearningRateSchedule.Cosine, EmaDecay = 0.999, Seed = 3, Device = "cpu", SampleGridSize = 0,
+            }).Train(data);
+        }
+        finally
+        {
+            LibTorch.NumThreads = threads;
+        }
+
+        using (result)
+        using (var ours = DiffusionModel.FromTraining(result))
+        using (var theirs = DiffusionModel.Load(path, "cpu"))
+        {
+            Assert.AreEqual(ours.Config.ToString(), theirs.Config.ToString());
+            Assert.AreEqual(ours.ParameterCount, theirs.ParameterCount);
+            Assert.AreEqual(PredictionType.Epsilon, theirs.PredictionType);
+            Assert.AreEqual(BetaScheduleKind.Linear, theirs.ScheduleOptions.Kind);
+            Assert.AreEqual(Steps, theirs.Training!.Steps);
+
+            // Same initial weights, data order, timesteps, noise, loss, clipping, AdamW and EMA: the same EMA weights.
+            var oursState = ours.Network.StateDict();
+            foreach (var (name, their) in theirs.Network.StateDict())
+            {
+                using var scope = LibTorch.NewDisposeScope();
+                var difference = (oursState[name] - their).Abs().Max().ToDouble();
+                var scale = Math.Max(their.Abs().Max().ToDouble(), 1e-6);
+                Assert.IsTrue(difference <= 1e-4 * scale, $"{name}: ours and PyTorch's EMA weights differ by {difference:G3} (largest weight {scale:G3}).");
+            }
+
+            // And the model PyTorch trained generates through our pipeline.
+            using var generated = theirs.Generate(2, new GenerationOptions { Sampler = SamplerKind.Ddim, Steps = 2 });
+            CollectionAssert.AreEqual(new long[] { 2, 1, 28, 28 }, generated.Shape);
+        }
+    }
+}
