@@ -172,7 +172,7 @@ public static class SideBySideBenchmark
             output.WriteLine(string.Create(s_invariant,
                 $"peak RSS: ours {(ourRss is { } kib ? Mib(kib) : "n/a")} (VmHWM, includes the .NET runtime), PyTorch {Mib(theirRss)} (ru_maxrss, includes the Python interpreter)"));
             output.WriteLine(string.Create(s_invariant,
-                $"live native tensor handles (ours): {liveBefore} after warm-up, {liveAfter} after the timed rounds{(liveAfter == liveBefore ? " (flat)" : " (GROWING: a leak)")}"));
+                $"live native tensor handles (ours): {liveBefore} after warm-up, {liveAfter} after the timed rounds{(liveAfter <= liveBefore ? " (flat)" : " (GROWING: a leak)")}"));
         }
         finally
         {

@@ -88,8 +88,8 @@ internal sealed class UNetSampleBenchmark : IBenchmark
             _probeTensors.Add(new(name, $"{label} from the same noise", images, null, "the largest value", 1e-4));
         }
 
-        using var mean = forward.Abs().Mean();
-        return [mean.ToDouble()];
+        using var scope = LibTorch.NewDisposeScope();
+        return [forward.Abs().Mean().ToDouble()];
     }
 
     public double[] Run(int iterations) => Timing.Measure(iterations, Step);
@@ -97,7 +97,7 @@ internal sealed class UNetSampleBenchmark : IBenchmark
     // As SamplingLoop runs a step (the same autograd mode, one dispose scope per step).
     private void Step()
     {
-        using var noGrad = Autograd.NoGrad();
+        using var noGrad = Autograd.InferenceMode();
         using var scope = LibTorch.NewDisposeScope();
         _sampler.Step(_denoiser(_x, _timestep), _timestep, _x);
     }

@@ -42,7 +42,11 @@ internal sealed class UNetTrainBenchmark : IBenchmark
         _objective = new DiffusionObjective(_schedule);
         _optimizer = new AdamW(_model.Parameters(), LearningRate, weightDecay: 0);
         _ema = new ExponentialMovingAverage(_model, EmaDecay);
-        _images = ((LibTorch.Rand([options.BatchSize, config.InChannels, config.ImageSize, config.ImageSize]) * 2) - 1).DetachFromDisposeScope();
+        using (var scope = LibTorch.NewDisposeScope())
+        {
+            _images = scope.Detach((LibTorch.Rand([options.BatchSize, config.InChannels, config.ImageSize, config.ImageSize]) * 2) - 1);
+        }
+
         Title = $"(c) UNet {options.Preset} train step, batch {options.BatchSize}";
         BatchSize = options.BatchSize;
     }
