@@ -12,7 +12,7 @@ namespace MLNet.Diffusion.Bench;
 /// as <c>mlnet-diffusion train</c>), then the EMA (0.999 with warm-up). A fixed batch stands in for the data, so the
 /// data loading is not timed on either side. Mirrors <c>UNetTrainBenchmark</c> in torch_bench.py.
 /// </summary>
-internal sealed class UNetTrainBenchmark : IBenchmark
+internal sealed class UNetTrainBenchmark : UNetWorkload
 {
     /// <summary>The peak learning rate of <c>mlnet-diffusion train</c>.</summary>
     public const double LearningRate = 1e-3;
@@ -23,64 +23,46 @@ internal sealed class UNetTrainBenchmark : IBenchmark
     /// <summary>The seed of the step's generator (timesteps, noise) and of the default one (dropout) in the probe.</summary>
     public const ulong ProbeSeed = 1234;
 
-    private readonly UNet2D _model;
-    private readonly NoiseSchedule _schedule = new(new NoiseScheduleOptions());
     private readonly DiffusionObjective _objective;
     private readonly AdamW _optimizer;
     private readonly ExponentialMovingAverage _ema;
     private readonly Generator _rng = new(ProbeSeed);
     private readonly Tensor _images;
-    private readonly List<ProbeTensor> _probeTensors = [];
     private long _steps;
 
     public UNetTrainBenchmark(BenchOptions options)
+        : base(options, "(c) UNet train step")
     {
-        var config = UNetWorkload.Config(options);
-        _model = new UNet2D(config);
-        UNetWorkload.Perturb(_model);
-        _model.Train();
-        _objective = new DiffusionObjective(_schedule);
-        _optimizer = new AdamW(_model.Parameters(), LearningRate, weightDecay: 0);
-        _ema = new ExponentialMovingAverage(_model, EmaDecay);
-        using (var scope = LibTorch.NewDisposeScope())
-        {
-            _images = scope.Detach((LibTorch.Rand([options.BatchSize, config.InChannels, config.ImageSize, config.ImageSize]) * 2) - 1);
-        }
-
-        Title = $"(c) UNet {options.Preset} train step, batch {options.BatchSize}";
-        BatchSize = options.BatchSize;
+        Model.Train();
+        _objective = new DiffusionObjective(Schedule);
+        _optimizer = new AdamW(Model.Parameters(), LearningRate, weightDecay: 0);
+        _ema = new ExponentialMovingAverage(Model, EmaDecay);
+        using var scope = LibTorch.NewDisposeScope();
+        _images = scope.Detach((LibTorch.Rand(ImageShape(options.BatchSize)) * 2) - 1);
     }
 
-    public string Command => "unet-train";
+    public override string Command => "unet-train";
 
-    public string Title { get; }
+    public override IReadOnlyList<string> ProbeLabels { get; } = ["loss"];
 
-    public int BatchSize { get; }
+    public override IEnumerable<KeyValuePair<string, Tensor>> CheckTensors() => Model.NamedParameters().Append(new("images", _images));
 
-    public long ParameterCount => _model.ParameterCount;
-
-    public IReadOnlyList<string> ProbeLabels { get; } = ["loss"];
-
-    public IEnumerable<KeyValuePair<string, Tensor>> CheckTensors() => _model.NamedParameters().Append(new("images", _images));
-
-    public IReadOnlyList<ProbeTensor> ProbeTensors => _probeTensors;
-
-    public double[] Probe()
+    public override double[] Probe()
     {
         // Same generators on both sides: the step's (timesteps, noise) and the default one (dropout masks).
         LibTorch.ManualSeed(ProbeSeed);
         _rng.Seed = ProbeSeed;
-        using var before = UNetWorkload.Flat(_model.Parameters());
+        using var before = Flat(Model.Parameters());
         var loss = Step();
-        var after = UNetWorkload.Flat(_model.Parameters());
+        var after = Flat(Model.Parameters());
         using var update = after - before;
         using var largestUpdate = update.Abs().Max();
-        _probeTensors.Add(new("weights", "weights after one step", after, largestUpdate.ToDouble(), "the step's largest update", 1e-3));
-        _probeTensors.Add(new("ema", "EMA after one step", UNetWorkload.Flat(_ema.StateDict().Values), null, "the largest weight", 1e-4));
+        AddProbeTensor(new("weights", "weights after one step", after, largestUpdate.ToDouble(), "the step's largest update", 1e-3));
+        AddProbeTensor(new("ema", "EMA after one step", Flat(_ema.StateDict().Values), null, "the largest weight", 1e-4));
         return [loss];
     }
 
-    public double[] Run(int iterations) => Timing.Measure(iterations, () => Step());
+    public override double[] Run(int iterations) => Timing.Measure(iterations, () => Step());
 
     private double Step()
     {
@@ -88,30 +70,30 @@ internal sealed class UNetTrainBenchmark : IBenchmark
         _optimizer.LearningRate = LearningRate;
         _optimizer.ZeroGrad();
         var batch = _images.Size(0);
-        var t = LibTorch.RandInt(0, _schedule.TrainTimesteps, [batch], _rng);
+        var t = LibTorch.RandInt(0, Schedule.TrainTimesteps, [batch], _rng);
         var noise = LibTorch.Randn(_images.Shape, _rng);
         var (noisy, target) = _objective.Prepare(_images, noise, t);
-        var loss = _objective.Loss(_model.Forward(noisy, t).To(ScalarType.Float32), target, t);
+        var loss = _objective.Loss(Model.Forward(noisy, t).To(ScalarType.Float32), target, t);
         loss.Backward();
         var total = loss.ToDouble();
         GradientClipping.ClipGradNorm(_optimizer.Parameters, 1);
         _optimizer.Step();
         _steps++;
         _ema.Decay = Math.Min(EmaDecay, (1.0 + _steps) / (10.0 + _steps));
-        _ema.Update(_model);
+        _ema.Update(Model);
         return total;
     }
 
-    public void Dispose()
+    protected override void Dispose(bool disposing)
     {
-        _optimizer.Dispose();
-        _ema.Dispose();
-        _model.Dispose();
-        _rng.Dispose();
-        _images.Dispose();
-        foreach (var probe in _probeTensors)
+        if (disposing)
         {
-            probe.Value.Dispose();
+            _optimizer.Dispose();
+            _ema.Dispose();
+            _rng.Dispose();
+            _images.Dispose();
         }
+
+        base.Dispose(disposing);
     }
 }

@@ -1,10 +1,11 @@
 using MLNet.Diffusion.Models;
+using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Torch;
 
 namespace MLNet.Diffusion.Bench;
 
-/// <summary>What the two UNet workloads share: the configuration and how their weights are set up.</summary>
-internal static class UNetWorkload
+/// <summary>What the two UNet workloads share: the model and its set-up, the schedule, the probe's tensors.</summary>
+internal abstract class UNetWorkload : IBenchmark
 {
     /// <summary>
     /// The standard deviation of the noise added to every weight before the check. The zero-initialised layers
@@ -13,25 +14,81 @@ internal static class UNetWorkload
     /// </summary>
     public const double WeightNoise = 0.05;
 
-    /// <summary>The model the benchmark times: a preset for gray or colour images of the given size.</summary>
-    public static UNetConfig Config(BenchOptions options) =>
-        UNetConfig.Preset(options.Preset, options.ImageSize, options.Channels);
+    private readonly List<ProbeTensor> _probeTensors = [];
 
-    /// <summary>Adds N(0, <see cref="WeightNoise"/>²) to every parameter of <paramref name="model"/>.</summary>
-    public static void Perturb(UNet2D model)
+    /// <summary>Builds the preset's model for the options' images and adds N(0, <see cref="WeightNoise"/>²) to every weight.</summary>
+    protected UNetWorkload(BenchOptions options, string title)
     {
-        using var noGrad = Autograd.NoGrad();
-        using var scope = LibTorch.NewDisposeScope();
-        foreach (var parameter in model.Parameters())
+        Config = UNetConfig.Preset(options.Preset, options.ImageSize, options.Channels);
+        Model = new UNet2D(Config);
+        using (Autograd.NoGrad())
+        using (LibTorch.NewDisposeScope())
         {
-            parameter.AddInPlace(LibTorch.RandnLike(parameter), WeightNoise);
+            foreach (var parameter in Model.Parameters())
+            {
+                parameter.AddInPlace(LibTorch.RandnLike(parameter), WeightNoise);
+            }
         }
+
+        BatchSize = options.BatchSize;
+        Title = $"{title}, {options.Preset}, batch {options.BatchSize}";
     }
 
-    /// <summary>All parameters flattened into one vector (a new tensor).</summary>
-    public static Tensor Flat(IEnumerable<Tensor> tensors)
+    public abstract string Command { get; }
+
+    public string Title { get; }
+
+    public int BatchSize { get; }
+
+    public long ParameterCount => Model.ParameterCount;
+
+    public abstract IReadOnlyList<string> ProbeLabels { get; }
+
+    public IReadOnlyList<ProbeTensor> ProbeTensors => _probeTensors;
+
+    protected UNetConfig Config { get; }
+
+    protected UNet2D Model { get; }
+
+    protected NoiseSchedule Schedule { get; } = new(new NoiseScheduleOptions());
+
+    /// <summary>The shape of a batch of <paramref name="count"/> images.</summary>
+    protected long[] ImageShape(long count) => [count, Config.InChannels, Config.ImageSize, Config.ImageSize];
+
+    /// <summary>Keeps <paramref name="probe"/> (and disposes its tensor with the workload).</summary>
+    protected void AddProbeTensor(ProbeTensor probe) => _probeTensors.Add(probe);
+
+    /// <summary>All <paramref name="tensors"/> flattened into one new vector.</summary>
+    protected static Tensor Flat(IEnumerable<Tensor> tensors)
     {
         using var scope = LibTorch.NewDisposeScope();
         return scope.MoveToOuter(LibTorch.Cat([.. tensors.Select(t => t.Detach().Flatten())]));
+    }
+
+    public abstract IEnumerable<KeyValuePair<string, Tensor>> CheckTensors();
+
+    public abstract double[] Probe();
+
+    public abstract double[] Run(int iterations);
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases the model, the probe's tensors and, in derived classes, their own tensors.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (!disposing)
+        {
+            return;
+        }
+
+        Model.Dispose();
+        foreach (var probe in _probeTensors)
+        {
+            probe.Value.Dispose();
+        }
     }
 }

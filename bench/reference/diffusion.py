@@ -264,8 +264,8 @@ def predict_sample(model_output, sample, alpha_bar, clip=True):
     return x0.clamp(-1.0, 1.0) if clip else x0
 
 
-class DdimSampler:
-    """DDIM with η = 0 (Song et al. 2021, eq. 12), trailing spacing by default."""
+class _Sampler:
+    """DiffusionSampler.cs: the run's timesteps and the one after a given timestep (−1 after the last)."""
 
     default_spacing = "trailing"
 
@@ -277,9 +277,16 @@ class DdimSampler:
     def set_timesteps(self, steps, spacing=None):
         self.timesteps = spaced(self.schedule, steps, spacing or self.default_spacing)
 
-    def step(self, model_output, timestep, sample):
+    def previous_timestep(self, timestep):
         position = self.timesteps.index(timestep)
-        previous = self.timesteps[position + 1] if position + 1 < len(self.timesteps) else -1
+        return self.timesteps[position + 1] if position + 1 < len(self.timesteps) else -1
+
+
+class DdimSampler(_Sampler):
+    """DDIM with η = 0 (Song et al. 2021, eq. 12), trailing spacing by default."""
+
+    def step(self, model_output, timestep, sample):
+        previous = self.previous_timestep(timestep)
         alpha_bar, alpha_bar_previous = self.schedule.alpha_bar_at(timestep), self.schedule.alpha_bar_at(previous)
         x0 = predict_sample(model_output, sample, alpha_bar, self.clip)
         if self.clip:
@@ -291,25 +298,22 @@ class DdimSampler:
         return x0 * math.sqrt(alpha_bar_previous) + epsilon * direction
 
 
-class DpmSolverMultistepSampler:
+class DpmSolverMultistepSampler(_Sampler):
     """DPM-Solver++(2M) (Lu et al. 2022), data prediction, log-SNR spacing by default."""
 
     default_spacing = "logsnr"
 
     def __init__(self, schedule, clip=True):
-        self.schedule = schedule
-        self.clip = clip
-        self.timesteps = []
+        super().__init__(schedule, clip)
         self._previous_sample = None
         self._previous_lambda = 0.0
 
     def set_timesteps(self, steps, spacing=None):
-        self.timesteps = spaced(self.schedule, steps, spacing or self.default_spacing)
+        super().set_timesteps(steps, spacing)
         self._previous_sample = None
 
     def step(self, model_output, timestep, sample):
-        position = self.timesteps.index(timestep)
-        previous = self.timesteps[position + 1] if position + 1 < len(self.timesteps) else -1
+        previous = self.previous_timestep(timestep)
         alpha_bar = self.schedule.alpha_bar_at(timestep)
         lam = _lambda(alpha_bar)
         x0 = predict_sample(model_output, sample, alpha_bar, self.clip)

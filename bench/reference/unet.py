@@ -178,13 +178,8 @@ class UNet2D(nn.Module):
             out_channels = ch * config.channel_multipliers[level]
             attend = (config.image_size >> level) in config.attention_resolutions
             for _ in range(config.res_blocks_per_level):
-                self.down.append(ResidualBlock(current, out_channels, embedding, config.dropout, groups))
-                block = len(self.down) - 1
-                attention_index = None
-                if attend:
-                    self.down.append(AttentionBlock(out_channels, config.attention_heads, groups))
-                    attention_index = len(self.down) - 1
-                self._down_plan.append((block, attention_index))
+                block = ResidualBlock(current, out_channels, embedding, config.dropout, groups)
+                self._down_plan.append(self._add_block(self.down, block, attend))
                 current = out_channels
                 skip_channels.append(current)
             downsample = None
@@ -205,14 +200,8 @@ class UNet2D(nn.Module):
             out_channels = ch * config.channel_multipliers[level]
             attend = (config.image_size >> level) in config.attention_resolutions
             for _ in range(config.res_blocks_per_level + 1):
-                self.up.append(ResidualBlock(current + skip_channels.pop(), out_channels, embedding, config.dropout,
-                                             groups))
-                block = len(self.up) - 1
-                attention_index = None
-                if attend:
-                    self.up.append(AttentionBlock(out_channels, config.attention_heads, groups))
-                    attention_index = len(self.up) - 1
-                self._up_plan.append((block, attention_index))
+                block = ResidualBlock(current + skip_channels.pop(), out_channels, embedding, config.dropout, groups)
+                self._up_plan.append(self._add_block(self.up, block, attend))
                 current = out_channels
             upsample = None
             if level != 0:
@@ -222,6 +211,17 @@ class UNet2D(nn.Module):
 
         self.norm_out = nn.GroupNorm(groups, current)
         self.conv_out = zero_init(nn.Conv2d(current, config.out_channels, 3, padding=1))
+
+    def _add_block(self, modules, block, attend):
+        """Appends a residual block, and an attention block after it where the level attends (the attention block is
+        built after the residual block, as in UNet2D.cs); returns their indices in modules (None: no attention)."""
+        modules.append(block)
+        index = len(modules) - 1
+        if not attend:
+            return index, None
+        modules.append(AttentionBlock(block.conv1.out_channels, self.config.attention_heads,
+                                      self.config.group_norm_groups))
+        return index, len(modules) - 1
 
     @property
     def null_label(self):

@@ -31,6 +31,33 @@ public sealed class CliAppTests
     }
 
     [TestMethod]
+    public void Bench_UnknownPreset_IsAUsageErrorNamingThePresets()
+    {
+        var (code, _, error) = Run("bench", "--preset", "huge");
+        Assert.AreEqual(2, code);
+        StringAssert.Contains(error, "--preset takes one of tiny, small, ddpm-cifar10, not 'huge'");
+    }
+
+    [TestMethod]
+    public void Bench_CheckOnly_TinyUNetAgreesWithPyTorch()
+    {
+        // Needs Debian's python3-torch (./build.sh installs it); the rest of the suite passes without it.
+        using (var probe = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/usr/bin/python3", "-c \"import torch\"") { RedirectStandardError = true }))
+        {
+            if (probe is null || !probe.WaitForExit(60_000) || probe.ExitCode != 0)
+            {
+                Assert.Inconclusive("/usr/bin/python3 with torch (python3-torch) is not installed.");
+            }
+        }
+
+        var (code, output, error) = Run("bench", "--check-only", "--workloads", "unet-train,unet-sample", "--preset", "tiny", "--batch-size", "2",
+            "--image-size", "8", "--threads", "1");
+        Assert.AreEqual(0, code, error);
+        StringAssert.Contains(output, "one forward pass at random timesteps: largest difference");
+        StringAssert.Contains(output, "--check-only: both sides compute the same numbers");
+    }
+
+    [TestMethod]
     public void Train_WritesALoadableModel()
     {
         var (code, output, _) = Run("info", "--model", s_model);
