@@ -30,12 +30,12 @@ public sealed class AttentionBlock : Module
         using var scope = LibTorch.NewDisposeScope();
         var shape = x.Shape;
         var (batch, channels, height, width) = (shape[0], shape[1], shape[2], shape[3]);
-        var qkv = _qkv.Forward(_norm.Forward(x)).Reshape(batch, 3, _heads, channels / _heads, height * width);
+        var qkv = _norm.Forward(x).Then(_qkv.Forward).Then(t => t.Reshape(batch, 3, _heads, channels / _heads, height * width));
         // [B, heads, HW, d] for each of q, k, v.
         var q = qkv.Select(1, 0).Transpose(-1, -2);
         var k = qkv.Select(1, 1).Transpose(-1, -2);
         var v = qkv.Select(1, 2).Transpose(-1, -2);
-        var attended = Functional.ScaledDotProductAttention(q, k, v).Transpose(-1, -2).Reshape(batch, channels, height, width);
-        return scope.MoveToOuter(x + _projection.Forward(attended));
+        var attended = Functional.ScaledDotProductAttention(q, k, v).Then(t => t.Transpose(-1, -2)).Then(t => t.Reshape(batch, channels, height, width));
+        return scope.MoveToOuter(attended.Then(_projection.Forward).Then(t => x + t));
     }
 }

@@ -34,11 +34,16 @@ public sealed class ResidualBlock : Module
     public Tensor Forward(Tensor x, Tensor embedding)
     {
         using var scope = LibTorch.NewDisposeScope();
-        var h = _conv1.Forward(Functional.Silu(_norm1.Forward(x)));
-        h += _timeProjection.Forward(embedding).Unsqueeze(-1).Unsqueeze(-1);
-        h = _conv2.Forward(_dropout.Forward(Functional.Silu(_norm2.Forward(h))));
+        // Each intermediate is freed as soon as it is consumed (see Eager).
+        var h = _norm1.Forward(x).Then(Functional.Silu).Then(_conv1.Forward);
+        using (var projection = _timeProjection.Forward(embedding).Unsqueeze(-1).Unsqueeze(-1))
+        {
+            h = h.Then(t => t + projection);
+        }
+
+        h = h.Then(_norm2.Forward).Then(Functional.Silu).Then(_dropout.Forward).Then(_conv2.Forward);
         var skip = _shortcut is null ? x : _shortcut.Forward(x);
-        return scope.MoveToOuter(skip + h);
+        return scope.MoveToOuter(h.Then(t => skip + t));
     }
 
     /// <summary>Sets a conv's weight and bias to zero (DDPM's init_scale = 0) and returns it.</summary>

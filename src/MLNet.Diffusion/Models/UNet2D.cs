@@ -147,7 +147,7 @@ public sealed class UNet2D : Module
         {
             var (block, attention) = _down[i];
             h = block.Forward(h, activated);
-            if (attention is not null) h = attention.Forward(h);
+            if (attention is not null) h = h.Then(attention.Forward);
             skips.Push(h);
             if ((i + 1) % perLevel == 0 && _downsamplers[i / perLevel] is { } downsample)
             {
@@ -156,19 +156,24 @@ public sealed class UNet2D : Module
             }
         }
 
-        h = _middle2.Forward(_middleAttention.Forward(_middle1.Forward(h, activated)), activated);
+        h = _middle1.Forward(h, activated).Then(_middleAttention.Forward).Then(t => _middle2.Forward(t, activated));
+        // On the way up each skip, and every intermediate, is freed as soon as it is consumed (see Eager).
         for (var i = 0; i < _up.Count; i++)
         {
             var (block, attention) = _up[i];
-            h = block.Forward(LibTorch.Cat([h, skips.Pop()], 1), activated);
-            if (attention is not null) h = attention.Forward(h);
+            using (var skip = skips.Pop())
+            {
+                h = h.Then(t => LibTorch.Cat([t, skip], 1)).Then(t => block.Forward(t, activated));
+            }
+
+            if (attention is not null) h = h.Then(attention.Forward);
             if ((i + 1) % (perLevel + 1) == 0 && _upsamplers[i / (perLevel + 1)] is { } upsample)
             {
-                h = upsample.Forward(Functional.Interpolate(h, h.Size(2) * 2, h.Size(3) * 2));
+                h = h.Then(t => Functional.Interpolate(t, t.Size(2) * 2, t.Size(3) * 2)).Then(upsample.Forward);
             }
         }
 
-        return scope.MoveToOuter(_convOut.Forward(Functional.Silu(_normOut.Forward(h))));
+        return scope.MoveToOuter(h.Then(_normOut.Forward).Then(Functional.Silu).Then(_convOut.Forward));
     }
 
     /// <summary>
