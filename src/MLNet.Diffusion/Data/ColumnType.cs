@@ -1,4 +1,5 @@
 using System.Globalization;
+using MLNet.Diffusion.Training;
 
 namespace MLNet.Diffusion.Data;
 
@@ -10,9 +11,9 @@ namespace MLNet.Diffusion.Data;
 public sealed class ColumnType : IEquatable<ColumnType>
 {
     private ColumnType(ColumnKind kind, int? keyCount = null, int? width = null, int? height = null, int? channels = null,
-        IReadOnlyList<int>? dimensions = null, PixelEncoding? encoding = null)
+        IReadOnlyList<int>? dimensions = null, PixelEncoding? encoding = null, ImageResizeMode? resizing = null)
     {
-        (Kind, KeyCount, Width, Height, Channels, Dimensions, Encoding) = (kind, keyCount, width, height, channels, dimensions, encoding);
+        (Kind, KeyCount, Width, Height, Channels, Dimensions, Encoding, Resizing) = (kind, keyCount, width, height, channels, dimensions, encoding, resizing);
     }
 
     /// <summary>Text values (<see cref="string"/>).</summary>
@@ -45,6 +46,9 @@ public sealed class ColumnType : IEquatable<ColumnType>
     /// <summary>How a vector column's floats map to pixel bytes, when they are pixels.</summary>
     public PixelEncoding? Encoding { get; }
 
+    /// <summary>How an image column's images were resized (by ResizeImages), when they were.</summary>
+    public ImageResizeMode? Resizing { get; }
+
     /// <summary>The .NET type of the column's values.</summary>
     public Type ValueType => Kind switch
     {
@@ -63,7 +67,11 @@ public sealed class ColumnType : IEquatable<ColumnType>
     }
 
     /// <summary>Images; sizes left null are unknown (they may differ from row to row).</summary>
-    public static ColumnType Image(int? width = null, int? height = null, int? channels = null)
+    /// <param name="width">The width of every image, or null.</param>
+    /// <param name="height">The height of every image, or null.</param>
+    /// <param name="channels">The channels (1 to 4) of every image, or null.</param>
+    /// <param name="resizing">How the images were resized, when they were.</param>
+    public static ColumnType Image(int? width = null, int? height = null, int? channels = null, ImageResizeMode? resizing = null)
     {
         if (width is < 1 || height is < 1)
         {
@@ -75,7 +83,7 @@ public sealed class ColumnType : IEquatable<ColumnType>
             throw new ArgumentOutOfRangeException(nameof(channels), channels, "Channels must be 1 to 4.");
         }
 
-        return new(ColumnKind.Image, width: width, height: height, channels: channels);
+        return new(ColumnKind.Image, width: width, height: height, channels: channels, resizing: resizing);
     }
 
     /// <summary>Float vectors of shape <paramref name="dimensions"/> (null: unknown size), optionally pixels with their <paramref name="encoding"/>.</summary>
@@ -102,7 +110,7 @@ public sealed class ColumnType : IEquatable<ColumnType>
     /// <inheritdoc/>
     public bool Equals(ColumnType? other) =>
         other is not null && Kind == other.Kind && KeyCount == other.KeyCount && Width == other.Width && Height == other.Height &&
-        Channels == other.Channels && Encoding == other.Encoding &&
+        Channels == other.Channels && Encoding == other.Encoding && Resizing == other.Resizing &&
         (Dimensions is null ? other.Dimensions is null : other.Dimensions is not null && Dimensions.SequenceEqual(other.Dimensions));
 
     /// <inheritdoc/>

@@ -50,8 +50,8 @@ internal static class ImagePixels
         return result;
     }
 
-    /// <summary>A <paramref name="width"/> × <paramref name="height"/> image from [C, H, W] (or [H, W, C] when <paramref name="interleaved"/>) values, through <paramref name="encoding"/>.</summary>
-    public static Image ToImage(ReadOnlySpan<float> values, int width, int height, int channels, PixelEncoding encoding, bool interleaved)
+    /// <summary>A <paramref name="width"/> × <paramref name="height"/> image from [C, H, W] (or [H, W, C] when <paramref name="interleaved"/>) values, each mapped by <paramref name="toPixel"/>.</summary>
+    public static Image ToImage(ReadOnlySpan<float> values, int width, int height, int channels, Func<float, byte> toPixel, bool interleaved)
     {
         var image = new Image(width, height, channels);
         var pixels = image.Pixels;
@@ -60,7 +60,7 @@ internal static class ImagePixels
         {
             for (var c = 0; c < channels; c++)
             {
-                pixels[(p * channels) + c] = encoding.ToPixel(values[interleaved ? (p * channels) + c : (c * plane) + p]);
+                pixels[(p * channels) + c] = toPixel(values[interleaved ? (p * channels) + c : (c * plane) + p]);
             }
         }
 
