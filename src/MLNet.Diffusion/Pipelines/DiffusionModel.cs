@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text.Json;
+using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Torch;
@@ -13,7 +14,13 @@ namespace MLNet.Diffusion.Pipelines;
 /// configuration, preprocessing, training summary) and safetensors weights (the moving average, which generates,
 /// and the raw weights).
 /// </summary>
-public sealed class DiffusionModel : IDisposable
+/// <remarks>
+/// As an <see cref="ITransformer"/> (what a pipeline's <c>Fit</c> returns), the model maps a data view with a
+/// <see cref="SeedColumnName"/> column (and, for a class-conditional model, an optional <see cref="LabelColumnName"/> column)
+/// to the same rows with an <see cref="OutputColumnName"/> column of generated images, lazily, <see cref="TransformBatchSize"/>
+/// rows at a time, with <see cref="TransformOptions"/>. Each row's image depends only on its seed and label.
+/// </remarks>
+public sealed class DiffusionModel : ITransformer, IDisposable
 {
     /// <summary>The model zip format this library writes (and the newest it reads).</summary>
     public const int FormatVersion = 1;
@@ -29,8 +36,10 @@ public sealed class DiffusionModel : IDisposable
     private readonly UNet2D _network;
     private readonly UNet2D? _raw;
 
-    private DiffusionModel(UNet2D network, UNet2D? raw, NoiseScheduleOptions schedule, PredictionType predictionType, TrainingSummary? training)
+    private DiffusionModel(UNet2D network, UNet2D? raw, NoiseScheduleOptions schedule, PredictionType predictionType, TrainingSummary? training,
+        PixelEncoding? preprocessing)
     {
+        Preprocessing = preprocessing ?? PixelEncoding.ModelSpace(network.Config.InChannels);
         _network = network;
         _raw = raw;
         _network.Eval();
@@ -55,6 +64,27 @@ public sealed class DiffusionModel : IDisposable
     /// <summary>The training run, when known.</summary>
     public TrainingSummary? Training { get; }
 
+    /// <summary>
+    /// How training images were turned into the model's values (colors, offset and scale, resizing), and so how generated
+    /// values map back to pixels. Models saved before this was recorded read as <see cref="PixelEncoding.ModelSpace"/>.
+    /// </summary>
+    public PixelEncoding Preprocessing { get; }
+
+    /// <summary>The input column of seeds (whole numbers ≥ 0) that <see cref="Transform"/> reads. Default "Seed".</summary>
+    public string SeedColumnName { get; set; } = "Seed";
+
+    /// <summary>The input column of class labels that <see cref="Transform"/> reads when present, for a class-conditional model. Default "Label".</summary>
+    public string LabelColumnName { get; set; } = "Label";
+
+    /// <summary>The image column that <see cref="Transform"/> adds. Default "Image".</summary>
+    public string OutputColumnName { get; set; } = "Image";
+
+    /// <summary>How <see cref="Transform"/> samples (its <see cref="GenerationOptions.Seed"/> and labels are replaced by each row's).</summary>
+    public GenerationOptions TransformOptions { get; set; } = new();
+
+    /// <summary>Rows generated together by <see cref="Transform"/>'s views. Default 16.</summary>
+    public int TransformBatchSize { get; set; } = 16;
+
     /// <summary>The number of parameters of the network.</summary>
     public long ParameterCount => _network.ParameterCount;
 
@@ -62,7 +92,9 @@ public sealed class DiffusionModel : IDisposable
     public UNet2D Network => _network;
 
     /// <summary>A model with copies of the networks of a finished training run (the result can be disposed).</summary>
-    public static DiffusionModel FromTraining(TrainingResult result)
+    /// <param name="result">The run.</param>
+    /// <param name="preprocessing">How the training images became the model's values; null: 0–255 mapped to [−1, 1].</param>
+    public static DiffusionModel FromTraining(TrainingResult result, PixelEncoding? preprocessing = null)
     {
         ArgumentNullException.ThrowIfNull(result);
         var last = result.Losses.TakeLast(100).DefaultIfEmpty(double.NaN).Average();
@@ -71,7 +103,7 @@ public sealed class DiffusionModel : IDisposable
         var ema = Copy(result.EmaModel);
         try
         {
-            return new DiffusionModel(ema, Copy(result.Model), result.Options.Schedule, result.Options.PredictionType, summary);
+            return new DiffusionModel(ema, Copy(result.Model), result.Options.Schedule, result.Options.PredictionType, summary, preprocessing);
         }
         catch
         {
@@ -96,6 +128,81 @@ public sealed class DiffusionModel : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         options ??= new GenerationOptions();
+        return GenerateSeeds([.. Enumerable.Range(0, count).Select(i => options.Seed + (ulong)i)], options);
+    }
+
+    /// <summary>Turns generated values [N, C, H, W] back into 8-bit images through <see cref="Preprocessing"/>, rounded and clamped to 0–255.</summary>
+    /// <exception cref="ArgumentException">The tensor is not floating-point [N, C, H, W] with this model's channels.</exception>
+    public Image[] ConvertToImages(Tensor values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var shape = values.Shape;
+        if (shape.Length != 4 || shape[1] != Config.InChannels || !values.Dtype.IsFloatingPoint())
+        {
+            throw new ArgumentException($"Expected floating-point values [N, {Config.InChannels}, H, W]; got [{string.Join(", ", shape)}] {values.Dtype.Name()}.", nameof(values));
+        }
+
+        float[] all;
+        using (LibTorch.NewDisposeScope())
+        {
+            all = values.Detach().To(Device.Cpu).To(ScalarType.Float32).Contiguous().ToArray<float>();
+        }
+
+        var (channels, height, width) = ((int)shape[1], (int)shape[2], (int)shape[3]);
+        var size = channels * height * width;
+        return [.. Enumerable.Range(0, (int)shape[0]).Select(n =>
+            ImagePixels.ToImage(all.AsSpan(n * size, size), width, height, channels, Preprocessing.ToPixel, interleaved: false))];
+    }
+
+    /// <inheritdoc/>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        var seed = SchemaCheck.Column(inputSchema, SeedColumnName, "seeds");
+        if (seed.Type.Kind != ColumnKind.WholeNumber)
+        {
+            throw SchemaCheck.Mismatch(seed.Name, "WholeNumber (seeds)", seed.Type);
+        }
+
+        if (Config.NumClasses is { } classes && inputSchema.TryGetIndex(LabelColumnName) is var index and >= 0)
+        {
+            var label = inputSchema[index];
+            if (label.Type.Kind is not (ColumnKind.Key or ColumnKind.WholeNumber) || label.Type.KeyCount > classes)
+            {
+                throw SchemaCheck.Mismatch(label.Name, $"class labels 0 to {classes - 1} (Key or WholeNumber)", label.Type);
+            }
+        }
+
+        return inputSchema.With(OutputColumnName, ColumnType.Image(Config.ImageSize, Config.ImageSize, Config.InChannels, Preprocessing.Resizing));
+    }
+
+    /// <inheritdoc/>
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentOutOfRangeException.ThrowIfLessThan(TransformBatchSize, 1, nameof(TransformBatchSize));
+        var schema = GetOutputSchema(input.Schema);
+        var labelIndex = Config.NumClasses is null ? -1 : input.Schema.TryGetIndex(LabelColumnName);
+        return new GeneratedDataView(input, schema, TransformBatchSize, rows => GenerateRows(rows, input.Schema.IndexOf(SeedColumnName), labelIndex, schema.IndexOf(OutputColumnName)));
+    }
+
+    private List<object[]> GenerateRows(IReadOnlyList<DataViewRow> rows, int seedIndex, int labelIndex, int outputIndex)
+    {
+        var seeds = new ulong[rows.Count];
+        for (var i = 0; i < seeds.Length; i++)
+        {
+            var seed = (long)rows[i].GetValue(seedIndex);
+            seeds[i] = seed >= 0 ? (ulong)seed : throw new InvalidDataException($"Row {rows[i].Position}: seed {seed} in column '{SeedColumnName}' is negative.");
+        }
+
+        var options = TransformOptions with { Label = null, Labels = labelIndex < 0 ? null : [.. rows.Select(r => (int)(long)r.GetValue(labelIndex))] };
+        using var values = GenerateSeeds(seeds, options);
+        var images = ConvertToImages(values);
+        return [.. rows.Select((r, i) => r.ValuesWith(outputIndex, images[i]))];
+    }
+
+    private Tensor GenerateSeeds(ulong[] seeds, GenerationOptions options)
+    {
+        var count = seeds.Length;
         var device = options.Device is null ? _network.Parameters()[0].Device : Device.Parse(options.Device);
         device.EnsureAvailable();
         _network.To(device);
@@ -115,7 +222,7 @@ public sealed class DiffusionModel : IDisposable
             SamplerKind.Ddim => Math.Min(50, Schedule.TrainTimesteps),
             _ => Math.Min(20, Schedule.TrainTimesteps),
         };
-        using var noise = SampleNoise.PerSample(options.Seed, count, device);
+        using var noise = SampleNoise.PerSample(seeds, device);
         var images = SamplingLoop.Run(sampler, UNetDenoiser.Create(_network, labels, labels is null ? 1 : options.Guidance),
             [count, Config.InChannels, Config.ImageSize, Config.ImageSize], noise, steps);
         return scope.MoveToOuter(images.Clamp(-1, 1));
@@ -129,7 +236,8 @@ public sealed class DiffusionModel : IDisposable
         {
             using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
             var manifest = new ModelManifest(FormatName, FormatVersion, LibraryVersion, Config, ScheduleOptions, PredictionType,
-                new Preprocessing(Config.ImageSize, Config.InChannels, -1, 1), Training, EmaEntry, _raw is null ? null : RawEntry);
+                new PreprocessingRecord(Config.ImageSize, Config.InChannels, Preprocessing.Range.Min, Preprocessing.Range.Max, Preprocessing.OffsetImage,
+                    Preprocessing.ScaleImage, Preprocessing.Colors, Preprocessing.Interleaved, Preprocessing.Resizing), Training, EmaEntry, _raw is null ? null : RawEntry);
             Write(zip, ManifestEntry, JsonSerializer.SerializeToUtf8Bytes(manifest, TrainingCheckpoint.JsonOptions));
             Write(zip, EmaEntry, Weights(_network));
             if (_raw is not null)
@@ -169,7 +277,7 @@ public sealed class DiffusionModel : IDisposable
             try
             {
                 raw = manifest.RawWeights is null ? null : ReadNetwork(zip, manifest.RawWeights, config, path, target);
-                return new DiffusionModel(network, raw, manifest.Schedule, manifest.PredictionType, manifest.Training);
+                return new DiffusionModel(network, raw, manifest.Schedule, manifest.PredictionType, manifest.Training, manifest.Preprocessing.ToEncoding(path, config));
             }
             catch
             {
@@ -333,8 +441,24 @@ public sealed class DiffusionModel : IDisposable
     private static InvalidDataException Invalid(string path, string reason, Exception? inner = null) =>
         new($"'{path}' is not a valid model: {reason}.", inner);
 
-    private sealed record Preprocessing(int ImageSize, int Channels, double RangeMin, double RangeMax);
+    // Format version 1 began with the first four fields (model space [−1, 1]); the encoding fields were added later and are optional.
+    private sealed record PreprocessingRecord(int ImageSize, int Channels, double RangeMin, double RangeMax, float? OffsetImage = null, float? ScaleImage = null,
+        PixelColors? Colors = null, bool? Interleaved = null, ImageResizeMode? Resizing = null)
+    {
+        public PixelEncoding ToEncoding(string path, UNetConfig config)
+        {
+            var model = PixelEncoding.ModelSpace(config.InChannels);
+            var encoding = new PixelEncoding(Colors ?? model.Colors, OffsetImage ?? model.OffsetImage, ScaleImage ?? model.ScaleImage, Interleaved ?? false, Resizing);
+            if (!float.IsFinite(encoding.OffsetImage) || !float.IsFinite(encoding.ScaleImage) || encoding.ScaleImage == 0 ||
+                (encoding.Colors == PixelColors.Gray ? 1 : 3) != config.InChannels)
+            {
+                throw Invalid(path, $"its preprocessing ({encoding}) does not fit a {config.InChannels}-channel model");
+            }
+
+            return encoding;
+        }
+    }
 
     private sealed record ModelManifest(string Format, int FormatVersion, string LibraryVersion, UNetConfig Model, NoiseScheduleOptions Schedule,
-        PredictionType PredictionType, Preprocessing Preprocessing, TrainingSummary? Training, string Weights, string? RawWeights);
+        PredictionType PredictionType, PreprocessingRecord Preprocessing, TrainingSummary? Training, string Weights, string? RawWeights);
 }

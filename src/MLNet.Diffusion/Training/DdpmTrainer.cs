@@ -261,6 +261,13 @@ public sealed class DdpmTrainer
                 var (images, labels) = _data.GetBatch(NextIndices(_options.BatchSize));
                 images = images.To(_device);
                 var batch = images.Size(0);
+                if (_options.RandomHorizontalFlip)
+                {
+                    // Drawn only when flipping is on, so runs without it draw exactly as before.
+                    var flip = LibTorch.Rand([batch], rng).Lt(0.5).To(_device).View(batch, 1, 1, 1);
+                    images = LibTorch.Where(flip, images.Flip(3), images);
+                }
+
                 var t = LibTorch.RandInt(0, _schedule.TrainTimesteps, [batch], rng);
                 var noise = LibTorch.Randn(images.Shape, rng);
                 Tensor? conditioning = null;

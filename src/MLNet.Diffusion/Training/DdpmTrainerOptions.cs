@@ -4,8 +4,11 @@ using MLNet.Diffusion.Torch;
 
 namespace MLNet.Diffusion.Training;
 
-/// <summary>Everything a <see cref="DdpmTrainer"/> run is configured by. Defaults follow DDPM where it has one.</summary>
-public sealed record DdpmTrainerOptions
+/// <summary>
+/// Everything a <see cref="DdpmTrainer"/> run is configured by. Defaults follow DDPM where it has one. Not sealed: the
+/// pipeline's <see cref="Pipelines.DiffusionTrainerOptions"/> adds its column names to these settings.
+/// </summary>
+public record DdpmTrainerOptions
 {
     /// <summary>The model preset used when <see cref="Model"/> is null: tiny, small or ddpm-cifar10. Default small.</summary>
     public string ModelPreset { get; init; } = "small";
@@ -63,6 +66,12 @@ public sealed record DdpmTrainerOptions
 
     /// <summary>The probability of replacing a label by the null label, which trains the unconditional model guidance needs. Default 0.1.</summary>
     public double LabelDropout { get; init; } = 0.1;
+
+    /// <summary>
+    /// Flip each training image left to right with probability ½ (DDPM's CIFAR-10 augmentation), drawn from the run's own
+    /// generator so that resuming stays exact. Default false (and then nothing is drawn: runs are as before).
+    /// </summary>
+    public bool RandomHorizontalFlip { get; init; }
 
     /// <summary>The seed of everything random: initial weights, data order, timesteps, noise, dropout. Default 0.</summary>
     public ulong Seed { get; init; }

@@ -23,7 +23,7 @@ namespace MLNet.Diffusion.Training;
 public sealed class ImageFolderTrainingData : ITrainingData, IDisposable
 {
     /// <summary>The file extensions read, compared without regard to case.</summary>
-    public static readonly IReadOnlyList<string> Extensions = [".png", ".jpg", ".jpeg"];
+    public static readonly IReadOnlyList<string> Extensions = ImageFolderListing.Extensions;
 
     private readonly string[] _files;
     private readonly long[]? _labels;
@@ -56,50 +56,8 @@ public sealed class ImageFolderTrainingData : ITrainingData, IDisposable
             throw new ArgumentOutOfRangeException(nameof(resizeMode), resizeMode, "Unknown resize mode.");
         }
 
-        if (!Directory.Exists(folder))
-        {
-            throw new DirectoryNotFoundException($"Image folder '{folder}' does not exist.");
-        }
-
-        var accepted = string.Join(", ", Extensions);
-        var classes = Directory.GetDirectories(folder).Where(d => !Path.GetFileName(d).StartsWith('.')).Order(StringComparer.Ordinal).ToArray();
-        if (classes.Length == 0)
-        {
-            _files = ImagesUnder(folder, SearchOption.TopDirectoryOnly);
-            ClassNames = [];
-        }
-        else
-        {
-            if (ImagesUnder(folder, SearchOption.TopDirectoryOnly) is { Length: > 0 } loose)
-            {
-                throw new InvalidDataException(
-                    $"Image folder '{folder}' has class sub-folders and also images of its own (such as '{Path.GetFileName(loose[0])}'): " +
-                    "put every image in its class's sub-folder, or use a folder without sub-folders for unlabelled data.");
-            }
-
-            var files = new List<string>();
-            var labels = new List<long>();
-            for (var label = 0; label < classes.Length; label++)
-            {
-                var inClass = ImagesUnder(classes[label], SearchOption.AllDirectories);
-                if (inClass.Length == 0)
-                {
-                    throw new InvalidDataException($"Class folder '{classes[label]}' holds no images (accepted extensions: {accepted}).");
-                }
-
-                files.AddRange(inClass);
-                labels.AddRange(Enumerable.Repeat((long)label, inClass.Length));
-            }
-
-            (_files, _labels) = (files.ToArray(), labels.ToArray());
-            ClassNames = classes.Select(Path.GetFileName).ToArray()!;
-        }
-
-        if (_files.Length == 0)
-        {
-            throw new InvalidDataException($"Image folder '{folder}' holds no images: the accepted extensions are {accepted} (in any case).");
-        }
-
+        var listing = ImageFolderListing.Read(folder);
+        (_files, _labels, ClassNames) = (listing.Files, listing.Labels, listing.ClassNames);
         (ImageSize, Channels, ResizeMode, Folder) = (imageSize, channels, resizeMode, folder);
         _cache = cache ? [] : null;
     }
@@ -181,13 +139,6 @@ public sealed class ImageFolderTrainingData : ITrainingData, IDisposable
         }
     }
 
-    private static string[] ImagesUnder(string folder, SearchOption option) =>
-        Directory.EnumerateFiles(folder, "*", option)
-            .Where(f => Extensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase))
-            .Where(f => option == SearchOption.TopDirectoryOnly || !Path.GetRelativePath(folder, f).Split(Path.DirectorySeparatorChar).Any(p => p.StartsWith('.')))
-            .Order(StringComparer.Ordinal)
-            .ToArray();
-
     /// <summary>Example <paramref name="index"/> as [C, S, S], from the cache or from disk; owned by the current scope unless cached.</summary>
     private Tensor Example(long index)
     {
@@ -211,80 +162,13 @@ public sealed class ImageFolderTrainingData : ITrainingData, IDisposable
     private Tensor Read(string path)
     {
         var image = ImageCodec.Load(path);
-        var (width, height) = (image.Width, image.Height);
-        var pixels = ToFloats(image, Channels);
-        var input = LibTorch.FromArray(pixels, [1, Channels, height, width]);
-        var (scaledHeight, scaledWidth) = ScaledSize(width, height);
-        var resized = scaledHeight == height && scaledWidth == width
-            ? input
-            : Functional.Interpolate(input, scaledHeight, scaledWidth, InterpolationMode.Bilinear, alignCorners: false);
-        var square = ResizeMode switch
+        var pixels = ImagePixels.Composite(image, Channels);
+        for (var i = 0; i < pixels.Length; i++)
         {
-            ImageResizeMode.IsoCrop => resized.Narrow(2, (scaledHeight - ImageSize) / 2, ImageSize).Narrow(3, (scaledWidth - ImageSize) / 2, ImageSize),
-            ImageResizeMode.IsoPad when scaledHeight != ImageSize || scaledWidth != ImageSize => Pad(resized, scaledHeight, scaledWidth),
-            _ => resized,
-        };
-        return square.Squeeze(0).Contiguous();
-    }
-
-    private Tensor Pad(Tensor resized, long height, long width)
-    {
-        var canvas = LibTorch.Full([1, Channels, ImageSize, ImageSize], -1.0);
-        canvas.Narrow(2, (ImageSize - height) / 2, height).Narrow(3, (ImageSize - width) / 2, width).CopyFrom(resized);
-        return canvas;
-    }
-
-    /// <summary>The size to interpolate to before cropping or padding: (height, width).</summary>
-    private (long Height, long Width) ScaledSize(int width, int height)
-    {
-        switch (ResizeMode)
-        {
-            case ImageResizeMode.IsoCrop:
-            {
-                // The short side becomes the size; the long one at least the size, so the crop always fits.
-                var scale = (double)ImageSize / Math.Min(width, height);
-                return (Math.Max(ImageSize, (long)Math.Round(height * scale)), Math.Max(ImageSize, (long)Math.Round(width * scale)));
-            }
-
-            case ImageResizeMode.IsoPad:
-            {
-                // The long side becomes the size; the short one at least 1 pixel, at most the size.
-                var scale = (double)ImageSize / Math.Max(width, height);
-                return (Math.Clamp((long)Math.Round(height * scale), 1, ImageSize), Math.Clamp((long)Math.Round(width * scale), 1, ImageSize));
-            }
-
-            default:
-                return (ImageSize, ImageSize);
-        }
-    }
-
-    /// <summary>The image as planar [C, H, W] floats in [−1, 1], converted to <paramref name="channels"/> channels.</summary>
-    private static float[] ToFloats(Image image, int channels)
-    {
-        var plane = image.Width * image.Height;
-        var result = new float[plane * channels];
-        var source = image.Pixels;
-        var stride = image.Channels;
-        var colored = image.Channels >= 3;
-        for (var p = 0; p < plane; p++)
-        {
-            var at = p * stride;
-
-            // Alpha composites onto black: the color scaled by its opacity.
-            var opacity = image.HasAlpha ? source[at + stride - 1] / 255f : 1f;
-            float r = source[at], g = colored ? source[at + 1] : r, b = colored ? source[at + 2] : r;
-            if (channels == 1)
-            {
-                result[p] = (((0.299f * r) + (0.587f * g) + (0.114f * b)) * opacity / 127.5f) - 1f;
-            }
-            else
-            {
-                result[p] = (r * opacity / 127.5f) - 1f;
-                result[plane + p] = (g * opacity / 127.5f) - 1f;
-                result[(2 * plane) + p] = (b * opacity / 127.5f) - 1f;
-            }
+            pixels[i] = (pixels[i] / 127.5f) - 1f;
         }
 
-        return result;
+        var input = LibTorch.FromArray(pixels, [1, Channels, image.Height, image.Width]);
+        return ImageResize.Apply(input, ImageSize, ImageSize, ResizeMode, padValue: -1.0).Squeeze(0).Contiguous();
     }
 }

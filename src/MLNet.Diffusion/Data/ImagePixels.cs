@@ -1,0 +1,69 @@
+namespace MLNet.Diffusion.Data;
+
+/// <summary>Pixel conversions shared by the image-folder training data, ExtractPixels and ConvertToImage.</summary>
+internal static class ImagePixels
+{
+    /// <summary>
+    /// The image as planar [C, H, W] floats 0–255 with <paramref name="channels"/> channels: RGB to gray by the luma weights
+    /// 0.299, 0.587, 0.114; gray to RGB by repeating it; alpha composited onto black (the color scaled by its opacity).
+    /// </summary>
+    public static float[] Composite(Image image, int channels)
+    {
+        var plane = image.Width * image.Height;
+        var result = new float[plane * channels];
+        var source = image.Pixels;
+        var stride = image.Channels;
+        var colored = image.Channels >= 3;
+        for (var p = 0; p < plane; p++)
+        {
+            var at = p * stride;
+            var opacity = image.HasAlpha ? source[at + stride - 1] / 255f : 1f;
+            float r = source[at], g = colored ? source[at + 1] : r, b = colored ? source[at + 2] : r;
+            if (channels == 1)
+            {
+                result[p] = ((0.299f * r) + (0.587f * g) + (0.114f * b)) * opacity;
+            }
+            else
+            {
+                result[p] = r * opacity;
+                result[plane + p] = g * opacity;
+                result[(2 * plane) + p] = b * opacity;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Planar [C, H, W] values reordered to interleaved [H, W, C].</summary>
+    public static float[] Interleave(float[] planar, int channels)
+    {
+        var plane = planar.Length / channels;
+        var result = new float[planar.Length];
+        for (var c = 0; c < channels; c++)
+        {
+            for (var p = 0; p < plane; p++)
+            {
+                result[(p * channels) + c] = planar[(c * plane) + p];
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>A <paramref name="width"/> × <paramref name="height"/> image from [C, H, W] (or [H, W, C] when <paramref name="interleaved"/>) values, each mapped by <paramref name="toPixel"/>.</summary>
+    public static Image ToImage(ReadOnlySpan<float> values, int width, int height, int channels, Func<float, byte> toPixel, bool interleaved)
+    {
+        var image = new Image(width, height, channels);
+        var pixels = image.Pixels;
+        var plane = width * height;
+        for (var p = 0; p < plane; p++)
+        {
+            for (var c = 0; c < channels; c++)
+            {
+                pixels[(p * channels) + c] = toPixel(values[interleaved ? (p * channels) + c : (c * plane) + p]);
+            }
+        }
+
+        return image;
+    }
+}
