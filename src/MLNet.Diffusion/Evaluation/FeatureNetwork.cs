@@ -25,7 +25,7 @@ public sealed class FeatureNetwork : Module<Tensor, Tensor>
     /// The SHA-256 of the committed weights (<c>Evaluation/fid-feature-net.safetensors</c>, embedded in the assembly),
     /// checked on every load. It also names the cached reference statistics, so new weights never meet old statistics.
     /// </summary>
-    public const string PretrainedSha256 = "0000000000000000000000000000000000000000000000000000000000000000";
+    public const string PretrainedSha256 = "90e826e755a470fa0281e9ba2c836a1627395757695f61731cd71a0ab6c15dc8";
 
     internal const string ResourceName = "MLNet.Diffusion.Evaluation.fid-feature-net.safetensors";
 

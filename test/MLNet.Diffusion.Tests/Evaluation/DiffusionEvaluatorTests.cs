@@ -30,7 +30,7 @@ public sealed class DiffusionEvaluatorTests
         s_cache?.Dispose();
     }
 
-    // A tiny model after a few steps on 32 Fashion-MNIST images; a 20-step schedule keeps bits/dim cheap.
+    // A tiny model after a few steps on 32 Fashion-MNIST images; a 20-step cosine schedule keeps bits/dim cheap (a linear one that short ends at ᾱ = 0).
     private static DiffusionModel TrainTiny(int imageSize, int? classes)
     {
         var (images, labels) = FashionMnist.LoadTrain(32);
@@ -42,7 +42,7 @@ public sealed class DiffusionEvaluatorTests
             var options = new DdpmTrainerOptions
             {
                 Model = UNetConfig.Preset("tiny", imageSize, 1),
-                Schedule = new NoiseScheduleOptions { TrainTimesteps = 20 },
+                Schedule = new NoiseScheduleOptions { Kind = BetaScheduleKind.Cosine, TrainTimesteps = 20 },
                 ClassConditional = classes is not null, BatchSize = 8, MaxSteps = 2, WarmupSteps = 1, Device = "cpu", SampleGridSize = 0,
             };
             using var result = new DdpmTrainer(options).Train(data);
@@ -50,11 +50,14 @@ public sealed class DiffusionEvaluatorTests
         }
     }
 
+    // Shared by every test here (the default folder under XDG_CACHE_HOME in Docs_Example): the reference is computed once.
+    private static string CacheDirectory => Path.Combine(s_cache!.Path, "mlnet-diffusion");
+
     private static EvaluationOptions Options(int count = 20, int batchSize = 8) => new()
     {
         Count = count,
         BatchSize = batchSize,
-        CacheDirectory = s_cache!.Path,
+        CacheDirectory = CacheDirectory,
         Generation = new GenerationOptions { Sampler = SamplerKind.Ddim, Steps = 3, Seed = 5 },
     };
 
@@ -98,22 +101,20 @@ public sealed class DiffusionEvaluatorTests
     [TestMethod]
     public void Evaluate_ReferenceStatistics_AreCachedAndADamagedCacheIsRecomputed()
     {
-        using var cache = new TempFolder();
         using var network = FeatureNetwork.LoadPretrained();
-        var computed = ReferenceStatistics.Load(network, FeatureNetwork.PretrainedSha256, cache.Path);
-        var files = Directory.GetFiles(cache.Path, "fid-reference-fashion-mnist-test-*.safetensors");
+        var first = ReferenceStatistics.Load(network, FeatureNetwork.PretrainedSha256, CacheDirectory);
+        var files = Directory.GetFiles(CacheDirectory, "fid-reference-fashion-mnist-test-*.safetensors");
         Assert.AreEqual(1, files.Length);
         StringAssert.Contains(Path.GetFileName(files[0]), FeatureNetwork.PretrainedSha256[..16]);
-        Assert.AreEqual(10_000, computed.Count);
-        Assert.AreEqual(FeatureNetwork.FeatureCount, computed.Dimension);
-
-        var cached = ReferenceStatistics.Load(network, FeatureNetwork.PretrainedSha256, cache.Path);
-        CollectionAssert.AreEqual(computed.Covariance.ToArray(), cached.Covariance.ToArray());
+        Assert.AreEqual(10_000, first.Count);
+        Assert.AreEqual(FeatureNetwork.FeatureCount, first.Dimension);
+        var cached = FeatureStatistics.Load(files[0]);
+        CollectionAssert.AreEqual(first.Covariance.ToArray(), cached.Covariance.ToArray());
 
         File.WriteAllBytes(files[0], [1, 2, 3]);
-        var recomputed = ReferenceStatistics.Load(network, FeatureNetwork.PretrainedSha256, cache.Path);
-        CollectionAssert.AreEqual(computed.Mean.ToArray(), recomputed.Mean.ToArray());
-        Assert.AreEqual(0, FrechetDistance.Compute(computed, FeatureStatistics.Load(files[0])), 1e-9, "the file was rewritten");
+        var recomputed = ReferenceStatistics.Load(network, FeatureNetwork.PretrainedSha256, CacheDirectory);
+        Assert.AreEqual(0, FrechetDistance.Compute(first, recomputed), 1e-9);
+        Assert.AreEqual(0, FrechetDistance.Compute(first, FeatureStatistics.Load(files[0])), 1e-9, "the damaged file was rewritten");
     }
 
     [TestMethod]
@@ -143,6 +144,40 @@ public sealed class DiffusionEvaluatorTests
         var options = Options() with { Generation = new GenerationOptions { Label = 3 } };
         var error = Assert.ThrowsExactly<ArgumentException>(() => DiffusionEvaluator.Evaluate(s_conditional!, options));
         StringAssert.Contains(error.Message, "every class in turn");
+    }
+
+    [TestMethod]
+    public void Docs_Example()
+    {
+        using var folder = new TempFolder();
+        var path = folder.File("model.zip");
+        var jsonPath = folder.File("eval.json");
+        s_conditional!.Save(path);
+        var (count, steps, bitsPerDimImages) = (10, 2, 2);
+        var cacheHome = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        Environment.SetEnvironmentVariable("XDG_CACHE_HOME", s_cache!.Path);  // keep the test's cache out of the user's
+        try
+        {
+            // docs: evaluate
+            using var model = DiffusionModel.Load(path, "cpu");
+            var result = DiffusionEvaluator.Evaluate(model, new EvaluationOptions
+            {
+                Count = count,                       // 10,000 in the protocol
+                Generation = new GenerationOptions { Sampler = SamplerKind.Ddim, Steps = steps, Seed = 0 },
+                BitsPerDimCount = bitsPerDimImages,  // test images for the bound; 0 skips it
+            });
+            Console.WriteLine($"FID {result.Fid:F2} (floor at {result.Count} images: {result.RealDataFid:F2}), " +
+                $"{result.BitsPerDim?.Total:F3} bits/dim, mean class accuracy {result.MeanClassAccuracy:P1}");
+            result.Save(jsonPath);
+            // end
+            Assert.AreEqual(2, result.BitsPerDimCount);
+            Assert.IsTrue(File.Exists(jsonPath));
+            Assert.AreEqual(1, Directory.GetFiles(CacheDirectory, "fid-reference-*").Length, "the cache follows XDG_CACHE_HOME");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("XDG_CACHE_HOME", cacheHome);
+        }
     }
 
     private sealed class SynchronousProgress(Action<string> report) : IProgress<string>
