@@ -25,7 +25,7 @@ public sealed class FeatureNetwork : Module<Tensor, Tensor>
     /// The SHA-256 of the committed weights (<c>Evaluation/fid-feature-net.safetensors</c>, embedded in the assembly),
     /// checked on every load. It also names the cached reference statistics, so new weights never meet old statistics.
     /// </summary>
-    public const string PretrainedSha256 = "90e826e755a470fa0281e9ba2c836a1627395757695f61731cd71a0ab6c15dc8";
+    public const string PretrainedSha256 = "b64dcb0bb57f263967ac68afe6ebcfa3238fb96588382a17e7a174d722a633a9";
 
     internal const string ResourceName = "MLNet.Diffusion.Evaluation.fid-feature-net.safetensors";
 
