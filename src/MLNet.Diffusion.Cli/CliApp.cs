@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MLNet.Diffusion.Bench;
 using MLNet.Diffusion.Data;
+using MLNet.Diffusion.Evaluation;
 using MLNet.Diffusion.Pipelines;
 using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Torch;
@@ -11,7 +12,7 @@ using Spectre.Console;
 namespace MLNet.Diffusion.Cli;
 
 /// <summary>
-/// The commands of <c>mlnet-diffusion</c>: <c>train</c>, <c>generate</c>, <c>info</c> and <c>bench</c>. Exit code 0 on success,
+/// The commands of <c>mlnet-diffusion</c>: <c>train</c>, <c>generate</c>, <c>info</c>, <c>eval</c> and <c>bench</c>. Exit code 0 on success,
 /// 1 on failure (one line <c>error: ...</c> on standard error; the stack trace with <c>--verbose</c>), 2 on a
 /// usage error.
 /// </summary>
@@ -31,6 +32,7 @@ public static class CliApp
         root.Add(GenerateCommand(output));
         root.Add(InfoCommand(output));
         root.Add(BenchCommand(output, error));
+        root.Add(EvalCommand(output));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -157,7 +159,7 @@ public static class CliApp
             using var model = DiffusionModel.Load(p.GetRequiredValue(modelPath), p.GetRequiredValue(device));
             var options = new GenerationOptions
             {
-                Sampler = p.GetRequiredValue(sampler) switch { "ddim" => SamplerKind.Ddim, "ddpm" => SamplerKind.Ddpm, _ => SamplerKind.DpmSolverPlusPlus },
+                Sampler = ParseSampler(p.GetRequiredValue(sampler)),
                 Steps = p.GetValue(steps),
                 Eta = p.GetValue(eta),
                 Seed = p.GetValue(seed),
@@ -260,6 +262,91 @@ public static class CliApp
         return command;
     }
 
+    private static Command EvalCommand(TextWriter output)
+    {
+        var modelPath = new Option<string>("--model") { Description = "A model .zip of 28×28 grayscale images (the feature network is Fashion-MNIST's).", Required = true };
+        var count = new Option<int>("--count") { Description = "Images to generate (FID is biased upward for small counts; the protocol uses 10000).", Required = true };
+        var sampler = new Option<string>("--sampler") { Description = "dpm-solver++, ddim or ddpm.", DefaultValueFactory = _ => "dpm-solver++" };
+        var steps = new Option<int?>("--steps") { Description = "Sampling steps (default: 20 for dpm-solver++, 50 for ddim, all for ddpm)." };
+        var eta = new Option<double>("--eta") { Description = "DDIM's η.", DefaultValueFactory = _ => 0 };
+        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale (class-conditional models).", DefaultValueFactory = _ => 1 };
+        var seed = new Option<ulong>("--seed") { Description = "Image i uses seed + i.", DefaultValueFactory = _ => 0 };
+        var batch = new Option<int>("--batch-size") { Description = "Images per generation batch.", DefaultValueFactory = _ => 100 };
+        var bitsPerDim = new Option<int>("--bits-per-dim-count") { Description = "Also estimate bits/dim on the first N test images (0: no; each batch costs one network pass per training timestep).", DefaultValueFactory = _ => 0 };
+        var device = new Option<string>("--device") { Description = "auto, cpu or cuda[:N].", DefaultValueFactory = _ => "auto" };
+        var json = new Option<string?>("--json") { Description = "Also write the results to this JSON file." };
+        var cache = new Option<string?>("--cache-dir") { Description = "Where the reference statistics are cached (default ~/.cache/mlnet-diffusion)." };
+        sampler.AcceptOnlyFromAmong("dpm-solver++", "ddim", "ddpm");
+        var command = new Command("eval", "Measure a Fashion-MNIST model: FID against the test set, class coverage, optionally bits/dim.")
+        {
+            modelPath, count, sampler, steps, eta, guidance, seed, batch, bitsPerDim, device, json, cache,
+        };
+        command.SetAction(p =>
+        {
+            Check(p.GetValue(count) >= 2, $"--count must be ≥ 2 (a covariance needs two images), not {p.GetValue(count)}");
+            Check(p.GetValue(count) <= 60_000, $"--count must be ≤ 60000 (the real-data floor uses that many Fashion-MNIST training images), not {p.GetValue(count)}");
+            Check(p.GetValue(batch) >= 1, $"--batch-size must be ≥ 1, not {p.GetValue(batch)}");
+            Check(p.GetValue(steps) is null or >= 1, $"--steps must be ≥ 1, not {p.GetValue(steps)}");
+            Check(p.GetValue(bitsPerDim) is >= 0 and <= 10_000, $"--bits-per-dim-count must be in [0, 10000] (the test set), not {p.GetValue(bitsPerDim)}");
+            Check(double.IsFinite(p.GetValue(guidance)) && p.GetValue(guidance) >= 0, $"--guidance must be a finite number ≥ 0, not {p.GetValue(guidance)}");
+            var path = p.GetRequiredValue(modelPath);
+            using var model = DiffusionModel.Load(path, p.GetRequiredValue(device));
+            var options = new EvaluationOptions
+            {
+                Count = p.GetValue(count),
+                BatchSize = p.GetValue(batch),
+                BitsPerDimCount = p.GetValue(bitsPerDim),
+                CacheDirectory = p.GetValue(cache),
+                Generation = new GenerationOptions
+                {
+                    Sampler = ParseSampler(p.GetRequiredValue(sampler)),
+                    Steps = p.GetValue(steps),
+                    Eta = p.GetValue(eta),
+                    Guidance = p.GetValue(guidance),
+                    Seed = p.GetValue(seed),
+                },
+            };
+            var result = DiffusionEvaluator.Evaluate(model, options, new Reporter<string>(line => output.WriteLine($"  {line}")));
+            WriteSummary(output, path, model, result);
+            if (p.GetValue(json) is { } jsonPath)
+            {
+                result.Save(jsonPath);
+                output.WriteLine($"wrote {jsonPath}");
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static void WriteSummary(TextWriter output, string path, DiffusionModel model, EvaluationResult result)
+    {
+        var g = result.Generation;
+        output.WriteLine($"model:          {path} ({model.Config})");
+        output.WriteLine(string.Create(s_invariant, $"generated:      {result.Count} images, {g.Sampler} {(g.Steps is { } n ? $"{n} steps" : "default steps")}, η {g.Eta}, guidance {g.Guidance}, seeds {g.Seed}..{g.Seed + (ulong)result.Count - 1}"));
+        output.WriteLine(string.Create(s_invariant, $"FID:            {result.Fid:F3}{(result.RealDataFid is { } floor ? $"   (real-data floor at {result.Count} images: {floor:F3})" : string.Empty)}"));
+        output.WriteLine("classes seen:   " + string.Join(", ", result.ClassHistogram.Select((n, c) => string.Create(s_invariant, $"{FashionMnist.ClassNames[c]} {n}"))));
+        if (result.ClassAccuracy is { } accuracy)
+        {
+            output.WriteLine("per-class hit:  " + string.Join(", ", accuracy.Select((a, c) => string.Create(s_invariant, $"{FashionMnist.ClassNames[c]} {a:P0}"))) +
+                string.Create(s_invariant, $"; mean {result.MeanClassAccuracy:P1}"));
+        }
+
+        if (result.BitsPerDim is { } bound)
+        {
+            output.WriteLine(string.Create(s_invariant, $"bits/dim:       {bound.Total:F4} on {result.BitsPerDimCount} test images (prior {bound.Prior:F4}, diffusion {bound.Diffusion:F4}, decoder {bound.Decoder:F4})"));
+        }
+
+        output.WriteLine(string.Create(s_invariant, $"feature net:    SHA-256 {result.FeatureNetworkSha256[..16]}…; took {result.Elapsed:hh\\:mm\\:ss}"));
+    }
+
+    private static SamplerKind ParseSampler(string name) => name switch
+    {
+        "ddim" => SamplerKind.Ddim,
+        "ddpm" => SamplerKind.Ddpm,
+        _ => SamplerKind.DpmSolverPlusPlus,
+    };
+
     private static ITrainingData LoadData(string data, string? labelsPath, int? limit, int? imageSize, int? channels)
     {
         if (Directory.Exists(data))
@@ -311,7 +398,7 @@ public static class CliApp
                 .Start(context =>
                 {
                     var task = context.AddTask("training");
-                    result = train(new Reporter(p =>
+                    result = train(new Reporter<TrainingProgress>(p =>
                     {
                         task.MaxValue = p.TotalSteps;
                         task.Value = p.Step;
@@ -321,7 +408,7 @@ public static class CliApp
             return result!;
         }
 
-        return train(new Reporter(p =>
+        return train(new Reporter<TrainingProgress>(p =>
         {
             var every = Math.Max(1, p.TotalSteps / 20);
             if (p.Step % every == 0 || p.Step == p.TotalSteps)
@@ -339,8 +426,9 @@ public static class CliApp
         }
     }
 
-    private sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    // Reports synchronously, on the calling thread (Progress<T> would post to the thread pool and reorder lines).
+    private sealed class Reporter<T>(Action<T> report) : IProgress<T>
     {
-        public void Report(TrainingProgress value) => report(value);
+        public void Report(T value) => report(value);
     }
 }

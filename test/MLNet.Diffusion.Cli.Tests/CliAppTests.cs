@@ -106,6 +106,10 @@ public sealed class CliAppTests
         StringAssert.Contains(output, "trained 2 steps");
         Assert.IsTrue(File.Exists(model));
         Assert.AreEqual(0, Run("info", "--model", model).Code);
+        var (evalCode, _, evalError) = Run("eval", "--model", model, "--count", "4", "--device", "cpu");
+        Assert.AreEqual(1, evalCode, "eval's feature network takes Fashion-MNIST-shaped images only");
+        StringAssert.Contains(evalError, "28×28 grayscale");
+        StringAssert.Contains(evalError, "3×8×8");
 
         var (noSize, _, sizeError) = Run("train", "--data", images, "--model", "tiny", "--steps", "2", "--out", Path.Combine(s_folder, "none.zip"));
         Assert.AreEqual(1, noSize);
@@ -127,7 +131,46 @@ public sealed class CliAppTests
     }
 
     [TestMethod]
+    public void Eval_TinyModel_PrintsFidCoverageAndWritesJson()
+    {
+        var json = Path.Combine(s_folder, "eval.json");
+        var cache = Path.Combine(s_folder, "fid-cache");
+        var (code, output, error) = Run("eval", "--model", s_model, "--count", "10", "--sampler", "ddim", "--steps", "2", "--batch-size", "4",
+            "--seed", "3", "--device", "cpu", "--json", json, "--cache-dir", cache);
+        Assert.AreEqual(0, code, error);
+        StringAssert.Contains(output, "generated:      10 images, Ddim 2 steps");
+        StringAssert.Contains(output, "seeds 3..12");
+        StringAssert.Contains(output, "FID:");
+        StringAssert.Contains(output, "(real-data floor at 10 images:");
+        StringAssert.Contains(output, "per-class hit:  T-shirt/top");
+        StringAssert.Contains(output, "  generated 10/10");
+        StringAssert.Contains(output, $"wrote {json}");
+        using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        Assert.AreEqual(10, document.RootElement.GetProperty("Count").GetInt32());
+        Assert.IsTrue(document.RootElement.GetProperty("Fid").GetDouble() > 0);
+        Assert.AreEqual(1, Directory.GetFiles(cache).Length, "the reference statistics are cached");
+    }
+
+    [TestMethod]
+    [DataRow(new[] { "eval", "--model", "m.zip", "--count", "1" }, "--count must be ≥ 2")]
+    [DataRow(new[] { "eval", "--model", "m.zip", "--count", "70000" }, "--count must be ≤ 60000")]
+    [DataRow(new[] { "eval", "--model", "m.zip", "--count", "10", "--batch-size", "0" }, "--batch-size must be ≥ 1")]
+    [DataRow(new[] { "eval", "--model", "m.zip", "--count", "10", "--steps", "0" }, "--steps must be ≥ 1")]
+    [DataRow(new[] { "eval", "--model", "m.zip", "--count", "10", "--bits-per-dim-count", "-5" }, "--bits-per-dim-count must be in [0, 10000]")]
+    [DataRow(new[] { "eval", "--model", "m.zip", "--count", "10", "--guidance", "-1" }, "--guidance must be a finite number ≥ 0")]
+    [DataRow(new[] { "eval", "--model", "missing.zip", "--count", "10" }, "Model file 'missing.zip' does not exist")]
+    public void Eval_BadArguments_ExitWith1AndSayWhatIsAccepted(string[] args, string expected)
+    {
+        var (code, _, error) = Run(args);
+        Assert.AreEqual(1, code, error);
+        StringAssert.StartsWith(error, "error: ");
+        StringAssert.Contains(error, expected);
+    }
+
+    [TestMethod]
     [DataRow(new[] { "generate", "--model", "m.zip", "--out", "x.png", "--sampler", "euler" }, "'euler' not recognized")]
+    [DataRow(new[] { "eval", "--model", "m.zip", "--count", "10", "--sampler", "euler" }, "'euler' not recognized")]
+    [DataRow(new[] { "eval", "--model", "m.zip" }, "--count")]
     [DataRow(new[] { "generate", "--out", "x.png" }, "--model")]
     [DataRow(new[] { "train", "--data", "fashion-mnist", "--out", "m.zip", "--steps", "many" }, "many")]
     [DataRow(new[] { "fly" }, "fly")]

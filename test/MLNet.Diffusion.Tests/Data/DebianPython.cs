@@ -3,19 +3,24 @@ using System.Diagnostics;
 namespace MLNet.Diffusion.Tests.Data;
 
 /// <summary>
-/// Runs scripts with Debian's own Python: with PIL (python3-pil, installed by ./build.sh) for codec cross-checks, and
-/// with PyTorch (python3-torch) for the checks against the PyTorch reference in bench/reference.
+/// Runs scripts with Debian's own Python: with PIL and numpy (python3-pil, python3-torch, installed by ./build.sh) for
+/// codec and Fréchet-distance cross-checks, and with PyTorch for the checks against the PyTorch reference in bench/reference.
 /// </summary>
 internal static class DebianPython
 {
     public const string Path = "/usr/bin/python3";
 
     /// <summary>Fails the test, with the install hint, when Debian's Python or its PIL is missing.</summary>
-    public static void RequirePil()
+    public static void RequirePil() => Require("PIL", "python3-pil");
+
+    /// <summary>Fails the test, with the install hint, when Debian's Python or its numpy (which python3-torch brings) is missing.</summary>
+    public static void RequireNumpy() => Require("numpy", "python3-torch");
+
+    private static void Require(string module, string package)
     {
-        if (!File.Exists(Path) || Run("import PIL").ExitCode != 0)
+        if (!File.Exists(Path) || Run($"import {module}").ExitCode != 0)
         {
-            Assert.Fail($"{Path} with PIL (Debian's python3-pil) is not installed: run ./build.sh, which installs it, or apt-get install python3-pil.");
+            Assert.Fail($"{Path} with {module} (Debian's {package}) is not installed: run ./build.sh, which installs it, or apt-get install {package}.");
         }
     }
 

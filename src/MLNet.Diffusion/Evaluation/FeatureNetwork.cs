@@ -1,0 +1,153 @@
+using System.Security.Cryptography;
+using MLNet.Diffusion.Torch;
+using MLNet.Diffusion.Torch.Nn;
+
+namespace MLNet.Diffusion.Evaluation;
+
+/// <summary>
+/// The feature network of our FID: a small CNN classifier for 28×28 grayscale Fashion-MNIST images in [−1, 1]
+/// (the pixel mapping of our training data), trained by this project's own engine
+/// (<c>tools/FeatureNetTrainer</c>). Three 3×3 conv–SiLU blocks (16, 32, 64 channels), each followed by 2×2 max
+/// pooling (28 → 14 → 7 → 3), a <see cref="FeatureCount"/>-dimensional SiLU feature layer, and a 10-way linear head. FID compares the statistics of the feature layer; the head classifies generated images.
+/// </summary>
+public sealed class FeatureNetwork : Module<Tensor, Tensor>
+{
+    /// <summary>The dimension of the feature layer, whose statistics FID compares.</summary>
+    public const int FeatureCount = 128;
+
+    /// <summary>The classes of the head (Fashion-MNIST's ten).</summary>
+    public const int ClassCount = 10;
+
+    /// <summary>The side of the square input images.</summary>
+    public const int ImageSize = 28;
+
+    /// <summary>
+    /// The SHA-256 of the committed weights (<c>Evaluation/fid-feature-net.safetensors</c>, embedded in the assembly),
+    /// checked on every load. It also names the cached reference statistics, so new weights never meet old statistics.
+    /// </summary>
+    public const string PretrainedSha256 = "b64dcb0bb57f263967ac68afe6ebcfa3238fb96588382a17e7a174d722a633a9";
+
+    internal const string ResourceName = "MLNet.Diffusion.Evaluation.fid-feature-net.safetensors";
+
+    private readonly Conv2d _conv1;
+    private readonly Conv2d _conv2;
+    private readonly Conv2d _conv3;
+    private readonly Linear _features;
+    private readonly Linear _head;
+
+    /// <summary>A network with fresh (untrained) weights; use <see cref="LoadPretrained"/> for the committed ones.</summary>
+    public FeatureNetwork()
+    {
+        _conv1 = RegisterModule("conv1", new Conv2d(1, 16, 3, padding: 1));
+        _conv2 = RegisterModule("conv2", new Conv2d(16, 32, 3, padding: 1));
+        _conv3 = RegisterModule("conv3", new Conv2d(32, 64, 3, padding: 1));
+        _features = RegisterModule("features", new Linear(64 * 3 * 3, FeatureCount));
+        _head = RegisterModule("head", new Linear(FeatureCount, ClassCount));
+    }
+
+    /// <summary>The class logits [N, 10] of images [N, 1, 28, 28] in [−1, 1].</summary>
+    public override Tensor Forward(Tensor input)
+    {
+        using var scope = LibTorch.NewDisposeScope();
+        return scope.MoveToOuter(Classify(Features(input)));
+    }
+
+    /// <summary>The class logits [N, 10] of feature vectors [N, <see cref="FeatureCount"/>] from <see cref="Features"/>.</summary>
+    public Tensor Classify(Tensor features) => _head.Forward(features);
+
+    /// <summary>The feature vectors [N, <see cref="FeatureCount"/>] of images [N, 1, 28, 28] in [−1, 1].</summary>
+    /// <exception cref="ArgumentException">The images are not [N, 1, 28, 28].</exception>
+    public Tensor Features(Tensor images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        var shape = images.Shape;
+        if (shape.Length != 4 || shape[1] != 1 || shape[2] != ImageSize || shape[3] != ImageSize)
+        {
+            throw new ArgumentException(
+                $"The FID feature network takes 28×28 grayscale images [N, 1, 28, 28] in [-1, 1] (Fashion-MNIST's), not [{string.Join(", ", shape)}].",
+                nameof(images));
+        }
+
+        using var scope = LibTorch.NewDisposeScope();
+        var x = Functional.MaxPool2d(Functional.Silu(_conv1.Forward(images)), 2);  // 14×14
+        x = Functional.MaxPool2d(Functional.Silu(_conv2.Forward(x)), 2);           // 7×7
+        x = Functional.MaxPool2d(Functional.Silu(_conv3.Forward(x)), 2);           // 3×3
+        return scope.MoveToOuter(Functional.Silu(_features.Forward(x.Flatten(1))));
+    }
+
+    /// <summary>
+    /// The fraction of <paramref name="images"/> [N, 1, 28, 28] whose predicted class is <paramref name="labels"/> [N]
+    /// (int64), evaluated without gradients in batches of <paramref name="batchSize"/>.
+    /// </summary>
+    public double Accuracy(Tensor images, Tensor labels, int batchSize = 500)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        var count = images.Size(0);
+        if (labels.Dimensions != 1 || labels.Size(0) != count)
+        {
+            throw new ArgumentException($"Labels must be [{count}], one per image, not [{string.Join(", ", labels.Shape)}].", nameof(labels));
+        }
+
+        using var noGrad = Autograd.NoGrad();
+        long correct = 0;
+        for (long start = 0; start < count; start += batchSize)
+        {
+            using var scope = LibTorch.NewDisposeScope();
+            var length = Math.Min(batchSize, count - start);
+            var device = Parameters()[0].Device;
+            var predicted = Forward(images.Narrow(0, start, length).To(device)).ArgMax(1);
+            correct += predicted.Eq(labels.Narrow(0, start, length).To(device)).Sum().ToInt64();
+        }
+
+        return count == 0 ? 0 : (double)correct / count;
+    }
+
+    /// <summary>
+    /// Loads the committed weights from the assembly, after checking their SHA-256 against <see cref="PretrainedSha256"/>,
+    /// in evaluation mode on <paramref name="device"/> (the CPU when null).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The embedded weights are missing or do not match their recorded hash.</exception>
+    public static FeatureNetwork LoadPretrained(Device? device = null)
+    {
+        using var stream = typeof(FeatureNetwork).Assembly.GetManifestResourceStream(ResourceName)
+            ?? throw new InvalidDataException($"The FID feature network's weights ({ResourceName}) are not embedded in {typeof(FeatureNetwork).Assembly.GetName().Name}.");
+        using var memory = new MemoryStream();
+        stream.CopyTo(memory);
+        return Load(memory.ToArray(), PretrainedSha256, "the embedded FID feature network", device);
+    }
+
+    /// <summary>
+    /// Loads weights from safetensors bytes, after checking that their SHA-256 (lowercase hex) is <paramref name="expectedSha256"/>.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The hash differs, or the bytes are not weights of this network.</exception>
+    public static FeatureNetwork Load(byte[] safetensors, string expectedSha256, string source = "(memory)", Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(safetensors);
+        ArgumentException.ThrowIfNullOrEmpty(expectedSha256);
+        var actual = Sha256(safetensors);
+        if (!string.Equals(actual, expectedSha256, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidDataException($"The weights of {source} have SHA-256 {actual}, not the recorded {expectedSha256}: they are damaged or from another run.");
+        }
+
+        using var content = Safetensors.Deserialize(safetensors, source);
+        var network = new FeatureNetwork();
+        try
+        {
+            network.LoadStateDict(content.Tensors);
+            network.To(device ?? Device.Cpu);
+            network.Eval();
+            return network;
+        }
+        catch (ArgumentException ex)
+        {
+            network.Dispose();
+            throw new InvalidDataException($"{source} does not hold FID feature network weights: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>The SHA-256 of <paramref name="bytes"/> in lowercase hex.</summary>
+    public static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+}
