@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The quality table of docs/quality.md: trains the small preset on Fashion-MNIST with our trainer and with the PyTorch
 # reference (same recipe, same seed, same budget), then measures FID (mlnet-diffusion eval) for each sampler setting
-# and bits/dim on test images. Usage: bench/quality.sh [steps] [count] [ddpm-count] [bpd-count]
+# and bits/dim on test images. Usage: bench/quality.sh [steps] [count] [ddpm-count] [bpd-count]  (defaults 1000 500 100 20)
 # Results (JSON per row, and table.md) go to out/quality/. Models already trained there are reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-STEPS=${1:-1000}; COUNT=${2:-500}; DDPM_COUNT=${3:-100}; BPD_COUNT=${4:-50}
+STEPS=${1:-1000}; COUNT=${2:-500}; DDPM_COUNT=${3:-100}; BPD_COUNT=${4:-20}
 OUT=out/quality; mkdir -p "$OUT"
 dotnet build src/MLNet.Diffusion.Cli -c Release -nologo -v quiet
 CLI=src/MLNet.Diffusion.Cli/bin/Release/net10.0/mlnet-diffusion
