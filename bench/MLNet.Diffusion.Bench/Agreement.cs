@@ -1,4 +1,5 @@
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Bench;
 
@@ -13,14 +14,14 @@ internal static class Agreement
     {
         ArgumentNullException.ThrowIfNull(ours);
         ArgumentNullException.ThrowIfNull(theirs);
-        if (!ours.Shape.AsSpan().SequenceEqual(theirs.Shape))
+        if (!ours.shape.AsSpan().SequenceEqual(theirs.shape))
         {
             return double.PositiveInfinity;
         }
 
-        using var scope = LibTorch.NewDisposeScope();
-        var difference = (ours.To(ScalarType.Float64) - theirs.To(ScalarType.Float64)).Abs().Max().ToDouble();
-        var denominator = scale ?? theirs.Abs().Max().ToDouble();
+        using var scope = torch.NewDisposeScope();
+        var difference = (ours.to(ScalarType.Float64) - theirs.to(ScalarType.Float64)).abs().Max().ToDouble();
+        var denominator = scale ?? theirs.abs().Max().ToDouble();
         return difference / Math.Max(denominator, 1e-30);
     }
 }

@@ -1,5 +1,6 @@
-using MLNet.Diffusion.Torch;
-using MLNet.Diffusion.Torch.Nn;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
 
 namespace MLNet.Diffusion.Bench;
 
@@ -34,20 +35,20 @@ internal sealed class AttentionBlock : Module<Tensor, Tensor>
     /// <summary>Runs the block; intermediates belong to the caller's dispose scope.</summary>
     public override Tensor Forward(Tensor input)
     {
-        var h = _conv1.Forward(Functional.Silu(_norm1.Forward(input))) + input;
-        var shape = h.Shape;
+        var h = _conv1.Forward(nn.functional.silu(_norm1.Forward(input))) + input;
+        var shape = h.shape;
         var (b, c, height, width) = (shape[0], shape[1], shape[2], shape[3]);
         var d = c / _heads;
-        var qkv = _qkv.Forward(_normAttn.Forward(h)).Chunk(3, dim: 1);
+        var qkv = _qkv.Forward(_normAttn.Forward(h)).chunk(3, dim: 1);
 
         // [B, C, H, W] -> [B, heads, d, HW] -> [B, heads, HW, d]
-        Tensor ToHeads(Tensor t) => t.Reshape(b, _heads, d, height * width).Transpose(-2, -1);
+        Tensor ToHeads(Tensor t) => t.reshape(b, _heads, d, height * width).transpose(-2, -1);
 
         // On libtorch 1.13 the shim composes matmul · scale, softmax, matmul (src/Native/src/nn.cpp).
-        var attention = Functional.ScaledDotProductAttention(ToHeads(qkv[0]), ToHeads(qkv[1]), ToHeads(qkv[2]));
+        var attention = nn.functional.scaled_dot_product_attention(ToHeads(qkv[0]), ToHeads(qkv[1]), ToHeads(qkv[2]));
 
         // [B, heads, HW, d] -> [B, heads, d, HW] -> [B, C, H, W]
-        var merged = attention.Transpose(-2, -1).Reshape(b, c, height, width);
+        var merged = attention.transpose(-2, -1).reshape(b, c, height, width);
         return _proj.Forward(merged) + h;
     }
 }

@@ -1,4 +1,6 @@
-using MLNet.Diffusion.Torch;
+using MLNet.Diffusion.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Bench;
 
@@ -28,7 +30,7 @@ internal sealed class AttentionBlockBenchmark : IBenchmark
 
     public int BatchSize => (int)s_inputShape[0];
 
-    public long ParameterCount => _block.ParameterCount;
+    public long ParameterCount => _block.ParameterCount();
 
     public IReadOnlyList<string> ProbeLabels { get; } = ["loss", "gradient L2 norm"];
 
@@ -36,18 +38,18 @@ internal sealed class AttentionBlockBenchmark : IBenchmark
 
     public double[] Probe()
     {
-        using (LibTorch.NewDisposeScope())
+        using (torch.NewDisposeScope())
         {
             _block.ZeroGrad(setToNone: true);
-            var loss = _block.Forward(_input).Square().Mean();
-            loss.Backward();
+            var loss = _block.Forward(_input).square().mean();
+            loss.backward();
             var gradSquares = 0.0;
-            foreach (var parameter in _block.Parameters())
+            foreach (var parameter in _block.parameters())
             {
                 // Grad is a new handle on the gradient, owned by this scope; the gradient itself stays with the parameter.
-                if (parameter.Grad is { } grad)
+                if (parameter.grad is { } grad)
                 {
-                    gradSquares += grad.Square().Sum().ToDouble();
+                    gradSquares += grad.square().Sum().ToDouble();
                 }
             }
 
@@ -59,12 +61,12 @@ internal sealed class AttentionBlockBenchmark : IBenchmark
 
     private void Step()
     {
-        using (LibTorch.NewDisposeScope())
+        using (torch.NewDisposeScope())
         {
             _block.ZeroGrad(setToNone: true);
             var output = _block.Forward(_input);
-            var loss = output.Square().Mean();
-            loss.Backward();
+            var loss = output.square().mean();
+            loss.backward();
         }
     }
 

@@ -1,6 +1,7 @@
-using MLNet.Diffusion.Torch;
-using MLNet.Diffusion.Torch.Nn;
-using MLNet.Diffusion.Torch.Optim;
+using MLNet.Diffusion.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
 
 namespace MLNet.Diffusion.Bench;
 
@@ -32,7 +33,7 @@ internal sealed class ConvNetBenchmark : IBenchmark
             new Conv2d(Channels, 3, 3, padding: 1));
 
         // PyTorch: torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01).
-        _optimizer = new AdamW(_model.Parameters(), learningRate: 1e-4, weightDecay: 0.01);
+        _optimizer = new AdamW(_model.parameters(), learningRate: 1e-4, weightDecay: 0.01);
         _input = LibTorch.Randn(s_inputShape).DetachFromDisposeScope();
         _target = LibTorch.Randn(s_inputShape).DetachFromDisposeScope();
     }
@@ -43,7 +44,7 @@ internal sealed class ConvNetBenchmark : IBenchmark
 
     public int BatchSize => (int)s_inputShape[0];
 
-    public long ParameterCount => _model.ParameterCount;
+    public long ParameterCount => _model.ParameterCount();
 
     public IReadOnlyList<string> ProbeLabels { get; } = ["loss", "loss after the AdamW step"];
 
@@ -52,15 +53,15 @@ internal sealed class ConvNetBenchmark : IBenchmark
 
     public double[] Probe()
     {
-        using (LibTorch.NewDisposeScope())
+        using (torch.NewDisposeScope())
         {
             _optimizer.ZeroGrad(setToNone: true);
-            var loss = Functional.MseLoss(_model.Forward(_input), _target);
-            loss.Backward();
+            var loss = nn.functional.mse_loss(_model.Forward(_input), _target);
+            loss.backward();
             _optimizer.Step();
-            using (Autograd.NoGrad())
+            using (torch.no_grad())
             {
-                return [loss.ToDouble(), Functional.MseLoss(_model.Forward(_input), _target).ToDouble()];
+                return [loss.ToDouble(), nn.functional.mse_loss(_model.Forward(_input), _target).ToDouble()];
             }
         }
     }
@@ -71,12 +72,12 @@ internal sealed class ConvNetBenchmark : IBenchmark
     {
         // One scope per step: the output, the loss and every handle made on the way are freed here, while the
         // parameters (detached from scopes when registered) and the optimiser state live on.
-        using (LibTorch.NewDisposeScope())
+        using (torch.NewDisposeScope())
         {
             _optimizer.ZeroGrad(setToNone: true);
             var output = _model.Forward(_input);
-            var loss = Functional.MseLoss(output, _target);
-            loss.Backward();
+            var loss = nn.functional.mse_loss(output, _target);
+            loss.backward();
             _optimizer.Step();
         }
     }

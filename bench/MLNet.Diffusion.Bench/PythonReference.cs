@@ -1,3 +1,5 @@
+using TorchSharp;
+using static TorchSharp.torch;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;

@@ -1,7 +1,10 @@
+using MLNet.Diffusion.Engine;
+using MLNet.Diffusion.IO;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Bench;
 
@@ -82,7 +85,7 @@ public static class SideBySideBenchmark
 
         // Both sides get the thread count explicitly: Debian's libtorch starts with one thread whatever the machine.
         LibTorch.NumThreads = options.Threads;
-        LibTorch.ManualSeed(Seed);
+        torch.random.manual_seed(Seed);
 
         var script = PythonReference.FindScript(options.Script);
         using var python = PythonReference.Start(options.Python, script, options, Seed);
@@ -216,10 +219,10 @@ public static class SideBySideBenchmark
         foreach (var benchmark in benchmarks)
         {
             var theirs = python.ParameterCounts.GetValueOrDefault(benchmark.Command);
-            if (theirs != benchmark.ParameterCount)
+            if (theirs != benchmark.ParameterCount())
             {
                 throw new InvalidOperationException(string.Create(s_invariant,
-                    $"{benchmark.Title}: our model has {benchmark.ParameterCount} parameters, PyTorch's has {theirs}; the two sides no longer match."));
+                    $"{benchmark.Title}: our model has {benchmark.ParameterCount()} parameters, PyTorch's has {theirs}; the two sides no longer match."));
             }
         }
     }

@@ -1,6 +1,7 @@
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Bench;
 
@@ -33,7 +34,7 @@ internal sealed class UNetSampleBenchmark : UNetWorkload
     public UNetSampleBenchmark(BenchOptions options)
         : base(options, "(d) UNet sampling step")
     {
-        Model.Eval();
+        Model.eval();
         _sampler = new DdimSampler(Schedule);
         _sampler.SetTimesteps(ScheduleSteps);
         _timestep = _sampler.Timesteps[ScheduleSteps / 2];
@@ -54,13 +55,13 @@ internal sealed class UNetSampleBenchmark : UNetWorkload
     public override double[] Probe()
     {
         Tensor forward;
-        using (Autograd.NoGrad())
+        using (torch.no_grad())
         {
             forward = Model.Forward(_x, _timesteps).DetachFromDisposeScope();
         }
 
         AddProbeTensor(new("forward", "one forward pass at random timesteps", forward, null, "the largest output", 1e-4));
-        long[] shape = [.. _noise.Shape];
+        long[] shape = [.. _noise.shape];
         foreach (var (name, label, sampler) in new (string, string, IDiffusionSampler)[]
         {
             ("ddim", $"DDIM, {RunSteps} steps", new DdimSampler(Schedule)),
@@ -72,8 +73,8 @@ internal sealed class UNetSampleBenchmark : UNetWorkload
             AddProbeTensor(new(name, $"{label} from the same noise", images, null, "the largest value", 1e-4));
         }
 
-        using var scope = LibTorch.NewDisposeScope();
-        return [forward.Abs().Mean().ToDouble()];
+        using var scope = torch.NewDisposeScope();
+        return [forward.abs().mean().ToDouble()];
     }
 
     public override double[] Run(int iterations) => Timing.Measure(iterations, Step);
@@ -81,8 +82,8 @@ internal sealed class UNetSampleBenchmark : UNetWorkload
     // As SamplingLoop runs a step (the same autograd mode, one dispose scope per step).
     private void Step()
     {
-        using var noGrad = Autograd.NoGrad();
-        using var scope = LibTorch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
         _sampler.Step(_denoiser(_x, _timestep), _timestep, _x);
     }
 

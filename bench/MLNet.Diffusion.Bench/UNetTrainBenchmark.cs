@@ -1,7 +1,7 @@
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Torch;
-using MLNet.Diffusion.Torch.Optim;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Bench;
 
@@ -35,9 +35,9 @@ internal sealed class UNetTrainBenchmark : UNetWorkload
     {
         Model.Train();
         _objective = new DiffusionObjective(Schedule);
-        _optimizer = new AdamW(Model.Parameters(), LearningRate, weightDecay: 0);
+        _optimizer = new AdamW(Model.parameters(), LearningRate, weightDecay: 0);
         _ema = new ExponentialMovingAverage(Model, EmaDecay);
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         _images = scope.Detach((LibTorch.Rand(ImageShape(options.BatchSize)) * 2) - 1);
     }
 
@@ -50,13 +50,13 @@ internal sealed class UNetTrainBenchmark : UNetWorkload
     public override double[] Probe()
     {
         // Same generators on both sides: the step's (timesteps, noise) and the default one (dropout masks).
-        LibTorch.ManualSeed(ProbeSeed);
+        torch.random.manual_seed(ProbeSeed);
         _rng.Seed = ProbeSeed;
-        using var before = Flat(Model.Parameters());
+        using var before = Flat(Model.parameters());
         var loss = Step();
-        var after = Flat(Model.Parameters());
+        var after = Flat(Model.parameters());
         using var update = after - before;
-        using var largestUpdate = update.Abs().Max();
+        using var largestUpdate = update.abs().Max();
         AddProbeTensor(new("weights", "weights after one step", after, largestUpdate.ToDouble(), "the step's largest update", 1e-3));
         AddProbeTensor(new("ema", "EMA after one step", Flat(_ema.StateDict().Values), null, "the largest weight", 1e-4));
         return [loss];
@@ -66,15 +66,15 @@ internal sealed class UNetTrainBenchmark : UNetWorkload
 
     private double Step()
     {
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         _optimizer.LearningRate = LearningRate;
         _optimizer.ZeroGrad();
-        var batch = _images.Size(0);
+        var batch = _images.size(0);
         var t = LibTorch.RandInt(0, Schedule.TrainTimesteps, [batch], _rng);
-        var noise = LibTorch.Randn(_images.Shape, _rng);
+        var noise = LibTorch.Randn(_images.shape, _rng);
         var (noisy, target) = _objective.Prepare(_images, noise, t);
-        var loss = _objective.Loss(Model.Forward(noisy, t).To(ScalarType.Float32), target, t);
-        loss.Backward();
+        var loss = _objective.Loss(Model.Forward(noisy, t).to(ScalarType.Float32), target, t);
+        loss.backward();
         var total = loss.ToDouble();
         GradientClipping.ClipGradNorm(_optimizer.Parameters, 1);
         _optimizer.Step();

@@ -1,6 +1,8 @@
+using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Bench;
 
@@ -21,12 +23,12 @@ internal abstract class UNetWorkload : IBenchmark
     {
         Config = UNetConfig.Preset(options.Preset, options.ImageSize, options.Channels);
         Model = new UNet2D(Config);
-        using (Autograd.NoGrad())
-        using (LibTorch.NewDisposeScope())
+        using (torch.no_grad())
+        using (torch.NewDisposeScope())
         {
-            foreach (var parameter in Model.Parameters())
+            foreach (var parameter in Model.parameters())
             {
-                parameter.AddInPlace(LibTorch.RandnLike(parameter), WeightNoise);
+                parameter.add_(LibTorch.RandnLike(parameter), WeightNoise);
             }
         }
 
@@ -40,7 +42,7 @@ internal abstract class UNetWorkload : IBenchmark
 
     public int BatchSize { get; }
 
-    public long ParameterCount => Model.ParameterCount;
+    public long ParameterCount => Model.ParameterCount();
 
     public abstract IReadOnlyList<string> ProbeLabels { get; }
 
@@ -61,8 +63,8 @@ internal abstract class UNetWorkload : IBenchmark
     /// <summary>All <paramref name="tensors"/> flattened into one new vector.</summary>
     protected static Tensor Flat(IEnumerable<Tensor> tensors)
     {
-        using var scope = LibTorch.NewDisposeScope();
-        return scope.MoveToOuter(LibTorch.Cat([.. tensors.Select(t => t.Detach().Flatten())]));
+        using var scope = torch.NewDisposeScope();
+        return scope.MoveToOuter(torch.cat([.. tensors.Select(t => t.detach().flatten())]));
     }
 
     public abstract IEnumerable<KeyValuePair<string, Tensor>> CheckTensors();

@@ -1,7 +1,9 @@
+using MLNet.Diffusion.Engine;
 using System.Globalization;
 using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Pipelines;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
 
 namespace FashionMnistExample;
@@ -104,7 +106,7 @@ public static class Program
         if (settings.Model is { } modelPath)
         {
             model.Save(modelPath);
-            log.WriteLine($"saved {modelPath} ({model.ParameterCount:N0} parameters)");
+            log.WriteLine($"saved {modelPath} ({model.ParameterCount():N0} parameters)");
         }
 
         // One row per class (labels 0,0,...,1,1,...) with guidance, from the moving-average weights.

@@ -1,3 +1,4 @@
+using MLNet.Diffusion.Engine;
 using System.CommandLine;
 using System.Globalization;
 using MLNet.Diffusion.Bench;
@@ -5,7 +6,8 @@ using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Evaluation;
 using MLNet.Diffusion.Pipelines;
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
 using Spectre.Console;
 
@@ -198,7 +200,7 @@ public static class CliApp
         {
             using var model = DiffusionModel.Load(p.GetRequiredValue(modelPath), "cpu");
             output.WriteLine($"model:      {model.Config}");
-            output.WriteLine(string.Create(s_invariant, $"parameters: {model.ParameterCount:N0}"));
+            output.WriteLine(string.Create(s_invariant, $"parameters: {model.ParameterCount():N0}"));
             var schedule = model.ScheduleOptions;
             output.WriteLine(string.Create(s_invariant, $"schedule:   {schedule.Kind}, {schedule.TrainTimesteps} steps{(schedule.RescaleZeroTerminalSnr ? ", zero terminal SNR" : string.Empty)}; predicts {model.PredictionType}"));
             if (model.Training is { } t)
@@ -371,18 +373,18 @@ public static class CliApp
         }
 
         Check(File.Exists(data), $"--data: '{data}' is neither fashion-mnist nor an existing IDX file or image folder");
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var idx = IdxFile.Load(data);
-        Check(idx.Dimensions.Count == 3 && idx.ElementType == ScalarType.UInt8, $"--data: '{data}' must hold uint8 images [N, H, W], not {idx.ElementType.Name()} [{string.Join(", ", idx.Dimensions)}]");
+        Check(idx.Dimensions.Count == 3 && idx.ElementType == ScalarType.Byte, $"--data: '{data}' must hold uint8 images [N, H, W], not {idx.ElementType.Name()} [{string.Join(", ", idx.Dimensions)}]");
         Check(idx.Dimensions[1] == idx.Dimensions[2], $"--data: the images of '{data}' are not square ({idx.Dimensions[1]}×{idx.Dimensions[2]})");
         var count = Math.Min(idx.Dimensions[0], limit ?? int.MaxValue);
-        var pixels = (idx.ToTensor().Narrow(0, 0, count).To(ScalarType.Float32) / 127.5 - 1).Unsqueeze(1);
+        var pixels = (idx.ToTensor().narrow(0, 0, count).to(ScalarType.Float32) / 127.5 - 1).unsqueeze(1);
         Tensor? classes = null;
         if (labelsPath is not null)
         {
             var labelFile = IdxFile.Load(labelsPath);
             Check(labelFile.Dimensions.Count == 1 && labelFile.Dimensions[0] >= count, $"--labels: '{labelsPath}' must hold at least {count} labels [N]");
-            classes = labelFile.ToTensor().Narrow(0, 0, count).To(ScalarType.Int64);
+            classes = labelFile.ToTensor().narrow(0, 0, count).to(ScalarType.Int64);
         }
 
         return new TensorTrainingData(pixels, classes);

@@ -1,9 +1,9 @@
 using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Torch;
-using MLNet.Diffusion.Torch.Nn;
-using MLNet.Diffusion.Torch.Optim;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
 using MLNet.Diffusion.Training;
 
 namespace MLNet.Diffusion.Tests;
@@ -15,10 +15,10 @@ public sealed class DocsExamplesTests
     [TestMethod]
     public void Training_Example()
     {
-        LibTorch.ManualSeed(0);
+        torch.random.manual_seed(0);
         using var net = new Sequential(new Conv2d(1, 8, 3, padding: 1), new SiLU(), new Conv2d(8, 1, 3, padding: 1));
         Tensor Model(Tensor x, Tensor t) => net.Forward(x);  // a real model also reads t (the UNet does)
-        using var optimizer = new AdamW(net.Parameters(), learningRate: 1e-3);
+        using var optimizer = new AdamW(net.parameters(), learningRate: 1e-3);
         using var images = LibTorch.Rand([8, 1, 8, 8]) * 2 - 1;
         double first = 0, last = 0;
         for (var i = 0; i < 30; i++)
@@ -27,13 +27,13 @@ public sealed class DocsExamplesTests
             var schedule = NoiseSchedule.Create(BetaScheduleKind.Cosine, timesteps: 1000);
             var objective = new DiffusionObjective(schedule, PredictionType.VPrediction, LossWeighting.MinSnr);
 
-            using var scope = LibTorch.NewDisposeScope();
-            var t = objective.SampleTimesteps(images.Size(0));           // uniform in [0, T)
+            using var scope = torch.NewDisposeScope();
+            var t = objective.SampleTimesteps(images.size(0));           // uniform in [0, T)
             var noise = LibTorch.RandnLike(images);
             var (noisy, target) = objective.Prepare(images, noise, t);   // x_t and the v target
             var loss = objective.Loss(Model(noisy, t), target, t);       // min-SNR-5 weighted MSE
             optimizer.ZeroGrad();
-            loss.Backward();
+            loss.backward();
             optimizer.Step();
             // end
             last = loss.ToDouble();
@@ -62,7 +62,7 @@ public sealed class DocsExamplesTests
         using var noise = SampleNoise.PerSample(firstSeed: 42, count: 256);  // one generator per sample
         using var samples = SamplingLoop.Run(sampler, denoiser, [256, 1], noise, steps: 20);
         // end
-        Assert.AreEqual(0.3, samples.Mean().ToDouble(), 0.1);
+        Assert.AreEqual(0.3, samples.mean().ToDouble(), 0.1);
         Assert.AreEqual(20, sampler.Timesteps.Count);
     }
 
@@ -70,7 +70,7 @@ public sealed class DocsExamplesTests
     public void Likelihood_Example()
     {
         var schedule = NoiseSchedule.Create(timesteps: 100);
-        Denoiser model = (x, t) => LibTorch.ZerosLike(x);  // predicts x₀ = 0 everywhere: a poor model
+        Denoiser model = (x, t) => torch.zeros_like(x);  // predicts x₀ = 0 everywhere: a poor model
         using var images = LibTorch.Rand([16, 1, 4, 4]) * 2 - 1;
         // docs: likelihood
         var bound = VariationalBound.BitsPerDim(schedule, model, PredictionType.Sample, images);
@@ -112,11 +112,11 @@ public sealed class DocsExamplesTests
         Assert.AreEqual(30, resumed.Steps);
         // docs: generate
         var sampler = new DdimSampler(result.Schedule);
-        var denoiser = UNetDenoiser.Create(result.EmaModel, LibTorch.FromArray(new long[] { 0, 1, 2, 2 }), guidanceScale: 3);
+        var denoiser = UNetDenoiser.Create(result.EmaModel, torch.tensor(new long[] { 0, 1, 2, 2 }), guidanceScale: 3);
         using var noise = SampleNoise.PerSample(firstSeed: 1, count: 4);
         using var generated = SamplingLoop.Run(sampler, denoiser, [4, 1, 8, 8], noise, steps: 50);  // in [-1, 1]
         // end
-        CollectionAssert.AreEqual(new long[] { 4, 1, 8, 8 }, generated.Shape);
+        CollectionAssert.AreEqual(new long[] { 4, 1, 8, 8 }, generated.shape);
     }
 
     [TestMethod]
@@ -129,7 +129,7 @@ public sealed class DocsExamplesTests
         // Debian's dataset-fashion-mnist (installed by ./build.sh): [N, 1, 28, 28] in [-1, 1] and int64 labels.
         var (images, labels) = FashionMnist.LoadTrain(limit: 1000);
         using var data = new TensorTrainingData(images, labels, FashionMnist.ClassCount);
-        using var first = images.Narrow(0, 0, 16);
+        using var first = images.narrow(0, 0, 16);
         ImageGrid.SaveGrid(first, path, columns: 8);    // a PNG through libpng, 2 px white padding
         Image grid = PngCodec.Load(path);               // 8-bit pixels, interleaved
         Console.WriteLine($"{grid.Width}×{grid.Height}, first label {FashionMnist.ClassNames[(int)labels[0].ToInt64()]}");

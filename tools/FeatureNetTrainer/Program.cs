@@ -1,9 +1,11 @@
+using MLNet.Diffusion.Engine;
+using MLNet.Diffusion.IO;
 using System.Diagnostics;
 using System.Globalization;
 using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Evaluation;
-using MLNet.Diffusion.Torch;
-using MLNet.Diffusion.Torch.Optim;
+using TorchSharp;
+using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
 
 namespace FeatureNetTrainer;
@@ -76,13 +78,13 @@ public static class Program
         ArgumentNullException.ThrowIfNull(log);
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.Epochs, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.BatchSize, 1);
-        LibTorch.ManualSeed(settings.Seed);
+        torch.random.manual_seed(settings.Seed);
         var (images, labels) = FashionMnist.LoadTrain(settings.Limit);
         using var data = new TensorTrainingData(images, labels, FashionMnist.ClassCount);
         images.Dispose();
         labels.Dispose();
         using var network = new FeatureNetwork();
-        using var optimizer = new AdamW(network.Parameters(), settings.LearningRate, weightDecay: 0.05);
+        using var optimizer = new AdamW(network.parameters(), settings.LearningRate, weightDecay: 0.05);
         using var shuffle = new Generator(settings.Seed);
         // The learning-rate schedule of our diffusion trainer: linear warm-up over 100 steps, then cosine decay to zero.
         var schedule = new DdpmTrainer(new DdpmTrainerOptions
@@ -92,23 +94,23 @@ public static class Program
         var stepsPerEpoch = (data.Count + settings.BatchSize - 1) / settings.BatchSize;
         var totalSteps = stepsPerEpoch * settings.Epochs;
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"FID feature network: {network.ParameterCount:N0} parameters; {data.Count} training images, {settings.Epochs} epochs of {stepsPerEpoch} steps of {settings.BatchSize}, {LibTorch.NumThreads} threads"));
+            $"FID feature network: {network.ParameterCount():N0} parameters; {data.Count} training images, {settings.Epochs} epochs of {stepsPerEpoch} steps of {settings.BatchSize}, {LibTorch.NumThreads} threads"));
         var clock = Stopwatch.StartNew();
         long step = 0;
         for (var epoch = 1; epoch <= settings.Epochs; epoch++)
         {
             using var order = LibTorch.RandPerm(data.Count, shuffle);
-            var indices = order.ToArray<long>();
+            var indices = order.data<long>().ToArray();
             double lossSum = 0;
             for (long start = 0; start < data.Count; start += settings.BatchSize)
             {
-                using var scope = LibTorch.NewDisposeScope();
+                using var scope = torch.NewDisposeScope();
                 var batch = indices.AsSpan((int)start, (int)Math.Min(settings.BatchSize, data.Count - start)).ToArray();
                 var (x, y) = data.GetBatch(batch);
                 optimizer.LearningRate = schedule.LearningRateAt(step++, totalSteps);
-                var loss = Functional.CrossEntropy(network.Forward(x), y!);
+                var loss = nn.functional.cross_entropy(network.Forward(x), y!);
                 optimizer.ZeroGrad();
-                loss.Backward();
+                loss.backward();
                 optimizer.Step();
                 lossSum += loss.ToDouble() * batch.Length;
             }
@@ -116,7 +118,7 @@ public static class Program
             log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}: loss {lossSum / data.Count:F4}, {clock.Elapsed.TotalSeconds:F0} s"));
         }
 
-        network.Eval();
+        network.eval();
         var (testImages, testLabels) = FashionMnist.LoadTest(settings.TestLimit);
         double accuracy;
         using (testImages)

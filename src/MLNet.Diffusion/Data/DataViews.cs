@@ -1,5 +1,7 @@
+using MLNet.Diffusion.Engine;
 using System.Reflection;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Data;
 
@@ -23,7 +25,7 @@ internal static class DataViews
     {
         var images = IdxFile.Load(imagesPath);
         var dims = images.Dimensions;
-        if (images.ElementType != ScalarType.UInt8 || dims.Count is not (3 or 4) || (dims.Count == 4 && dims[3] is < 1 or > 4))
+        if (images.ElementType != ScalarType.Byte || dims.Count is not (3 or 4) || (dims.Count == 4 && dims[3] is < 1 or > 4))
         {
             throw new InvalidDataException(
                 $"IDX images file '{imagesPath}' holds [{string.Join(", ", dims)}] {images.ElementType.Name()}; images must be uint8 [N, H, W] or [N, H, W, C] with C 1 to 4.");
@@ -40,7 +42,7 @@ internal static class DataViews
         }
 
         var labelFile = IdxFile.Load(labelsPath);
-        if (labelFile.ElementType != ScalarType.UInt8 || labelFile.Dimensions.Count != 1 || labelFile.Dimensions[0] != count)
+        if (labelFile.ElementType != ScalarType.Byte || labelFile.Dimensions.Count != 1 || labelFile.Dimensions[0] != count)
         {
             throw new InvalidDataException(
                 $"IDX labels file '{labelsPath}' holds [{string.Join(", ", labelFile.Dimensions)}] {labelFile.ElementType.Name()}; it must be uint8 [{count}], one label per image of '{imagesPath}'.");
@@ -105,9 +107,9 @@ internal static class DataViews
         var count = view.GetRowCount()!.Value;
         long[] order;
         using (var generator = new Generator(seed))
-        using (var permutation = LibTorch.RandPerm(count, generator).DetachFromDisposeScope())
+        using (var permutation = torch.randperm(count, generator: generator).DetachFromDisposeScope())
         {
-            order = permutation.ToArray<long>();
+            order = permutation.data<long>().ToArray();
         }
 
         return new RandomAccessDataView(view.Schema, count, i => Values(view.GetRow(order[i])));

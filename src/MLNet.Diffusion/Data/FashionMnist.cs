@@ -1,5 +1,7 @@
+using MLNet.Diffusion.Engine;
 using System.Collections.ObjectModel;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Data;
 
@@ -102,10 +104,10 @@ public static class FashionMnist
                 $"Fashion-MNIST labels file '{labelsPath}' is invalid: label {labelBytes[outOfRange]} at index {outOfRange} is outside 0..{ClassCount - 1}.");
         }
 
-        using var scope = LibTorch.NewDisposeScope();
-        var pixels = LibTorch.FromBytes(images.Data.Span[..(count * ImageSize * ImageSize)], ScalarType.UInt8, [count, 1, ImageSize, ImageSize]);
-        var scaled = (pixels.To(ScalarType.Float32) / 127.5) - 1;
-        var classes = LibTorch.FromBytes(labelBytes, ScalarType.UInt8, [count]).To(ScalarType.Int64);
+        using var scope = torch.NewDisposeScope();
+        var pixels = TensorBytes.FromBytes(images.Data.Span[..(count * ImageSize * ImageSize)], ScalarType.Byte, [count, 1, ImageSize, ImageSize]);
+        var scaled = (pixels.to(ScalarType.Float32) / 127.5) - 1;
+        var classes = TensorBytes.FromBytes(labelBytes, ScalarType.Byte, [count]).to(ScalarType.Int64);
         return (scope.MoveToOuter(scaled), scope.MoveToOuter(classes));
     }
 
@@ -124,7 +126,7 @@ public static class FashionMnist
 
     private static void Expect(IdxFile file, string path, int[] shape, string what)
     {
-        var matches = file.ElementType == ScalarType.UInt8 && file.Dimensions.Count == shape.Length &&
+        var matches = file.ElementType == ScalarType.Byte && file.Dimensions.Count == shape.Length &&
             shape.Select((size, i) => size < 0 || size == file.Dimensions[i]).All(ok => ok);
         if (!matches)
         {

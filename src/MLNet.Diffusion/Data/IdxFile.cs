@@ -1,7 +1,9 @@
+using MLNet.Diffusion.Engine;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Runtime.InteropServices;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Data;
 
@@ -33,7 +35,7 @@ public sealed class IdxFile
         _data = data;
     }
 
-    /// <summary>The element type: <see cref="ScalarType.UInt8"/> for MNIST-style images and labels.</summary>
+    /// <summary>The element type: <see cref="ScalarType.Byte"/> for MNIST-style images and labels.</summary>
     public ScalarType ElementType { get; }
 
     /// <summary>The size of each dimension, outermost first (for example 60000, 28, 28).</summary>
@@ -80,7 +82,7 @@ public sealed class IdxFile
     {
         var requested = typeof(T) == typeof(byte) || typeof(T) == typeof(sbyte) || typeof(T) == typeof(short) ||
             typeof(T) == typeof(int) || typeof(T) == typeof(float) || typeof(T) == typeof(double)
-            ? ScalarTypes.Of<T>()
+            ? ScalarTypeExtensions.Of<T>()
             : (ScalarType?)null;
         if (requested != ElementType)
         {
@@ -102,12 +104,12 @@ public sealed class IdxFile
         var elementSize = ElementType.ElementSize();
         if (elementSize == 1)
         {
-            return LibTorch.FromBytes(_data, ElementType, shape);
+            return TensorBytes.FromBytes(_data, ElementType, shape);
         }
 
         var bytes = (byte[])_data.Clone();
         ToMachineOrder(bytes, elementSize);
-        return LibTorch.FromBytes(bytes, ElementType, shape);
+        return TensorBytes.FromBytes(bytes, ElementType, shape);
     }
 
     private static IdxFile Read(Stream stream, string source)
@@ -142,7 +144,7 @@ public sealed class IdxFile
 
         var elementType = header[2] switch
         {
-            0x08 => ScalarType.UInt8,
+            0x08 => ScalarType.Byte,
             0x09 => ScalarType.Int8,
             0x0B => ScalarType.Int16,
             0x0C => ScalarType.Int32,
@@ -167,7 +169,7 @@ public sealed class IdxFile
         }
 
         var dimensions = new int[count];
-        long length = ScalarTypes.ElementSize(elementType);
+        long length = elementType.ElementSize();
         for (var i = 0; i < count; i++)
         {
             var size = BinaryPrimitives.ReadUInt32BigEndian(sizes[(4 * i)..]);
@@ -258,7 +260,7 @@ public sealed class IdxFile
 
     private static string ClrName(ScalarType type) => type switch
     {
-        ScalarType.UInt8 => "byte",
+        ScalarType.Byte => "byte",
         ScalarType.Int8 => "sbyte",
         ScalarType.Int16 => "short",
         ScalarType.Int32 => "int",

@@ -1,4 +1,6 @@
-using MLNet.Diffusion.Torch;
+using MLNet.Diffusion.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Data;
 
@@ -29,20 +31,20 @@ public static class ImageGrid
     public static Image[] ToImages(Tensor batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var shape = batch.Shape;
-        if (shape.Length != 4 || shape[1] is not (1 or 3) || shape[2] < 1 || shape[3] < 1 || !batch.Dtype.IsFloatingPoint())
+        var shape = batch.shape;
+        if (shape.Length != 4 || shape[1] is not (1 or 3) || shape[2] < 1 || shape[3] < 1 || !batch.dtype.IsFloatingPoint())
         {
             throw new ArgumentException(
-                $"Expected a floating-point batch [N, C, H, W] with C = 1 (gray) or 3 (RGB) and values in [-1, 1]; got [{string.Join(", ", shape)}] {batch.Dtype.Name()}.",
+                $"Expected a floating-point batch [N, C, H, W] with C = 1 (gray) or 3 (RGB) and values in [-1, 1]; got [{string.Join(", ", shape)}] {batch.dtype.Name()}.",
                 nameof(batch));
         }
 
         var (count, channels, height, width) = ((int)shape[0], (int)shape[1], (int)shape[2], (int)shape[3]);
         Image.Validate(width, height, channels);
         double[] values;
-        using (var scope = LibTorch.NewDisposeScope())
+        using (var scope = torch.NewDisposeScope())
         {
-            values = batch.Detach().To(Device.Cpu).To(ScalarType.Float64).Contiguous().ToArray<double>();
+            values = batch.detach().to(torch.CPU).to(ScalarType.Float64).contiguous().data<double>().ToArray();
         }
 
         var images = new Image[count];

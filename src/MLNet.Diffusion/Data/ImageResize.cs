@@ -1,4 +1,5 @@
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
 
 namespace MLNet.Diffusion.Data;
@@ -13,14 +14,14 @@ internal static class ImageResize
     /// <summary><paramref name="input"/> [1, C, H, W] resized to [1, C, <paramref name="height"/>, <paramref name="width"/>]; padding is <paramref name="padValue"/>.</summary>
     public static Tensor Apply(Tensor input, int width, int height, ImageResizeMode mode, double padValue)
     {
-        var (sourceHeight, sourceWidth) = (input.Size(2), input.Size(3));
+        var (sourceHeight, sourceWidth) = (input.size(2), input.size(3));
         var (scaledHeight, scaledWidth) = ScaledSize(sourceWidth, sourceHeight, width, height, mode);
         var resized = scaledHeight == sourceHeight && scaledWidth == sourceWidth
             ? input
-            : Functional.Interpolate(input, scaledHeight, scaledWidth, InterpolationMode.Bilinear, alignCorners: false);
+            : nn.functional.interpolate(input, size: [scaledHeight, scaledWidth], mode: InterpolationMode.Bilinear, align_corners: false);
         return mode switch
         {
-            ImageResizeMode.IsoCrop => resized.Narrow(2, (scaledHeight - height) / 2, height).Narrow(3, (scaledWidth - width) / 2, width),
+            ImageResizeMode.IsoCrop => resized.narrow(2, (scaledHeight - height) / 2, height).narrow(3, (scaledWidth - width) / 2, width),
             ImageResizeMode.IsoPad when scaledHeight != height || scaledWidth != width => Pad(resized, width, height, padValue),
             _ => resized,
         };
@@ -28,9 +29,9 @@ internal static class ImageResize
 
     private static Tensor Pad(Tensor resized, int width, int height, double padValue)
     {
-        var (scaledHeight, scaledWidth) = (resized.Size(2), resized.Size(3));
-        var canvas = LibTorch.Full([1, resized.Size(1), height, width], padValue);
-        canvas.Narrow(2, (height - scaledHeight) / 2, scaledHeight).Narrow(3, (width - scaledWidth) / 2, scaledWidth).CopyFrom(resized);
+        var (scaledHeight, scaledWidth) = (resized.size(2), resized.size(3));
+        var canvas = torch.full([1, resized.size(1), height, width], padValue);
+        canvas.narrow(2, (height - scaledHeight) / 2, scaledHeight).narrow(3, (width - scaledWidth) / 2, scaledWidth).copy_(resized);
         return canvas;
     }
 

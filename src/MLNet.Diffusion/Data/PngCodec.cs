@@ -1,5 +1,7 @@
+using MLNet.Diffusion.IO;
 using System.Runtime.InteropServices;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Data;
 

@@ -1,10 +1,12 @@
+using MLNet.Diffusion.Engine;
 using System.Diagnostics;
 using System.Globalization;
 using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Pipelines;
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Evaluation;
 
@@ -35,7 +37,7 @@ public static class DiffusionEvaluator
         }
 
         var clock = Stopwatch.StartNew();
-        var device = options.Generation.Device is { } name ? Device.Parse(name) : model.Network.Parameters()[0].Device;
+        var device = options.Generation.Device is { } name ? Devices.Parse(name) : model.Network.parameters().First().device;
         device.EnsureAvailable();
         using var network = FeatureNetwork.LoadPretrained(device);
         progress?.Report("reference statistics of the Fashion-MNIST test set");
@@ -87,15 +89,15 @@ public static class DiffusionEvaluator
     private static (FeatureStatistics Statistics, long[] Predicted) Generate(DiffusionModel model, FeatureNetwork network, EvaluationOptions options,
         Device device, IProgress<string>? progress, CancellationToken cancellationToken)
     {
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var features = new List<Tensor>();
         var predicted = new List<long>();
         var classes = model.Config.NumClasses;
         for (var start = 0; start < options.Count; start += options.BatchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            using var step = LibTorch.NewDisposeScope();
-            using var noGrad = Autograd.NoGrad();
+            using var step = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
             var length = Math.Min(options.BatchSize, options.Count - start);
             var generation = options.Generation with
             {
@@ -103,9 +105,9 @@ public static class DiffusionEvaluator
                 Labels = classes is { } k ? [.. Enumerable.Range(start, length).Select(i => i % k)] : null,
             };
             var images = model.Generate(length, generation);
-            var batchFeatures = network.Features(images.To(device));
-            predicted.AddRange(network.Classify(batchFeatures).ArgMax(1).To(Device.Cpu).ToArray<long>());
-            features.Add(step.MoveToOuter(batchFeatures.To(Device.Cpu)));
+            var batchFeatures = network.Features(images.to(device));
+            predicted.AddRange(network.Classify(batchFeatures).argmax(1).to(torch.CPU).data<long>().ToArray());
+            features.Add(step.MoveToOuter(batchFeatures.to(torch.CPU)));
             var batches = (options.Count + options.BatchSize - 1) / options.BatchSize;
             var batch = (start / options.BatchSize) + 1;
             if (batch % Math.Max(1, batches / 10) == 0 || batch == batches)
@@ -114,7 +116,7 @@ public static class DiffusionEvaluator
             }
         }
 
-        return (FeatureStatistics.FromFeatures(LibTorch.Cat(features)), predicted.ToArray());
+        return (FeatureStatistics.FromFeatures(torch.cat(features)), predicted.ToArray());
     }
 
     private static VariationalBoundTerms BitsPerDim(DiffusionModel model, EvaluationOptions options, Device device, IProgress<string>? progress,
@@ -125,17 +127,17 @@ public static class DiffusionEvaluator
         using (labels)
         using (var generator = new Generator(options.Generation.Seed, device))
         {
-            model.Network.To(device);
+            model.Network.to(device);
             double prior = 0, diffusion = 0, decoder = 0;
             var count = options.BitsPerDimCount;
             for (var start = 0; start < count; start += options.BatchSize)
             {
-                using var scope = LibTorch.NewDisposeScope();
+                using var scope = torch.NewDisposeScope();
                 var length = Math.Min(options.BatchSize, count - start);
                 // A class-conditional model is scored with the true labels: the bound on −log p(x | y).
-                var conditioning = model.Config.NumClasses is null ? null : labels.Narrow(0, start, length).To(device);
+                var conditioning = model.Config.NumClasses is null ? null : labels.narrow(0, start, length).to(device);
                 var terms = VariationalBound.BitsPerDim(model.Schedule, UNetDenoiser.Create(model.Network, conditioning), model.PredictionType,
-                    images.Narrow(0, start, length).To(device), generator, cancellationToken: cancellationToken);
+                    images.narrow(0, start, length).to(device), generator, cancellationToken: cancellationToken);
                 prior += terms.Prior * length;
                 diffusion += terms.Diffusion * length;
                 decoder += terms.Decoder * length;

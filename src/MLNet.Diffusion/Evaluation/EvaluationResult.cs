@@ -1,8 +1,10 @@
+using MLNet.Diffusion.IO;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MLNet.Diffusion.Pipelines;
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Evaluation;
 

@@ -1,6 +1,9 @@
+using MLNet.Diffusion.Engine;
+using MLNet.Diffusion.IO;
 using System.Security.Cryptography;
-using MLNet.Diffusion.Torch;
-using MLNet.Diffusion.Torch.Nn;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
 
 namespace MLNet.Diffusion.Evaluation;
 
@@ -10,7 +13,7 @@ namespace MLNet.Diffusion.Evaluation;
 /// (<c>tools/FeatureNetTrainer</c>). Three 3×3 conv–SiLU blocks (16, 32, 64 channels), each followed by 2×2 max
 /// pooling (28 → 14 → 7 → 3), a <see cref="FeatureCount"/>-dimensional SiLU feature layer, and a 10-way linear head. FID compares the statistics of the feature layer; the head classifies generated images.
 /// </summary>
-public sealed class FeatureNetwork : Module<Tensor, Tensor>
+public sealed class FeatureNetwork : nn.Module<Tensor, Tensor>
 {
     /// <summary>The dimension of the feature layer, whose statistics FID compares.</summary>
     public const int FeatureCount = 128;
@@ -37,30 +40,36 @@ public sealed class FeatureNetwork : Module<Tensor, Tensor>
 
     /// <summary>A network with fresh (untrained) weights; use <see cref="LoadPretrained"/> for the committed ones.</summary>
     public FeatureNetwork()
+        : base(nameof(FeatureNetwork))
     {
-        _conv1 = RegisterModule("conv1", new Conv2d(1, 16, 3, padding: 1));
-        _conv2 = RegisterModule("conv2", new Conv2d(16, 32, 3, padding: 1));
-        _conv3 = RegisterModule("conv3", new Conv2d(32, 64, 3, padding: 1));
-        _features = RegisterModule("features", new Linear(64 * 3 * 3, FeatureCount));
-        _head = RegisterModule("head", new Linear(FeatureCount, ClassCount));
+        _conv1 = nn.Conv2d(1, 16, 3, padding: 1);
+        register_module("conv1", _conv1);
+        _conv2 = nn.Conv2d(16, 32, 3, padding: 1);
+        register_module("conv2", _conv2);
+        _conv3 = nn.Conv2d(32, 64, 3, padding: 1);
+        register_module("conv3", _conv3);
+        _features = nn.Linear(64 * 3 * 3, FeatureCount);
+        register_module("features", _features);
+        _head = nn.Linear(FeatureCount, ClassCount);
+        register_module("head", _head);
     }
 
     /// <summary>The class logits [N, 10] of images [N, 1, 28, 28] in [−1, 1].</summary>
-    public override Tensor Forward(Tensor input)
+    public override Tensor forward(Tensor input)
     {
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         return scope.MoveToOuter(Classify(Features(input)));
     }
 
     /// <summary>The class logits [N, 10] of feature vectors [N, <see cref="FeatureCount"/>] from <see cref="Features"/>.</summary>
-    public Tensor Classify(Tensor features) => _head.Forward(features);
+    public Tensor Classify(Tensor features) => _head.forward(features);
 
     /// <summary>The feature vectors [N, <see cref="FeatureCount"/>] of images [N, 1, 28, 28] in [−1, 1].</summary>
     /// <exception cref="ArgumentException">The images are not [N, 1, 28, 28].</exception>
     public Tensor Features(Tensor images)
     {
         ArgumentNullException.ThrowIfNull(images);
-        var shape = images.Shape;
+        var shape = images.shape;
         if (shape.Length != 4 || shape[1] != 1 || shape[2] != ImageSize || shape[3] != ImageSize)
         {
             throw new ArgumentException(
@@ -68,11 +77,11 @@ public sealed class FeatureNetwork : Module<Tensor, Tensor>
                 nameof(images));
         }
 
-        using var scope = LibTorch.NewDisposeScope();
-        var x = Functional.MaxPool2d(Functional.Silu(_conv1.Forward(images)), 2);  // 14×14
-        x = Functional.MaxPool2d(Functional.Silu(_conv2.Forward(x)), 2);           // 7×7
-        x = Functional.MaxPool2d(Functional.Silu(_conv3.Forward(x)), 2);           // 3×3
-        return scope.MoveToOuter(Functional.Silu(_features.Forward(x.Flatten(1))));
+        using var scope = torch.NewDisposeScope();
+        var x = nn.functional.max_pool2d(nn.functional.silu(_conv1.forward(images)), 2);  // 14×14
+        x = nn.functional.max_pool2d(nn.functional.silu(_conv2.forward(x)), 2);           // 7×7
+        x = nn.functional.max_pool2d(nn.functional.silu(_conv3.forward(x)), 2);           // 3×3
+        return scope.MoveToOuter(nn.functional.silu(_features.forward(x.flatten(1))));
     }
 
     /// <summary>
@@ -84,21 +93,21 @@ public sealed class FeatureNetwork : Module<Tensor, Tensor>
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        var count = images.Size(0);
-        if (labels.Dimensions != 1 || labels.Size(0) != count)
+        var count = images.size(0);
+        if (labels.Dimensions != 1 || labels.size(0) != count)
         {
-            throw new ArgumentException($"Labels must be [{count}], one per image, not [{string.Join(", ", labels.Shape)}].", nameof(labels));
+            throw new ArgumentException($"Labels must be [{count}], one per image, not [{string.Join(", ", labels.shape)}].", nameof(labels));
         }
 
-        using var noGrad = Autograd.NoGrad();
+        using var noGrad = torch.no_grad();
         long correct = 0;
         for (long start = 0; start < count; start += batchSize)
         {
-            using var scope = LibTorch.NewDisposeScope();
+            using var scope = torch.NewDisposeScope();
             var length = Math.Min(batchSize, count - start);
-            var device = Parameters()[0].Device;
-            var predicted = Forward(images.Narrow(0, start, length).To(device)).ArgMax(1);
-            correct += predicted.Eq(labels.Narrow(0, start, length).To(device)).Sum().ToInt64();
+            var device = parameters().First().device;
+            var predicted = forward(images.narrow(0, start, length).to(device)).argmax(1);
+            correct += predicted.eq(labels.narrow(0, start, length).to(device)).sum().ToInt64();
         }
 
         return count == 0 ? 0 : (double)correct / count;
@@ -137,8 +146,8 @@ public sealed class FeatureNetwork : Module<Tensor, Tensor>
         try
         {
             network.LoadStateDict(content.Tensors);
-            network.To(device ?? Device.Cpu);
-            network.Eval();
+            network.to(device ?? torch.CPU);
+            network.eval();
             return network;
         }
         catch (ArgumentException ex)

@@ -1,5 +1,7 @@
+using MLNet.Diffusion.IO;
 using System.Globalization;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Evaluation;
 
@@ -60,30 +62,30 @@ public sealed class FeatureStatistics
     public static FeatureStatistics FromFeatures(Tensor features)
     {
         ArgumentNullException.ThrowIfNull(features);
-        if (features.Dimensions != 2 || features.Size(0) < 2)
+        if (features.Dimensions != 2 || features.size(0) < 2)
         {
-            throw new ArgumentException($"Features must be [N, D] with N ≥ 2, not [{string.Join(", ", features.Shape)}].", nameof(features));
+            throw new ArgumentException($"Features must be [N, D] with N ≥ 2, not [{string.Join(", ", features.shape)}].", nameof(features));
         }
 
-        using var scope = LibTorch.NewDisposeScope();
-        using var noGrad = Autograd.NoGrad();
-        var x = features.To(ScalarType.Float64).To(Device.Cpu);
-        var mean = x.Mean([0]);
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var x = features.to(ScalarType.Float64).to(torch.CPU);
+        var mean = x.mean([0]);
         var centred = x - mean;
-        var covariance = centred.Transpose(0, 1).MatMul(centred) / (x.Size(0) - 1);
-        covariance = (covariance + covariance.Transpose(0, 1)) * 0.5;  // exactly symmetric
-        return new FeatureStatistics(mean.ToArray<double>(), covariance.Contiguous().ToArray<double>(), x.Size(0));
+        var covariance = centred.transpose(0, 1).matmul(centred) / (x.size(0) - 1);
+        covariance = (covariance + covariance.transpose(0, 1)) * 0.5;  // exactly symmetric
+        return new FeatureStatistics(mean.data<double>().ToArray(), covariance.contiguous().data<double>().ToArray(), x.size(0));
     }
 
     /// <summary>Writes the statistics as safetensors (<c>mean</c>, <c>covariance</c>; the count in the metadata), atomically.</summary>
     public void Save(string path, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var all = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>()) { ["count"] = Count.ToString(CultureInfo.InvariantCulture) };
         Safetensors.Save(path, [
-            KeyValuePair.Create("mean", LibTorch.FromArray(Mean.ToArray(), [Dimension])),
-            KeyValuePair.Create("covariance", LibTorch.FromArray(Covariance.ToArray(), [Dimension, Dimension])),
+            KeyValuePair.Create("mean", torch.tensor(Mean.ToArray(), [Dimension])),
+            KeyValuePair.Create("covariance", torch.tensor(Covariance.ToArray(), [Dimension, Dimension])),
         ], all);
     }
 
@@ -95,13 +97,13 @@ public sealed class FeatureStatistics
         try
         {
             if (!content.Tensors.TryGetValue("mean", out var mean) || !content.Tensors.TryGetValue("covariance", out var covariance) ||
-                mean.Dtype != ScalarType.Float64 || covariance.Dtype != ScalarType.Float64 || mean.Dimensions != 1 ||
+                mean.dtype != ScalarType.Float64 || covariance.dtype != ScalarType.Float64 || mean.Dimensions != 1 ||
                 !content.Metadata.TryGetValue("count", out var countText) || !long.TryParse(countText, CultureInfo.InvariantCulture, out var count))
             {
                 throw new ArgumentException("it needs float64 'mean' [D] and 'covariance' [D, D] tensors and a 'count'");
             }
 
-            return new FeatureStatistics(mean.ToArray<double>(), covariance.Contiguous().ToArray<double>(), count);
+            return new FeatureStatistics(mean.data<double>().ToArray(), covariance.contiguous().data<double>().ToArray(), count);
         }
         catch (ArgumentException ex)
         {

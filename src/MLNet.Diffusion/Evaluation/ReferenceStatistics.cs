@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using MLNet.Diffusion.Data;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Evaluation;
 
@@ -99,16 +100,16 @@ public static class ReferenceStatistics
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(images);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        using var scope = LibTorch.NewDisposeScope();
-        using var noGrad = Autograd.NoGrad();
-        var device = network.Parameters()[0].Device;
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var device = network.parameters().First().device;
         var parts = new List<Tensor>();
-        for (long start = 0; start < images.Size(0); start += batchSize)
+        for (long start = 0; start < images.size(0); start += batchSize)
         {
-            var length = Math.Min(batchSize, images.Size(0) - start);
-            parts.Add(network.Features(images.Narrow(0, start, length).To(device)).To(Device.Cpu));
+            var length = Math.Min(batchSize, images.size(0) - start);
+            parts.Add(network.Features(images.narrow(0, start, length).to(device)).to(torch.CPU));
         }
 
-        return FeatureStatistics.FromFeatures(LibTorch.Cat(parts));
+        return FeatureStatistics.FromFeatures(torch.cat(parts));
     }
 }

@@ -1,5 +1,6 @@
-using MLNet.Diffusion.Torch;
-using MLNet.Diffusion.Torch.Nn;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
 
 namespace MLNet.Diffusion.Models;
 
@@ -7,7 +8,7 @@ namespace MLNet.Diffusion.Models;
 /// Self-attention over the pixels of a feature map: GroupNorm, a 1×1 conv to queries, keys and values,
 /// softmax(q·kᵀ/√d)·v per head, a zero-initialised 1×1 output projection, plus the input.
 /// </summary>
-public sealed class AttentionBlock : Module
+public sealed class AttentionBlock : nn.Module
 {
     private readonly int _heads;
     private readonly GroupNorm _norm;
@@ -16,26 +17,30 @@ public sealed class AttentionBlock : Module
 
     /// <summary>Creates the block.</summary>
     public AttentionBlock(int channels, int heads, int groups)
+        : base(nameof(AttentionBlock))
     {
         _heads = heads;
-        _norm = RegisterModule("norm", new GroupNorm(groups, channels));
-        _qkv = RegisterModule("qkv", new Conv2d(channels, 3 * channels, 1));
-        _projection = RegisterModule("proj", ResidualBlock.ZeroInit(new Conv2d(channels, channels, 1)));
+        _norm = Layers.GroupNorm(groups, channels);
+        register_module("norm", _norm);
+        _qkv = nn.Conv2d(channels, 3 * channels, 1);
+        register_module("qkv", _qkv);
+        _projection = Layers.ZeroInit(nn.Conv2d(channels, channels, 1));
+        register_module("proj", _projection);
     }
 
     /// <summary>The block's output for <paramref name="x"/> [B, C, H, W].</summary>
     public Tensor Forward(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        using var scope = LibTorch.NewDisposeScope();
-        var shape = x.Shape;
+        using var scope = torch.NewDisposeScope();
+        var shape = x.shape;
         var (batch, channels, height, width) = (shape[0], shape[1], shape[2], shape[3]);
-        var qkv = _norm.Forward(x).Then(_qkv.Forward).Then(t => t.Reshape(batch, 3, _heads, channels / _heads, height * width));
+        var qkv = _norm.forward(x).Then(_qkv.forward).Then(t => t.reshape(batch, 3, _heads, channels / _heads, height * width));
         // [B, heads, HW, d] for each of q, k, v.
-        var q = qkv.Select(1, 0).Transpose(-1, -2);
-        var k = qkv.Select(1, 1).Transpose(-1, -2);
-        var v = qkv.Select(1, 2).Transpose(-1, -2);
-        var attended = Functional.ScaledDotProductAttention(q, k, v).Then(t => t.Transpose(-1, -2)).Then(t => t.Reshape(batch, channels, height, width));
-        return scope.MoveToOuter(attended.Then(_projection.Forward).Then(t => x + t));
+        var q = qkv.select(1, 0).transpose(-1, -2);
+        var k = qkv.select(1, 1).transpose(-1, -2);
+        var v = qkv.select(1, 2).transpose(-1, -2);
+        var attended = nn.functional.scaled_dot_product_attention(q, k, v).Then(t => t.transpose(-1, -2)).Then(t => t.reshape(batch, channels, height, width));
+        return scope.MoveToOuter(attended.Then(_projection.forward).Then(t => x + t));
     }
 }

@@ -1,5 +1,6 @@
-using MLNet.Diffusion.Torch;
-using MLNet.Diffusion.Torch.Nn;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
 
 namespace MLNet.Diffusion.Models;
 
@@ -8,7 +9,7 @@ namespace MLNet.Diffusion.Models;
 /// GroupNorm → SiLU → dropout → conv3×3 (zero-initialised, so the block starts as the identity), plus the
 /// input (through a 1×1 conv when the channel count changes).
 /// </summary>
-public sealed class ResidualBlock : Module
+public sealed class ResidualBlock : nn.Module
 {
     private readonly GroupNorm _norm1;
     private readonly Conv2d _conv1;
@@ -20,38 +21,40 @@ public sealed class ResidualBlock : Module
 
     /// <summary>Creates the block.</summary>
     public ResidualBlock(int inChannels, int outChannels, int embeddingChannels, double dropout, int groups)
+        : base(nameof(ResidualBlock))
     {
-        _norm1 = RegisterModule("norm1", new GroupNorm(groups, inChannels));
-        _conv1 = RegisterModule("conv1", new Conv2d(inChannels, outChannels, 3, padding: 1));
-        _timeProjection = RegisterModule("time_proj", new Linear(embeddingChannels, outChannels));
-        _norm2 = RegisterModule("norm2", new GroupNorm(groups, outChannels));
-        _dropout = RegisterModule("dropout", new Dropout(dropout));
-        _conv2 = RegisterModule("conv2", ZeroInit(new Conv2d(outChannels, outChannels, 3, padding: 1)));
-        _shortcut = inChannels == outChannels ? null : RegisterModule("shortcut", new Conv2d(inChannels, outChannels, 1));
+        _norm1 = Layers.GroupNorm(groups, inChannels);
+        register_module("norm1", _norm1);
+        _conv1 = nn.Conv2d(inChannels, outChannels, 3, padding: 1);
+        register_module("conv1", _conv1);
+        _timeProjection = nn.Linear(embeddingChannels, outChannels);
+        register_module("time_proj", _timeProjection);
+        _norm2 = Layers.GroupNorm(groups, outChannels);
+        register_module("norm2", _norm2);
+        _dropout = nn.Dropout(dropout);
+        register_module("dropout", _dropout);
+        _conv2 = Layers.ZeroInit(nn.Conv2d(outChannels, outChannels, 3, padding: 1));
+        register_module("conv2", _conv2);
+        _shortcut = inChannels == outChannels ? null : nn.Conv2d(inChannels, outChannels, 1);
+        if (_shortcut is not null)
+        {
+            register_module("shortcut", _shortcut);
+        }
     }
 
     /// <summary>The block's output for <paramref name="x"/> [B, C, H, W] and the activated embedding [B, E].</summary>
     public Tensor Forward(Tensor x, Tensor embedding)
     {
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         // Each intermediate is freed as soon as it is consumed (see Eager).
-        var h = _norm1.Forward(x).Then(Functional.Silu).Then(_conv1.Forward);
-        using (var projection = _timeProjection.Forward(embedding).Unsqueeze(-1).Unsqueeze(-1))
+        var h = _norm1.forward(x).Then(t => nn.functional.silu(t)).Then(_conv1.forward);
+        using (var projection = _timeProjection.forward(embedding).unsqueeze(-1).unsqueeze(-1))
         {
             h = h.Then(t => t + projection);
         }
 
-        h = h.Then(_norm2.Forward).Then(Functional.Silu).Then(_dropout.Forward).Then(_conv2.Forward);
-        var skip = _shortcut is null ? x : _shortcut.Forward(x);
+        h = h.Then(_norm2.forward).Then(t => nn.functional.silu(t)).Then(_dropout.forward).Then(_conv2.forward);
+        var skip = _shortcut is null ? x : _shortcut.forward(x);
         return scope.MoveToOuter(h.Then(t => skip + t));
-    }
-
-    /// <summary>Sets a conv's weight and bias to zero (DDPM's init_scale = 0) and returns it.</summary>
-    internal static Conv2d ZeroInit(Conv2d conv)
-    {
-        using var noGrad = Autograd.NoGrad();
-        conv.Weight.ZeroInPlace();
-        conv.Bias?.ZeroInPlace();
-        return conv;
     }
 }

@@ -1,5 +1,7 @@
-using MLNet.Diffusion.Torch;
-using MLNet.Diffusion.Torch.Nn;
+using MLNet.Diffusion.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
 
 namespace MLNet.Diffusion.Models;
 
@@ -9,7 +11,7 @@ namespace MLNet.Diffusion.Models;
 /// int64 timesteps [B] and, for a class-conditional model, int64 labels [B] in [0, NumClasses], where NumClasses
 /// is the null label of classifier-free guidance. The output has the input's spatial size and OutChannels channels.
 /// </summary>
-public sealed class UNet2D : Module
+public sealed class UNet2D : nn.Module
 {
     private readonly Linear _timeIn;
     private readonly Linear _timeOut;
@@ -27,24 +29,30 @@ public sealed class UNet2D : Module
 
     /// <summary>Builds the network described by <paramref name="config"/> with PyTorch's default initialisation.</summary>
     public UNet2D(UNetConfig config)
+        : base(nameof(UNet2D))
     {
         ArgumentNullException.ThrowIfNull(config);
         Config = config.Validated();
         var ch = config.BaseChannels;
         var embedding = 4 * ch;
         var groups = config.GroupNormGroups;
-        _timeIn = RegisterModule("time_in", new Linear(ch, embedding));
-        _timeOut = RegisterModule("time_out", new Linear(embedding, embedding));
+        _timeIn = nn.Linear(ch, embedding);
+        register_module("time_in", _timeIn);
+        _timeOut = nn.Linear(embedding, embedding);
+        register_module("time_out", _timeOut);
         if (config.NumClasses is { } classes)
         {
-            _classEmbedding = RegisterModule("class_embedding", new Embedding(classes + 1, embedding));
+            _classEmbedding = nn.Embedding(classes + 1, embedding);
+            register_module("class_embedding", _classEmbedding);
         }
 
-        _convIn = RegisterModule("conv_in", new Conv2d(config.InChannels, ch, 3, padding: 1));
+        _convIn = nn.Conv2d(config.InChannels, ch, 3, padding: 1);
+        register_module("conv_in", _convIn);
         var levels = config.ChannelMultipliers.Count;
         var skipChannels = new Stack<int>([ch]);
         var current = ch;
-        var down = RegisterModule("down", new ModuleList<Module>());
+        var down = new ModuleList<nn.Module>();
+        register_module("down", down);
         for (var level = 0; level < levels; level++)
         {
             var outChannels = ch * config.ChannelMultipliers[level];
@@ -67,7 +75,7 @@ public sealed class UNet2D : Module
             Conv2d? downsample = null;
             if (level != levels - 1)
             {
-                downsample = new Conv2d(current, current, 3, stride: 2, padding: 1);
+                downsample = nn.Conv2d(current, current, 3, stride: 2, padding: 1);
                 down.Add(downsample);
                 skipChannels.Push(current);
             }
@@ -75,11 +83,15 @@ public sealed class UNet2D : Module
             _downsamplers.Add(downsample);
         }
 
-        _middle1 = RegisterModule("mid_block1", new ResidualBlock(current, current, embedding, config.Dropout, groups));
-        _middleAttention = RegisterModule("mid_attention", new AttentionBlock(current, config.AttentionHeads, groups));
-        _middle2 = RegisterModule("mid_block2", new ResidualBlock(current, current, embedding, config.Dropout, groups));
+        _middle1 = new ResidualBlock(current, current, embedding, config.Dropout, groups);
+        register_module("mid_block1", _middle1);
+        _middleAttention = new AttentionBlock(current, config.AttentionHeads, groups);
+        register_module("mid_attention", _middleAttention);
+        _middle2 = new ResidualBlock(current, current, embedding, config.Dropout, groups);
+        register_module("mid_block2", _middle2);
 
-        var up = RegisterModule("up", new ModuleList<Module>());
+        var up = new ModuleList<nn.Module>();
+        register_module("up", up);
         for (var level = levels - 1; level >= 0; level--)
         {
             var outChannels = ch * config.ChannelMultipliers[level];
@@ -101,15 +113,17 @@ public sealed class UNet2D : Module
             Conv2d? upsample = null;
             if (level != 0)
             {
-                upsample = new Conv2d(current, current, 3, padding: 1);
+                upsample = nn.Conv2d(current, current, 3, padding: 1);
                 up.Add(upsample);
             }
 
             _upsamplers.Add(upsample);
         }
 
-        _normOut = RegisterModule("norm_out", new GroupNorm(groups, current));
-        _convOut = RegisterModule("conv_out", ResidualBlock.ZeroInit(new Conv2d(current, config.OutChannels, 3, padding: 1)));
+        _normOut = Layers.GroupNorm(groups, current);
+        register_module("norm_out", _normOut);
+        _convOut = Layers.ZeroInit(nn.Conv2d(current, config.OutChannels, 3, padding: 1));
+        register_module("conv_out", _convOut);
     }
 
     /// <summary>The configuration the network was built from.</summary>
@@ -130,17 +144,17 @@ public sealed class UNet2D : Module
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(timesteps);
         CheckInput(x, timesteps, labels);
-        using var scope = LibTorch.NewDisposeScope();
-        var embedding = _timeOut.Forward(Functional.Silu(_timeIn.Forward(TimestepEmbedding(timesteps, Config.BaseChannels, x.Device))));
+        using var scope = torch.NewDisposeScope();
+        var embedding = _timeOut.forward(nn.functional.silu(_timeIn.forward(TimestepEmbedding(timesteps, Config.BaseChannels, x.device))));
         if (_classEmbedding is not null)
         {
-            var classes = labels ?? LibTorch.Full([x.Size(0)], Config.NumClasses!.Value, ScalarType.Int64, x.Device);
-            embedding += _classEmbedding.Forward(classes.To(x.Device));
+            var classes = labels ?? torch.full([x.size(0)], Config.NumClasses!.Value, ScalarType.Int64, x.device);
+            embedding += _classEmbedding.forward(classes.to(x.device));
         }
 
-        var activated = Functional.Silu(embedding);
+        var activated = nn.functional.silu(embedding);
         var skips = new Stack<Tensor>();
-        var h = _convIn.Forward(x);
+        var h = _convIn.forward(x);
         skips.Push(h);
         var perLevel = Config.ResBlocksPerLevel;
         for (var i = 0; i < _down.Count; i++)
@@ -151,7 +165,7 @@ public sealed class UNet2D : Module
             skips.Push(h);
             if ((i + 1) % perLevel == 0 && _downsamplers[i / perLevel] is { } downsample)
             {
-                h = downsample.Forward(h);
+                h = downsample.forward(h);
                 skips.Push(h);
             }
         }
@@ -163,17 +177,17 @@ public sealed class UNet2D : Module
             var (block, attention) = _up[i];
             using (var skip = skips.Pop())
             {
-                h = h.Then(t => LibTorch.Cat([t, skip], 1)).Then(t => block.Forward(t, activated));
+                h = h.Then(t => torch.cat([t, skip], 1)).Then(t => block.Forward(t, activated));
             }
 
             if (attention is not null) h = h.Then(attention.Forward);
             if ((i + 1) % (perLevel + 1) == 0 && _upsamplers[i / (perLevel + 1)] is { } upsample)
             {
-                h = h.Then(t => Functional.Interpolate(t, t.Size(2) * 2, t.Size(3) * 2)).Then(upsample.Forward);
+                h = h.Then(t => nn.functional.interpolate(t, size: [t.size(2) * 2, t.size(3) * 2], mode: InterpolationMode.Nearest)).Then(upsample.forward);
             }
         }
 
-        return scope.MoveToOuter(h.Then(_normOut.Forward).Then(Functional.Silu).Then(_convOut.Forward));
+        return scope.MoveToOuter(h.Then(_normOut.forward).Then(t => nn.functional.silu(t)).Then(_convOut.forward));
     }
 
     /// <summary>
@@ -187,14 +201,14 @@ public sealed class UNet2D : Module
             throw new ArgumentOutOfRangeException(nameof(dimension), dimension, "The embedding needs at least 2 dimensions.");
         }
 
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var half = dimension / 2;
-        var frequencies = (LibTorch.Arange(half, ScalarType.Float32, device) * (-Math.Log(10000) / Math.Max(half - 1, 1))).Exp();
-        var arguments = timesteps.To(device).To(ScalarType.Float32).Unsqueeze(1) * frequencies.Unsqueeze(0);
-        var embedding = LibTorch.Cat([arguments.Sin(), arguments.Cos()], 1);
+        var frequencies = (torch.arange(half, ScalarType.Float32, device) * (-Math.Log(10000) / Math.Max(half - 1, 1))).exp();
+        var arguments = timesteps.to(device).to(ScalarType.Float32).unsqueeze(1) * frequencies.unsqueeze(0);
+        var embedding = torch.cat([arguments.sin(), arguments.cos()], 1);
         if (dimension % 2 == 1)
         {
-            embedding = LibTorch.Cat([embedding, LibTorch.Zeros([embedding.Size(0), 1], device: device)], 1);
+            embedding = torch.cat([embedding, torch.zeros([embedding.size(0), 1], device: device)], 1);
         }
 
         return scope.MoveToOuter(embedding);
@@ -202,16 +216,16 @@ public sealed class UNet2D : Module
 
     private void CheckInput(Tensor x, Tensor timesteps, Tensor? labels)
     {
-        var shape = x.Shape;
+        var shape = x.shape;
         if (shape.Length != 4 || shape[1] != Config.InChannels || shape[2] != Config.ImageSize || shape[3] != Config.ImageSize)
         {
             throw new ArgumentException(
                 $"The UNet takes [B, {Config.InChannels}, {Config.ImageSize}, {Config.ImageSize}] images, not [{string.Join(", ", shape)}].", nameof(x));
         }
 
-        if (timesteps.Dimensions != 1 || timesteps.Size(0) != shape[0])
+        if (timesteps.Dimensions != 1 || timesteps.size(0) != shape[0])
         {
-            throw new ArgumentException($"Give one timestep per image: [{shape[0]}], not [{string.Join(", ", timesteps.Shape)}].", nameof(timesteps));
+            throw new ArgumentException($"Give one timestep per image: [{shape[0]}], not [{string.Join(", ", timesteps.shape)}].", nameof(timesteps));
         }
 
         if (labels is not null)
@@ -221,9 +235,9 @@ public sealed class UNet2D : Module
                 throw new ArgumentException("This model is unconditional; it takes no labels.", nameof(labels));
             }
 
-            if (labels.Dimensions != 1 || labels.Size(0) != shape[0] || labels.Dtype != ScalarType.Int64)
+            if (labels.Dimensions != 1 || labels.size(0) != shape[0] || labels.dtype != ScalarType.Int64)
             {
-                throw new ArgumentException($"Give one int64 label per image: [{shape[0]}], not a {labels.Dtype.Name()} tensor [{string.Join(", ", labels.Shape)}].", nameof(labels));
+                throw new ArgumentException($"Give one int64 label per image: [{shape[0]}], not a {labels.dtype.Name()} tensor [{string.Join(", ", labels.shape)}].", nameof(labels));
             }
         }
     }

@@ -1,5 +1,6 @@
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Models;
 
@@ -29,20 +30,20 @@ public static class UNetDenoiser
         var guided = labels is not null && guidanceScale != 1;
         return (x, t) =>
         {
-            using var scope = LibTorch.NewDisposeScope();
-            var batch = x.Size(0);
-            var timesteps = LibTorch.Full([batch], t, ScalarType.Int64, x.Device);
+            using var scope = torch.NewDisposeScope();
+            var batch = x.size(0);
+            var timesteps = torch.full([batch], t, ScalarType.Int64, x.device);
             if (!guided)
             {
-                return scope.MoveToOuter(model.Forward(x, timesteps, labels?.To(x.Device)));
+                return scope.MoveToOuter(model.Forward(x, timesteps, labels?.to(x.device)));
             }
 
             var both = model.Forward(
-                LibTorch.Cat([x, x]),
-                LibTorch.Cat([timesteps, timesteps]),
-                LibTorch.Cat([labels!.To(x.Device), LibTorch.Full([batch], model.NullLabel!.Value, ScalarType.Int64, x.Device)]));
-            var conditional = both.Narrow(0, 0, batch);
-            var unconditional = both.Narrow(0, batch, batch);
+                torch.cat([x, x]),
+                torch.cat([timesteps, timesteps]),
+                torch.cat([labels!.to(x.device), torch.full([batch], model.NullLabel!.Value, ScalarType.Int64, x.device)]));
+            var conditional = both.narrow(0, 0, batch);
+            var unconditional = both.narrow(0, batch, batch);
             return scope.MoveToOuter(ClassifierFreeGuidance.Combine(unconditional, conditional, guidanceScale));
         };
     }

@@ -1,5 +1,6 @@
 using MLNet.Diffusion.Data;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
 
 namespace MLNet.Diffusion.Pipelines;
@@ -57,8 +58,8 @@ internal sealed class DataViewTrainingData : ITrainingData
             }
         }
 
-        using var scope = LibTorch.NewDisposeScope();
-        var images = scope.MoveToOuter(LibTorch.FromArray(pixels, [indices.Count, Channels, ImageSize, ImageSize]));
-        return (images, labels is null ? null : scope.MoveToOuter(LibTorch.FromArray(labels)));
+        using var scope = torch.NewDisposeScope();
+        var images = scope.MoveToOuter(torch.tensor(pixels, [indices.Count, Channels, ImageSize, ImageSize]));
+        return (images, labels is null ? null : scope.MoveToOuter(torch.tensor(labels)));
     }
 }

@@ -1,4 +1,6 @@
-using MLNet.Diffusion.Torch;
+using MLNet.Diffusion.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Pipelines;
 
@@ -18,7 +20,7 @@ public sealed class DiffusionContext
     public DiffusionContext(ulong? seed = null, string device = "auto")
     {
         ArgumentException.ThrowIfNullOrEmpty(device);
-        _ = Torch.Device.Parse(device);
+        _ = Devices.Parse(device);
         (Seed, Device) = (seed, device);
         Data = new DataOperationsCatalog(this);
         Transforms = new TransformsCatalog();

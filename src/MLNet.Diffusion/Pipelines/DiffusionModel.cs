@@ -1,9 +1,12 @@
+using MLNet.Diffusion.Engine;
+using MLNet.Diffusion.IO;
 using System.IO.Compression;
 using System.Text.Json;
 using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
 
 namespace MLNet.Diffusion.Pipelines;
@@ -42,7 +45,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         Preprocessing = preprocessing ?? PixelEncoding.ModelSpace(network.Config.InChannels);
         _network = network;
         _raw = raw;
-        _network.Eval();
+        _network.eval();
         ScheduleOptions = schedule;
         Schedule = new NoiseSchedule(schedule);
         PredictionType = predictionType;
@@ -86,7 +89,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
     public int TransformBatchSize { get; set; } = 16;
 
     /// <summary>The number of parameters of the network.</summary>
-    public long ParameterCount => _network.ParameterCount;
+    public long ParameterCount => _network.ParameterCount();
 
     /// <summary>The network that generates (the moving-average weights). Owned by this model.</summary>
     public UNet2D Network => _network;
@@ -115,8 +118,8 @@ public sealed class DiffusionModel : ITransformer, IDisposable
     private static UNet2D Copy(UNet2D source)
     {
         var copy = new UNet2D(source.Config);
-        copy.To(source.Parameters()[0].Device);
-        copy.LoadStateDict(source.StateDict());
+        copy.to(source.parameters().First().device);
+        copy.LoadStateDict(source.state_dict());
         return copy;
     }
 
@@ -136,16 +139,16 @@ public sealed class DiffusionModel : ITransformer, IDisposable
     public Image[] ConvertToImages(Tensor values)
     {
         ArgumentNullException.ThrowIfNull(values);
-        var shape = values.Shape;
-        if (shape.Length != 4 || shape[1] != Config.InChannels || !values.Dtype.IsFloatingPoint())
+        var shape = values.shape;
+        if (shape.Length != 4 || shape[1] != Config.InChannels || !values.dtype.IsFloatingPoint())
         {
-            throw new ArgumentException($"Expected floating-point values [N, {Config.InChannels}, H, W]; got [{string.Join(", ", shape)}] {values.Dtype.Name()}.", nameof(values));
+            throw new ArgumentException($"Expected floating-point values [N, {Config.InChannels}, H, W]; got [{string.Join(", ", shape)}] {values.dtype.Name()}.", nameof(values));
         }
 
         float[] all;
-        using (LibTorch.NewDisposeScope())
+        using (torch.NewDisposeScope())
         {
-            all = values.Detach().To(Device.Cpu).To(ScalarType.Float32).Contiguous().ToArray<float>();
+            all = values.detach().to(torch.CPU).to(ScalarType.Float32).contiguous().data<float>().ToArray();
         }
 
         var (channels, height, width) = ((int)shape[1], (int)shape[2], (int)shape[3]);
@@ -203,10 +206,10 @@ public sealed class DiffusionModel : ITransformer, IDisposable
     private Tensor GenerateSeeds(ulong[] seeds, GenerationOptions options)
     {
         var count = seeds.Length;
-        var device = options.Device is null ? _network.Parameters()[0].Device : Device.Parse(options.Device);
+        var device = options.Device is null ? _network.parameters().First().device : Devices.Parse(options.Device);
         device.EnsureAvailable();
-        _network.To(device);
-        using var scope = LibTorch.NewDisposeScope();
+        _network.to(device);
+        using var scope = torch.NewDisposeScope();
         var labels = Labels(count, options, device);
         var samplerOptions = new SamplerOptions { PredictionType = PredictionType, Eta = options.Eta };
         IDiffusionSampler sampler = options.Sampler switch
@@ -225,7 +228,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         using var noise = SampleNoise.PerSample(seeds, device);
         var images = SamplingLoop.Run(sampler, UNetDenoiser.Create(_network, labels, labels is null ? 1 : options.Guidance),
             [count, Config.InChannels, Config.ImageSize, Config.ImageSize], noise, steps);
-        return scope.MoveToOuter(images.Clamp(-1, 1));
+        return scope.MoveToOuter(images.clamp(-1, 1));
     }
 
     /// <summary>Writes the model zip to <paramref name="path"/> (to a temporary file, then renamed).</summary>
@@ -259,7 +262,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
             throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
         }
 
-        var target = Device.Parse(device);
+        var target = Devices.Parse(device);
         target.EnsureAvailable();
         try
         {
@@ -329,13 +332,13 @@ public sealed class DiffusionModel : ITransformer, IDisposable
             throw new ArgumentException($"Labels must be in [0, {classes - 1}]; got {string.Join(", ", bad.Distinct())}.", nameof(options));
         }
 
-        return LibTorch.FromArray(labels.Select(l => (long)l).ToArray(), device);
+        return torch.tensor(labels.Select(l => (long)l).ToArray(), device: device);
     }
 
     private static byte[] Weights(UNet2D network)
     {
-        using var scope = LibTorch.NewDisposeScope();
-        return Safetensors.Serialize(network.StateDict().Select(p => KeyValuePair.Create(p.Key, p.Value.To(Device.Cpu))));
+        using var scope = torch.NewDisposeScope();
+        return Safetensors.Serialize(network.state_dict().Select(p => KeyValuePair.Create(p.Key, p.Value.to(torch.CPU))));
     }
 
     private static void Write(ZipArchive zip, string name, byte[] bytes)
@@ -407,15 +410,15 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         var network = new UNet2D(config);
         try
         {
-            var wrongType = content.Tensors.Where(p => p.Value.Dtype != ScalarType.Float32).Select(p => $"{p.Key} is {p.Value.Dtype.Name()}").ToList();
+            var wrongType = content.Tensors.Where(p => p.Value.dtype != ScalarType.Float32).Select(p => $"{p.Key} is {p.Value.dtype.Name()}").ToList();
             if (wrongType.Count > 0)
             {
                 throw Invalid(path, $"{entryName} holds tensors that are not float32: {string.Join(", ", wrongType)}");
             }
 
             network.LoadStateDict(content.Tensors);
-            network.To(device);
-            network.Eval();
+            network.to(device);
+            network.eval();
             return network;
         }
         catch

@@ -1,3 +1,5 @@
+using TorchSharp;
+using static TorchSharp.torch;
 using System.Globalization;
 using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Models;

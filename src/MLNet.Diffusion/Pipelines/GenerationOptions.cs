@@ -1,3 +1,5 @@
+using TorchSharp;
+using static TorchSharp.torch;
 namespace MLNet.Diffusion.Pipelines;
 
 /// <summary>How <see cref="DiffusionModel.Generate"/> samples.</summary>

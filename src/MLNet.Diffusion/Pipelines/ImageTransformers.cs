@@ -1,5 +1,7 @@
+using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Data;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
 
 namespace MLNet.Diffusion.Pipelines;
@@ -34,12 +36,12 @@ internal sealed class ImageResizingTransformer(string outputColumnName, int widt
         }
 
         // Interpolated in float on 0–255 values, then rounded and clamped back to bytes; padding is black (and transparent).
-        using var scope = LibTorch.NewDisposeScope();
-        using var noGrad = Autograd.NoGrad();
-        var input = LibTorch.FromBytes(image.Pixels, ScalarType.UInt8, [image.Height, image.Width, image.Channels])
-            .To(ScalarType.Float32).Permute(2, 0, 1).Unsqueeze(0);
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var input = TensorBytes.FromBytes(image.Pixels, ScalarType.Byte, [image.Height, image.Width, image.Channels])
+            .to(ScalarType.Float32).permute(2, 0, 1).unsqueeze(0);
         var resized = ImageResize.Apply(input, width, height, resizing, padValue: 0);
-        var bytes = resized.Squeeze(0).Permute(1, 2, 0).Round().Clamp(0, 255).To(ScalarType.UInt8).Contiguous().ToArray<byte>();
+        var bytes = resized.squeeze(0).permute(1, 2, 0).round().clamp(0, 255).to(ScalarType.Byte).contiguous().data<byte>().ToArray();
         return Image.Wrap(width, height, image.Channels, bytes);
     }
 }

@@ -1,3 +1,5 @@
+using TorchSharp;
+using static TorchSharp.torch;
 namespace MLNet.Diffusion.Pipelines;
 
 /// <summary>Saving and loading model zips (see <see cref="DiffusionModel.Save"/> and <see cref="DiffusionModel.Load"/>).</summary>

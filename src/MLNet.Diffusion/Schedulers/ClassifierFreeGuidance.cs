@@ -1,4 +1,5 @@
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Schedulers;
 
@@ -18,6 +19,6 @@ public static class ClassifierFreeGuidance
             throw new ArgumentOutOfRangeException(nameof(scale), scale, "The guidance scale must be a finite number ≥ 0.");
         }
 
-        return unconditional.Lerp(conditional, scale);
+        return unconditional.lerp(conditional, scale);
     }
 }

@@ -1,4 +1,5 @@
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Schedulers;
 
@@ -33,7 +34,7 @@ public sealed class DdimSampler : DiffusionSampler
         ArgumentNullException.ThrowIfNull(sample);
         var (_, alphaBar, alphaBarPrevious) = StepAlphas(timestep);
 
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var x0 = PredictSample(modelOutput, sample, alphaBar);
         // When x̂₀ was clipped, the ε that goes with it is re-derived, so x_t, x̂₀ and ε̂ stay consistent.
         var epsilon = ProcessesSample

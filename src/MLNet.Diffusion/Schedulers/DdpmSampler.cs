@@ -1,4 +1,5 @@
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Schedulers;
 
@@ -31,7 +32,7 @@ public sealed class DdpmSampler : DiffusionSampler
         var (previous, alphaBar, alphaBarPrevious) = StepAlphas(timestep);
         var beta = 1 - (alphaBar / alphaBarPrevious);
 
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var x0 = PredictSample(modelOutput, sample, alphaBar);
         var mean = (x0 * (Math.Sqrt(alphaBarPrevious) * beta / (1 - alphaBar)))
             + (sample * (Math.Sqrt(1 - beta) * (1 - alphaBarPrevious) / (1 - alphaBar)));

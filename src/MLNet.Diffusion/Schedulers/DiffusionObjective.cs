@@ -1,4 +1,5 @@
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Schedulers;
 
@@ -47,7 +48,7 @@ public sealed class DiffusionObjective
 
     /// <summary>Uniform timesteps in [0, T) for <paramref name="batchSize"/> samples (int64).</summary>
     public Tensor SampleTimesteps(long batchSize, Generator? generator = null, Device? device = null) =>
-        LibTorch.RandInt(0, Schedule.TrainTimesteps, [batchSize], generator, ScalarType.Int64, device);
+        torch.randint(0, Schedule.TrainTimesteps, [batchSize], ScalarType.Int64, device, generator: generator);
 
     /// <summary>
     /// One training example per sample: x_t = √ᾱ_t·x₀ + √(1 − ᾱ_t)·ε, and the target the network should output.
@@ -56,7 +57,7 @@ public sealed class DiffusionObjective
     {
         ArgumentNullException.ThrowIfNull(original);
         ArgumentNullException.ThrowIfNull(noise);
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var a = Schedule.PerSample(Schedule.AlphasCumulative.Select(Math.Sqrt).ToArray(), timesteps, original);
         var b = Schedule.PerSample(Schedule.AlphasCumulative.Select(x => Math.Sqrt(1 - x)).ToArray(), timesteps, original);
         var noisy = (original * a) + (noise * b);
@@ -71,12 +72,12 @@ public sealed class DiffusionObjective
     {
         ArgumentNullException.ThrowIfNull(modelOutput);
         ArgumentNullException.ThrowIfNull(target);
-        using var scope = LibTorch.NewDisposeScope();
-        var perElement = Functional.MseLoss(modelOutput, target, Reduction.None);
-        var perSample = perElement.Flatten(1).Mean([1]);
+        using var scope = torch.NewDisposeScope();
+        var perElement = nn.functional.mse_loss(modelOutput, target, nn.Reduction.None);
+        var perSample = perElement.flatten(1).mean([1]);
         var loss = Weighting == LossWeighting.Uniform
-            ? perSample.Mean()
-            : (perSample * Schedule.PerSample(Weights(), timesteps, perSample)).Mean();
+            ? perSample.mean()
+            : (perSample * Schedule.PerSample(Weights(), timesteps, perSample)).mean();
         return scope.MoveToOuter(loss);
     }
 

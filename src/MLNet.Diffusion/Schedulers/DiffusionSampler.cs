@@ -1,4 +1,5 @@
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Schedulers;
 
@@ -163,7 +164,7 @@ public abstract class DiffusionSampler : IDiffusionSampler
     /// <summary>The x₀ the model output implies, clipped or thresholded as configured.</summary>
     protected Tensor PredictSample(Tensor modelOutput, Tensor sample, double alphaBar)
     {
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var x0 = Parameterization.ToSample(Options.PredictionType, modelOutput, sample, alphaBar);
         if (Options.DynamicThresholding)
         {
@@ -171,7 +172,7 @@ public abstract class DiffusionSampler : IDiffusionSampler
         }
         else if (Options.ClipSample)
         {
-            x0 = x0.Clamp(-Options.ClipRange, Options.ClipRange);
+            x0 = x0.clamp(-Options.ClipRange, Options.ClipRange);
         }
 
         return scope.MoveToOuter(x0);
@@ -182,7 +183,7 @@ public abstract class DiffusionSampler : IDiffusionSampler
     {
         if (sigma <= 0)
         {
-            return mean.Clone();
+            return mean.clone();
         }
 
         if (noise is null)
@@ -190,19 +191,19 @@ public abstract class DiffusionSampler : IDiffusionSampler
             throw new ArgumentNullException(nameof(noise), "This step adds noise; pass a SampleNoise.");
         }
 
-        using var scope = LibTorch.NewDisposeScope();
-        var z = noise.Next(mean.Shape, mean.Dtype).To(mean.Device);
+        using var scope = torch.NewDisposeScope();
+        var z = noise.Next(mean.shape, mean.dtype).to(mean.device);
         return scope.MoveToOuter(mean + (z * sigma));
     }
 
     // Saharia et al. 2022 (Imagen), dynamic thresholding: s = quantile(|x₀|, p) per sample, s ∈ [1, max].
     private Tensor Threshold(Tensor x0)
     {
-        using var scope = LibTorch.NewDisposeScope();
-        var batch = x0.Size(0);
-        var flat = x0.Reshape(batch, -1).To(ScalarType.Float32);
-        var s = flat.Abs().Quantile(Options.ThresholdQuantile, 1, keepDim: true).Clamp(1, Options.ThresholdMaxValue);
-        var result = (flat.Maximum(-s).Minimum(s) / s).Reshape(x0.Shape).To(x0.Dtype);
+        using var scope = torch.NewDisposeScope();
+        var batch = x0.size(0);
+        var flat = x0.reshape(batch, -1).to(ScalarType.Float32);
+        var s = flat.abs().quantile(torch.tensor(Options.ThresholdQuantile, dtype: flat.dtype, device: flat.device), 1, keepdim: true).clamp(1, Options.ThresholdMaxValue);
+        var result = (flat.maximum(-s).minimum(s) / s).reshape(x0.shape).to(x0.dtype);
         return scope.MoveToOuter(result);
     }
 }

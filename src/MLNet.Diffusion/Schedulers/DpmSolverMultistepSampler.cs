@@ -1,4 +1,5 @@
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Schedulers;
 
@@ -56,11 +57,11 @@ public sealed class DpmSolverMultistepSampler : DiffusionSampler
         var x0 = PredictSample(modelOutput, sample, alphaBar).DetachFromDisposeScope();
         try
         {
-            using var scope = LibTorch.NewDisposeScope();
+            using var scope = torch.NewDisposeScope();
             Tensor result;
             if (previous < 0)
             {
-                result = x0.Clone();  // σ_{t'} = 0: the solution is the data prediction itself
+                result = x0.clone();  // σ_{t'} = 0: the solution is the data prediction itself
             }
             else
             {

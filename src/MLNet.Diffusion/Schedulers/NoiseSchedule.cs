@@ -1,4 +1,6 @@
-using MLNet.Diffusion.Torch;
+using MLNet.Diffusion.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Schedulers;
 
@@ -99,7 +101,7 @@ public sealed class NoiseSchedule
     {
         ArgumentNullException.ThrowIfNull(original);
         ArgumentNullException.ThrowIfNull(noise);
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var signal = PerSample(_alphaBar.Select(Math.Sqrt).ToArray(), timesteps, original);
         var noiseScale = PerSample(_alphaBar.Select(a => Math.Sqrt(1 - a)).ToArray(), timesteps, original);
         return scope.MoveToOuter((original * signal) + (noise * noiseScale));
@@ -114,31 +116,31 @@ public sealed class NoiseSchedule
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(timesteps);
         ArgumentNullException.ThrowIfNull(like);
-        if (timesteps.Dimensions != 1 || timesteps.Dtype != ScalarType.Int64)
+        if (timesteps.Dimensions != 1 || timesteps.dtype != ScalarType.Int64)
         {
-            throw new ArgumentException($"Timesteps must be a 1-D int64 tensor, not a {timesteps.Dimensions}-D {timesteps.Dtype.Name()} tensor.", nameof(timesteps));
+            throw new ArgumentException($"Timesteps must be a 1-D int64 tensor, not a {timesteps.Dimensions}-D {timesteps.dtype.Name()} tensor.", nameof(timesteps));
         }
 
-        var batch = timesteps.Size(0);
-        if (like.Dimensions == 0 || like.Size(0) != batch)
+        var batch = timesteps.size(0);
+        if (like.Dimensions == 0 || like.size(0) != batch)
         {
-            throw new ArgumentException($"{batch} timesteps were given for a batch of shape [{string.Join(", ", like.Shape)}].", nameof(timesteps));
+            throw new ArgumentException($"{batch} timesteps were given for a batch of shape [{string.Join(", ", like.shape)}].", nameof(timesteps));
         }
 
-        using var scope = LibTorch.NewDisposeScope();
-        var indices = timesteps.To(Device.Cpu);
-        var min = indices.Min().ToInt64();
-        var max = indices.Max().ToInt64();
+        using var scope = torch.NewDisposeScope();
+        var indices = timesteps.to(torch.CPU);
+        var min = indices.min().ToInt64();
+        var max = indices.max().ToInt64();
         if (min < 0 || max >= TrainTimesteps)
         {
             throw new ArgumentOutOfRangeException(nameof(timesteps), $"Timesteps must be in [0, {TrainTimesteps - 1}]; got values from {min} to {max}.");
         }
 
-        var values = LibTorch.FromArray(table.ToArray(), like.Device).IndexSelect(0, timesteps.To(like.Device)).To(like.Dtype);
+        var values = torch.tensor(table.ToArray(), device: like.device).index_select(0, timesteps.to(like.device)).to(like.dtype);
         var shape = new long[like.Dimensions];
         Array.Fill(shape, 1L);
         shape[0] = batch;
-        return scope.MoveToOuter(values.Reshape(shape));
+        return scope.MoveToOuter(values.reshape(shape));
     }
 
     internal void CheckTimestep(int t)

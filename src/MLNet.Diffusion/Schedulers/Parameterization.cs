@@ -1,4 +1,5 @@
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Schedulers;
 
@@ -16,11 +17,11 @@ public static class Parameterization
         ArgumentNullException.ThrowIfNull(modelOutput);
         ArgumentNullException.ThrowIfNull(sample);
         var (a, b) = (Math.Sqrt(alphaBar), Math.Sqrt(1 - alphaBar));
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var result = type switch
         {
             PredictionType.Epsilon => (sample - (modelOutput * b)) / a,
-            PredictionType.Sample => modelOutput.Clone(),
+            PredictionType.Sample => modelOutput.clone(),
             PredictionType.VPrediction => (sample * a) - (modelOutput * b),
             _ => throw Unknown(type),
         };
@@ -33,10 +34,10 @@ public static class Parameterization
         ArgumentNullException.ThrowIfNull(modelOutput);
         ArgumentNullException.ThrowIfNull(sample);
         var (a, b) = (Math.Sqrt(alphaBar), Math.Sqrt(1 - alphaBar));
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var result = type switch
         {
-            PredictionType.Epsilon => modelOutput.Clone(),
+            PredictionType.Epsilon => modelOutput.clone(),
             PredictionType.Sample => (sample - (modelOutput * a)) / b,
             PredictionType.VPrediction => (sample * b) + (modelOutput * a),
             _ => throw Unknown(type),
@@ -56,11 +57,11 @@ public static class Parameterization
     {
         ArgumentNullException.ThrowIfNull(original);
         ArgumentNullException.ThrowIfNull(noise);
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var result = type switch
         {
-            PredictionType.Epsilon => noise.Clone(),
-            PredictionType.Sample => original.Clone(),
+            PredictionType.Epsilon => noise.clone(),
+            PredictionType.Sample => original.clone(),
             PredictionType.VPrediction => (noise * sqrtAlphaBar) - (original * sqrtOneMinusAlphaBar),
             _ => throw Unknown(type),
         };

@@ -1,4 +1,6 @@
-using MLNet.Diffusion.Torch;
+using MLNet.Diffusion.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Schedulers;
 
@@ -29,7 +31,7 @@ public sealed class SampleNoise : IDisposable
             throw new ArgumentException("Give at least one seed.", nameof(seeds));
         }
 
-        return new SampleNoise([.. seeds.Select(s => new Generator(s))], device ?? Device.Cpu, perSample: true);
+        return new SampleNoise([.. seeds.Select(s => new Generator(s))], device ?? torch.CPU, perSample: true);
     }
 
     /// <summary>Consecutive seeds <paramref name="firstSeed"/>, +1, ... for <paramref name="count"/> samples.</summary>
@@ -40,7 +42,7 @@ public sealed class SampleNoise : IDisposable
     }
 
     /// <summary>One generator for the whole batch: faster for large batches, but samples depend on the batch.</summary>
-    public static SampleNoise Shared(ulong seed, Device? device = null) => new([new Generator(seed)], device ?? Device.Cpu, perSample: false);
+    public static SampleNoise Shared(ulong seed, Device? device = null) => new([new Generator(seed)], device ?? torch.CPU, perSample: false);
 
     /// <summary>Whether every sample has its own generator.</summary>
     public bool IsPerSample { get; }
@@ -54,11 +56,11 @@ public sealed class SampleNoise : IDisposable
             throw new ArgumentException("The shape needs a batch dimension.", nameof(shape));
         }
 
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         Tensor cpu;
         if (!IsPerSample)
         {
-            cpu = LibTorch.Randn(shape, _generators[0], dtype);
+            cpu = torch.randn(shape, dtype, generator: _generators[0]);
         }
         else
         {
@@ -68,10 +70,10 @@ public sealed class SampleNoise : IDisposable
             }
 
             var sampleShape = shape[1..];
-            cpu = LibTorch.Stack(_generators.Select(g => LibTorch.Randn(sampleShape, g, dtype)).ToArray());
+            cpu = torch.stack(_generators.Select(g => torch.randn(sampleShape, dtype, generator: g)).ToArray());
         }
 
-        return scope.MoveToOuter(_device.IsCpu ? cpu : cpu.To(_device));
+        return scope.MoveToOuter(_device.IsCpu() ? cpu : cpu.to(_device));
     }
 
     /// <summary>Releases the generators.</summary>

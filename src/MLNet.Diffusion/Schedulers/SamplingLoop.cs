@@ -1,4 +1,5 @@
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Schedulers;
 
@@ -22,15 +23,15 @@ public static class SamplingLoop
         ArgumentNullException.ThrowIfNull(denoiser);
         ArgumentNullException.ThrowIfNull(noise);
         sampler.SetTimesteps(steps);
-        using var run = LibTorch.NewDisposeScope();
-        using var noGrad = Autograd.NoGrad();
+        using var run = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
         var x = noise.Next(shape, dtype);
         var done = 0;
         foreach (var t in sampler.Timesteps)
         {
             cancellationToken.ThrowIfCancellationRequested();
             Tensor next;
-            using (var step = LibTorch.NewDisposeScope())
+            using (var step = torch.NewDisposeScope())
             {
                 next = step.MoveToOuter(sampler.Step(denoiser(x, t), t, x, noise));
             }

@@ -1,4 +1,5 @@
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Schedulers;
 
@@ -31,29 +32,29 @@ public static class VariationalBound
             throw new ArgumentException("The data needs a batch dimension and at least one more.", nameof(original));
         }
 
-        using var scope = LibTorch.NewDisposeScope();
-        using var noGrad = Autograd.NoGrad();
-        var x0 = original.To(ScalarType.Float64);
-        var dims = x0.NumberOfElements / x0.Size(0);
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var x0 = original.to(ScalarType.Float64);
+        var dims = x0.NumberOfElements / x0.size(0);
         var nats = 1 / (dims * Math.Log(2));
 
         // L_T: q(x_T | x₀) = N(√ᾱ_T·x₀, 1 − ᾱ_T) against N(0, 1).
         var last = schedule.AlphaBar(schedule.TrainTimesteps - 1);
-        var prior = Mean(((x0.Square() * last) + (-1 - Math.Log(1 - last) + (1 - last))) * 0.5);
+        var prior = Mean(((x0.square() * last) + (-1 - Math.Log(1 - last) + (1 - last))) * 0.5);
 
         double diffusion = 0, decoderTerm = 0;
         for (var t = schedule.TrainTimesteps - 1; t >= 0; t--)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            using var step = LibTorch.NewDisposeScope();
+            using var step = torch.NewDisposeScope();
             var alphaBar = schedule.AlphaBar(t);
-            var noise = LibTorch.Randn(x0.Shape, generator, ScalarType.Float64, x0.Device);
+            var noise = torch.randn(x0.shape, ScalarType.Float64, x0.device, generator: generator);
             var xt = (x0 * Math.Sqrt(alphaBar)) + (noise * Math.Sqrt(1 - alphaBar));
-            var output = denoiser(xt.To(original.Dtype), t).To(ScalarType.Float64);
+            var output = denoiser(xt.to(original.dtype), t).to(ScalarType.Float64);
             var predicted = Parameterization.ToSample(predictionType, output, xt, alphaBar);
             if (clipRange is { } r)
             {
-                predicted = predicted.Clamp(-r, r);
+                predicted = predicted.clamp(-r, r);
             }
 
             var c0 = schedule.PosteriorMeanCoefficientX0[t];
@@ -68,13 +69,13 @@ public static class VariationalBound
                 var trueLogVariance = schedule.PosteriorLogVarianceClipped[t];
                 var constant = 0.5 * (-1 + modelLogVariance - trueLogVariance + Math.Exp(trueLogVariance - modelLogVariance));
                 var meanGap = (x0 - predicted) * c0;  // μ̃(x_t, x₀) − μ_θ(x_t)
-                diffusion += Mean((meanGap.Square() * (0.5 * Math.Exp(-modelLogVariance))) + constant);
+                diffusion += Mean((meanGap.square() * (0.5 * Math.Exp(-modelLogVariance))) + constant);
             }
             else
             {
                 decoderTerm = Mean(decoder == DecoderLikelihood.Discretized8Bit
                     ? -DiscretizedGaussianLogLikelihood(x0, modelMean, 0.5 * modelLogVariance)
-                    : ((x0 - modelMean).Square() * (0.5 * Math.Exp(-modelLogVariance))) + (0.5 * (Math.Log(2 * Math.PI) + modelLogVariance)));
+                    : ((x0 - modelMean).square() * (0.5 * Math.Exp(-modelLogVariance))) + (0.5 * (Math.Log(2 * Math.PI) + modelLogVariance)));
             }
         }
 
@@ -87,20 +88,20 @@ public static class VariationalBound
     /// </summary>
     internal static Tensor DiscretizedGaussianLogLikelihood(Tensor x, Tensor mean, double logScale)
     {
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var centred = x - mean;
         var inverseScale = Math.Exp(-logScale);
         var cdfPlus = StandardNormalCdf((centred + (1.0 / 255)) * inverseScale);
         var cdfMinus = StandardNormalCdf((centred - (1.0 / 255)) * inverseScale);
-        var logCdfPlus = cdfPlus.Clamp(min: 1e-12).Log();
-        var logOneMinusCdfMinus = (1 - cdfMinus).Clamp(min: 1e-12).Log();
-        var logDelta = (cdfPlus - cdfMinus).Clamp(min: 1e-12).Log();
-        var result = LibTorch.Where(x.Lt(-0.999), logCdfPlus, LibTorch.Where(x.Gt(0.999), logOneMinusCdfMinus, logDelta));
+        var logCdfPlus = cdfPlus.clamp(min: 1e-12).log();
+        var logOneMinusCdfMinus = (1 - cdfMinus).clamp(min: 1e-12).log();
+        var logDelta = (cdfPlus - cdfMinus).clamp(min: 1e-12).log();
+        var result = torch.where(x.lt(-0.999), logCdfPlus, torch.where(x.gt(0.999), logOneMinusCdfMinus, logDelta));
         return scope.MoveToOuter(result);
     }
 
-    private static Tensor StandardNormalCdf(Tensor x) => ((x * (1 / Math.Sqrt(2))).Erf() + 1) * 0.5;
+    private static Tensor StandardNormalCdf(Tensor x) => ((x * (1 / Math.Sqrt(2))).erf() + 1) * 0.5;
 
     // The per-sample sum over dimensions, averaged over samples, in nats.
-    private static double Mean(Tensor perElement) => perElement.Flatten(1).Sum([1]).Mean().ToDouble();
+    private static double Mean(Tensor perElement) => perElement.flatten(1).sum([1]).mean().ToDouble();
 }

@@ -1,10 +1,13 @@
+using System.Runtime.InteropServices;
+using TorchSharp.Modules;
+using MLNet.Diffusion.Engine;
 using System.Diagnostics;
 using System.Globalization;
 using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Torch;
-using MLNet.Diffusion.Torch.Optim;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Training;
 
@@ -34,7 +37,7 @@ public sealed class DdpmTrainer
     {
         ArgumentNullException.ThrowIfNull(data);
         var config = ModelConfig(data);
-        LibTorch.ManualSeed(Options.Seed);
+        torch.random.manual_seed(unchecked((long)Options.Seed));
         var run = new Run(this, data, config);
         return run.Execute(progress, cancellationToken);
     }
@@ -149,7 +152,7 @@ public sealed class DdpmTrainer
             _options = trainer.Options;
             _data = data;
             _config = config;
-            _device = Device.Parse(_options.Device);
+            _device = Devices.Parse(_options.Device);
             _device.EnsureAvailable();
             _schedule = new NoiseSchedule(_options.Schedule);
             _objective = new DiffusionObjective(_schedule, _options.PredictionType, _options.LossWeighting, _options.MinSnrGamma);
@@ -172,22 +175,22 @@ public sealed class DdpmTrainer
             var model = new UNet2D(_config);
             try
             {
-                model.To(_device);
+                model.to(_device);
                 if (_restoredModel is not null)
                 {
                     model.LoadStateDict(_restoredModel);
                 }
 
-                using var optimizer = new AdamW(model.Parameters(), _options.LearningRate, weightDecay: _options.WeightDecay);
+                using var optimizer = AdamWState.Create(model.parameters(), _options.LearningRate, _options.WeightDecay);
                 using var ema = new ExponentialMovingAverage(model, _options.EmaDecay);
                 using var trainRng = new Generator(_options.Seed ^ 0x5DEECE66DUL);
-                using var defaultRng = Generator.Default();
+                using var defaultRng = torch.Generator.Default;
                 if (_restored)
                 {
-                    optimizer.LoadStateDict(_restoredOptimizer!);
+                    AdamWState.Load(optimizer, _restoredOptimizer!);
                     ema.LoadStateDict(_restoredEma!);
-                    trainRng.SetState(_restoredTrainRng!);
-                    defaultRng.SetState(_restoredDefaultRng!);
+                    trainRng.set_state(_restoredTrainRng!);
+                    defaultRng.set_state(_restoredDefaultRng!);
                 }
 
                 var losses = new List<double>();
@@ -195,7 +198,7 @@ public sealed class DdpmTrainer
                 var startStep = _step;
                 var smoothed = 0.0;
                 var completed = true;
-                model.Train();
+                model.train();
                 while (_step < _totalSteps)
                 {
                     if (cancellationToken.IsCancellationRequested)
@@ -205,7 +208,7 @@ public sealed class DdpmTrainer
                     }
 
                     var learningRate = _trainer.LearningRateAt(_step, _totalSteps);
-                    optimizer.LearningRate = learningRate;
+                    optimizer.SetLearningRate(learningRate);
                     var loss = TrainStep(model, optimizer, trainRng);
                     _step++;
                     if (!double.IsFinite(loss))
@@ -234,9 +237,9 @@ public sealed class DdpmTrainer
 
                 WriteCheckpoint(model, optimizer, ema, trainRng, defaultRng);
                 var emaModel = new UNet2D(_config);
-                emaModel.To(_device);
+                emaModel.to(_device);
                 ema.CopyTo(emaModel);
-                emaModel.Eval();
+                emaModel.eval();
                 var seconds = clock.Elapsed;
                 var trained = (_step - startStep) * _options.BatchSize * _options.GradientAccumulationSteps;
                 return new TrainingResult(model, emaModel, _schedule, _options, _step, losses, _lastCheckpoint, completed, seconds,
@@ -254,36 +257,33 @@ public sealed class DdpmTrainer
         {
             var accumulation = _options.GradientAccumulationSteps;
             var total = 0.0;
-            optimizer.ZeroGrad();
+            optimizer.zero_grad();
             for (var micro = 0; micro < accumulation; micro++)
             {
-                using var scope = LibTorch.NewDisposeScope();
+                using var scope = torch.NewDisposeScope();
                 var (images, labels) = _data.GetBatch(NextIndices(_options.BatchSize));
-                images = images.To(_device);
-                var batch = images.Size(0);
+                images = images.to(_device);
+                var batch = images.size(0);
                 if (_options.RandomHorizontalFlip)
                 {
                     // Drawn only when flipping is on, so runs without it draw exactly as before.
-                    var flip = LibTorch.Rand([batch], rng).Lt(0.5).To(_device).View(batch, 1, 1, 1);
-                    images = LibTorch.Where(flip, images.Flip(3), images);
+                    var flip = torch.rand([batch], generator: rng).lt(0.5).to(_device).view(batch, 1, 1, 1);
+                    images = torch.where(flip, images.flip(3), images);
                 }
 
-                var t = LibTorch.RandInt(0, _schedule.TrainTimesteps, [batch], rng);
-                var noise = LibTorch.Randn(images.Shape, rng);
+                var t = torch.randint(0, _schedule.TrainTimesteps, [batch], ScalarType.Int64, generator: rng);
+                var noise = torch.randn(images.shape, generator: rng);
                 Tensor? conditioning = null;
                 if (model.IsClassConditional)
                 {
-                    var dropped = LibTorch.Rand([batch], rng).Lt(_options.LabelDropout);
-                    conditioning = LibTorch.Where(dropped, LibTorch.FullLike(labels!, model.NullLabel!.Value), labels!).To(_device);
+                    var dropped = torch.rand([batch], generator: rng).lt(_options.LabelDropout);
+                    conditioning = torch.where(dropped, torch.full_like(labels!, model.NullLabel!.Value), labels!).to(_device);
                 }
 
-                t = t.To(_device);
-                var (noisy, target) = _objective.Prepare(images, noise.To(_device), t);
+                t = t.to(_device);
+                var (noisy, target) = _objective.Prepare(images, noise.to(_device), t);
                 Tensor loss;
-                using (_options.MixedPrecision && _device.IsCuda ? Autocast.Enable(_device, ScalarType.BFloat16) : null)
-                {
-                    loss = _objective.Loss(model.Forward(noisy, t, conditioning).To(ScalarType.Float32), target, t);
-                }
+                loss = _objective.Loss(model.Forward(noisy, t, conditioning), target, t);
 
                 if (accumulation > 1)
                 {
@@ -292,9 +292,9 @@ public sealed class DdpmTrainer
 
                 try
                 {
-                    loss.Backward();
+                    loss.backward();
                 }
-                catch (TorchException ex) when (ex.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase))
+                catch (ExternalException ex) when (ex.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase))
                 {
                     throw new InvalidOperationException(
                         $"Out of memory on {_device} at step {_step + 1} with batch size {_options.BatchSize}: {ex.Message} Lower BatchSize and raise GradientAccumulationSteps to keep the effective batch.", ex);
@@ -305,12 +305,12 @@ public sealed class DdpmTrainer
 
             if (_options.GradientClipNorm > 0 && double.IsFinite(total))
             {
-                using var norm = GradientClipping.ClipGradNorm(optimizer.Parameters, _options.GradientClipNorm).DetachFromDisposeScope();
+                torch.nn.utils.clip_grad_norm_(model.parameters(), _options.GradientClipNorm);
             }
 
             if (double.IsFinite(total))
             {
-                optimizer.Step();
+                optimizer.step();
             }
 
             return total;
@@ -333,8 +333,8 @@ public sealed class DdpmTrainer
                 if (_order is null)
                 {
                     using var g = new Generator(_options.Seed + (0x9E3779B97F4A7C15UL * (ulong)(_epoch + 1)));
-                    using var permutation = LibTorch.RandPerm(_data.Count, g).DetachFromDisposeScope();
-                    _order = permutation.ToArray<long>();
+                    using var permutation = torch.randperm(_data.Count, generator: g).DetachFromDisposeScope();
+                    _order = permutation.data<long>().ToArray();
                 }
 
                 result[i] = _order[_position++];
@@ -352,13 +352,13 @@ public sealed class DdpmTrainer
 
             Directory.CreateDirectory(directory);
             var path = TrainingCheckpoint.PathFor(directory, _step);
-            using var scope = LibTorch.NewDisposeScope();
-            using var optimizerState = new DisposableDictionary(optimizer.StateDict());
-            var tensors = model.StateDict().Select(p => KeyValuePair.Create("model." + p.Key, p.Value.To(Device.Cpu)))
-                .Concat(ema.StateDict().Select(p => KeyValuePair.Create("ema." + p.Key, p.Value.To(Device.Cpu))))
-                .Concat(optimizerState.Values.Select(p => KeyValuePair.Create("optimizer." + p.Key, p.Value.To(Device.Cpu))))
-                .Append(KeyValuePair.Create("rng.train", trainRng.GetState()))
-                .Append(KeyValuePair.Create("rng.default", defaultRng.GetState()))
+            using var scope = torch.NewDisposeScope();
+            using var optimizerState = new DisposableDictionary(AdamWState.Save(optimizer));
+            var tensors = model.state_dict().Select(p => KeyValuePair.Create("model." + p.Key, p.Value.to(torch.CPU)))
+                .Concat(ema.StateDict().Select(p => KeyValuePair.Create("ema." + p.Key, p.Value.to(torch.CPU))))
+                .Concat(optimizerState.Values.Select(p => KeyValuePair.Create("optimizer." + p.Key, p.Value.to(torch.CPU))))
+                .Append(KeyValuePair.Create("rng.train", trainRng.get_state()))
+                .Append(KeyValuePair.Create("rng.default", defaultRng.get_state()))
                 .ToList();
             var manifest = new TrainingCheckpoint
             {
@@ -385,16 +385,16 @@ public sealed class DdpmTrainer
 
             // Building a model draws its initial weights from the default generator, which dropout also uses: put
             // the generator back as it was.
-            using var defaultRng = Generator.Default();
-            using var state = defaultRng.GetState().DetachFromDisposeScope();
+            using var defaultRng = torch.Generator.Default;
+            using var state = defaultRng.get_state().DetachFromDisposeScope();
             using var model = new UNet2D(_config);
-            defaultRng.SetState(state);
-            model.To(_device);
+            defaultRng.set_state(state);
+            model.to(_device);
             ema.CopyTo(model);
-            model.Eval();
-            using var scope = LibTorch.NewDisposeScope();
+            model.eval();
+            using var scope = torch.NewDisposeScope();
             var labels = _config.NumClasses is { } classes
-                ? LibTorch.FromArray(Enumerable.Range(0, count).Select(i => (long)(i % classes)).ToArray(), _device)
+                ? torch.tensor(Enumerable.Range(0, count).Select(i => (long)(i % classes)).ToArray(), device: _device)
                 : null;
             var sampler = new DdimSampler(_schedule, new SamplerOptions { PredictionType = _options.PredictionType });
             using var noise = SampleNoise.PerSample(_options.Seed, count, _device);

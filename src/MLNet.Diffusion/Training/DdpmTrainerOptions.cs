@@ -1,6 +1,8 @@
+using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Training;
 
@@ -76,12 +78,6 @@ public record DdpmTrainerOptions
     /// <summary>The seed of everything random: initial weights, data order, timesteps, noise, dropout. Default 0.</summary>
     public ulong Seed { get; init; }
 
-    /// <summary>
-    /// Run the forward pass under bfloat16 autocast on CUDA (the backward pass and the optimiser stay in float32).
-    /// Ignored on the CPU, where training stays in float32 and bit-exact. Default true.
-    /// </summary>
-    public bool MixedPrecision { get; init; } = true;
-
     /// <summary>cpu, cuda, cuda:N or auto. Default auto.</summary>
     public string Device { get; init; } = "auto";
 
@@ -116,7 +112,7 @@ public record DdpmTrainerOptions
         Check(CheckpointEvery >= 1, nameof(CheckpointEvery), "≥ 1", CheckpointEvery);
         Check(KeepCheckpoints >= 1, nameof(KeepCheckpoints), "≥ 1", KeepCheckpoints);
         Check(SampleGridSize is >= 0 and <= 256, nameof(SampleGridSize), "in [0, 256]", SampleGridSize);
-        _ = Torch.Device.Parse(Device);
+        _ = Devices.Parse(Device);
         if (Model is null)
         {
             _ = UNetConfig.Preset(ModelPreset);

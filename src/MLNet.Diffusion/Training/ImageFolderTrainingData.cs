@@ -1,5 +1,6 @@
 using MLNet.Diffusion.Data;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Training;
 
@@ -103,16 +104,16 @@ public sealed class ImageFolderTrainingData : ITrainingData, IDisposable
             ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Count);
         }
 
-        using var scope = LibTorch.NewDisposeScope();
-        using var noGrad = Autograd.NoGrad();
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
         var images = new Tensor[indices.Count];
         for (var i = 0; i < images.Length; i++)
         {
             images[i] = Example(indices[i]);
         }
 
-        var batch = scope.MoveToOuter(LibTorch.Stack(images));
-        var labels = _labels is null ? null : scope.MoveToOuter(LibTorch.FromArray(indices.Select(i => _labels[i]).ToArray()));
+        var batch = scope.MoveToOuter(torch.stack(images));
+        var labels = _labels is null ? null : scope.MoveToOuter(torch.tensor(indices.Select(i => _labels[i]).ToArray()));
         return (batch, labels);
     }
 
@@ -168,7 +169,7 @@ public sealed class ImageFolderTrainingData : ITrainingData, IDisposable
             pixels[i] = (pixels[i] / 127.5f) - 1f;
         }
 
-        var input = LibTorch.FromArray(pixels, [1, Channels, image.Height, image.Width]);
-        return ImageResize.Apply(input, ImageSize, ImageSize, ResizeMode, padValue: -1.0).Squeeze(0).Contiguous();
+        var input = torch.tensor(pixels, [1, Channels, image.Height, image.Width]);
+        return ImageResize.Apply(input, ImageSize, ImageSize, ResizeMode, padValue: -1.0).squeeze(0).contiguous();
     }
 }

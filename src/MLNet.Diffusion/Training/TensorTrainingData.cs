@@ -1,4 +1,6 @@
-using MLNet.Diffusion.Torch;
+using MLNet.Diffusion.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Training;
 
@@ -12,7 +14,7 @@ public sealed class TensorTrainingData : ITrainingData, IDisposable
     public TensorTrainingData(Tensor images, Tensor? labels = null, int? numClasses = null)
     {
         ArgumentNullException.ThrowIfNull(images);
-        var shape = images.Shape;
+        var shape = images.shape;
         if (shape.Length != 4 || shape[2] != shape[3] || shape[0] == 0)
         {
             throw new ArgumentException($"Images must be a non-empty [N, C, H, H] tensor, not [{string.Join(", ", shape)}].", nameof(images));
@@ -20,15 +22,15 @@ public sealed class TensorTrainingData : ITrainingData, IDisposable
 
         if (labels is not null)
         {
-            if (labels.Dimensions != 1 || labels.Size(0) != shape[0] || labels.Dtype != ScalarType.Int64)
+            if (labels.Dimensions != 1 || labels.size(0) != shape[0] || labels.dtype != ScalarType.Int64)
             {
-                throw new ArgumentException($"Labels must be int64 [{shape[0]}], not {labels.Dtype.Name()} [{string.Join(", ", labels.Shape)}].", nameof(labels));
+                throw new ArgumentException($"Labels must be int64 [{shape[0]}], not {labels.dtype.Name()} [{string.Join(", ", labels.shape)}].", nameof(labels));
             }
 
             long min, max;
-            using (LibTorch.NewDisposeScope())
+            using (torch.NewDisposeScope())
             {
-                (min, max) = (labels.Min().ToInt64(), labels.Max().ToInt64());
+                (min, max) = (labels.min().ToInt64(), labels.max().ToInt64());
             }
 
             NumClasses = numClasses ?? (int)(max + 1);
@@ -38,11 +40,11 @@ public sealed class TensorTrainingData : ITrainingData, IDisposable
             }
         }
 
-        using (Autograd.NoGrad())
-        using (var scope = LibTorch.NewDisposeScope())
+        using (torch.no_grad())
+        using (var scope = torch.NewDisposeScope())
         {
-            _images = scope.Detach(images.To(ScalarType.Float32).Contiguous());
-            _labels = labels is null ? null : scope.Detach(labels.Clone());
+            _images = scope.Detach(images.to(ScalarType.Float32).contiguous());
+            _labels = labels is null ? null : scope.Detach(labels.clone());
         }
 
         (Count, Channels, ImageSize) = (shape[0], (int)shape[1], (int)shape[2]);
@@ -64,10 +66,10 @@ public sealed class TensorTrainingData : ITrainingData, IDisposable
     public (Tensor Images, Tensor? Labels) GetBatch(IReadOnlyList<long> indices)
     {
         ArgumentNullException.ThrowIfNull(indices);
-        using var scope = LibTorch.NewDisposeScope();
-        var index = LibTorch.FromArray(indices.ToArray());
-        var images = scope.MoveToOuter(_images.IndexSelect(0, index));
-        var labels = _labels is null ? null : scope.MoveToOuter(_labels.IndexSelect(0, index));
+        using var scope = torch.NewDisposeScope();
+        var index = torch.tensor(indices.ToArray());
+        var images = scope.MoveToOuter(_images.index_select(0, index));
+        var labels = _labels is null ? null : scope.MoveToOuter(_labels.index_select(0, index));
         return (images, labels);
     }
 

@@ -1,8 +1,10 @@
+using MLNet.Diffusion.IO;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Training;
 

@@ -1,8 +1,11 @@
+using MLNet.Diffusion.Engine;
+using MLNet.Diffusion.IO;
 using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Training;
 
@@ -40,7 +43,7 @@ public static class TrainingReport
         Row(page, "wall-clock time", result.Elapsed.ToString(@"hh\:mm\:ss", c));
         Row(page, "throughput", string.Create(c, $"{result.ImagesPerSecond:F1} images/s"));
         Row(page, "final loss (mean of last 100 steps)", result.Losses.Count == 0 ? "—" : result.Losses.TakeLast(100).Average().ToString("F5", c));
-        Row(page, "parameters", result.Model.ParameterCount.ToString("N0", c));
+        Row(page, "parameters", result.Model.ParameterCount().ToString("N0", c));
         Row(page, "model", result.Model.Config.ToString());
         Row(page, "last checkpoint", result.LastCheckpoint ?? "—");
         page.Append("</table>\n");

@@ -1,5 +1,6 @@
 using MLNet.Diffusion.Data;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Tests.Data;
 
@@ -22,16 +23,16 @@ public sealed class FashionMnistTests
     {
         using var folder = new TempFolder();
         WriteSplit(folder, FashionMnist.TrainImagesFileName, FashionMnist.TrainLabelsFileName, [0, 255, 127], [9, 0, 3]);
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var (images, labels) = FashionMnist.LoadTrain(directory: folder.Path);
-        CollectionAssert.AreEqual(new long[] { 3, 1, 28, 28 }, images.Shape);
-        Assert.AreEqual(ScalarType.Float32, images.Dtype);
-        var values = images.ToArray<float>();
+        CollectionAssert.AreEqual(new long[] { 3, 1, 28, 28 }, images.shape);
+        Assert.AreEqual(ScalarType.Float32, images.dtype);
+        var values = images.data<float>().ToArray();
         Assert.IsTrue(values[..Pixels].All(v => v == -1f), "0 → -1");
         Assert.IsTrue(values[Pixels..(2 * Pixels)].All(v => v == 1f), "255 → 1");
         Assert.AreEqual((127 / 127.5) - 1, values[2 * Pixels], 1e-7, "127 → 127/127.5 - 1");
-        Assert.AreEqual(ScalarType.Int64, labels.Dtype);
-        CollectionAssert.AreEqual(new long[] { 9, 0, 3 }, labels.ToArray<long>());
+        Assert.AreEqual(ScalarType.Int64, labels.dtype);
+        CollectionAssert.AreEqual(new long[] { 9, 0, 3 }, labels.data<long>().ToArray());
     }
 
     [TestMethod]
@@ -39,12 +40,12 @@ public sealed class FashionMnistTests
     {
         using var folder = new TempFolder();
         WriteSplit(folder, FashionMnist.TestImagesFileName, FashionMnist.TestLabelsFileName, [0, 255, 127], [1, 2, 3]);
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var (images, labels) = FashionMnist.LoadTest(limit: 2, directory: folder.Path);
-        CollectionAssert.AreEqual(new long[] { 2, 1, 28, 28 }, images.Shape);
-        CollectionAssert.AreEqual(new long[] { 1, 2 }, labels.ToArray<long>());
+        CollectionAssert.AreEqual(new long[] { 2, 1, 28, 28 }, images.shape);
+        CollectionAssert.AreEqual(new long[] { 1, 2 }, labels.data<long>().ToArray());
         var (all, _) = FashionMnist.LoadTest(limit: 1000, directory: folder.Path);
-        Assert.AreEqual(3, all.Size(0), "a limit above the count loads everything");
+        Assert.AreEqual(3, all.size(0), "a limit above the count loads everything");
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => FashionMnist.LoadTest(limit: 0, directory: folder.Path));
     }
 
@@ -106,14 +107,14 @@ public sealed class FashionMnistTests
 
         // Golden values read from the Debian files with Python's gzip module: the first ten training labels, and the
         // sum of the first image's 784 bytes (76247).
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var (images, labels) = FashionMnist.LoadTrain(limit: 100);
-        CollectionAssert.AreEqual(new long[] { 100, 1, 28, 28 }, images.Shape);
-        Assert.AreEqual(ScalarType.Float32, images.Dtype);
+        CollectionAssert.AreEqual(new long[] { 100, 1, 28, 28 }, images.shape);
+        Assert.AreEqual(ScalarType.Float32, images.dtype);
         Assert.AreEqual(-1.0, images.Min().ToDouble());
         Assert.AreEqual(1.0, images.Max().ToDouble());
-        CollectionAssert.AreEqual(new long[] { 100 }, labels.Shape);
-        var classes = labels.ToArray<long>();
+        CollectionAssert.AreEqual(new long[] { 100 }, labels.shape);
+        var classes = labels.data<long>().ToArray();
         Assert.IsTrue(classes.All(c => c is >= 0 and <= 9));
         CollectionAssert.AreEqual(new long[] { 9, 0, 0, 3, 0, 2, 7, 2, 5, 5 }, classes[..10]);
         Assert.AreEqual((76247 / 127.5) - 784, images[0].Sum().ToDouble(), 1e-3);
@@ -128,10 +129,10 @@ public sealed class FashionMnistTests
         }
 
         // The first ten test labels, read from the Debian file with Python's gzip module.
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var (images, labels) = FashionMnist.LoadTest(limit: 10);
-        CollectionAssert.AreEqual(new long[] { 10, 1, 28, 28 }, images.Shape);
-        CollectionAssert.AreEqual(new long[] { 9, 2, 1, 1, 6, 1, 4, 6, 5, 7 }, labels.ToArray<long>());
+        CollectionAssert.AreEqual(new long[] { 10, 1, 28, 28 }, images.shape);
+        CollectionAssert.AreEqual(new long[] { 9, 2, 1, 1, 6, 1, 4, 6, 5, 7 }, labels.data<long>().ToArray());
     }
 
     /// <summary>Writes gzip-compressed images (each filled with one value) and labels, as the dataset's files are.</summary>

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using MLNet.Diffusion.Data;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Tests.Data;
 
@@ -15,10 +16,10 @@ public sealed class IdxFileTests
         using var folder = new TempFolder();
         var path = folder.Write("plain.idx", IdxBytes.UnsignedBytes(s_data, 2, 3, 4));
         var idx = IdxFile.Load(path);
-        Assert.AreEqual(ScalarType.UInt8, idx.ElementType);
+        Assert.AreEqual(ScalarType.Byte, idx.ElementType);
         CollectionAssert.AreEqual(new[] { 2, 3, 4 }, idx.Dimensions.ToArray());
         Assert.AreEqual(24, idx.ElementCount);
-        CollectionAssert.AreEqual(s_data, idx.ToArray<byte>());
+        CollectionAssert.AreEqual(s_data, idx.data<byte>().ToArray());
         CollectionAssert.AreEqual(s_data, idx.Data.ToArray());
     }
 
@@ -35,7 +36,7 @@ public sealed class IdxFileTests
         {
             var idx = IdxFile.Load(path);
             CollectionAssert.AreEqual(new[] { 6, 4 }, idx.Dimensions.ToArray(), path);
-            CollectionAssert.AreEqual(s_data, idx.ToArray<byte>(), path);
+            CollectionAssert.AreEqual(s_data, idx.data<byte>().ToArray(), path);
         }
     }
 
@@ -51,7 +52,7 @@ public sealed class IdxFileTests
 
         var int32 = IdxFile.Parse([.. IdxBytes.Header(0x0C, 2, 2), .. intBytes]);
         Assert.AreEqual(ScalarType.Int32, int32.ElementType);
-        CollectionAssert.AreEqual(ints, int32.ToArray<int>());
+        CollectionAssert.AreEqual(ints, int32.data<int>().ToArray());
 
         double[] doubles = [0.5, -1e300, double.Epsilon];
         var doubleBytes = new byte[24];
@@ -60,42 +61,42 @@ public sealed class IdxFileTests
             BinaryPrimitives.WriteDoubleBigEndian(doubleBytes.AsSpan(8 * i), doubles[i]);
         }
 
-        CollectionAssert.AreEqual(doubles, IdxFile.Parse([.. IdxBytes.Header(0x0E, 3), .. doubleBytes]).ToArray<double>());
+        CollectionAssert.AreEqual(doubles, IdxFile.Parse([.. IdxBytes.Header(0x0E, 3), .. doubleBytes]).data<double>().ToArray());
 
         var floatBytes = new byte[8];
         BinaryPrimitives.WriteSingleBigEndian(floatBytes, 1.5f);
         BinaryPrimitives.WriteSingleBigEndian(floatBytes.AsSpan(4), -0.25f);
-        CollectionAssert.AreEqual(new[] { 1.5f, -0.25f }, IdxFile.Parse([.. IdxBytes.Header(0x0D, 2), .. floatBytes]).ToArray<float>());
+        CollectionAssert.AreEqual(new[] { 1.5f, -0.25f }, IdxFile.Parse([.. IdxBytes.Header(0x0D, 2), .. floatBytes]).data<float>().ToArray());
 
-        CollectionAssert.AreEqual(new short[] { 0x0102, -1 }, IdxFile.Parse([.. IdxBytes.Header(0x0B, 2), 0x01, 0x02, 0xFF, 0xFF]).ToArray<short>());
-        CollectionAssert.AreEqual(new sbyte[] { -128, 127 }, IdxFile.Parse([.. IdxBytes.Header(0x09, 2), 0x80, 0x7F]).ToArray<sbyte>());
+        CollectionAssert.AreEqual(new short[] { 0x0102, -1 }, IdxFile.Parse([.. IdxBytes.Header(0x0B, 2), 0x01, 0x02, 0xFF, 0xFF]).data<short>().ToArray());
+        CollectionAssert.AreEqual(new sbyte[] { -128, 127 }, IdxFile.Parse([.. IdxBytes.Header(0x09, 2), 0x80, 0x7F]).data<sbyte>().ToArray());
     }
 
     [TestMethod]
     public void ToArray_WrongElementType_Throws()
     {
         var idx = IdxFile.Parse(IdxBytes.UnsignedBytes([1, 2], 2));
-        var message = Assert.ThrowsExactly<InvalidOperationException>(() => idx.ToArray<int>()).Message;
+        var message = Assert.ThrowsExactly<InvalidOperationException>(() => idx.data<int>().ToArray()).Message;
         StringAssert.Contains(message, "uint8");
         StringAssert.Contains(message, "byte");
-        Assert.ThrowsExactly<InvalidOperationException>(() => idx.ToArray<long>());
+        Assert.ThrowsExactly<InvalidOperationException>(() => idx.data<long>().ToArray());
     }
 
     [TestMethod]
     public void ToTensor_KeepsShapeTypeAndValues()
     {
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var bytes = IdxFile.Parse(IdxBytes.UnsignedBytes(s_data, 2, 3, 4)).ToTensor();
-        CollectionAssert.AreEqual(new long[] { 2, 3, 4 }, bytes.Shape);
-        CollectionAssert.AreEqual(s_data, bytes.ToArray<byte>());
+        CollectionAssert.AreEqual(new long[] { 2, 3, 4 }, bytes.shape);
+        CollectionAssert.AreEqual(s_data, bytes.data<byte>().ToArray());
 
         var intBytes = new byte[8];
         BinaryPrimitives.WriteInt32BigEndian(intBytes, 70000);
         BinaryPrimitives.WriteInt32BigEndian(intBytes.AsSpan(4), -3);
         var ints = IdxFile.Parse([.. IdxBytes.Header(0x0C, 2, 1), .. intBytes]).ToTensor();
-        Assert.AreEqual(ScalarType.Int32, ints.Dtype);
-        CollectionAssert.AreEqual(new long[] { 2, 1 }, ints.Shape);
-        CollectionAssert.AreEqual(new[] { 70000, -3 }, ints.ToArray<int>());
+        Assert.AreEqual(ScalarType.Int32, ints.dtype);
+        CollectionAssert.AreEqual(new long[] { 2, 1 }, ints.shape);
+        CollectionAssert.AreEqual(new[] { 70000, -3 }, ints.data<int>().ToArray());
     }
 
     [TestMethod]

@@ -1,5 +1,6 @@
 using MLNet.Diffusion.Data;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Tests.Data;
 
@@ -10,8 +11,8 @@ public sealed class ImageGridTests
     public void ToImages_Gray_MapsMinusOneOneToBytesRoundingHalvesUp()
     {
         // (x + 1)·127.5: -1 → 0, 1 → 255, 0 → 127.5 → 128, 0.5 → 191.25 → 191, -0.5 → 63.75 → 64, 0.25 → 159.375 → 159.
-        using var scope = LibTorch.NewDisposeScope();
-        var batch = LibTorch.FromArray(new float[] { -1, 1, 0, 0.5f, -0.5f, 0.25f, 1, -1 }, [2, 1, 2, 2]);
+        using var scope = torch.NewDisposeScope();
+        var batch = torch.tensor(new float[] { -1, 1, 0, 0.5f, -0.5f, 0.25f, 1, -1 }, [2, 1, 2, 2]);
         var images = ImageGrid.ToImages(batch);
         Assert.AreEqual(2, images.Length);
         Assert.AreEqual((2, 2, 1), (images[0].Width, images[0].Height, images[0].Channels));
@@ -22,9 +23,9 @@ public sealed class ImageGridTests
     [TestMethod]
     public void ToImages_Rgb_InterleavesThePlanes()
     {
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         // [1, 3, 1, 2]: red plane (-1, 1), green plane (1, -1), blue plane (0, 0).
-        var batch = LibTorch.FromArray(new double[] { -1, 1, 1, -1, 0, 0 }, [1, 3, 1, 2]);
+        var batch = torch.tensor(new double[] { -1, 1, 1, -1, 0, 0 }, [1, 3, 1, 2]);
         var image = ImageGrid.ToImages(batch).Single();
         Assert.AreEqual(3, image.Channels);
         CollectionAssert.AreEqual(new byte[] { 0, 255, 128, 255, 0, 128 }, image.Pixels.ToArray());
@@ -33,30 +34,30 @@ public sealed class ImageGridTests
     [TestMethod]
     public void ToImages_OutOfRangeValues_AreClamped()
     {
-        using var scope = LibTorch.NewDisposeScope();
-        var batch = LibTorch.FromArray(new float[] { -3, 2.5f, float.PositiveInfinity, float.NegativeInfinity, -1.0001f, 1.0001f }, [1, 1, 1, 6]);
+        using var scope = torch.NewDisposeScope();
+        var batch = torch.tensor(new float[] { -3, 2.5f, float.PositiveInfinity, float.NegativeInfinity, -1.0001f, 1.0001f }, [1, 1, 1, 6]);
         CollectionAssert.AreEqual(new byte[] { 0, 255, 255, 0, 0, 255 }, ImageGrid.ToImages(batch)[0].Pixels.ToArray());
     }
 
     [TestMethod]
     public void ToImages_NaN_IsRejected()
     {
-        using var scope = LibTorch.NewDisposeScope();
-        var batch = LibTorch.FromArray(new float[] { 0, float.NaN }, [1, 1, 1, 2]);
+        using var scope = torch.NewDisposeScope();
+        var batch = torch.tensor(new float[] { 0, float.NaN }, [1, 1, 1, 2]);
         StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => ImageGrid.ToImages(batch)).Message, "NaN");
     }
 
     [TestMethod]
     public void ToImages_BadShapesAndTypes_AreRejected()
     {
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         foreach (var shape in new long[][] { [1, 2, 4, 4], [1, 4, 4, 4], [4, 4], [1, 1, 4], [1, 1, 1, 4, 4], [1, 1, 0, 4] })
         {
-            var message = Assert.ThrowsExactly<ArgumentException>(() => ImageGrid.ToImages(LibTorch.Zeros(shape)), string.Join(",", shape)).Message;
+            var message = Assert.ThrowsExactly<ArgumentException>(() => ImageGrid.ToImages(torch.zeros(shape)), string.Join(",", shape)).Message;
             StringAssert.Contains(message, $"[{string.Join(", ", shape)}]");
         }
 
-        var integers = Assert.ThrowsExactly<ArgumentException>(() => ImageGrid.ToImages(LibTorch.Zeros([1, 1, 2, 2], ScalarType.UInt8)));
+        var integers = Assert.ThrowsExactly<ArgumentException>(() => ImageGrid.ToImages(torch.zeros([1, 1, 2, 2], ScalarType.Byte)));
         StringAssert.Contains(integers.Message, "uint8");
         Assert.AreEqual("batch", integers.ParamName);
     }
@@ -127,7 +128,7 @@ public sealed class ImageGridTests
     public void SaveGrid_WritesThePngOfTheGrid()
     {
         using var folder = new TempFolder();
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         using var generator = new Generator(5);
         var batch = LibTorch.Randn([5, 3, 4, 6], generator);
         var path = folder.File("samples.png");

@@ -5,7 +5,8 @@ using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Pipelines;
 using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Tests.Data;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
 
 namespace MLNet.Diffusion.Tests.Evaluation;
@@ -36,7 +37,7 @@ public sealed class DiffusionEvaluatorTests
         var (images, labels) = FashionMnist.LoadTrain(32);
         using (images)
         using (labels)
-        using (var resized = Functional.Interpolate(images, imageSize, imageSize, InterpolationMode.Bilinear))
+        using (var resized = nn.functional.interpolate(images, imageSize, imageSize, InterpolationMode.Bilinear))
         using (var data = new TensorTrainingData(resized, classes is null ? null : labels, classes))
         {
             var options = new DdpmTrainerOptions

@@ -1,7 +1,10 @@
+using MLNet.Diffusion.Engine;
+using MLNet.Diffusion.IO;
 using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Evaluation;
 using MLNet.Diffusion.Tests.Data;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Tests.Evaluation;
 
@@ -19,7 +22,7 @@ public sealed class FeatureNetworkTests
         Assert.IsTrue(bytes.Length < 2_000_000, $"{bytes.Length} bytes");
         using var network = FeatureNetwork.LoadPretrained();
         Assert.IsFalse(network.IsTraining);
-        Assert.AreEqual(bytes.Length - 8 - BitConverter.ToInt64(bytes, 0), network.ParameterCount * 4, "every float32 of the file is a parameter");
+        Assert.AreEqual(bytes.Length - 8 - BitConverter.ToInt64(bytes, 0), network.ParameterCount() * 4, "every float32 of the file is a parameter");
     }
 
     [TestMethod]
@@ -48,8 +51,8 @@ public sealed class FeatureNetworkTests
     [TestMethod]
     public void Load_WeightsOfAnotherNetwork_Throws()
     {
-        using var scope = LibTorch.NewDisposeScope();
-        var bytes = Safetensors.Serialize([KeyValuePair.Create("conv1.weight", LibTorch.Zeros([3, 3]))]);
+        using var scope = torch.NewDisposeScope();
+        var bytes = Safetensors.Serialize([KeyValuePair.Create("conv1.weight", torch.zeros([3, 3]))]);
         var error = Assert.ThrowsExactly<InvalidDataException>(() => FeatureNetwork.Load(bytes, FeatureNetwork.Sha256(bytes)));
         StringAssert.Contains(error.Message, "does not hold FID feature network weights");
     }
@@ -58,7 +61,7 @@ public sealed class FeatureNetworkTests
     public void Features_WrongImageSize_ThrowsNamingTheAcceptedShape()
     {
         using var network = new FeatureNetwork();
-        using var images = LibTorch.Zeros([2, 3, 32, 32]);
+        using var images = torch.zeros([2, 3, 32, 32]);
         var error = Assert.ThrowsExactly<ArgumentException>(() => network.Features(images));
         StringAssert.Contains(error.Message, "[N, 1, 28, 28]");
         StringAssert.Contains(error.Message, "[2, 3, 32, 32]");
@@ -68,10 +71,10 @@ public sealed class FeatureNetworkTests
     public void Features_Batch_HasFeatureCountColumnsAndClassifyGivesTenLogits()
     {
         using var network = FeatureNetwork.LoadPretrained();
-        using var scope = LibTorch.NewDisposeScope();
-        var features = network.Features(LibTorch.Zeros([3, 1, 28, 28]));
-        CollectionAssert.AreEqual(new long[] { 3, FeatureNetwork.FeatureCount }, features.Shape);
-        CollectionAssert.AreEqual(new long[] { 3, 10 }, network.Classify(features).Shape);
+        using var scope = torch.NewDisposeScope();
+        var features = network.Features(torch.zeros([3, 1, 28, 28]));
+        CollectionAssert.AreEqual(new long[] { 3, FeatureNetwork.FeatureCount }, features.shape);
+        CollectionAssert.AreEqual(new long[] { 3, 10 }, network.Classify(features).shape);
     }
 
     [TestMethod]

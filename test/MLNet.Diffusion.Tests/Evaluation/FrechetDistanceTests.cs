@@ -1,7 +1,8 @@
 using System.Globalization;
 using MLNet.Diffusion.Evaluation;
 using MLNet.Diffusion.Tests.Data;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Tests.Evaluation;
 
@@ -12,10 +13,10 @@ public sealed class FrechetDistanceTests
     private static Tensor CorrelatedFeatures(ulong seed, int count, int dimension, double shift)
     {
         using var generator = new Generator(seed);
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var z = LibTorch.Randn([count, dimension], generator, ScalarType.Float64);
         var mixing = LibTorch.Randn([dimension, dimension], generator, ScalarType.Float64) * (1.0 / Math.Sqrt(dimension));
-        return scope.MoveToOuter((z.MatMul(mixing) + shift).To(ScalarType.Float32));
+        return scope.MoveToOuter((z.matmul(mixing) + shift).to(ScalarType.Float32));
     }
 
     private static FeatureStatistics Diagonal(double[] mean, double[] variances)
@@ -113,8 +114,8 @@ public sealed class FrechetDistanceTests
         using var second = CorrelatedFeatures(11, count, dimension, 0.3);
         using var folder = new TempFolder();
         var paths = new[] { folder.File("first.f64"), folder.File("second.f64") };
-        File.WriteAllBytes(paths[0], first.To(ScalarType.Float64).ToBytes());
-        File.WriteAllBytes(paths[1], second.To(ScalarType.Float64).ToBytes());
+        File.WriteAllBytes(paths[0], first.to(ScalarType.Float64).ToBytes());
+        File.WriteAllBytes(paths[1], second.to(ScalarType.Float64).ToBytes());
         var (code, output) = DebianPython.Run(
             "import sys, numpy as np\n" +
             "d = int(sys.argv[3])\n" +

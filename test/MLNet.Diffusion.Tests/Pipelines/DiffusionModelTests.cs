@@ -1,9 +1,12 @@
+using MLNet.Diffusion.Engine;
+using MLNet.Diffusion.IO;
 using System.IO.Compression;
 using System.Text;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Pipelines;
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
 
 namespace MLNet.Diffusion.Tests.Pipelines;
@@ -20,7 +23,7 @@ public sealed class DiffusionModelTests
         s_folder = Path.Combine(context.TestRunDirectory ?? Path.GetTempPath(), "model-zip-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(s_folder);
         using var images = LibTorch.Rand([8, 1, 8, 8]) * 2 - 1;
-        using var labels = LibTorch.FromArray(new long[] { 0, 1, 2, 0, 1, 2, 0, 1 });
+        using var labels = torch.tensor(new long[] { 0, 1, 2, 0, 1, 2, 0, 1 });
         using var data = new TensorTrainingData(images, labels, 3);
         var options = new DdpmTrainerOptions
         {
@@ -48,14 +51,14 @@ public sealed class DiffusionModelTests
         var options = new GenerationOptions { Seed = 3, Labels = [0, 1, 2, 2], Guidance = 2, Steps = 10 };
         using var before = Model.Generate(4, options);
         using var after = loaded.Generate(4, options);
-        CollectionAssert.AreEqual(before.ToArray<float>(), after.ToArray<float>());
-        Assert.AreEqual(Model.ParameterCount, loaded.ParameterCount);
+        CollectionAssert.AreEqual(before.data<float>().ToArray(), after.data<float>().ToArray());
+        Assert.AreEqual(Model.ParameterCount(), loaded.ParameterCount());
         Assert.AreEqual(3, loaded.Config.NumClasses);
         Assert.AreEqual(100, loaded.Schedule.TrainTimesteps);
         Assert.AreEqual(5, loaded.Training!.Steps);
         Assert.AreEqual(Model.Training, loaded.Training);
         using var ddim = loaded.Generate(2, new GenerationOptions { Sampler = SamplerKind.Ddim, Steps = 5 });
-        Assert.IsTrue(ddim.Abs().Max().ToDouble() <= 1, "images are clamped to [-1, 1]");
+        Assert.IsTrue(ddim.abs().Max().ToDouble() <= 1, "images are clamped to [-1, 1]");
     }
 
     [TestMethod]
@@ -64,7 +67,7 @@ public sealed class DiffusionModelTests
         var options = new GenerationOptions { Seed = 11, Label = 1, Steps = 8 };
         using var two = Model.Generate(2, options);
         using var five = Model.Generate(5, options);
-        CollectionAssert.AreEqual(two[1].ToArray<float>(), five[1].ToArray<float>());
+        CollectionAssert.AreEqual(two[1].data<float>().ToArray(), five[1].data<float>().ToArray());
     }
 
     [TestMethod]
@@ -100,7 +103,7 @@ public sealed class DiffusionModelTests
         var path = Rewrite("misshaped.zip", entries =>
         {
             using var content = Safetensors.Deserialize(entries["ema.safetensors"]);
-            using var wrong = LibTorch.Zeros([16, 1, 5, 5]);
+            using var wrong = torch.zeros([16, 1, 5, 5]);
             entries["ema.safetensors"] = Safetensors.Serialize(content.Tensors.Select(p => p.Key == "conv_in.weight" ? KeyValuePair.Create(p.Key, wrong) : p));
         });
         var message = Assert.ThrowsExactly<InvalidDataException>(() => DiffusionModel.Load(path, "cpu")).Message;
@@ -113,8 +116,8 @@ public sealed class DiffusionModelTests
         var path = Rewrite("float64.zip", entries =>
         {
             using var content = Safetensors.Deserialize(entries["ema.safetensors"]);
-            using var scope = LibTorch.NewDisposeScope();
-            entries["ema.safetensors"] = Safetensors.Serialize(content.Tensors.Select(p => p.Key == "conv_out.bias" ? KeyValuePair.Create(p.Key, p.Value.To(ScalarType.Float64)) : p));
+            using var scope = torch.NewDisposeScope();
+            entries["ema.safetensors"] = Safetensors.Serialize(content.Tensors.Select(p => p.Key == "conv_out.bias" ? KeyValuePair.Create(p.Key, p.Value.to(ScalarType.Float64)) : p));
         });
         StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => DiffusionModel.Load(path, "cpu")).Message, "conv_out.bias is float64");
     }
@@ -147,7 +150,7 @@ public sealed class DiffusionModelTests
         File.WriteAllText(path, "old");
         Model.Save(path);
         using var loaded = DiffusionModel.Load(path, "cpu");
-        Assert.AreEqual(Model.ParameterCount, loaded.ParameterCount);
+        Assert.AreEqual(Model.ParameterCount(), loaded.ParameterCount());
         Assert.AreEqual(0, Directory.GetFiles(s_folder, "*.tmp").Length);
     }
 

@@ -2,7 +2,8 @@ using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Pipelines;
 using MLNet.Diffusion.Tests.Data;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
 
 namespace MLNet.Diffusion.Tests.Pipelines;
@@ -92,23 +93,23 @@ public sealed class PipelineTests
     [TestMethod]
     public void Fit_OnADataView_TrainsExactlyAsTheTrainerOnTensors()
     {
-        LibTorch.ManualSeed(0);
+        torch.random.manual_seed(0);
         using var images = LibTorch.Rand([6, 1, 8, 8]) * 2 - 1;
-        var pixels = images.ToArray<float>();
+        var pixels = images.data<float>().ToArray();
         var rows = Enumerable.Range(0, 6).Select(i => new Example { Pixels = pixels[(i * 64)..((i + 1) * 64)], Label = i % 3 }).ToList();
         var ml = new DiffusionContext();
         var view = ml.Data.LoadFromEnumerable(rows, new DataViewSchema([new("Pixels", ColumnType.Vector([1, 8, 8])), new("Label", ColumnType.Key(3))]));
         var options = TinyOptions with { LabelColumnName = "Label", Seed = 9, MaxSteps = 4 };
 
         using var fromView = ml.Diffusion().Train(options).Fit(view);
-        using var labels = LibTorch.FromArray(rows.Select(r => r.Label).ToArray());
+        using var labels = torch.tensor(rows.Select(r => r.Label).ToArray());
         using var tensors = new TensorTrainingData(images, labels, 3);
         using var reference = new DdpmTrainer(options with { ClassConditional = true }).Train(tensors);
         using var expected = DiffusionModel.FromTraining(reference);
         var generation = new GenerationOptions { Steps = 3, Seed = 1, Labels = [0, 2] };
         using var a = fromView.Generate(2, generation);
         using var b = expected.Generate(2, generation);
-        CollectionAssert.AreEqual(b.ToArray<float>(), a.ToArray<float>());
+        CollectionAssert.AreEqual(b.data<float>().ToArray(), a.data<float>().ToArray());
         Assert.AreEqual(expected.Training!.FinalLoss, fromView.Training!.FinalLoss);
     }
 
@@ -209,7 +210,7 @@ public sealed class PipelineTests
     public void RandomHorizontalFlip_ChangesTraining_AndResumesBitExactly()
     {
         using var folder = new TempFolder();
-        LibTorch.ManualSeed(1);
+        torch.random.manual_seed(1);
         using var images = LibTorch.Rand([8, 1, 8, 8]) * 2 - 1;
         using var data = new TensorTrainingData(images);
         var options = new DdpmTrainerOptions

@@ -1,5 +1,6 @@
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Tests.Schedulers;
 
@@ -25,7 +26,7 @@ internal static class AnalyticDenoisers
     {
         var alphaBar = schedule.AlphaBar(t);
         using var scaled = x * (Math.Sqrt(alphaBar) / (1 - alphaBar));
-        using var x0 = scaled.Tanh();
+        using var x0 = scaled.tanh();
         return Output(type, x0, x, alphaBar);
     };
 
@@ -70,11 +71,11 @@ internal static class AnalyticDenoisers
 
     private static Tensor Output(PredictionType type, Tensor x0, Tensor x, double alphaBar)
     {
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var eps = (x - (x0 * Math.Sqrt(alphaBar))) / Math.Sqrt(1 - alphaBar);
         var output = type switch
         {
-            PredictionType.Sample => x0.Clone(),
+            PredictionType.Sample => x0.clone(),
             PredictionType.Epsilon => eps,
             _ => (eps * Math.Sqrt(alphaBar)) - (x0 * Math.Sqrt(1 - alphaBar)),
         };

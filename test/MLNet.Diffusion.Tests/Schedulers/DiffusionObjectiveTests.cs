@@ -1,5 +1,6 @@
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Tests.Schedulers;
 
@@ -10,15 +11,15 @@ public sealed class DiffusionObjectiveTests
     public void Prepare_NoisesX0AndReturnsTheTargetOfThePredictionType()
     {
         var schedule = NoiseSchedule.Create();
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         using var g = new Generator(1);
         var x0 = LibTorch.Randn([4, 2, 3, 3], g, ScalarType.Float64);
         var eps = LibTorch.Randn([4, 2, 3, 3], g, ScalarType.Float64);
-        var t = LibTorch.FromArray(new long[] { 0, 10, 500, 999 });
+        var t = torch.tensor(new long[] { 0, 10, 500, 999 });
         foreach (var type in new[] { PredictionType.Epsilon, PredictionType.Sample, PredictionType.VPrediction })
         {
             var (noisy, target) = new DiffusionObjective(schedule, type).Prepare(x0, eps, t);
-            Assert.IsTrue(noisy.AllClose(schedule.AddNoise(x0, eps, t), 0, 1e-12));
+            Assert.IsTrue(noisy.allclose(schedule.AddNoise(x0, eps, t), 0, 1e-12));
             var expected = type switch
             {
                 PredictionType.Epsilon => eps,
@@ -26,7 +27,7 @@ public sealed class DiffusionObjectiveTests
                 _ => (eps * schedule.PerSample(schedule.AlphasCumulative.Select(Math.Sqrt).ToArray(), t, x0))
                     - (x0 * schedule.PerSample(schedule.AlphasCumulative.Select(a => Math.Sqrt(1 - a)).ToArray(), t, x0)),
             };
-            Assert.IsTrue(target.AllClose(expected, 0, 1e-12), type.ToString());
+            Assert.IsTrue(target.allclose(expected, 0, 1e-12), type.ToString());
         }
     }
 
@@ -51,10 +52,10 @@ public sealed class DiffusionObjectiveTests
     public void Loss_IsTheWeightedMeanOfPerSampleErrors()
     {
         var schedule = NoiseSchedule.Create();
-        using var scope = LibTorch.NewDisposeScope();
-        var target = LibTorch.Zeros([2, 1, 2, 2], ScalarType.Float64);
-        var output = LibTorch.FromArray(new double[] { 1, 1, 1, 1, 2, 2, 2, 2 }, [2, 1, 2, 2]);  // per-sample MSE 1 and 4
-        var t = LibTorch.FromArray(new long[] { 0, 999 });
+        using var scope = torch.NewDisposeScope();
+        var target = torch.zeros([2, 1, 2, 2], ScalarType.Float64);
+        var output = torch.tensor(new double[] { 1, 1, 1, 1, 2, 2, 2, 2 }, [2, 1, 2, 2]);  // per-sample MSE 1 and 4
+        var t = torch.tensor(new long[] { 0, 999 });
         Assert.AreEqual(2.5, new DiffusionObjective(schedule).Loss(output, target, t).ToDouble(), 1e-12);
         var weighted = new DiffusionObjective(schedule, PredictionType.Epsilon, LossWeighting.MinSnr);
         var w = weighted.Weights();
@@ -66,9 +67,9 @@ public sealed class DiffusionObjectiveTests
     public void SampleTimesteps_AreUniformOverAllSteps()
     {
         var objective = new DiffusionObjective(NoiseSchedule.Create(BetaScheduleKind.Cosine, 10));
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         using var g = new Generator(2);
-        var t = objective.SampleTimesteps(20_000, g).ToArray<long>();
+        var t = objective.SampleTimesteps(20_000, g).data<long>().ToArray();
         var counts = t.GroupBy(v => v).ToDictionary(x => x.Key, x => x.Count());
         CollectionAssert.AreEquivalent(Enumerable.Range(0, 10).Select(i => (long)i).ToArray(), counts.Keys.ToArray());
         Assert.IsTrue(counts.Values.All(c => Math.Abs(c - 2000) < 200), "each of the 10 steps ≈ 2,000 times (±4.7σ)");

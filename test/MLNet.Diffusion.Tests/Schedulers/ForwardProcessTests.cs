@@ -1,5 +1,6 @@
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Tests.Schedulers;
 
@@ -12,14 +13,14 @@ public sealed class ForwardProcessTests
         // q(x_t | x₀) = N(√ᾱ_t·x₀, (1 − ᾱ_t)·I), Ho et al. 2020 eq. 4. 50,000 draws per sample: the standard error of
         // the mean is ≤ 0.0045 and of the variance ≤ 0.65 %; the tolerances are about 4 standard errors.
         var schedule = NoiseSchedule.Create();
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         using var generator = new Generator(11);
         long[] timesteps = [0, 300, 700, 999];
-        var x0 = LibTorch.Full([4, 50_000], 0.7, ScalarType.Float64);
+        var x0 = torch.full([4, 50_000], 0.7, ScalarType.Float64);
         var noise = LibTorch.Randn([4, 50_000], generator, ScalarType.Float64);
-        var xt = schedule.AddNoise(x0, noise, LibTorch.FromArray(timesteps));
-        var mean = xt.Mean([1]).ToArray<double>();
-        var variance = xt.Var([1]).ToArray<double>();
+        var xt = schedule.AddNoise(x0, noise, torch.tensor(timesteps));
+        var mean = xt.mean([1]).data<double>().ToArray();
+        var variance = xt.var([1]).data<double>().ToArray();
         for (var i = 0; i < timesteps.Length; i++)
         {
             var alphaBar = schedule.AlphaBar((int)timesteps[i]);
@@ -32,10 +33,10 @@ public sealed class ForwardProcessTests
     public void AddNoise_IsExactlyTheClosedForm()
     {
         var schedule = NoiseSchedule.Create(BetaScheduleKind.Cosine, 100);
-        using var scope = LibTorch.NewDisposeScope();
-        var x0 = LibTorch.FromArray(new double[] { 1, -1, 0.5, 0.25 }, [2, 1, 2]);
-        var noise = LibTorch.FromArray(new double[] { 0.1, 0.2, -0.3, 0.4 }, [2, 1, 2]);
-        var xt = schedule.AddNoise(x0, noise, LibTorch.FromArray(new long[] { 10, 90 })).ToArray<double>();
+        using var scope = torch.NewDisposeScope();
+        var x0 = torch.tensor(new double[] { 1, -1, 0.5, 0.25 }, [2, 1, 2]);
+        var noise = torch.tensor(new double[] { 0.1, 0.2, -0.3, 0.4 }, [2, 1, 2]);
+        var xt = schedule.AddNoise(x0, noise, torch.tensor(new long[] { 10, 90 })).data<double>().ToArray();
         var (a10, a90) = (schedule.AlphaBar(10), schedule.AlphaBar(90));
         double[] expected =
         [
@@ -52,11 +53,11 @@ public sealed class ForwardProcessTests
     public void AddNoise_BadTimesteps_AreRejected()
     {
         var schedule = NoiseSchedule.Create(BetaScheduleKind.Cosine, 10);
-        using var scope = LibTorch.NewDisposeScope();
-        var x0 = LibTorch.Zeros([2, 3]);
-        StringAssert.Contains(Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => schedule.AddNoise(x0, x0, LibTorch.FromArray(new long[] { 0, 10 }))).Message, "[0, 9]");
-        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => schedule.AddNoise(x0, x0, LibTorch.FromArray(new long[] { 1 }))).Message, "1 timesteps were given");
-        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => schedule.AddNoise(x0, x0, LibTorch.FromArray(new float[] { 1, 2 }))).Message, "int64");
+        using var scope = torch.NewDisposeScope();
+        var x0 = torch.zeros([2, 3]);
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => schedule.AddNoise(x0, x0, torch.tensor(new long[] { 0, 10 }))).Message, "[0, 9]");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => schedule.AddNoise(x0, x0, torch.tensor(new long[] { 1 }))).Message, "1 timesteps were given");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => schedule.AddNoise(x0, x0, torch.tensor(new float[] { 1, 2 }))).Message, "int64");
     }
 
     [TestMethod]

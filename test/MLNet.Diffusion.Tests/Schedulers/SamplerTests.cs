@@ -1,5 +1,6 @@
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Tests.Schedulers;
 
@@ -119,42 +120,42 @@ public sealed class SamplerTests
         var schedule = NoiseSchedule.Create(timesteps: 50);
         var denoiser = AnalyticDenoisers.TwoPoint(schedule, PredictionType.Epsilon);
         var sampler = new DdpmSampler(schedule, new SamplerOptions { ClipSample = false });
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         using var batchNoise = SampleNoise.PerSample([10UL, 11UL, 12UL]);
         using var aloneNoise = SampleNoise.PerSample([12UL]);
         var batch = SamplingLoop.Run(sampler, denoiser, [3, 2, 2], batchNoise, 50);
         var alone = SamplingLoop.Run(sampler, denoiser, [1, 2, 2], aloneNoise, 50);
-        CollectionAssert.AreEqual(alone[0].ToArray<float>(), batch[2].ToArray<float>());
-        Assert.IsFalse(batch[0].AllClose(batch[2]));
+        CollectionAssert.AreEqual(alone[0].data<float>().ToArray(), batch[2].data<float>().ToArray());
+        Assert.IsFalse(batch[0].allclose(batch[2]));
     }
 
     [TestMethod]
     public void ClipSample_KeepsThePredictionInTheDataRange()
     {
         var schedule = NoiseSchedule.Create(timesteps: 100);
-        using var scope = LibTorch.NewDisposeScope();
-        var sample = LibTorch.Zeros([2, 3]);
-        var farOut = LibTorch.FromArray(new float[] { 5, -7, 0.5f, 2, 0, -0.25f }, [2, 3]);
+        using var scope = torch.NewDisposeScope();
+        var sample = torch.zeros([2, 3]);
+        var farOut = torch.tensor(new float[] { 5, -7, 0.5f, 2, 0, -0.25f }, [2, 3]);
         // One step from the noisiest timestep goes straight to ᾱ = 1, where DDIM returns x̂₀ itself.
         var clipped = new DdimSampler(schedule, new SamplerOptions { PredictionType = PredictionType.Sample });
         clipped.SetTimesteps(1);
-        CollectionAssert.AreEqual(new float[] { 1, -1, 0.5f, 1, 0, -0.25f }, clipped.Step(farOut, 99, sample).ToArray<float>());
+        CollectionAssert.AreEqual(new float[] { 1, -1, 0.5f, 1, 0, -0.25f }, clipped.Step(farOut, 99, sample).data<float>().ToArray());
         var free = new DdimSampler(schedule, new SamplerOptions { PredictionType = PredictionType.Sample, ClipSample = false });
         free.SetTimesteps(1);
-        CollectionAssert.AreEqual(farOut.ToArray<float>(), free.Step(farOut, 99, sample).ToArray<float>());
+        CollectionAssert.AreEqual(farOut.data<float>().ToArray(), free.Step(farOut, 99, sample).data<float>().ToArray());
     }
 
     [TestMethod]
     public void DynamicThresholding_ScalesEachSampleByItsQuantile()
     {
         var schedule = NoiseSchedule.Create(timesteps: 100);
-        using var scope = LibTorch.NewDisposeScope();
-        var sample = LibTorch.Zeros([2, 4]);
+        using var scope = torch.NewDisposeScope();
+        var sample = torch.zeros([2, 4]);
         // Sample 1: |x₀| quantile 1.5 → clamp to ±1.5, divide by 1.5. Sample 2: quantile ≤ 1 → s = 1, plain clamp.
-        var x0 = LibTorch.FromArray(new float[] { 1.5f, -1.5f, 0.75f, 1.5f, 0.5f, -0.2f, 0.1f, 0 }, [2, 4]);
+        var x0 = torch.tensor(new float[] { 1.5f, -1.5f, 0.75f, 1.5f, 0.5f, -0.2f, 0.1f, 0 }, [2, 4]);
         var sampler = new DdimSampler(schedule, new SamplerOptions { PredictionType = PredictionType.Sample, DynamicThresholding = true, ThresholdQuantile = 1, ThresholdMaxValue = 2 });
         sampler.SetTimesteps(1);
-        var result = sampler.Step(x0, 99, sample).ToArray<float>();
+        var result = sampler.Step(x0, 99, sample).data<float>().ToArray();
         float[] expected = [1, -1, 0.5f, 1, 0.5f, -0.2f, 0.1f, 0];
         for (var i = 0; i < expected.Length; i++)
         {
@@ -191,8 +192,8 @@ public sealed class SamplerTests
     public void Misuse_IsReportedClearly()
     {
         var schedule = NoiseSchedule.Create(timesteps: 100);
-        using var scope = LibTorch.NewDisposeScope();
-        var x = LibTorch.Zeros([1, 2]);
+        using var scope = torch.NewDisposeScope();
+        var x = torch.zeros([1, 2]);
         var ddpm = new DdpmSampler(schedule);
         StringAssert.Contains(Assert.ThrowsExactly<InvalidOperationException>(() => ddpm.Step(x, 99, x)).Message, "SetTimesteps");
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ddpm.SetTimesteps(101));
@@ -242,12 +243,12 @@ public sealed class SamplerTests
     [TestMethod]
     public void Guidance_InterpolatesAndExtrapolates()
     {
-        using var scope = LibTorch.NewDisposeScope();
-        var uncond = LibTorch.FromArray(new float[] { 1, 2 });
-        var cond = LibTorch.FromArray(new float[] { 3, 0 });
-        CollectionAssert.AreEqual(uncond.ToArray<float>(), ClassifierFreeGuidance.Combine(uncond, cond, 0).ToArray<float>());
-        CollectionAssert.AreEqual(cond.ToArray<float>(), ClassifierFreeGuidance.Combine(uncond, cond, 1).ToArray<float>());
-        CollectionAssert.AreEqual(new float[] { 7, -4 }, ClassifierFreeGuidance.Combine(uncond, cond, 3).ToArray<float>());
+        using var scope = torch.NewDisposeScope();
+        var uncond = torch.tensor(new float[] { 1, 2 });
+        var cond = torch.tensor(new float[] { 3, 0 });
+        CollectionAssert.AreEqual(uncond.data<float>().ToArray(), ClassifierFreeGuidance.Combine(uncond, cond, 0).data<float>().ToArray());
+        CollectionAssert.AreEqual(cond.data<float>().ToArray(), ClassifierFreeGuidance.Combine(uncond, cond, 1).data<float>().ToArray());
+        CollectionAssert.AreEqual(new float[] { 7, -4 }, ClassifierFreeGuidance.Combine(uncond, cond, 3).data<float>().ToArray());
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ClassifierFreeGuidance.Combine(uncond, cond, double.NaN));
     }
 
@@ -270,11 +271,11 @@ public sealed class SamplerTests
 
     private static double[] Sample(IDiffusionSampler sampler, Denoiser denoiser, int steps, int count = Samples, ScalarType dtype = ScalarType.Float32)
     {
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         using var noise = SampleNoise.Shared(20261122);
         var result = SamplingLoop.Run(sampler, denoiser, [count, 1], noise, steps, dtype);
-        using var asDouble = result.To(ScalarType.Float64);
-        return asDouble.ToArray<double>();
+        using var asDouble = result.to(ScalarType.Float64);
+        return asDouble.data<double>().ToArray();
     }
 
     private sealed class SynchronousProgress(Action<int> report) : IProgress<int>

@@ -1,5 +1,6 @@
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Tests.Schedulers;
 
@@ -22,7 +23,7 @@ public sealed class VariationalBoundTests
     public void GaussianData_ExactDenoiser_MatchesTheAnalyticBound(VarianceType variance)
     {
         var schedule = NoiseSchedule.Create(timesteps: 200);
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         using var generator = new Generator(7);
         var data = (LibTorch.Randn([20_000, 1], generator, ScalarType.Float64) * Std) + Mean;
         var denoiser = AnalyticDenoisers.Gaussian(schedule, PredictionType.Epsilon, Mean, Std);
@@ -41,7 +42,7 @@ public sealed class VariationalBoundTests
     public void WorseDenoiser_GivesAHigherBound()
     {
         var schedule = NoiseSchedule.Create(timesteps: 100);
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         using var g = new Generator(8);
         var data = (LibTorch.Randn([5_000, 1], g, ScalarType.Float64) * Std) + Mean;
         var exact = VariationalBound.BitsPerDim(schedule, AnalyticDenoisers.Gaussian(schedule, PredictionType.Sample, Mean, Std), PredictionType.Sample, data, g, decoder: DecoderLikelihood.Continuous);
@@ -52,11 +53,11 @@ public sealed class VariationalBoundTests
     [TestMethod]
     public void DiscretizedDecoder_IsTheGaussianMassOfEachBin()
     {
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var sigma = 1.0 / 255;  // a middle bin of half-width 1/255 then spans ±1σ: mass Φ(1) − Φ(−1)
-        var x = LibTorch.FromArray(new double[] { 0, 1, -1 });
-        var mean = LibTorch.FromArray(new double[] { 0, 1 - (1.0 / 255), -1 + (1.0 / 255) });  // outer bins: their inner edge sits on the mean
-        var logLikelihood = VariationalBound.DiscretizedGaussianLogLikelihood(x, mean, Math.Log(sigma)).ToArray<double>();
+        var x = torch.tensor(new double[] { 0, 1, -1 });
+        var mean = torch.tensor(new double[] { 0, 1 - (1.0 / 255), -1 + (1.0 / 255) });  // outer bins: their inner edge sits on the mean
+        var logLikelihood = VariationalBound.DiscretizedGaussianLogLikelihood(x, mean, Math.Log(sigma)).data<double>().ToArray();
         Assert.AreEqual(Math.Log(0.682689492137086), logLikelihood[0], 1e-12);  // Φ(1) − Φ(−1)
         Assert.AreEqual(Math.Log(0.5), logLikelihood[1], 1e-12);  // 1 − Φ(0): the top bin is open above
         Assert.AreEqual(Math.Log(0.5), logLikelihood[2], 1e-12);  // Φ(0): the bottom bin is open below

@@ -1,6 +1,8 @@
+using MLNet.Diffusion.IO;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
 
 namespace MLNet.Diffusion.Tests.Training;
@@ -44,8 +46,8 @@ public sealed class DdpmTrainerTests
             data[5] = float.NaN;
         }
 
-        using var images = LibTorch.FromArray(data, [count, 1, 8, 8]);
-        using var labels = LibTorch.FromArray(Enumerable.Range(0, count).Select(i => (long)(i % 4)).ToArray());
+        using var images = torch.tensor(data, [count, 1, 8, 8]);
+        using var labels = torch.tensor(Enumerable.Range(0, count).Select(i => (long)(i % 4)).ToArray());
         return new TensorTrainingData(images, labels, numClasses: 4);
     }
 
@@ -75,13 +77,13 @@ public sealed class DdpmTrainerTests
 
         // Samples from the averaged model (DDPM's ancestral sampler over all 100 steps) land on one of the four
         // patterns. (Deterministic DDIM-50 leaves one of the eight a blend after this short training: 0.30.)
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         using var noise = SampleNoise.PerSample(firstSeed: 1, count: 8);
         var sampler = new DdpmSampler(result.Schedule);
         var samples = SamplingLoop.Run(sampler, UNetDenoiser.Create(result.EmaModel), [8, 1, 8, 8], noise, 100);
 
         var (images, _) = data.GetBatch([0, 1, 2, 3]);
-        var distances = Enumerable.Range(0, 8).Select(i => Enumerable.Range(0, 4).Min(j => (samples[i] - images[j]).Square().Mean().ToDouble())).ToArray();
+        var distances = Enumerable.Range(0, 8).Select(i => Enumerable.Range(0, 4).Min(j => (samples[i] - images[j]).square().mean().ToDouble())).ToArray();
         Console.WriteLine("distances: " + string.Join(", ", distances.Select(d => d.ToString("F3", System.Globalization.CultureInfo.InvariantCulture))));
         for (var i = 0; i < 8; i++)
         {
@@ -191,17 +193,17 @@ public sealed class DdpmTrainerTests
     {
         using var data = Patterns();
         using var result = new DdpmTrainer(Small(30) with { ClassConditional = true }).Train(data);
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var sampler = new DdimSampler(result.Schedule);
-        var labels = LibTorch.FromArray(new long[] { 0, 1, 2, 3 });
+        var labels = torch.tensor(new long[] { 0, 1, 2, 3 });
         using var noiseA = SampleNoise.PerSample(firstSeed: 5, count: 4);
         using var noiseB = SampleNoise.PerSample(firstSeed: 5, count: 4);
         using var noiseC = SampleNoise.PerSample(firstSeed: 5, count: 4);
         var guided = SamplingLoop.Run(sampler, UNetDenoiser.Create(result.EmaModel, labels, guidanceScale: 0), [4, 1, 8, 8], noiseA, 10);
         var unconditional = SamplingLoop.Run(sampler, UNetDenoiser.Create(result.EmaModel), [4, 1, 8, 8], noiseB, 10);
         var conditional = SamplingLoop.Run(sampler, UNetDenoiser.Create(result.EmaModel, labels), [4, 1, 8, 8], noiseC, 10);
-        CollectionAssert.AreEqual(unconditional.ToArray<float>(), guided.ToArray<float>());
-        Assert.IsFalse(conditional.AllClose(unconditional, 0, 0), "the labels change the samples");
+        CollectionAssert.AreEqual(unconditional.data<float>().ToArray(), guided.data<float>().ToArray());
+        Assert.IsFalse(conditional.allclose(unconditional, 0, 0), "the labels change the samples");
     }
 
     [TestMethod]
@@ -274,7 +276,7 @@ public sealed class DdpmTrainerTests
         StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => new DdpmTrainer(wrongSize).Train(data)).Message, "16 px");
         var directory = NewDirectory();
         var notACheckpoint = Path.Combine(directory, "weights.safetensors");
-        using (var t = LibTorch.Zeros([1]))
+        using (var t = torch.zeros([1]))
         {
             Safetensors.Save(notACheckpoint, [new("w", t)]);
         }

@@ -2,7 +2,8 @@ using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Tests.Data;
-using MLNet.Diffusion.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
 
 namespace MLNet.Diffusion.Tests.Training;
@@ -27,14 +28,14 @@ public sealed class ImageFolderTrainingDataTests
         Assert.AreEqual((4L, 3, 8, 2), (data.Count, data.Channels, data.ImageSize, data.NumClasses));
         CollectionAssert.AreEqual(new[] { "x.png", "y.jpeg", "a.JPG", "b.png" }, data.Files.Select(Path.GetFileName).ToArray());
 
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var (images, labels) = data.GetBatch([3, 0, 1, 2]);
-        CollectionAssert.AreEqual(new long[] { 4, 3, 8, 8 }, images.Shape);
-        Assert.AreEqual(ScalarType.Float32, images.Dtype);
+        CollectionAssert.AreEqual(new long[] { 4, 3, 8, 8 }, images.shape);
+        Assert.AreEqual(ScalarType.Float32, images.dtype);
         Assert.IsNotNull(labels);
-        Assert.AreEqual(ScalarType.Int64, labels.Dtype);
-        CollectionAssert.AreEqual(new long[] { 1, 0, 0, 1 }, labels.ToArray<long>());
-        var values = images.ToArray<float>();
+        Assert.AreEqual(ScalarType.Int64, labels.dtype);
+        CollectionAssert.AreEqual(new long[] { 1, 0, 0, 1 }, labels.data<long>().ToArray());
+        var values = images.data<float>().ToArray();
         Assert.IsTrue(values.All(v => v is >= -1 and <= 1));
 
         // b.png is lossless pure red, 8×8 already: exactly 1, −1, −1 (x / 127.5 − 1).
@@ -55,12 +56,12 @@ public sealed class ImageFolderTrainingDataTests
         using var folder = new TempFolder();
         PngCodec.Save(Solid(4, 4, [200, 100, 50]), folder.File("rgb.png"));
         using var data = new ImageFolderTrainingData(folder.Path, imageSize: 4, channels: 1);
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var (images, labels) = data.GetBatch([0]);
-        CollectionAssert.AreEqual(new long[] { 1, 1, 4, 4 }, images.Shape);
+        CollectionAssert.AreEqual(new long[] { 1, 1, 4, 4 }, images.shape);
 
         // 0.299·200 + 0.587·100 + 0.114·50 = 124.2.
-        Assert.AreEqual((124.2 / 127.5) - 1, images.ToArray<float>()[5], 1e-5);
+        Assert.AreEqual((124.2 / 127.5) - 1, images.data<float>().ToArray()[5], 1e-5);
         Assert.IsNull(labels);
         Assert.IsNull(data.NumClasses);
         Assert.AreEqual(0, data.ClassNames.Count);
@@ -90,10 +91,10 @@ public sealed class ImageFolderTrainingDataTests
 
         PngCodec.Save(image, folder.File("wide.png"));
         using var data = new ImageFolderTrainingData(folder.Path, imageSize: 8, channels: 1, mode);
-        using var scope = LibTorch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var (images, _) = data.GetBatch([0]);
-        CollectionAssert.AreEqual(new long[] { 1, 1, 8, 8 }, images.Shape);
-        Assert.AreEqual(expected, images.ToArray<float>()[(y * 8) + x], 1e-6f);
+        CollectionAssert.AreEqual(new long[] { 1, 1, 8, 8 }, images.shape);
+        Assert.AreEqual(expected, images.data<float>().ToArray()[(y * 8) + x], 1e-6f);
     }
 
     [TestMethod]
@@ -104,13 +105,13 @@ public sealed class ImageFolderTrainingDataTests
         PngCodec.Save(Solid(6, 6, [40, 80, 120]), path);
         using var cached = new ImageFolderTrainingData(folder.Path, imageSize: 4, cache: true);
         using var streamed = new ImageFolderTrainingData(folder.Path, imageSize: 4);
-        using var scope = LibTorch.NewDisposeScope();
-        var first = cached.GetBatch([0]).Images.ToArray<float>();
-        CollectionAssert.AreEqual(first, streamed.GetBatch([0]).Images.ToArray<float>());
+        using var scope = torch.NewDisposeScope();
+        var first = cached.GetBatch([0]).Images.data<float>().ToArray();
+        CollectionAssert.AreEqual(first, streamed.GetBatch([0]).Images.data<float>().ToArray());
 
         // With the file gone, the cache still has it; streaming reads the disk and names the missing file.
         File.Delete(path);
-        CollectionAssert.AreEqual(first, cached.GetBatch([0, 0]).Images.ToArray<float>()[..first.Length]);
+        CollectionAssert.AreEqual(first, cached.GetBatch([0, 0]).Images.data<float>().ToArray()[..first.Length]);
         StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => streamed.GetBatch([0])).Message, path);
     }
 

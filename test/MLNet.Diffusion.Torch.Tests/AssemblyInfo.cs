@@ -1,2 +1,0 @@
-// Tests share process-wide state (live tensor count, thread count, default generators): run them one at a time.
-[assembly: DoNotParallelize]
