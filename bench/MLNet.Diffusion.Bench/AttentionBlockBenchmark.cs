@@ -21,7 +21,7 @@ internal sealed class AttentionBlockBenchmark : IBenchmark
     public AttentionBlockBenchmark()
     {
         _block = new AttentionBlock(s_inputShape[1], Groups, Heads);
-        _input = LibTorch.Randn(s_inputShape).DetachFromDisposeScope();
+        _input = torch.randn(s_inputShape).DetachFromDisposeScope();
     }
 
     public string Command => "block";
@@ -41,7 +41,7 @@ internal sealed class AttentionBlockBenchmark : IBenchmark
         using (torch.NewDisposeScope())
         {
             _block.ZeroGrad(setToNone: true);
-            var loss = _block.Forward(_input).square().mean();
+            var loss = _block.forward(_input).square().mean();
             loss.backward();
             var gradSquares = 0.0;
             foreach (var parameter in _block.parameters())
@@ -64,7 +64,7 @@ internal sealed class AttentionBlockBenchmark : IBenchmark
         using (torch.NewDisposeScope())
         {
             _block.ZeroGrad(setToNone: true);
-            var output = _block.Forward(_input);
+            var output = _block.forward(_input);
             var loss = output.square().mean();
             loss.backward();
         }

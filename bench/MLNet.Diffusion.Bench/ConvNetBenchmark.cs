@@ -1,3 +1,4 @@
+using TorchSharp.Modules;
 using MLNet.Diffusion.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -33,9 +34,9 @@ internal sealed class ConvNetBenchmark : IBenchmark
             new Conv2d(Channels, 3, 3, padding: 1));
 
         // PyTorch: torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01).
-        _optimizer = new AdamW(_model.parameters(), learningRate: 1e-4, weightDecay: 0.01);
-        _input = LibTorch.Randn(s_inputShape).DetachFromDisposeScope();
-        _target = LibTorch.Randn(s_inputShape).DetachFromDisposeScope();
+        _optimizer = torch.optim.AdamW(_model.parameters(), lr: 1e-4, weight_decay: 0.01);
+        _input = torch.randn(s_inputShape).DetachFromDisposeScope();
+        _target = torch.randn(s_inputShape).DetachFromDisposeScope();
     }
 
     public string Command => "conv";
@@ -55,13 +56,13 @@ internal sealed class ConvNetBenchmark : IBenchmark
     {
         using (torch.NewDisposeScope())
         {
-            _optimizer.ZeroGrad(setToNone: true);
-            var loss = nn.functional.mse_loss(_model.Forward(_input), _target);
+            _optimizer.zero_grad();
+            var loss = nn.functional.mse_loss(_model.forward(_input), _target);
             loss.backward();
-            _optimizer.Step();
+            _optimizer.step();
             using (torch.no_grad())
             {
-                return [loss.ToDouble(), nn.functional.mse_loss(_model.Forward(_input), _target).ToDouble()];
+                return [loss.ToDouble(), nn.functional.mse_loss(_model.forward(_input), _target).ToDouble()];
             }
         }
     }
@@ -74,11 +75,11 @@ internal sealed class ConvNetBenchmark : IBenchmark
         // parameters (detached from scopes when registered) and the optimiser state live on.
         using (torch.NewDisposeScope())
         {
-            _optimizer.ZeroGrad(setToNone: true);
-            var output = _model.Forward(_input);
+            _optimizer.zero_grad();
+            var output = _model.forward(_input);
             var loss = nn.functional.mse_loss(output, _target);
             loss.backward();
-            _optimizer.Step();
+            _optimizer.step();
         }
     }
 

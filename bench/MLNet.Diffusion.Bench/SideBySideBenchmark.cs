@@ -83,15 +83,15 @@ public static class SideBySideBenchmark
             throw new InvalidOperationException("mallopt failed in this process; run with --malloc default.");
         }
 
-        // Both sides get the thread count explicitly: Debian's libtorch starts with one thread whatever the machine.
-        LibTorch.NumThreads = options.Threads;
+        // Both sides get the thread count explicitly: libtorch's default depends on the machine.
+        torch.set_num_threads(options.Threads);
         torch.random.manual_seed(Seed);
 
         var script = PythonReference.FindScript(options.Script);
         using var python = PythonReference.Start(options.Python, script, options, Seed);
-        if (python.Threads != LibTorch.NumThreads)
+        if (python.Threads != torch.get_num_threads())
         {
-            throw new InvalidOperationException($"PyTorch runs {python.Threads} threads but ours runs {LibTorch.NumThreads}.");
+            throw new InvalidOperationException($"PyTorch runs {python.Threads} threads but ours runs {torch.get_num_threads()}.");
         }
 
         if (python.SteadyMalloc != options.SteadyMalloc)
@@ -136,7 +136,7 @@ public static class SideBySideBenchmark
             }
 
             var results = benchmarks.Select(b => new Result(b.Title, b.BatchSize)).ToArray();
-            var liveBefore = LibTorch.LiveTensorCount;
+            var liveBefore = torch.Tensor.TotalCount;
             for (var round = 0; round < options.Rounds; round++)
             {
                 for (var i = 0; i < benchmarks.Count; i++)
@@ -161,7 +161,7 @@ public static class SideBySideBenchmark
                 }
             }
 
-            var liveAfter = LibTorch.LiveTensorCount;
+            var liveAfter = torch.Tensor.TotalCount;
             output.WriteLine();
             output.WriteLine(FormatTable(results));
             output.WriteLine();
@@ -175,7 +175,7 @@ public static class SideBySideBenchmark
             output.WriteLine(string.Create(s_invariant,
                 $"peak RSS: ours {(ourRss is { } kib ? Mib(kib) : "n/a")} (VmHWM, includes the .NET runtime), PyTorch {Mib(theirRss)} (ru_maxrss, includes the Python interpreter)"));
             output.WriteLine(string.Create(s_invariant,
-                $"live native tensor handles (ours): {liveBefore} after warm-up, {liveAfter} after the timed rounds{(liveAfter <= liveBefore ? " (flat)" : " (GROWING: a leak)")}"));
+                $"live tensors (ours, TorchSharp's Tensor.TotalCount): {liveBefore} after warm-up, {liveAfter} after the timed rounds{(liveAfter <= liveBefore ? " (flat)" : " (GROWING: a leak)")}"));
         }
         finally
         {
@@ -195,9 +195,9 @@ public static class SideBySideBenchmark
 
     private static void WriteHeader(BenchOptions options, PythonReference python, TextWriter output)
     {
-        output.WriteLine("MLNet.Diffusion side-by-side benchmark: our binding against PyTorch on the same libtorch");
+        output.WriteLine("MLNet.Diffusion side-by-side benchmark: ours (TorchSharp) against PyTorch");
         output.WriteLine(string.Create(s_invariant,
-            $"  ours:    libtorch {LibTorch.Version} through the shim, {RuntimeInformation.FrameworkDescription}, {LibTorch.NumThreads} threads"));
+            $"  ours:    TorchSharp {typeof(torch).Assembly.GetName().Version} (libtorch {TorchSharp.torch.__version__}), {RuntimeInformation.FrameworkDescription}, {torch.get_num_threads()} threads"));
         output.WriteLine(string.Create(s_invariant,
             $"  PyTorch: torch {python.TorchVersion}, Python {python.PythonVersion} ({python.Executable}), {python.Threads} threads"));
         output.WriteLine(string.Create(s_invariant,

@@ -39,8 +39,8 @@ internal sealed class UNetSampleBenchmark : UNetWorkload
         _sampler.SetTimesteps(ScheduleSteps);
         _timestep = _sampler.Timesteps[ScheduleSteps / 2];
         _denoiser = UNetDenoiser.Create(Model);
-        _x = LibTorch.Randn(ImageShape(options.BatchSize)).DetachFromDisposeScope();
-        _timesteps = LibTorch.RandInt(0, Schedule.TrainTimesteps, [options.BatchSize]).DetachFromDisposeScope();
+        _x = torch.randn(ImageShape(options.BatchSize)).DetachFromDisposeScope();
+        _timesteps = torch.randint(0, Schedule.TrainTimesteps, [options.BatchSize], ScalarType.Int64).DetachFromDisposeScope();
         using var noise = SampleNoise.PerSample(NoiseSeed, RunImages);
         _noise = noise.Next(ImageShape(RunImages)).DetachFromDisposeScope();
     }

@@ -1,3 +1,5 @@
+using MLNet.Diffusion.Training;
+using TorchSharp.Modules;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
 using TorchSharp;
@@ -35,10 +37,10 @@ internal sealed class UNetTrainBenchmark : UNetWorkload
     {
         Model.Train();
         _objective = new DiffusionObjective(Schedule);
-        _optimizer = new AdamW(Model.parameters(), LearningRate, weightDecay: 0);
+        _optimizer = torch.optim.AdamW(Model.parameters(), lr: LearningRate, weight_decay: 0);
         _ema = new ExponentialMovingAverage(Model, EmaDecay);
         using var scope = torch.NewDisposeScope();
-        _images = scope.Detach((LibTorch.Rand(ImageShape(options.BatchSize)) * 2) - 1);
+        _images = scope.Detach((torch.rand(ImageShape(options.BatchSize)) * 2) - 1);
     }
 
     public override string Command => "unet-train";
@@ -51,7 +53,7 @@ internal sealed class UNetTrainBenchmark : UNetWorkload
     {
         // Same generators on both sides: the step's (timesteps, noise) and the default one (dropout masks).
         torch.random.manual_seed(ProbeSeed);
-        _rng.Seed = ProbeSeed;
+        _rng.manual_seed((long)ProbeSeed);
         using var before = Flat(Model.parameters());
         var loss = Step();
         var after = Flat(Model.parameters());
@@ -67,17 +69,17 @@ internal sealed class UNetTrainBenchmark : UNetWorkload
     private double Step()
     {
         using var scope = torch.NewDisposeScope();
-        _optimizer.LearningRate = LearningRate;
-        _optimizer.ZeroGrad();
+        foreach (var group in _optimizer.ParamGroups) group.LearningRate = LearningRate;
+        _optimizer.zero_grad();
         var batch = _images.size(0);
-        var t = LibTorch.RandInt(0, Schedule.TrainTimesteps, [batch], _rng);
-        var noise = LibTorch.Randn(_images.shape, _rng);
+        var t = torch.randint(0, Schedule.TrainTimesteps, [batch], ScalarType.Int64, generator: _rng);
+        var noise = torch.randn(_images.shape, generator: _rng);
         var (noisy, target) = _objective.Prepare(_images, noise, t);
-        var loss = _objective.Loss(Model.Forward(noisy, t).to(ScalarType.Float32), target, t);
+        var loss = _objective.Loss(Model.Forward(noisy, t), target, t);
         loss.backward();
         var total = loss.ToDouble();
-        GradientClipping.ClipGradNorm(_optimizer.Parameters, 1);
-        _optimizer.Step();
+        torch.nn.utils.clip_grad_norm_(Model.parameters(), 1);
+        _optimizer.step();
         _steps++;
         _ema.Decay = Math.Min(EmaDecay, (1.0 + _steps) / (10.0 + _steps));
         _ema.Update(Model);

@@ -28,7 +28,7 @@ internal abstract class UNetWorkload : IBenchmark
         {
             foreach (var parameter in Model.parameters())
             {
-                parameter.add_(LibTorch.RandnLike(parameter), WeightNoise);
+                parameter.add_(torch.randn_like(parameter), WeightNoise);
             }
         }
 

@@ -78,7 +78,7 @@ public static class Program
         using var data = new TensorTrainingData(images, labels, FashionMnist.ClassCount);
         images.Dispose();
         labels.Dispose();
-        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Fashion-MNIST: {data.Count} images, {data.NumClasses} classes; preset {settings.Preset}, {settings.Steps} steps of {settings.BatchSize}, {LibTorch.NumThreads} threads"));
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Fashion-MNIST: {data.Count} images, {data.NumClasses} classes; preset {settings.Preset}, {settings.Steps} steps of {settings.BatchSize}, {torch.get_num_threads()} threads"));
 
         var options = new DdpmTrainerOptions
         {
@@ -106,7 +106,7 @@ public static class Program
         if (settings.Model is { } modelPath)
         {
             model.Save(modelPath);
-            log.WriteLine($"saved {modelPath} ({model.ParameterCount():N0} parameters)");
+            log.WriteLine($"saved {modelPath} ({model.ParameterCount:N0} parameters)");
         }
 
         // One row per class (labels 0,0,...,1,1,...) with guidance, from the moving-average weights.

@@ -78,13 +78,13 @@ public static class Program
         ArgumentNullException.ThrowIfNull(log);
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.Epochs, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.BatchSize, 1);
-        torch.random.manual_seed(settings.Seed);
+        torch.random.manual_seed(unchecked((long)settings.Seed));
         var (images, labels) = FashionMnist.LoadTrain(settings.Limit);
         using var data = new TensorTrainingData(images, labels, FashionMnist.ClassCount);
         images.Dispose();
         labels.Dispose();
         using var network = new FeatureNetwork();
-        using var optimizer = new AdamW(network.parameters(), settings.LearningRate, weightDecay: 0.05);
+        using var optimizer = torch.optim.AdamW(network.parameters(), lr: settings.LearningRate, weight_decay: 0.05);
         using var shuffle = new Generator(settings.Seed);
         // The learning-rate schedule of our diffusion trainer: linear warm-up over 100 steps, then cosine decay to zero.
         var schedule = new DdpmTrainer(new DdpmTrainerOptions
@@ -94,12 +94,12 @@ public static class Program
         var stepsPerEpoch = (data.Count + settings.BatchSize - 1) / settings.BatchSize;
         var totalSteps = stepsPerEpoch * settings.Epochs;
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"FID feature network: {network.ParameterCount():N0} parameters; {data.Count} training images, {settings.Epochs} epochs of {stepsPerEpoch} steps of {settings.BatchSize}, {LibTorch.NumThreads} threads"));
+            $"FID feature network: {network.ParameterCount():N0} parameters; {data.Count} training images, {settings.Epochs} epochs of {stepsPerEpoch} steps of {settings.BatchSize}, {torch.get_num_threads()} threads"));
         var clock = Stopwatch.StartNew();
         long step = 0;
         for (var epoch = 1; epoch <= settings.Epochs; epoch++)
         {
-            using var order = LibTorch.RandPerm(data.Count, shuffle);
+            using var order = torch.randperm(data.Count, generator: shuffle);
             var indices = order.data<long>().ToArray();
             double lossSum = 0;
             for (long start = 0; start < data.Count; start += settings.BatchSize)
@@ -107,11 +107,12 @@ public static class Program
                 using var scope = torch.NewDisposeScope();
                 var batch = indices.AsSpan((int)start, (int)Math.Min(settings.BatchSize, data.Count - start)).ToArray();
                 var (x, y) = data.GetBatch(batch);
-                optimizer.LearningRate = schedule.LearningRateAt(step++, totalSteps);
-                var loss = nn.functional.cross_entropy(network.Forward(x), y!);
-                optimizer.ZeroGrad();
+                foreach (var group in optimizer.ParamGroups) group.LearningRate = schedule.LearningRateAt(step, totalSteps);
+                step++;
+                var loss = nn.functional.cross_entropy(network.forward(x), y!);
+                optimizer.zero_grad();
                 loss.backward();
-                optimizer.Step();
+                optimizer.step();
                 lossSum += loss.ToDouble() * batch.Length;
             }
 
@@ -135,7 +136,7 @@ public static class Program
                 $"Fashion-MNIST train ({data.Count} images), {settings.Epochs} epochs, batch {settings.BatchSize}, AdamW lr {settings.LearningRate}, seed {settings.Seed}"),
         };
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(settings.Output))!);
-        Safetensors.Save(settings.Output, network.StateDict(), metadata);  // written to a temporary file, then renamed
+        Safetensors.Save(settings.Output, network.state_dict(), metadata);  // written to a temporary file, then renamed
         var bytes = File.ReadAllBytes(settings.Output);
         var sha = FeatureNetwork.Sha256(bytes);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,

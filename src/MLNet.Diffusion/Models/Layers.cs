@@ -4,15 +4,15 @@ using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Models;
 
-/// <summary>The layers our networks are built from, created the way PyTorch creates them.</summary>
-internal static class Layers
+/// <summary>TorchSharp layers created the way PyTorch creates them, where TorchSharp 0.107 differs.</summary>
+public static class Layers
 {
     /// <summary>
     /// <c>nn.GroupNorm</c> with PyTorch's initial affine parameters, weight 1 and bias 0. TorchSharp 0.107 leaves them
     /// uninitialised (whatever the allocator returned, values near 1e25 were seen), so two models built from one seed
     /// would differ.
     /// </summary>
-    internal static GroupNorm GroupNorm(long groups, long channels)
+    public static GroupNorm GroupNorm(long groups, long channels)
     {
         var norm = nn.GroupNorm(groups, channels);
         using var noGrad = torch.no_grad();
@@ -22,7 +22,7 @@ internal static class Layers
     }
 
     /// <summary>Zeroes a convolution's weight and bias: the block it ends starts as the identity (DDPM's init).</summary>
-    internal static Conv2d ZeroInit(Conv2d conv)
+    public static Conv2d ZeroInit(Conv2d conv)
     {
         using var noGrad = torch.no_grad();
         conv.weight.zero_();
