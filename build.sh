@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command for everything. On a Debian machine it installs what is missing (as root, or through sudo).
-#   ./build.sh          install what is missing, build (the shim through cmake, then the .NET solution)
+#   ./build.sh          install what is missing, build the .NET solution
 #   ./build.sh test     ... and run every test
 #   ./build.sh bench    ... and run the side-by-side benchmark against PyTorch (Debian's python3-torch)
 #   ./build.sh demo     ... and train the small model on Fashion-MNIST for a few minutes: out/model.zip, out/samples.png, out/report.html
@@ -10,13 +10,15 @@ cd "$(dirname "$0")"
 command_name="${1:-build}"
 configuration="${CONFIGURATION:-Release}"
 
-# Debian packages the project needs: libtorch (CPU, 1.13) and its headers, the compiler and cmake for the
-# shim, and PyTorch for Python, which runs the same libtorch in the benchmark. libpng-dev brings libpng16-16,
-# which PngCodec loads to read and write PNG images (sample grids, image folders); dataset-fashion-mnist puts
-# Fashion-MNIST's IDX files in /usr/share/datasets/fashion-mnist, the real dataset that training and tests use;
-# python3-pil lets the PNG and JPEG tests check our files against an independent codec; libturbojpeg0-dev brings
-# libturbojpeg0 (libjpeg-turbo's TurboJPEG API), which JpegCodec loads to read and write JPEG images (image folders).
-packages=(libtorch-dev cmake g++ python3-torch libpng-dev dataset-fashion-mnist python3-pil libturbojpeg0-dev)
+# Debian packages the project needs. The engine is TorchSharp (NuGet packages TorchSharp and TorchSharp-cpu, which
+# bring libtorch 2.10 for CPU); nothing of libtorch comes from apt. patchelf and gcc let build/debian12 fix
+# TorchSharp's native library for Debian 12's older libstdc++ after each build (docs/torchsharp-on-debian.md).
+# python3-torch is PyTorch for Debian's own /usr/bin/python3: the benchmark's and agreement tests' reference.
+# libpng-dev brings libpng16-16, which PngCodec loads to read and write PNG images (sample grids, image folders);
+# dataset-fashion-mnist puts Fashion-MNIST's IDX files in /usr/share/datasets/fashion-mnist, the real dataset that
+# training and tests use; python3-pil lets the PNG and JPEG tests check our files against an independent codec;
+# libturbojpeg0-dev brings libturbojpeg0 (libjpeg-turbo's TurboJPEG API), which JpegCodec loads for JPEG images.
+packages=(patchelf gcc python3-torch libpng-dev dataset-fashion-mnist python3-pil libturbojpeg0-dev)
 
 install_missing() {
   local missing=()

@@ -20,8 +20,8 @@ internal static class Agreement
         }
 
         using var scope = torch.NewDisposeScope();
-        var difference = (ours.to(ScalarType.Float64) - theirs.to(ScalarType.Float64)).abs().Max().ToDouble();
-        var denominator = scale ?? theirs.abs().Max().ToDouble();
+        var difference = (ours.to(ScalarType.Float64) - theirs.to(ScalarType.Float64)).abs().max().ToDouble();
+        var denominator = scale ?? theirs.abs().max().ToDouble();
         return difference / Math.Max(denominator, 1e-30);
     }
 }

@@ -50,7 +50,7 @@ internal sealed class AttentionBlock : nn.Module<Tensor, Tensor>
         // [B, C, H, W] -> [B, heads, d, HW] -> [B, heads, HW, d]
         Tensor ToHeads(Tensor t) => t.reshape(b, _heads, d, height * width).transpose(-2, -1);
 
-                var attention = nn.functional.scaled_dot_product_attention(ToHeads(qkv[0]), ToHeads(qkv[1]), ToHeads(qkv[2]));
+        var attention = nn.functional.scaled_dot_product_attention(ToHeads(qkv[0]), ToHeads(qkv[1]), ToHeads(qkv[2]));
 
         // [B, heads, HW, d] -> [B, heads, d, HW] -> [B, C, H, W]
         var merged = attention.transpose(-2, -1).reshape(b, c, height, width);

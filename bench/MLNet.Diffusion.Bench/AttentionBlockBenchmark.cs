@@ -34,13 +34,13 @@ internal sealed class AttentionBlockBenchmark : IBenchmark
 
     public IReadOnlyList<string> ProbeLabels { get; } = ["loss", "gradient L2 norm"];
 
-    public IEnumerable<KeyValuePair<string, Tensor>> CheckTensors() => _block.NamedParameters().Append(new("input", _input));
+    public IEnumerable<KeyValuePair<string, Tensor>> CheckTensors() => _block.named_parameters().Select(p => KeyValuePair.Create(p.name, (Tensor)p.parameter)).Append(new("input", _input));
 
     public double[] Probe()
     {
         using (torch.NewDisposeScope())
         {
-            _block.ZeroGrad(setToNone: true);
+            _block.zero_grad(set_to_none: true);
             var loss = _block.forward(_input).square().mean();
             loss.backward();
             var gradSquares = 0.0;
@@ -49,7 +49,7 @@ internal sealed class AttentionBlockBenchmark : IBenchmark
                 // Grad is a new handle on the gradient, owned by this scope; the gradient itself stays with the parameter.
                 if (parameter.grad is { } grad)
                 {
-                    gradSquares += grad.square().Sum().ToDouble();
+                    gradSquares += grad.square().sum().ToDouble();
                 }
             }
 
@@ -63,7 +63,7 @@ internal sealed class AttentionBlockBenchmark : IBenchmark
     {
         using (torch.NewDisposeScope())
         {
-            _block.ZeroGrad(setToNone: true);
+            _block.zero_grad(set_to_none: true);
             var output = _block.forward(_input);
             var loss = output.square().mean();
             loss.backward();

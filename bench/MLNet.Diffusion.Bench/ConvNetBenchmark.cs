@@ -1,5 +1,5 @@
-using TorchSharp.Modules;
 using MLNet.Diffusion.Engine;
+using MLNet.Diffusion.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 using TorchSharp.Modules;
@@ -24,14 +24,15 @@ internal sealed class ConvNetBenchmark : IBenchmark
 
     public ConvNetBenchmark()
     {
-        _model = new Sequential(
-            new Conv2d(3, Channels, 3, padding: 1),
-            new GroupNorm(Groups, Channels),
-            new SiLU(),
-            new Conv2d(Channels, Channels, 3, padding: 1),
-            new GroupNorm(Groups, Channels),
-            new SiLU(),
-            new Conv2d(Channels, 3, 3, padding: 1));
+        // nn.Sequential names its layers 0, 1, 2, ... as PyTorch's does, so the state-dict names match.
+        _model = nn.Sequential(
+            nn.Conv2d(3, Channels, 3, padding: 1),
+            Layers.GroupNorm(Groups, Channels),
+            nn.SiLU(),
+            nn.Conv2d(Channels, Channels, 3, padding: 1),
+            Layers.GroupNorm(Groups, Channels),
+            nn.SiLU(),
+            nn.Conv2d(Channels, 3, 3, padding: 1));
 
         // PyTorch: torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01).
         _optimizer = torch.optim.AdamW(_model.parameters(), lr: 1e-4, weight_decay: 0.01);
@@ -50,7 +51,7 @@ internal sealed class ConvNetBenchmark : IBenchmark
     public IReadOnlyList<string> ProbeLabels { get; } = ["loss", "loss after the AdamW step"];
 
     public IEnumerable<KeyValuePair<string, Tensor>> CheckTensors() =>
-        _model.NamedParameters().Append(new("input", _input)).Append(new("target", _target));
+        _model.named_parameters().Select(p => KeyValuePair.Create(p.name, (Tensor)p.parameter)).Append(new("input", _input)).Append(new("target", _target));
 
     public double[] Probe()
     {

@@ -61,7 +61,7 @@ public static class SideBySideBenchmark
             Run(options, output);
             return 0;
         }
-        catch (Exception ex) when (ex is InvalidOperationException or InvalidDataException or FileNotFoundException or DllNotFoundException or TorchException or ArgumentException)
+        catch (Exception ex) when (ex is InvalidOperationException or InvalidDataException or FileNotFoundException or DllNotFoundException or ExternalException or ArgumentException)
         {
             error.WriteLine($"benchmark failed: {ex.Message}");
             return 1;
@@ -219,10 +219,10 @@ public static class SideBySideBenchmark
         foreach (var benchmark in benchmarks)
         {
             var theirs = python.ParameterCounts.GetValueOrDefault(benchmark.Command);
-            if (theirs != benchmark.ParameterCount())
+            if (theirs != benchmark.ParameterCount)
             {
                 throw new InvalidOperationException(string.Create(s_invariant,
-                    $"{benchmark.Title}: our model has {benchmark.ParameterCount()} parameters, PyTorch's has {theirs}; the two sides no longer match."));
+                    $"{benchmark.Title}: our model has {benchmark.ParameterCount} parameters, PyTorch's has {theirs}; the two sides no longer match."));
             }
         }
     }

@@ -49,7 +49,7 @@ internal sealed class UNetSampleBenchmark : UNetWorkload
 
     public override IReadOnlyList<string> ProbeLabels { get; } = ["mean |output|"];
 
-    public override IEnumerable<KeyValuePair<string, Tensor>> CheckTensors() => Model.NamedParameters()
+    public override IEnumerable<KeyValuePair<string, Tensor>> CheckTensors() => Model.named_parameters().Select(p => KeyValuePair.Create(p.name, (Tensor)p.parameter))
         .Append(new("x", _x)).Append(new("timesteps", _timesteps)).Append(new("noise", _noise));
 
     public override double[] Probe()

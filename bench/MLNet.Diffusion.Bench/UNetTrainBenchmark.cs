@@ -35,7 +35,7 @@ internal sealed class UNetTrainBenchmark : UNetWorkload
     public UNetTrainBenchmark(BenchOptions options)
         : base(options, "(c) UNet train step")
     {
-        Model.Train();
+        Model.train();
         _objective = new DiffusionObjective(Schedule);
         _optimizer = torch.optim.AdamW(Model.parameters(), lr: LearningRate, weight_decay: 0);
         _ema = new ExponentialMovingAverage(Model, EmaDecay);
@@ -47,18 +47,18 @@ internal sealed class UNetTrainBenchmark : UNetWorkload
 
     public override IReadOnlyList<string> ProbeLabels { get; } = ["loss"];
 
-    public override IEnumerable<KeyValuePair<string, Tensor>> CheckTensors() => Model.NamedParameters().Append(new("images", _images));
+    public override IEnumerable<KeyValuePair<string, Tensor>> CheckTensors() => Model.named_parameters().Select(p => KeyValuePair.Create(p.name, (Tensor)p.parameter)).Append(new("images", _images));
 
     public override double[] Probe()
     {
         // Same generators on both sides: the step's (timesteps, noise) and the default one (dropout masks).
-        torch.random.manual_seed(ProbeSeed);
+        torch.random.manual_seed((long)ProbeSeed);
         _rng.manual_seed((long)ProbeSeed);
         using var before = Flat(Model.parameters());
         var loss = Step();
         var after = Flat(Model.parameters());
         using var update = after - before;
-        using var largestUpdate = update.abs().Max();
+        using var largestUpdate = update.abs().max();
         AddProbeTensor(new("weights", "weights after one step", after, largestUpdate.ToDouble(), "the step's largest update", 1e-3));
         AddProbeTensor(new("ema", "EMA after one step", Flat(_ema.StateDict().Values), null, "the largest weight", 1e-4));
         return [loss];
