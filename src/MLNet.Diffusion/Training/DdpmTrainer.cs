@@ -58,7 +58,8 @@ public sealed class DdpmTrainer
         var (manifest, content) = TrainingCheckpoint.Load(checkpointPath);
         using (content)
         {
-            var options = maxSteps is { } steps ? manifest.Options with { MaxSteps = steps, Epochs = null } : manifest.Options;
+            var options = manifest.Options with { Threads = manifest.Options.Threads ?? manifest.Threads };
+            options = maxSteps is { } steps ? options with { MaxSteps = steps, Epochs = null } : options;
             var trainer = new DdpmTrainer(options);
             var expected = trainer.ModelConfig(data);
             if (!SameShape(expected, manifest.Model))
@@ -154,6 +155,11 @@ public sealed class DdpmTrainer
             _config = config;
             _device = Devices.Parse(_options.Device);
             _device.EnsureAvailable();
+            if (_options.Threads is { } threads)
+            {
+                torch.set_num_threads(threads);
+            }
+
             _schedule = new NoiseSchedule(_options.Schedule);
             _objective = new DiffusionObjective(_schedule, _options.PredictionType, _options.LossWeighting, _options.MinSnrGamma);
             _totalSteps = trainer.TotalSteps(data);
@@ -362,7 +368,7 @@ public sealed class DdpmTrainer
                 .ToList();
             var manifest = new TrainingCheckpoint
             {
-                Step = _step, Epoch = _epoch, Position = _position, Options = _options, Model = _config,
+                Step = _step, Epoch = _epoch, Position = _position, Options = _options, Model = _config, Threads = torch.get_num_threads(),
             };
             TrainingCheckpoint.Save(path, manifest, tensors);
             _lastCheckpoint = path;

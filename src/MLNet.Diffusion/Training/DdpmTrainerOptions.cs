@@ -81,6 +81,13 @@ public record DdpmTrainerOptions
     /// <summary>cpu, cuda, cuda:N or auto. Default auto.</summary>
     public string Device { get; init; } = "auto";
 
+    /// <summary>
+    /// Intra-op CPU threads for this run (libtorch's <c>set_num_threads</c>, which is process-wide), ≥ 1; null keeps
+    /// the process's setting (libtorch's default: one per physical core). The count is part of what makes a CPU run
+    /// bit-exact, so the checkpoint records the count the run used and a resumed run uses it again. Default null.
+    /// </summary>
+    public int? Threads { get; init; }
+
     /// <summary>Where checkpoints (and sample grids) are written; null writes none.</summary>
     public string? CheckpointDirectory { get; init; }
 
@@ -113,6 +120,7 @@ public record DdpmTrainerOptions
         Check(KeepCheckpoints >= 1, nameof(KeepCheckpoints), "≥ 1", KeepCheckpoints);
         Check(SampleGridSize is >= 0 and <= 256, nameof(SampleGridSize), "in [0, 256]", SampleGridSize);
         _ = Devices.Parse(Device);
+        Check(Threads is null or >= 1, nameof(Threads), "≥ 1 (or null for the process's setting)", Threads ?? 0);
         if (Model is null)
         {
             _ = UNetConfig.Preset(ModelPreset);

@@ -42,6 +42,12 @@ public sealed class TrainingCheckpoint
     /// <summary>The model's configuration.</summary>
     public required UNetConfig Model { get; init; }
 
+    /// <summary>
+    /// The intra-op CPU thread count the run used (null in checkpoints of earlier versions). A resumed run uses it
+    /// again unless its options name another, since the count can change the last bits of CPU results.
+    /// </summary>
+    public int? Threads { get; init; }
+
     /// <summary>The library version that wrote it.</summary>
     public string LibraryVersion { get; init; } = typeof(TrainingCheckpoint).Assembly.GetName().Version?.ToString() ?? "unknown";
 
