@@ -1,15 +1,16 @@
-using MLNet.Diffusion.Engine;
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using MLNet.Diffusion.Bench;
 using MLNet.Diffusion.Data;
+using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Evaluation;
 using MLNet.Diffusion.Pipelines;
 using MLNet.Diffusion.Schedulers;
-using TorchSharp;
-using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
 using Spectre.Console;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Cli;
 
@@ -51,7 +52,7 @@ public static class CliApp
             return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidDataException or IOException or InvalidOperationException
-            or TorchException or TrainingDivergedException or DllNotFoundException or UnauthorizedAccessException)
+            or ExternalException or TrainingDivergedException or DllNotFoundException or UnauthorizedAccessException)
         {
             error.WriteLine($"error: {ex.Message}");
             if (parsed.GetValue(verbose))
@@ -200,7 +201,7 @@ public static class CliApp
         {
             using var model = DiffusionModel.Load(p.GetRequiredValue(modelPath), "cpu");
             output.WriteLine($"model:      {model.Config}");
-            output.WriteLine(string.Create(s_invariant, $"parameters: {model.ParameterCount():N0}"));
+            output.WriteLine(string.Create(s_invariant, $"parameters: {model.ParameterCount:N0}"));
             var schedule = model.ScheduleOptions;
             output.WriteLine(string.Create(s_invariant, $"schedule:   {schedule.Kind}, {schedule.TrainTimesteps} steps{(schedule.RescaleZeroTerminalSnr ? ", zero terminal SNR" : string.Empty)}; predicts {model.PredictionType}"));
             if (model.Training is { } t)
@@ -360,7 +361,6 @@ public static class CliApp
             Check(limit is null, "--limit does not apply to an image folder");
             return new ImageFolderTrainingData(data, imageSize!.Value, channels ?? 3);
         }
-
 
         if (string.Equals(data, "fashion-mnist", StringComparison.OrdinalIgnoreCase))
         {

@@ -3,7 +3,6 @@ using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
-using TorchSharp.Modules;
 using MLNet.Diffusion.Training;
 
 namespace MLNet.Diffusion.Tests;
@@ -16,10 +15,10 @@ public sealed class DocsExamplesTests
     public void Training_Example()
     {
         torch.random.manual_seed(0);
-        using var net = new Sequential(new Conv2d(1, 8, 3, padding: 1), new SiLU(), new Conv2d(8, 1, 3, padding: 1));
-        Tensor Model(Tensor x, Tensor t) => net.Forward(x);  // a real model also reads t (the UNet does)
-        using var optimizer = new AdamW(net.parameters(), learningRate: 1e-3);
-        using var images = LibTorch.Rand([8, 1, 8, 8]) * 2 - 1;
+        using var net = nn.Sequential(nn.Conv2d(1, 8, 3, padding: 1), nn.SiLU(), nn.Conv2d(8, 1, 3, padding: 1));
+        Tensor Model(Tensor x, Tensor t) => net.forward(x);  // a real model also reads t (the UNet does)
+        using var optimizer = torch.optim.AdamW(net.parameters(), lr: 1e-3, weight_decay: 1e-2);
+        using var images = torch.rand([8, 1, 8, 8]) * 2 - 1;
         double first = 0, last = 0;
         for (var i = 0; i < 30; i++)
         {
@@ -29,12 +28,12 @@ public sealed class DocsExamplesTests
 
             using var scope = torch.NewDisposeScope();
             var t = objective.SampleTimesteps(images.size(0));           // uniform in [0, T)
-            var noise = LibTorch.RandnLike(images);
+            var noise = torch.randn_like(images);
             var (noisy, target) = objective.Prepare(images, noise, t);   // x_t and the v target
             var loss = objective.Loss(Model(noisy, t), target, t);       // min-SNR-5 weighted MSE
-            optimizer.ZeroGrad();
+            optimizer.zero_grad();
             loss.backward();
-            optimizer.Step();
+            optimizer.step();
             // end
             last = loss.ToDouble();
             if (i == 0) first = last;
@@ -71,7 +70,7 @@ public sealed class DocsExamplesTests
     {
         var schedule = NoiseSchedule.Create(timesteps: 100);
         Denoiser model = (x, t) => torch.zeros_like(x);  // predicts x₀ = 0 everywhere: a poor model
-        using var images = LibTorch.Rand([16, 1, 4, 4]) * 2 - 1;
+        using var images = torch.rand([16, 1, 4, 4]) * 2 - 1;
         // docs: likelihood
         var bound = VariationalBound.BitsPerDim(schedule, model, PredictionType.Sample, images);
         Console.WriteLine($"{bound.Total:F3} bits/dim (prior {bound.Prior:F4}, diffusion {bound.Diffusion:F3}, decoder {bound.Decoder:F3})");
@@ -85,8 +84,8 @@ public sealed class DocsExamplesTests
     public void TrainAndResume_Example()
     {
         var folder = Path.Combine(TestContext.TestRunDirectory ?? Path.GetTempPath(), "docs-" + Guid.NewGuid().ToString("N"));
-        using var images = LibTorch.Rand([32, 1, 8, 8]) * 2 - 1;
-        using var classes = LibTorch.RandInt(0, 3, [32]);
+        using var images = torch.rand([32, 1, 8, 8]) * 2 - 1;
+        using var classes = torch.randint(0, 3, [32], ScalarType.Int64);
         // docs: train
         using var data = new TensorTrainingData(images, classes);  // [N, C, H, W] in [-1, 1], labels 0..2
         var options = new DdpmTrainerOptions

@@ -19,7 +19,7 @@ public sealed class IdxFileTests
         Assert.AreEqual(ScalarType.Byte, idx.ElementType);
         CollectionAssert.AreEqual(new[] { 2, 3, 4 }, idx.Dimensions.ToArray());
         Assert.AreEqual(24, idx.ElementCount);
-        CollectionAssert.AreEqual(s_data, idx.data<byte>().ToArray());
+        CollectionAssert.AreEqual(s_data, idx.ToArray<byte>());
         CollectionAssert.AreEqual(s_data, idx.Data.ToArray());
     }
 
@@ -36,7 +36,7 @@ public sealed class IdxFileTests
         {
             var idx = IdxFile.Load(path);
             CollectionAssert.AreEqual(new[] { 6, 4 }, idx.Dimensions.ToArray(), path);
-            CollectionAssert.AreEqual(s_data, idx.data<byte>().ToArray(), path);
+            CollectionAssert.AreEqual(s_data, idx.ToArray<byte>(), path);
         }
     }
 
@@ -52,7 +52,7 @@ public sealed class IdxFileTests
 
         var int32 = IdxFile.Parse([.. IdxBytes.Header(0x0C, 2, 2), .. intBytes]);
         Assert.AreEqual(ScalarType.Int32, int32.ElementType);
-        CollectionAssert.AreEqual(ints, int32.data<int>().ToArray());
+        CollectionAssert.AreEqual(ints, int32.ToArray<int>());
 
         double[] doubles = [0.5, -1e300, double.Epsilon];
         var doubleBytes = new byte[24];
@@ -61,25 +61,25 @@ public sealed class IdxFileTests
             BinaryPrimitives.WriteDoubleBigEndian(doubleBytes.AsSpan(8 * i), doubles[i]);
         }
 
-        CollectionAssert.AreEqual(doubles, IdxFile.Parse([.. IdxBytes.Header(0x0E, 3), .. doubleBytes]).data<double>().ToArray());
+        CollectionAssert.AreEqual(doubles, IdxFile.Parse([.. IdxBytes.Header(0x0E, 3), .. doubleBytes]).ToArray<double>());
 
         var floatBytes = new byte[8];
         BinaryPrimitives.WriteSingleBigEndian(floatBytes, 1.5f);
         BinaryPrimitives.WriteSingleBigEndian(floatBytes.AsSpan(4), -0.25f);
-        CollectionAssert.AreEqual(new[] { 1.5f, -0.25f }, IdxFile.Parse([.. IdxBytes.Header(0x0D, 2), .. floatBytes]).data<float>().ToArray());
+        CollectionAssert.AreEqual(new[] { 1.5f, -0.25f }, IdxFile.Parse([.. IdxBytes.Header(0x0D, 2), .. floatBytes]).ToArray<float>());
 
-        CollectionAssert.AreEqual(new short[] { 0x0102, -1 }, IdxFile.Parse([.. IdxBytes.Header(0x0B, 2), 0x01, 0x02, 0xFF, 0xFF]).data<short>().ToArray());
-        CollectionAssert.AreEqual(new sbyte[] { -128, 127 }, IdxFile.Parse([.. IdxBytes.Header(0x09, 2), 0x80, 0x7F]).data<sbyte>().ToArray());
+        CollectionAssert.AreEqual(new short[] { 0x0102, -1 }, IdxFile.Parse([.. IdxBytes.Header(0x0B, 2), 0x01, 0x02, 0xFF, 0xFF]).ToArray<short>());
+        CollectionAssert.AreEqual(new sbyte[] { -128, 127 }, IdxFile.Parse([.. IdxBytes.Header(0x09, 2), 0x80, 0x7F]).ToArray<sbyte>());
     }
 
     [TestMethod]
     public void ToArray_WrongElementType_Throws()
     {
         var idx = IdxFile.Parse(IdxBytes.UnsignedBytes([1, 2], 2));
-        var message = Assert.ThrowsExactly<InvalidOperationException>(() => idx.data<int>().ToArray()).Message;
+        var message = Assert.ThrowsExactly<InvalidOperationException>(() => idx.ToArray<int>()).Message;
         StringAssert.Contains(message, "uint8");
         StringAssert.Contains(message, "byte");
-        Assert.ThrowsExactly<InvalidOperationException>(() => idx.data<long>().ToArray());
+        Assert.ThrowsExactly<InvalidOperationException>(() => idx.ToArray<long>());
     }
 
     [TestMethod]

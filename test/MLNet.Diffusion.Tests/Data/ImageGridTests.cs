@@ -130,7 +130,7 @@ public sealed class ImageGridTests
         using var folder = new TempFolder();
         using var scope = torch.NewDisposeScope();
         using var generator = new Generator(5);
-        var batch = LibTorch.Randn([5, 3, 4, 6], generator);
+        var batch = torch.randn([5, 3, 4, 6], generator: generator);
         var path = folder.File("samples.png");
         ImageGrid.SaveGrid(batch, path, columns: 2, padding: 1);
         var saved = PngCodec.Load(path);

@@ -14,8 +14,8 @@ public sealed class FrechetDistanceTests
     {
         using var generator = new Generator(seed);
         using var scope = torch.NewDisposeScope();
-        var z = LibTorch.Randn([count, dimension], generator, ScalarType.Float64);
-        var mixing = LibTorch.Randn([dimension, dimension], generator, ScalarType.Float64) * (1.0 / Math.Sqrt(dimension));
+        var z = torch.randn([count, dimension], ScalarType.Float64, generator: generator);
+        var mixing = torch.randn([dimension, dimension], ScalarType.Float64, generator: generator) * (1.0 / Math.Sqrt(dimension));
         return scope.MoveToOuter((z.matmul(mixing) + shift).to(ScalarType.Float32));
     }
 

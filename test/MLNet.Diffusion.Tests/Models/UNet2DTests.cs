@@ -35,7 +35,7 @@ public sealed class UNet2DTests
         torch.random.manual_seed(1);
         using var model = new UNet2D(UNetConfig.Preset("tiny", 16, 3));
         using var scope = torch.NewDisposeScope();
-        var x = LibTorch.Randn([2, 3, 16, 16]);
+        var x = torch.randn([2, 3, 16, 16]);
         var output = model.Forward(x, torch.tensor(new long[] { 0, 999 }));
         CollectionAssert.AreEqual(new long[] { 2, 3, 16, 16 }, output.shape);
         // The output convolution is zero-initialised (as in the paper), so a new model predicts exactly zero.
@@ -52,12 +52,12 @@ public sealed class UNet2DTests
         {
             foreach (var p in model.parameters())
             {
-                p.add_(LibTorch.RandnLike(p) * 0.05);  // move away from the zero init
+                p.add_(torch.randn_like(p) * 0.05);  // move away from the zero init
             }
         }
 
         model.eval();
-        var x = LibTorch.Randn([1, 1, 8, 8]);
+        var x = torch.randn([1, 1, 8, 8]);
         var a = model.Forward(x, torch.tensor(new long[] { 10 }), torch.tensor(new long[] { 0 }));
         var b = model.Forward(x, torch.tensor(new long[] { 500 }), torch.tensor(new long[] { 0 }));
         var c = model.Forward(x, torch.tensor(new long[] { 10 }), torch.tensor(new long[] { 2 }));
@@ -75,8 +75,8 @@ public sealed class UNet2DTests
         torch.random.manual_seed(3);
         using var model = new UNet2D(UNetConfig.Preset("tiny", 8, 1, numClasses: 2));
         using var scope = torch.NewDisposeScope();
-        var output = model.Forward(LibTorch.Randn([2, 1, 8, 8]), torch.tensor(new long[] { 3, 7 }), torch.tensor(new long[] { 0, 1 }));
-        (output - LibTorch.RandnLike(output)).square().mean().backward();
+        var output = model.Forward(torch.randn([2, 1, 8, 8]), torch.tensor(new long[] { 3, 7 }), torch.tensor(new long[] { 0, 1 }));
+        (output - torch.randn_like(output)).square().mean().backward();
         var missing = model.NamedParameters().Where(p => p.Value.grad is null).Select(p => p.Key).ToList();
         Assert.AreEqual(0, missing.Count, "no gradient: " + string.Join(", ", missing));
     }

@@ -22,7 +22,7 @@ public sealed class DiffusionModelTests
     {
         s_folder = Path.Combine(context.TestRunDirectory ?? Path.GetTempPath(), "model-zip-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(s_folder);
-        using var images = LibTorch.Rand([8, 1, 8, 8]) * 2 - 1;
+        using var images = torch.rand([8, 1, 8, 8]) * 2 - 1;
         using var labels = torch.tensor(new long[] { 0, 1, 2, 0, 1, 2, 0, 1 });
         using var data = new TensorTrainingData(images, labels, 3);
         var options = new DdpmTrainerOptions

@@ -94,7 +94,7 @@ public sealed class PipelineTests
     public void Fit_OnADataView_TrainsExactlyAsTheTrainerOnTensors()
     {
         torch.random.manual_seed(0);
-        using var images = LibTorch.Rand([6, 1, 8, 8]) * 2 - 1;
+        using var images = torch.rand([6, 1, 8, 8]) * 2 - 1;
         var pixels = images.data<float>().ToArray();
         var rows = Enumerable.Range(0, 6).Select(i => new Example { Pixels = pixels[(i * 64)..((i + 1) * 64)], Label = i % 3 }).ToList();
         var ml = new DiffusionContext();
@@ -211,7 +211,7 @@ public sealed class PipelineTests
     {
         using var folder = new TempFolder();
         torch.random.manual_seed(1);
-        using var images = LibTorch.Rand([8, 1, 8, 8]) * 2 - 1;
+        using var images = torch.rand([8, 1, 8, 8]) * 2 - 1;
         using var data = new TensorTrainingData(images);
         var options = new DdpmTrainerOptions
         {

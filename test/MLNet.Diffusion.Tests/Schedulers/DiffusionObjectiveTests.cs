@@ -13,8 +13,8 @@ public sealed class DiffusionObjectiveTests
         var schedule = NoiseSchedule.Create();
         using var scope = torch.NewDisposeScope();
         using var g = new Generator(1);
-        var x0 = LibTorch.Randn([4, 2, 3, 3], g, ScalarType.Float64);
-        var eps = LibTorch.Randn([4, 2, 3, 3], g, ScalarType.Float64);
+        var x0 = torch.randn([4, 2, 3, 3], ScalarType.Float64, generator: g);
+        var eps = torch.randn([4, 2, 3, 3], ScalarType.Float64, generator: g);
         var t = torch.tensor(new long[] { 0, 10, 500, 999 });
         foreach (var type in new[] { PredictionType.Epsilon, PredictionType.Sample, PredictionType.VPrediction })
         {

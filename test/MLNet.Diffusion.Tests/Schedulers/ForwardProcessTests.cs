@@ -17,7 +17,7 @@ public sealed class ForwardProcessTests
         using var generator = new Generator(11);
         long[] timesteps = [0, 300, 700, 999];
         var x0 = torch.full([4, 50_000], 0.7, ScalarType.Float64);
-        var noise = LibTorch.Randn([4, 50_000], generator, ScalarType.Float64);
+        var noise = torch.randn([4, 50_000], ScalarType.Float64, generator: generator);
         var xt = schedule.AddNoise(x0, noise, torch.tensor(timesteps));
         var mean = xt.mean([1]).data<double>().ToArray();
         var variance = xt.var([1]).data<double>().ToArray();

@@ -16,8 +16,8 @@ public sealed class ParameterizationTests
     {
         using var scope = torch.NewDisposeScope();
         using var g = new Generator(5);
-        var x0 = LibTorch.Randn([3, 4], g, ScalarType.Float64);
-        var eps = LibTorch.Randn([3, 4], g, ScalarType.Float64);
+        var x0 = torch.randn([3, 4], ScalarType.Float64, generator: g);
+        var eps = torch.randn([3, 4], ScalarType.Float64, generator: g);
         var a = torch.full([3, 1], Math.Sqrt(alphaBar), ScalarType.Float64);
         var b = torch.full([3, 1], Math.Sqrt(1 - alphaBar), ScalarType.Float64);
         var xt = (x0 * a) + (eps * b);

@@ -25,7 +25,7 @@ public sealed class VariationalBoundTests
         var schedule = NoiseSchedule.Create(timesteps: 200);
         using var scope = torch.NewDisposeScope();
         using var generator = new Generator(7);
-        var data = (LibTorch.Randn([20_000, 1], generator, ScalarType.Float64) * Std) + Mean;
+        var data = (torch.randn([20_000, 1], ScalarType.Float64, generator: generator) * Std) + Mean;
         var denoiser = AnalyticDenoisers.Gaussian(schedule, PredictionType.Epsilon, Mean, Std);
         var bound = VariationalBound.BitsPerDim(schedule, denoiser, PredictionType.Epsilon, data, generator, variance, DecoderLikelihood.Continuous);
 
@@ -44,7 +44,7 @@ public sealed class VariationalBoundTests
         var schedule = NoiseSchedule.Create(timesteps: 100);
         using var scope = torch.NewDisposeScope();
         using var g = new Generator(8);
-        var data = (LibTorch.Randn([5_000, 1], g, ScalarType.Float64) * Std) + Mean;
+        var data = (torch.randn([5_000, 1], ScalarType.Float64, generator: g) * Std) + Mean;
         var exact = VariationalBound.BitsPerDim(schedule, AnalyticDenoisers.Gaussian(schedule, PredictionType.Sample, Mean, Std), PredictionType.Sample, data, g, decoder: DecoderLikelihood.Continuous);
         var wrong = VariationalBound.BitsPerDim(schedule, AnalyticDenoisers.Gaussian(schedule, PredictionType.Sample, -Mean, Std), PredictionType.Sample, data, g, decoder: DecoderLikelihood.Continuous);
         Assert.IsTrue(wrong.Total > exact.Total + 0.1, $"exact {exact.Total:F3} bits/dim, wrong mean {wrong.Total:F3}");
