@@ -111,13 +111,13 @@ public sealed class FashionMnistTests
         var (images, labels) = FashionMnist.LoadTrain(limit: 100);
         CollectionAssert.AreEqual(new long[] { 100, 1, 28, 28 }, images.shape);
         Assert.AreEqual(ScalarType.Float32, images.dtype);
-        Assert.AreEqual(-1.0, images.Min().ToDouble());
-        Assert.AreEqual(1.0, images.Max().ToDouble());
+        Assert.AreEqual(-1.0, images.min().ToDouble());
+        Assert.AreEqual(1.0, images.max().ToDouble());
         CollectionAssert.AreEqual(new long[] { 100 }, labels.shape);
         var classes = labels.data<long>().ToArray();
         Assert.IsTrue(classes.All(c => c is >= 0 and <= 9));
         CollectionAssert.AreEqual(new long[] { 9, 0, 0, 3, 0, 2, 7, 2, 5, 5 }, classes[..10]);
-        Assert.AreEqual((76247 / 127.5) - 784, images[0].Sum().ToDouble(), 1e-3);
+        Assert.AreEqual((76247 / 127.5) - 784, images[0].sum().ToDouble(), 1e-3);
     }
 
     [TestMethod]

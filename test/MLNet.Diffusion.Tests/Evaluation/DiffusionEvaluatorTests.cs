@@ -37,7 +37,7 @@ public sealed class DiffusionEvaluatorTests
         var (images, labels) = FashionMnist.LoadTrain(32);
         using (images)
         using (labels)
-        using (var resized = nn.functional.interpolate(images, imageSize, imageSize, InterpolationMode.Bilinear))
+        using (var resized = nn.functional.interpolate(images, [imageSize, imageSize], mode: InterpolationMode.Bilinear, align_corners: false))
         using (var data = new TensorTrainingData(resized, classes is null ? null : labels, classes))
         {
             var options = new DdpmTrainerOptions

@@ -21,7 +21,7 @@ public sealed class FeatureNetworkTests
         Assert.AreEqual(FeatureNetwork.PretrainedSha256, FeatureNetwork.Sha256(bytes), "the committed file and the recorded hash");
         Assert.IsTrue(bytes.Length < 2_000_000, $"{bytes.Length} bytes");
         using var network = FeatureNetwork.LoadPretrained();
-        Assert.IsFalse(network.IsTraining);
+        Assert.IsFalse(network.training);
         Assert.AreEqual(bytes.Length - 8 - BitConverter.ToInt64(bytes, 0), network.ParameterCount() * 4, "every float32 of the file is a parameter");
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Evaluation;
 using MLNet.Diffusion.Tests.Data;
 using TorchSharp;

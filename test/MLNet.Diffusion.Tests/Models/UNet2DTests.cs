@@ -39,7 +39,7 @@ public sealed class UNet2DTests
         var output = model.Forward(x, torch.tensor(new long[] { 0, 999 }));
         CollectionAssert.AreEqual(new long[] { 2, 3, 16, 16 }, output.shape);
         // The output convolution is zero-initialised (as in the paper), so a new model predicts exactly zero.
-        Assert.AreEqual(0, output.abs().Max().ToDouble());
+        Assert.AreEqual(0, output.abs().max().ToDouble());
     }
 
     [TestMethod]
@@ -77,7 +77,7 @@ public sealed class UNet2DTests
         using var scope = torch.NewDisposeScope();
         var output = model.Forward(torch.randn([2, 1, 8, 8]), torch.tensor(new long[] { 3, 7 }), torch.tensor(new long[] { 0, 1 }));
         (output - torch.randn_like(output)).square().mean().backward();
-        var missing = model.NamedParameters().Where(p => p.Value.grad is null).Select(p => p.Key).ToList();
+        var missing = model.named_parameters().Where(p => p.parameter.grad is null).Select(p => p.name).ToList();
         Assert.AreEqual(0, missing.Count, "no gradient: " + string.Join(", ", missing));
     }
 

@@ -52,13 +52,13 @@ public sealed class DiffusionModelTests
         using var before = Model.Generate(4, options);
         using var after = loaded.Generate(4, options);
         CollectionAssert.AreEqual(before.data<float>().ToArray(), after.data<float>().ToArray());
-        Assert.AreEqual(Model.ParameterCount(), loaded.ParameterCount());
+        Assert.AreEqual(Model.ParameterCount, loaded.ParameterCount);
         Assert.AreEqual(3, loaded.Config.NumClasses);
         Assert.AreEqual(100, loaded.Schedule.TrainTimesteps);
         Assert.AreEqual(5, loaded.Training!.Steps);
         Assert.AreEqual(Model.Training, loaded.Training);
         using var ddim = loaded.Generate(2, new GenerationOptions { Sampler = SamplerKind.Ddim, Steps = 5 });
-        Assert.IsTrue(ddim.abs().Max().ToDouble() <= 1, "images are clamped to [-1, 1]");
+        Assert.IsTrue(ddim.abs().max().ToDouble() <= 1, "images are clamped to [-1, 1]");
     }
 
     [TestMethod]
@@ -150,7 +150,7 @@ public sealed class DiffusionModelTests
         File.WriteAllText(path, "old");
         Model.Save(path);
         using var loaded = DiffusionModel.Load(path, "cpu");
-        Assert.AreEqual(Model.ParameterCount(), loaded.ParameterCount());
+        Assert.AreEqual(Model.ParameterCount, loaded.ParameterCount);
         Assert.AreEqual(0, Directory.GetFiles(s_folder, "*.tmp").Length);
     }
 

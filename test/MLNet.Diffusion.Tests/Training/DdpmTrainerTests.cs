@@ -1,3 +1,4 @@
+using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.IO;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
@@ -107,14 +108,14 @@ public sealed class DdpmTrainerTests
         using var resumed = DdpmTrainer.Resume(middle, data);
         Assert.AreEqual(20, resumed.Steps);
         CollectionAssert.AreEqual(straight.Losses.Skip(10).ToArray(), resumed.Losses.ToArray(), "the loss sequence after step 10");
-        foreach (var (name, tensor) in straight.Model.StateDict())
+        foreach (var (name, tensor) in straight.Model.state_dict())
         {
-            CollectionAssert.AreEqual(tensor.ToBytes(), resumed.Model.StateDict()[name].ToBytes(), $"weights of {name}");
+            CollectionAssert.AreEqual(tensor.ToBytes(), resumed.Model.state_dict()[name].ToBytes(), $"weights of {name}");
         }
 
-        foreach (var (name, tensor) in straight.EmaModel.StateDict())
+        foreach (var (name, tensor) in straight.EmaModel.state_dict())
         {
-            CollectionAssert.AreEqual(tensor.ToBytes(), resumed.EmaModel.StateDict()[name].ToBytes(), $"EMA of {name}");
+            CollectionAssert.AreEqual(tensor.ToBytes(), resumed.EmaModel.state_dict()[name].ToBytes(), $"EMA of {name}");
         }
     }
 
