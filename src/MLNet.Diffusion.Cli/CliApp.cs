@@ -81,6 +81,7 @@ public static class CliApp
         var conditional = new Option<bool>("--class-conditional") { Description = "Train on the labels (with 10 % label dropout for guidance)." };
         var seed = new Option<ulong>("--seed") { Description = "The seed of the run.", DefaultValueFactory = _ => 0 };
         var device = new Option<string>("--device") { Description = "auto, cpu or cuda[:N].", DefaultValueFactory = _ => "auto" };
+        var threads = new Option<int?>("--threads") { Description = "Intra-op CPU threads (default: libtorch's, one per physical core); part of what makes a CPU run reproducible. A resumed run uses the count its checkpoint records." };
         var checkpointDirectory = new Option<string?>("--checkpoint-dir") { Description = "Where checkpoints and sample grids go." };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints.", DefaultValueFactory = _ => 500 };
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in --checkpoint-dir." };
@@ -90,7 +91,7 @@ public static class CliApp
         preset.AcceptOnlyFromAmong([.. Models.UNetConfig.PresetNames]);
         var command = new Command("train", "Train a model on images and save it as a .zip.")
         {
-            data, labels, limit, modelPath, imageSize, channels, preset, steps, batch, rate, schedule, prediction, conditional, seed, device,
+            data, labels, limit, modelPath, imageSize, channels, preset, steps, batch, rate, schedule, prediction, conditional, seed, device, threads,
             checkpointDirectory, checkpointEvery, resume, grid,
         };
         command.SetAction(p =>
@@ -113,6 +114,7 @@ public static class CliApp
                 ClassConditional = p.GetValue(conditional),
                 Seed = p.GetValue(seed),
                 Device = p.GetRequiredValue(device),
+                Threads = p.GetValue(threads),
                 CheckpointDirectory = p.GetValue(checkpointDirectory),
                 CheckpointEvery = p.GetValue(checkpointEvery),
                 SampleGridSize = p.GetValue(grid),
