@@ -38,6 +38,15 @@ internal sealed class AttentionBlock : nn.Module<Tensor, Tensor>
         register_module("proj", _proj);
     }
 
+    /// <summary>
+    /// Nothing more to register: the constructor registered every layer under its PyTorch name. TorchSharp's default
+    /// would register the fields again under their C# names when this block is added to a parent, and every weight
+    /// would appear twice in the state dict.
+    /// </summary>
+    protected override void RegisterComponents()
+    {
+    }
+
     /// <summary>Runs the block; intermediates belong to the caller's dispose scope.</summary>
     public override Tensor forward(Tensor input)
     {

@@ -17,11 +17,11 @@ public sealed record BenchOptions
           --channels N      image channels (default 1, gray)
           --workloads LIST  comma-separated, from conv, block, unet-train, unet-sample (default: all four)
 
-          --threads N   intra-op threads for both libtorch and PyTorch (default: the processor count)
+          --threads N   intra-op threads for both TorchSharp and PyTorch (default: the processor count)
           --rounds N    interleaved rounds, each timing one block of ours and one of PyTorch's per benchmark (default 5)
           --iters N     timed iterations per block (default 20)
           --warmup N    untimed iterations per side and benchmark before the first round (default 3)
-          --check-only  only check that both sides compute the same numbers; time nothing
+          --check-only  only check that both sides compute the same numbers (to stated tolerances); time nothing
           --quick       a smoke run: 2 rounds of 2 iterations after 1 warm-up iteration (explicit flags still win)
           --malloc M    steady (default): both processes set fixed glibc mmap/trim thresholds before their first
                         tensor, so steps reuse memory instead of faulting in fresh pages; default: glibc's own

@@ -1,3 +1,4 @@
+using System.Globalization;
 using MLNet.Diffusion.Training;
 using TorchSharp.Modules;
 using MLNet.Diffusion.Models;
@@ -25,6 +26,20 @@ internal sealed class UNetTrainBenchmark : UNetWorkload
     /// <summary>The seed of the step's generator (timesteps, noise) and of the default one (dropout) in the probe.</summary>
     public const ulong ProbeSeed = 1234;
 
+    /// <summary>AdamW's ε, as <c>mlnet-diffusion train</c> (and torch.optim.AdamW) use it.</summary>
+    public const double AdamEpsilon = 1e-8;
+
+    /// <summary>
+    /// The smallest |gradient| at which the weights after the step are held to their tolerance: 1000 ε. AdamW's first
+    /// step moves each weight by lr·g/(|g| + ε), whose sensitivity to g is lr·ε/(|g| + ε)², up to lr/ε at g = 0: a
+    /// gradient within rounding of zero, which two libtorch versions compute differently in the last bits, may move
+    /// its weight anywhere in [−lr, lr]. At |g| ≥ 1000 ε a gradient difference δ moves the weight by at most
+    /// lr·δ/(10⁶ ε): 10⁻⁵ lr for δ = 10⁻⁷, above the gradient differences seen (under 10⁻⁶ of the largest gradient
+    /// element, which clipping keeps ≤ 1). What is left is the float32 rounding of the weights themselves: 6·10⁻⁸ for
+    /// a weight near 1, 6·10⁻⁵ of lr. The gradient is compared over all elements.
+    /// </summary>
+    public const double WellConditionedGradient = 1000 * AdamEpsilon;
+
     private readonly DiffusionObjective _objective;
     private readonly AdamW _optimizer;
     private readonly ExponentialMovingAverage _ema;
@@ -37,7 +52,7 @@ internal sealed class UNetTrainBenchmark : UNetWorkload
     {
         Model.train();
         _objective = new DiffusionObjective(Schedule);
-        _optimizer = torch.optim.AdamW(Model.parameters(), lr: LearningRate, weight_decay: 0);
+        _optimizer = torch.optim.AdamW(Model.parameters(), lr: LearningRate, beta1: 0.9, beta2: 0.999, eps: AdamEpsilon, weight_decay: 0);
         _ema = new ExponentialMovingAverage(Model, EmaDecay);
         using var scope = torch.NewDisposeScope();
         _images = scope.Detach((torch.rand(ImageShape(options.BatchSize)) * 2) - 1);
@@ -56,11 +71,30 @@ internal sealed class UNetTrainBenchmark : UNetWorkload
         _rng.manual_seed((long)ProbeSeed);
         using var before = Flat(Model.parameters());
         var loss = Step();
+
+        // The step leaves the clipped gradient on the parameters (zero where a parameter took no part, as PyTorch's None).
+        var gradient = Flat(Model.parameters().Select(p => p.grad ?? torch.zeros_like(p)));
         var after = Flat(Model.parameters());
         using var update = after - before;
         using var largestUpdate = update.abs().max();
-        AddProbeTensor(new("weights", "weights after one step", after, largestUpdate.ToDouble(), "the step's largest update", 1e-3));
-        AddProbeTensor(new("ema", "EMA after one step", Flat(_ema.StateDict().Values), null, "the largest weight", 1e-4));
+        var step = largestUpdate.ToDouble();
+        var wellConditioned = gradient.abs().ge(WellConditionedGradient).DetachFromDisposeScope();
+        double share;
+        using (torch.NewDisposeScope())
+        {
+            share = wellConditioned.to(ScalarType.Float64).mean().ToDouble();
+        }
+
+        var where = string.Create(CultureInfo.InvariantCulture, $"where |gradient| ≥ {WellConditionedGradient:G1} ({share:P2} of the weights)");
+        AddProbeTensor(new("gradient", "gradient after clipping", gradient, null, "the largest gradient element", 1e-4));
+        AddProbeTensor(new("weights", "weights after one step", after, step, "the step's largest update", 1e-3, wellConditioned, where));
+
+        // The EMA moves 1 − decay (0.82 at the first warm-up step) of the way to the new weights: measured against the
+        // same update, over the same elements (the average holds the parameters in the same order, and no buffers).
+        var ema = Flat(_ema.StateDict().Values);
+        AddProbeTensor(ema.numel() == after.numel()
+            ? new("ema", "EMA after one step", ema, step, "the step's largest update", 1e-3, wellConditioned.clone().DetachFromDisposeScope(), where)
+            : new("ema", "EMA after one step", ema, null, "the largest weight", 1e-4));
         return [loss];
     }
 

@@ -91,6 +91,7 @@ internal abstract class UNetWorkload : IBenchmark
         foreach (var probe in _probeTensors)
         {
             probe.Value.Dispose();
+            probe.Mask?.Dispose();
         }
     }
 }

@@ -141,7 +141,7 @@ class Trainer:
         self.ema_warmup = ema_warmup
         self.label_dropout = label_dropout
         self.generator = generator
-        # torch.optim.AdamW's single-tensor path is the update our shim's mlnd_adamw_step performs.
+        # torch.optim.AdamW's single-tensor path: the update TorchSharp's AdamW performs (ours, with the same settings).
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, betas=(0.9, 0.999), eps=1e-8,
                                            weight_decay=weight_decay)
         self.ema = Ema(model)

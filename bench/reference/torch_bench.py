@@ -119,8 +119,9 @@ class AttentionBlock(nn.Module):
         q = q.reshape(b, self.heads, d, hw).transpose(-2, -1)
         k = k.reshape(b, self.heads, d, hw).transpose(-2, -1)
         v = v.reshape(b, self.heads, d, hw).transpose(-2, -1)
-        # torch 1.13 has no F.scaled_dot_product_attention; this is the same composition, in the same order,
-        # as the shim's fallback in src/Native/src/nn.cpp: matmul, then the scale, then softmax, then matmul.
+        # torch 1.13 has no F.scaled_dot_product_attention: matmul, then the scale, then softmax, then matmul. Ours
+        # calls libtorch 2.10's fused kernel through TorchSharp; the two agree to float32 rounding, which the
+        # driver's check allows for.
         scale = 1.0 / math.sqrt(d)
         scores = torch.matmul(q, k.transpose(-2, -1)) * scale
         attn = torch.matmul(torch.softmax(scores, -1), v)
@@ -211,7 +212,10 @@ class UNetTrainBenchmark:
         torch.manual_seed(UNET_TRAIN_PROBE_SEED)
         self.generator.manual_seed(UNET_TRAIN_PROBE_SEED)
         loss = self.step()
-        self.probe_tensors = {"weights": flat(self.model.parameters()),
+        # The clipped gradient the step left on the parameters; zero where a parameter took no part (None).
+        gradient = flat(p.grad if p.grad is not None else torch.zeros_like(p) for p in self.model.parameters())
+        self.probe_tensors = {"gradient": gradient,
+                              "weights": flat(self.model.parameters()),
                               "ema": flat(self.trainer.ema.shadow.values())}
         return [loss]
 

@@ -8,9 +8,11 @@ module, so that:
 - the parameter count is the same for every preset;
 - the modules are built in the same order with the same initialisation (PyTorch's defaults, which our Nn layers
   reproduce, then zeros for the last conv of each residual block, the attention projection and the output conv),
-  so after ``torch.manual_seed(s)`` the initial weights equal those of ``LibTorch.ManualSeed(s); new UNet2D(config)``;
+  so after ``torch.manual_seed(s)`` the initial weights equal those of ``torch.random.manual_seed(s); new UNet2D(config)``
+  in TorchSharp;
 - the forward pass composes the same operations in the same order (sinusoidal embedding, GroupNorm/SiLU/conv,
-  attention as matmul, scale, softmax, matmul like the shim on libtorch 1.13, nearest upsampling).
+  attention, nearest upsampling). Our side runs TorchSharp's libtorch 2.10, this one usually Debian's 1.13, so the
+  two agree to float32 rounding rather than bit for bit.
 
 Runs on Debian's python3-torch (1.13) and on newer PyTorch.
 """
@@ -86,9 +88,9 @@ def zero_init(conv):
 
 
 def attention(q, k, v):
-    """softmax(q kᵀ / √d) v, composed as the shim does on libtorch 1.13 (src/Native/src/nn.cpp): matmul, then the
-    scale, then softmax, then matmul. On libtorch 2.x the shim calls the fused kernel, as F.scaled_dot_product_attention
-    does here; both agree with the composition to float32 rounding."""
+    """softmax(q kᵀ / √d) v: F.scaled_dot_product_attention where torch has it (≥ 2.0, the fused kernel our side
+    calls through TorchSharp), else composed as matmul, then the scale, then softmax, then matmul (torch 1.13); the two
+    agree to float32 rounding."""
     if hasattr(F, "scaled_dot_product_attention"):
         return F.scaled_dot_product_attention(q, k, v)
     scores = torch.matmul(q, k.transpose(-2, -1)) * (1.0 / math.sqrt(q.size(-1)))

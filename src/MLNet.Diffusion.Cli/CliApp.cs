@@ -232,7 +232,7 @@ public static class CliApp
             new Option<int>("--iters") { Description = "Timed steps per block (default 20)." },
             new Option<int>("--warmup") { Description = "Untimed steps per side and workload first (default 3)." },
             new Option<bool>("--quick") { Description = "A smoke run: 2 rounds of 2 steps after 1 warm-up step." },
-            new Option<bool>("--check-only") { Description = "Only check that both sides compute the same numbers; time nothing." },
+            new Option<bool>("--check-only") { Description = "Only check that both sides compute the same numbers (to stated tolerances); time nothing." },
             new Option<string>("--malloc") { Description = "steady (default) or default: glibc's malloc thresholds in both processes." },
             new Option<string>("--python") { Description = "The Python interpreter with torch (default /usr/bin/python3)." },
             new Option<string>("--script") { Description = "The PyTorch side, torch_bench.py (default: found next to the program)." },

@@ -77,7 +77,11 @@ public sealed class KillResumeTests
         CollectionAssert.AreEquivalent(expected.Tensors.Keys.ToList(), actual.Tensors.Keys.ToList());
         foreach (var (name, tensor) in expected.Tensors)
         {
-            Assert.IsTrue(tensor.equal(actual.Tensors[name]).ToBoolean(), $"{name} differs after {kills} kills ({insideWrite} inside a checkpoint write)");
+            // TorchSharp's equal is elementwise (PyTorch's eq); all() of it, on equal shapes, is torch.equal.
+            var other = actual.Tensors[name];
+            using var scope = torch.NewDisposeScope();
+            var same = tensor.dtype == other.dtype && tensor.shape.SequenceEqual(other.shape) && tensor.equal(other).all().ToBoolean();
+            Assert.IsTrue(same, $"{name} differs after {kills} kills ({insideWrite} inside a checkpoint write)");
         }
     }
 

@@ -28,6 +28,15 @@ public sealed class AttentionBlock : nn.Module
         register_module("proj", _projection);
     }
 
+    /// <summary>
+    /// Nothing more to register: the constructor registered every layer under its PyTorch name. TorchSharp's default
+    /// would register the fields again under their C# names when this block is added to a parent, and every weight
+    /// would appear twice in the state dict.
+    /// </summary>
+    protected override void RegisterComponents()
+    {
+    }
+
     /// <summary>The block's output for <paramref name="x"/> [B, C, H, W].</summary>
     public Tensor Forward(Tensor x)
     {

@@ -17,7 +17,7 @@ public static class Layers
         var norm = nn.GroupNorm(groups, channels);
         using var noGrad = torch.no_grad();
         norm.weight.fill_(1);
-        norm.bias!.zero_();
+        norm.bias!.fill_(0);  // not zero_(): TorchSharp 0.107's returns a new tensor, which would never be disposed
         return norm;
     }
 
@@ -25,8 +25,8 @@ public static class Layers
     public static Conv2d ZeroInit(Conv2d conv)
     {
         using var noGrad = torch.no_grad();
-        conv.weight.zero_();
-        conv.bias?.zero_();
+        conv.weight.fill_(0);  // fill_, not zero_: see GroupNorm
+        conv.bias?.fill_(0);
         return conv;
     }
 }

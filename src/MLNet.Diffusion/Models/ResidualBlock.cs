@@ -42,6 +42,15 @@ public sealed class ResidualBlock : nn.Module
         }
     }
 
+    /// <summary>
+    /// Nothing more to register: the constructor registered every layer under its PyTorch name. TorchSharp's default
+    /// would register the fields again under their C# names when this block is added to a parent, and every weight
+    /// would appear twice in the state dict.
+    /// </summary>
+    protected override void RegisterComponents()
+    {
+    }
+
     /// <summary>The block's output for <paramref name="x"/> [B, C, H, W] and the activated embedding [B, E].</summary>
     public Tensor Forward(Tensor x, Tensor embedding)
     {

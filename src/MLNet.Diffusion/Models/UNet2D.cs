@@ -33,6 +33,10 @@ public sealed class UNet2D : nn.Module
     {
         ArgumentNullException.ThrowIfNull(config);
         Config = config.Validated();
+        // TorchSharp 0.107's Conv2d init leaves a view of each weight (tensor[0, 0] in CalculateFanInAndFanOut) to the
+        // finalizer, which would keep the weights' memory after the model is disposed. Build in a scope that frees such
+        // temporaries; the model keeps (and disposes) its parameters.
+        using var construction = torch.NewDisposeScope();
         var ch = config.BaseChannels;
         var embedding = 4 * ch;
         var groups = config.GroupNormGroups;
@@ -52,7 +56,6 @@ public sealed class UNet2D : nn.Module
         var skipChannels = new Stack<int>([ch]);
         var current = ch;
         var down = new ModuleList<nn.Module>();
-        register_module("down", down);
         for (var level = 0; level < levels; level++)
         {
             var outChannels = ch * config.ChannelMultipliers[level];
@@ -83,6 +86,8 @@ public sealed class UNet2D : nn.Module
             _downsamplers.Add(downsample);
         }
 
+        // After the list is filled: a ModuleList registers its items when it is registered, never later.
+        register_module("down", down);
         _middle1 = new ResidualBlock(current, current, embedding, config.Dropout, groups);
         register_module("mid_block1", _middle1);
         _middleAttention = new AttentionBlock(current, config.AttentionHeads, groups);
@@ -91,7 +96,6 @@ public sealed class UNet2D : nn.Module
         register_module("mid_block2", _middle2);
 
         var up = new ModuleList<nn.Module>();
-        register_module("up", up);
         for (var level = levels - 1; level >= 0; level--)
         {
             var outChannels = ch * config.ChannelMultipliers[level];
@@ -120,10 +124,12 @@ public sealed class UNet2D : nn.Module
             _upsamplers.Add(upsample);
         }
 
+        register_module("up", up);
         _normOut = Layers.GroupNorm(groups, current);
         register_module("norm_out", _normOut);
         _convOut = Layers.ZeroInit(nn.Conv2d(current, config.OutChannels, 3, padding: 1));
         register_module("conv_out", _convOut);
+        construction.Detach(parameters());
     }
 
     /// <summary>The configuration the network was built from.</summary>

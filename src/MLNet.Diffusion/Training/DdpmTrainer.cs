@@ -263,7 +263,13 @@ public sealed class DdpmTrainer
         {
             var accumulation = _options.GradientAccumulationSteps;
             var total = 0.0;
-            optimizer.zero_grad();
+            // Not optimizer.zero_grad(): TorchSharp 0.107's zero_() returns a new tensor per parameter, never disposed.
+            foreach (var parameter in model.parameters())
+            {
+                using var grad = parameter.grad;
+                grad?.fill_(0);
+            }
+
             for (var micro = 0; micro < accumulation; micro++)
             {
                 using var scope = torch.NewDisposeScope();

@@ -60,12 +60,15 @@ public sealed class ExponentialMovingAverage : IDisposable
         }
 
         // ema ← ema + (1 − decay)(param − ema), an in-place lerp; integer buffers are copied.
+        // TorchSharp's lerp_ takes the weight as a tensor only: a double would become a new tensor per parameter, never
+        // disposed. One (float64, as that conversion makes it) serves every parameter.
         using var noGrad = torch.no_grad();
+        using var weight = torch.tensor(1.0 - Decay);
         for (var i = 0; i < _names.Length; i++)
         {
             if (_shadow[i].is_floating_point())
             {
-                _shadow[i].lerp_(sources[i], 1.0 - Decay);
+                _shadow[i].lerp_(sources[i], weight);
             }
             else
             {

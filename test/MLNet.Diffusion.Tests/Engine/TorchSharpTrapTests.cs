@@ -35,7 +35,7 @@ public sealed class TorchSharpTrapTests
         CollectionAssert.AreEqual(sa.Keys.ToList(), sb.Keys.ToList());
         foreach (var (name, tensor) in sa)
         {
-            Assert.IsTrue(tensor.equal(sb[name]).ToBoolean(), $"{name} differs between two models built from seed 7");
+            Assert.IsTrue(Same(tensor, sb[name]), $"{name} differs between two models built from seed 7");
             Assert.IsTrue(tensor.isfinite().all().ToBoolean(), $"{name} has non-finite values");
         }
     }
@@ -103,7 +103,7 @@ public sealed class TorchSharpTrapTests
         b.grad = gradient.clone();
         first.step();
         second.step();
-        Assert.IsTrue(a.equal(b).ToBoolean(), "a restored optimiser takes exactly the step the original takes");
+        Assert.IsTrue(Same(a, b), "a restored optimiser takes exactly the step the original takes");
         Assert.AreEqual(3L, state["step.0"].ToInt64());
     }
 
@@ -158,6 +158,10 @@ public sealed class TorchSharpTrapTests
         _ = torch.randn(100);
         using var noiseB = MLNet.Diffusion.Schedulers.SampleNoise.PerSample(42, 2);
         using var b = noiseB.Next([2, 1, 4, 4]);
-        Assert.IsTrue(a.equal(b).ToBoolean());
+        Assert.IsTrue(Same(a, b));
     }
+
+    // TorchSharp's Tensor.equal is element-wise (eq); this is PyTorch's torch.equal: same shape, type and values.
+    private static bool Same(Tensor a, Tensor b) =>
+        a.shape.SequenceEqual(b.shape) && a.dtype == b.dtype && a.eq(b).all().ToBoolean();
 }

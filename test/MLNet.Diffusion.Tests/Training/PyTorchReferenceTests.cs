@@ -69,8 +69,8 @@ public sealed class PyTorchReferenceTests
         using var data = new TensorTrainingData(images, labels, FashionMnist.ClassCount);
         images.Dispose();
         labels.Dispose();
-        var threads = LibTorch.NumThreads;
-        LibTorch.NumThreads = 1;
+        var threads = torch.get_num_threads();
+        torch.set_num_threads(1);
         TrainingResult result;
         try
         {
@@ -82,7 +82,7 @@ public sealed class PyTorchReferenceTests
         }
         finally
         {
-            LibTorch.NumThreads = threads;
+            torch.set_num_threads(threads);
         }
 
         using (result)
@@ -90,18 +90,18 @@ public sealed class PyTorchReferenceTests
         using (var theirs = DiffusionModel.Load(path, "cpu"))
         {
             Assert.AreEqual(ours.Config.ToString(), theirs.Config.ToString());
-            Assert.AreEqual(ours.ParameterCount(), theirs.ParameterCount());
+            Assert.AreEqual(ours.ParameterCount, theirs.ParameterCount);
             Assert.AreEqual(PredictionType.Epsilon, theirs.PredictionType);
             Assert.AreEqual(BetaScheduleKind.Linear, theirs.ScheduleOptions.Kind);
             Assert.AreEqual(Steps, theirs.Training!.Steps);
 
             // Same initial weights, data order, timesteps, noise, loss, clipping, AdamW and EMA: the same EMA weights.
-            var oursState = ours.Network.StateDict();
-            foreach (var (name, their) in theirs.Network.StateDict())
+            var oursState = ours.Network.state_dict();
+            foreach (var (name, their) in theirs.Network.state_dict())
             {
                 using var scope = torch.NewDisposeScope();
-                var difference = (oursState[name] - their).abs().Max().ToDouble();
-                var scale = Math.Max(their.abs().Max().ToDouble(), 1e-6);
+                var difference = (oursState[name] - their).abs().max().ToDouble();
+                var scale = Math.Max(their.abs().max().ToDouble(), 1e-6);
                 Assert.IsTrue(difference <= 1e-4 * scale, $"{name}: ours and PyTorch's EMA weights differ by {difference:G3} (largest weight {scale:G3}).");
             }
 
