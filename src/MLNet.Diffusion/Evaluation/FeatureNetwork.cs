@@ -61,6 +61,15 @@ public sealed class FeatureNetwork : nn.Module<Tensor, Tensor>
         return scope.MoveToOuter(Classify(Features(input)));
     }
 
+    /// <summary>
+    /// Nothing more to register: the constructor registered every layer under its PyTorch name. TorchSharp's default
+    /// would register the fields again under their C# names when this network is added to a parent module, and every
+    /// weight would appear twice in the state dict.
+    /// </summary>
+    protected override void RegisterComponents()
+    {
+    }
+
     /// <summary>The class logits [N, 10] of feature vectors [N, <see cref="FeatureCount"/>] from <see cref="Features"/>.</summary>
     public Tensor Classify(Tensor features) => _head.forward(features);
 

@@ -135,6 +135,15 @@ public sealed class UNet2D : nn.Module
     /// <summary>The configuration the network was built from.</summary>
     public UNetConfig Config { get; }
 
+    /// <summary>
+    /// Nothing more to register: the constructor registered every layer under its PyTorch name. TorchSharp's default
+    /// would register the fields again under their C# names when this network is added to a parent module, and every
+    /// weight would appear twice in the state dict.
+    /// </summary>
+    protected override void RegisterComponents()
+    {
+    }
+
     /// <summary>Whether the network takes class labels.</summary>
     public bool IsClassConditional => _classEmbedding is not null;
 
