@@ -236,6 +236,8 @@ public static class CliApp
             new Option<string>("--malloc") { Description = "steady (default) or default: glibc's malloc thresholds in both processes." },
             new Option<string>("--python") { Description = "The Python interpreter with torch (default /usr/bin/python3)." },
             new Option<string>("--script") { Description = "The PyTorch side, torch_bench.py (default: found next to the program)." },
+            new Option<bool>("--shared-cores") { Description = "Instead: the images/s of 1, 2 and 3 trainings run together (--preset, --batch-size, --threads, --steps)." },
+            new Option<int>("--steps") { Description = "With --shared-cores: steps of each training (default 60)." },
         ];
         var command = new Command("bench", "Time training and sampling steps against PyTorch on the same machine (see bench/README.md).");
         foreach (var option in options)
@@ -262,9 +264,29 @@ public static class CliApp
                 }
             }
 
-            return SideBySideBenchmark.Run(args, output, error);
+            return args.Contains("--shared-cores")
+                ? SharedCoresBenchmark.Run(args, TrainerProcess, output)
+                : SideBySideBenchmark.Run(args, output, error);
         });
         return command;
+    }
+
+    // A child process of this same tool (its apphost, or `dotnet mlnet-diffusion.dll` when run through dotnet).
+    private static System.Diagnostics.ProcessStartInfo TrainerProcess(IReadOnlyList<string> arguments)
+    {
+        var self = Environment.ProcessPath ?? "dotnet";
+        var info = new System.Diagnostics.ProcessStartInfo(self);
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        {
+            info.ArgumentList.Add(typeof(CliApp).Assembly.Location);
+        }
+
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        return info;
     }
 
     private static Command EvalCommand(TextWriter output)
