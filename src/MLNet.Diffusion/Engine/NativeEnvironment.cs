@@ -18,19 +18,42 @@ public static partial class NativeEnvironment
     public const string DefaultOmpWaitPolicy = "PASSIVE";
 
     /// <summary>
-    /// Sets <c>OMP_WAIT_POLICY</c> to <see cref="DefaultOmpWaitPolicy"/> in the native environment when it is unset.
-    /// Runs by itself when this assembly loads; call it explicitly first thing in an app that uses TorchSharp before
-    /// it touches any MLNet.Diffusion type. Has no effect once libtorch is loaded. Does nothing on Windows.
+    /// The oneMKL conditional numerical reproducibility mode this library sets unless the process already has one:
+    /// <c>AUTO,STRICT</c> (the best code path for the CPU, in strict mode). libtorch's CPU matrix products (linear layers)
+    /// go through oneMKL's sgemm, whose default kernels sum in an order that depends on the number of rows: a linear
+    /// layer's output for one image changed in the last bit with the batch it was in (2 or 5 rows, libtorch 2.10's
+    /// oneMKL 2024.0), so an image depended on how many were generated with it. Strict mode sums each output element in
+    /// one order whatever the batch (and the thread count).
+    /// </summary>
+    public const string DefaultMklCbwr = "AUTO,STRICT";
+
+    /// <summary>
+    /// Sets <c>OMP_WAIT_POLICY</c> to <see cref="DefaultOmpWaitPolicy"/> and <c>MKL_CBWR</c> to
+    /// <see cref="DefaultMklCbwr"/> in the native environment where they are unset. Runs by itself when this assembly
+    /// loads; call it explicitly first thing in an app that uses TorchSharp before it touches any MLNet.Diffusion type.
+    /// The wait policy has no effect once libtorch is loaded, the MKL mode none after libtorch's first matrix product.
+    /// Does nothing on Windows.
     /// </summary>
     public static void ApplyDefaults()
     {
-        if (OperatingSystem.IsWindows() || Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is not null)
+        if (OperatingSystem.IsWindows())
         {
             return;
         }
 
-        _ = SetEnv("OMP_WAIT_POLICY", DefaultOmpWaitPolicy, overwrite: 0);
-        Environment.SetEnvironmentVariable("OMP_WAIT_POLICY", DefaultOmpWaitPolicy);  // what .NET code (and children) see
+        SetDefault("OMP_WAIT_POLICY", DefaultOmpWaitPolicy);
+        SetDefault("MKL_CBWR", DefaultMklCbwr);
+    }
+
+    private static void SetDefault(string name, string value)
+    {
+        if (Environment.GetEnvironmentVariable(name) is not null)
+        {
+            return;
+        }
+
+        _ = SetEnv(name, value, overwrite: 0);
+        Environment.SetEnvironmentVariable(name, value);  // what .NET code (and children) see
     }
 
 #pragma warning disable CA2255 // a module initializer in a library: it must run before the first TorchSharp call, which may be ours

@@ -69,7 +69,7 @@ public sealed class TorchSharpTrapTests
     public void AdamW_FromTheTrainer_AppliesTheWeightDecayItIsGiven()
     {
         // TorchSharp's AdamW defaults to weight decay 0 where PyTorch's default is 0.01: the trainer passes it explicitly.
-        using var p = new Modules.Parameter(torch.ones(3));
+        using var p = new TorchSharp.Modules.Parameter(torch.ones(3));
         using var optimizer = AdamWState.Create([p], learningRate: 0.1, weightDecay: 0.5);
         p.grad = torch.zeros(3);
         optimizer.step();
@@ -81,8 +81,8 @@ public sealed class TorchSharpTrapTests
     public void AdamWState_SaveThenLoad_RestoresMomentsAndStepExactly()
     {
         torch.random.manual_seed(3);
-        using var a = new Modules.Parameter(torch.randn(4, 2));
-        using var b = new Modules.Parameter(a.detach().clone());
+        using var a = new TorchSharp.Modules.Parameter(torch.randn(4, 2));
+        using var b = new TorchSharp.Modules.Parameter(a.detach().clone());
         using var first = AdamWState.Create([a], 1e-2, 0.01);
         using var second = AdamWState.Create([b], 1e-2, 0.01);
         for (var i = 0; i < 3; i++)
