@@ -63,6 +63,13 @@ public sealed record BenchOptions
     /// <summary>Whether to stop after the start-up check (same models, same numbers) without timing anything.</summary>
     public bool CheckOnly { get; init; }
 
+    /// <summary>
+    /// After the timed rounds, this many more steps of the first workload on each side, in 20 chunks taken in turn,
+    /// with the resident set size read after each chunk: its slope (MiB per 1,000 steps) over the last 15 chunks shows
+    /// whether native memory stays flat. 0 (the default): none.
+    /// </summary>
+    public int MemorySteps { get; init; }
+
     /// <summary>Whether this is a smoke run.</summary>
     public bool Quick { get; init; }
 
@@ -116,6 +123,7 @@ public sealed record BenchOptions
                 case "--warmup": warmup = NonNegativeInt(args, ref i); break;
                 case "--quick": options = options with { Quick = true }; break;
                 case "--check-only": options = options with { CheckOnly = true }; break;
+                case "--memory-steps": options = options with { MemorySteps = PositiveInt(args, ref i) }; break;
                 case "--malloc":
                     var mode = Value(args, ref i);
                     options = options with

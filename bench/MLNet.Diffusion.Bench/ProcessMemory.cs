@@ -39,8 +39,31 @@ internal static class ProcessMemory
         }
     }
 
+    /// <summary>Resident set size now (VmRSS) in KiB, or null where /proc/self/status is not available.</summary>
+    public static long? CurrentRssKiB() => StatusKiB("VmRSS:");
+
+    /// <summary>
+    /// Resets the peak resident set size (VmHWM) to the current size (Linux: "5" written to /proc/self/clear_refs);
+    /// false where that is not possible.
+    /// </summary>
+    public static bool ResetPeakRss()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Peak resident set size (VmHWM) in KiB, or null where /proc/self/status is not available.</summary>
-    public static long? PeakRssKiB()
+    public static long? PeakRssKiB() => StatusKiB("VmHWM:");
+
+    // A size field of /proc/self/status ("VmHWM:\t  123456 kB") in KiB.
+    private static long? StatusKiB(string field)
     {
         const string Path = "/proc/self/status";
         if (!File.Exists(Path))
@@ -50,10 +73,9 @@ internal static class ProcessMemory
 
         foreach (var line in File.ReadLines(Path))
         {
-            // "VmHWM:\t  123456 kB"
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            if (line.StartsWith(field, StringComparison.Ordinal))
             {
-                var number = line["VmHWM:".Length..].Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
+                var number = line[field.Length..].Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
                 return long.Parse(number, NumberStyles.None, CultureInfo.InvariantCulture);
             }
         }

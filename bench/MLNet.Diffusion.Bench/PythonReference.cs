@@ -142,6 +142,16 @@ internal sealed class PythonReference : IDisposable
     /// <summary>The child's peak resident set size in KiB (getrusage ru_maxrss).</summary>
     public long PeakRssKiB() => Ask("rss").GetProperty("max_rss_kib").GetInt64();
 
+    /// <summary>The child's resident set size now and its peak since the last <see cref="ResetPeakRss"/>, in KiB.</summary>
+    public (long Current, long Peak) RssKiB()
+    {
+        var answer = Ask("rss");
+        return (answer.GetProperty("rss_kib").GetInt64(), answer.GetProperty("hwm_kib").GetInt64());
+    }
+
+    /// <summary>Resets the child's peak resident set size to its current size; returns that size in KiB.</summary>
+    public long ResetPeakRss() => Ask("rss-reset").GetProperty("rss_kib").GetInt64();
+
     /// <summary>Asks the child to quit, and kills it if it does not.</summary>
     public void Dispose()
     {

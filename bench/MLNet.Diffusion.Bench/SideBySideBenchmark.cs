@@ -126,6 +126,10 @@ public static class SideBySideBenchmark
                 return;
             }
 
+            // The level after loading (runtimes, libtorch, models, inputs): the peak of each side is measured above it.
+            var ourLoaded = ProcessMemory.ResetPeakRss() ? ProcessMemory.CurrentRssKiB() : null;
+            var theirLoaded = python.ResetPeakRss();
+
             // Warm-up: JIT tiers, the heap, oneDNN primitive caches and the optimiser state on both sides.
             foreach (var benchmark in benchmarks)
             {
@@ -171,12 +175,23 @@ public static class SideBySideBenchmark
             output.WriteLine("per-round ratios compare the two blocks of the same round; faults/step are minor page faults per step.");
             output.WriteLine();
 
-            var ourRss = ProcessMemory.PeakRssKiB();
-            var theirRss = python.PeakRssKiB();
+            var ourPeak = ProcessMemory.PeakRssKiB();
+            var (_, theirPeak) = python.RssKiB();
+            if (ourLoaded is { } loaded && ourPeak is { } peak)
+            {
+                var (ours, theirs) = (peak - loaded, theirPeak - theirLoaded);
+                output.WriteLine(string.Create(s_invariant,
+                    $"peak RSS above the level after loading: ours {Mib(ours)} (loaded {Mib(loaded)}), PyTorch {Mib(theirs)} (loaded {Mib(theirLoaded)}); ours/PyTorch {(double)ours / Math.Max(theirs, 1):F2} (target ≤ 1.10)"));
+            }
+
             output.WriteLine(string.Create(s_invariant,
-                $"peak RSS: ours {(ourRss is { } kib ? Mib(kib) : "n/a")} (VmHWM, includes the .NET runtime), PyTorch {Mib(theirRss)} (ru_maxrss, includes the Python interpreter)"));
+                $"peak RSS of the whole process: ours {(ourPeak is { } kib ? Mib(kib) : "n/a")} (includes the .NET runtime), PyTorch {Mib(python.PeakRssKiB())} (includes the Python interpreter)"));
             output.WriteLine(string.Create(s_invariant,
                 $"live tensors (ours, TorchSharp's Tensor.TotalCount): {liveBefore} after warm-up, {liveAfter} after the timed rounds{(liveAfter <= liveBefore ? " (flat)" : " (GROWING: a leak)")}"));
+            if (options.MemorySteps > 0)
+            {
+                MeasureMemorySlope(benchmarks[0], python, options.MemorySteps, output);
+            }
         }
         finally
         {
@@ -185,6 +200,38 @@ public static class SideBySideBenchmark
                 benchmark.Dispose();
             }
         }
+    }
+
+    // Runs `steps` more steps of one workload on each side in 20 chunks, in turn, reading each side's resident set
+    // size after each chunk; reports the least-squares slope over the last 15 chunks (the first 5 let caches settle).
+    private static void MeasureMemorySlope(IBenchmark benchmark, PythonReference python, int steps, TextWriter output)
+    {
+        const int Chunks = 20;
+        const int Settle = 5;
+        var chunk = Math.Max(1, steps / Chunks);
+        var ours = new List<(double Step, double Mib)>();
+        var theirs = new List<(double Step, double Mib)>();
+        for (var c = 1; c <= Chunks; c++)
+        {
+            benchmark.Run(chunk);
+            python.Run(benchmark.Command, chunk);
+            if (c > Settle)
+            {
+                ours.Add((c * chunk, (ProcessMemory.CurrentRssKiB() ?? 0) / 1024.0));
+                theirs.Add((c * chunk, python.RssKiB().Current / 1024.0));
+            }
+        }
+
+        output.WriteLine(string.Create(s_invariant,
+            $"RSS over {Chunks * chunk} more steps of {benchmark.Title.Trim()}: ours {ours[0].Mib:F0} -> {ours[^1].Mib:F0} MiB, slope {Slope(ours) * 1000:F2} MiB per 1,000 steps; " +
+            $"PyTorch {theirs[0].Mib:F0} -> {theirs[^1].Mib:F0} MiB, slope {Slope(theirs) * 1000:F2} MiB per 1,000 steps (both after the first {Settle * chunk} steps)"));
+    }
+
+    private static double Slope(IReadOnlyList<(double X, double Y)> points)
+    {
+        var (mx, my) = (points.Average(p => p.X), points.Average(p => p.Y));
+        var sxx = points.Sum(p => (p.X - mx) * (p.X - mx));
+        return sxx == 0 ? 0 : points.Sum(p => (p.X - mx) * (p.Y - my)) / sxx;
     }
 
     private static BlockTiming RunOurs(IBenchmark benchmark, int iterations)

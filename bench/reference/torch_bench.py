@@ -14,7 +14,8 @@ it writes one command per line on stdin and reads exactly one JSON object per li
                     and return the probes' numbers   -> {"conv": [loss, loss after the AdamW step],
                                                          "block": [loss, gradient L2 norm],
                                                          "unet-train": [loss], "unet-sample": [mean |output|]}
-    rss         peak resident set size            -> {"max_rss_kib": K}
+    rss         resident set size now and its peak -> {"max_rss_kib": K, "rss_kib": K, "hwm_kib": K}
+    rss-reset   reset the peak to the current size -> {"rss_kib": K} (Linux: /proc/self/clear_refs)
     quit        exit                              -> {"bye": true}
 
 On start-up it answers one line {"ready": true, "torch": version, "threads": n, "parameters": {...}, ...} once the
@@ -299,6 +300,15 @@ def answer(payload):
     sys.stdout.flush()
 
 
+def status_kib(field):
+    """A size from /proc/self/status, in KiB ("VmRSS:\t  123456 kB")."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise ValueError(f"/proc/self/status has no {field}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, required=True, help="intra-op threads (torch.set_num_threads)")
@@ -350,8 +360,13 @@ def main():
                     raise ValueError("check takes two paths: the driver's tensors and where to write the probes' tensors")
                 answer(check(benchmarks, words[1], words[2]))
             elif command == "rss":
-                # Linux reports ru_maxrss in KiB.
-                answer({"max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss})
+                # Linux reports ru_maxrss in KiB; VmRSS and VmHWM (the peak since the last reset) too.
+                answer({"max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                        "rss_kib": status_kib("VmRSS"), "hwm_kib": status_kib("VmHWM")})
+            elif command == "rss-reset":
+                with open("/proc/self/clear_refs", "w") as f:
+                    f.write("5")
+                answer({"rss_kib": status_kib("VmRSS")})
             elif command == "quit":
                 answer({"bye": True})
                 return
