@@ -64,9 +64,9 @@ public sealed record BenchOptions
     public bool CheckOnly { get; init; }
 
     /// <summary>
-    /// After the timed rounds, this many more steps of the first workload on each side, in 20 chunks taken in turn,
-    /// with the resident set size read after each chunk: its slope (MiB per 1,000 steps) over the last 15 chunks shows
-    /// whether native memory stays flat. 0 (the default): none.
+    /// After the timed rounds, this many more steps of our first workload, in 20 chunks, with the resident set size
+    /// read after each chunk: its slope (MiB per 1,000 steps) over the last 15 chunks shows whether native memory stays
+    /// flat. 0 (the default): none.
     /// </summary>
     public int MemorySteps { get; init; }
 

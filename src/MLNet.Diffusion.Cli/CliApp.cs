@@ -236,6 +236,7 @@ public static class CliApp
             new Option<string>("--malloc") { Description = "steady (default) or default: glibc's malloc thresholds in both processes." },
             new Option<string>("--python") { Description = "The Python interpreter with torch (default /usr/bin/python3)." },
             new Option<string>("--script") { Description = "The PyTorch side, torch_bench.py (default: found next to the program)." },
+            new Option<int>("--memory-steps") { Description = "After the timed rounds, N more steps of our first workload, reporting the RSS slope per 1,000 steps." },
             new Option<bool>("--shared-cores") { Description = "Instead: the images/s of 1, 2 and 3 trainings run together (--preset, --batch-size, --threads, --steps)." },
             new Option<int>("--steps") { Description = "With --shared-cores: steps of each training (default 60)." },
         ];
