@@ -4,18 +4,22 @@ using System.Runtime.InteropServices;
 namespace MLNet.Diffusion.Engine;
 
 /// <summary>
-/// Settings that libtorch's OpenMP runtime reads once, when it loads, from the native environment. On Linux,
+/// Settings that libtorch's OpenMP runtime and oneMKL read once, when they load, from the native environment. On Linux,
 /// <see cref="Environment.SetEnvironmentVariable(string, string?)"/> changes only .NET's copy of the environment, which
 /// native <c>getenv</c> never sees, so they are written with libc's <c>setenv</c>, before TorchSharp loads libtorch.
 /// </summary>
 public static partial class NativeEnvironment
 {
     /// <summary>
-    /// The OpenMP wait policy this library sets unless the process already has one: <c>PASSIVE</c>. With libgomp's
-    /// default (spin for a while before sleeping), two libtorch processes on few cores spend their time spinning against
-    /// each other; passive threads sleep at once, which costs a little at batch 1 and keeps shared cores usable.
+    /// How many times an idle OpenMP thread polls for work before it sleeps (libgomp's <c>GOMP_SPINCOUNT</c>), set unless
+    /// the process already sets <c>GOMP_SPINCOUNT</c> or <c>OMP_WAIT_POLICY</c>: 1,000. libgomp's own default, 300,000
+    /// polls (about a millisecond), lets two libtorch processes on few cores spend their time spinning against each
+    /// other: measured on 2 cores, tiny preset at batch 16, two trainings together fell to 4–27 images/s each from 124
+    /// alone. Sleeping at once (<c>OMP_WAIT_POLICY=PASSIVE</c>) shares the cores well but costs a single training half
+    /// its speed at that size (63 images/s). 1,000 polls kept 54 % of the solo rate each for two trainings together and
+    /// cost 6 % of the solo rate of the small preset at batch 64 (bench/README.md, "Shared cores").
     /// </summary>
-    public const string DefaultOmpWaitPolicy = "PASSIVE";
+    public const string DefaultGompSpinCount = "1000";
 
     /// <summary>
     /// The oneMKL conditional numerical reproducibility mode this library sets unless the process already has one:
@@ -28,8 +32,9 @@ public static partial class NativeEnvironment
     public const string DefaultMklCbwr = "AUTO,STRICT";
 
     /// <summary>
-    /// Sets <c>OMP_WAIT_POLICY</c> to <see cref="DefaultOmpWaitPolicy"/> and <c>MKL_CBWR</c> to
-    /// <see cref="DefaultMklCbwr"/> in the native environment where they are unset. Runs by itself when this assembly
+    /// Sets <c>GOMP_SPINCOUNT</c> to <see cref="DefaultGompSpinCount"/> (unless <c>GOMP_SPINCOUNT</c> or
+    /// <c>OMP_WAIT_POLICY</c> is set) and <c>MKL_CBWR</c> to <see cref="DefaultMklCbwr"/> (unless set) in the native
+    /// environment. Runs by itself when this assembly
     /// loads; call it explicitly first thing in an app that uses TorchSharp before it touches any MLNet.Diffusion type.
     /// The wait policy has no effect once libtorch is loaded, the MKL mode none after libtorch's first matrix product.
     /// Does nothing on Windows.
@@ -41,7 +46,11 @@ public static partial class NativeEnvironment
             return;
         }
 
-        SetDefault("OMP_WAIT_POLICY", DefaultOmpWaitPolicy);
+        if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null)
+        {
+            SetDefault("GOMP_SPINCOUNT", DefaultGompSpinCount);
+        }
+
         SetDefault("MKL_CBWR", DefaultMklCbwr);
     }
 
