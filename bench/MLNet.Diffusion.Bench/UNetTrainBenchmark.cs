@@ -1,3 +1,4 @@
+using MLNet.Diffusion.Engine;
 using System.Globalization;
 using MLNet.Diffusion.Training;
 using TorchSharp.Modules;
@@ -104,7 +105,7 @@ internal sealed class UNetTrainBenchmark : UNetWorkload
     {
         using var scope = torch.NewDisposeScope();
         foreach (var group in _optimizer.ParamGroups) group.LearningRate = LearningRate;
-        _optimizer.zero_grad();
+        Model.ZeroGrad();  // as DdpmTrainer does
         var batch = _images.size(0);
         var t = torch.randint(0, Schedule.TrainTimesteps, [batch], ScalarType.Int64, generator: _rng);
         var noise = torch.randn(_images.shape, generator: _rng);

@@ -110,7 +110,7 @@ public static class Program
                 foreach (var group in optimizer.ParamGroups) group.LearningRate = schedule.LearningRateAt(step, totalSteps);
                 step++;
                 var loss = nn.functional.cross_entropy(network.forward(x), y!);
-                optimizer.zero_grad();
+                network.ZeroGrad();
                 loss.backward();
                 optimizer.step();
                 lossSum += loss.ToDouble() * batch.Length;

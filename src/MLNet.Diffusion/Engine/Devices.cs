@@ -43,9 +43,6 @@ public static class Devices
     /// <summary>Whether <paramref name="device"/> is the CPU.</summary>
     public static bool IsCpu(this torch.Device device) => device?.type == DeviceType.CPU;
 
-    /// <summary>Whether <paramref name="device"/> is a CUDA GPU.</summary>
-    public static bool IsCuda(this torch.Device device) => device?.type == DeviceType.CUDA;
-
     /// <summary>
     /// Throws one clear error when <paramref name="device"/> is a GPU this process cannot use: no CUDA build of libtorch
     /// (an app that references <c>TorchSharp-cpu</c>), no GPU, or an index past the last GPU. See docs/gpu.md.

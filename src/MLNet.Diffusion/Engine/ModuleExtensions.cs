@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Engine;
 
-/// <summary>State-dict loading with one clear error, and parameter counts, for any TorchSharp module.</summary>
+/// <summary>State-dict loading with one clear error, parameter counts and gradient zeroing, for any TorchSharp module.</summary>
 public static class ModuleExtensions
 {
     /// <summary>The number of scalar parameters of <paramref name="module"/> and its submodules.</summary>
@@ -11,6 +11,21 @@ public static class ModuleExtensions
     {
         ArgumentNullException.ThrowIfNull(module);
         return module.parameters().Sum(p => p.NumberOfElements);
+    }
+
+    /// <summary>
+    /// Sets the gradients of <paramref name="module"/>'s parameters to zero (parameters without one are left alone), as
+    /// an optimiser's <c>zero_grad</c> does, without its leak: TorchSharp 0.107's <c>zero_()</c> returns a new tensor per
+    /// parameter that only the finalizer would free.
+    /// </summary>
+    public static void ZeroGrad(this nn.Module module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        foreach (var parameter in module.parameters())
+        {
+            using var grad = parameter.grad;
+            grad?.fill_(0);
+        }
     }
 
     /// <summary>

@@ -263,12 +263,7 @@ public sealed class DdpmTrainer
         {
             var accumulation = _options.GradientAccumulationSteps;
             var total = 0.0;
-            // Not optimizer.zero_grad(): TorchSharp 0.107's zero_() returns a new tensor per parameter, never disposed.
-            foreach (var parameter in model.parameters())
-            {
-                using var grad = parameter.grad;
-                grad?.fill_(0);
-            }
+            model.ZeroGrad();  // not optimizer.zero_grad(), which leaks a tensor per parameter
 
             for (var micro = 0; micro < accumulation; micro++)
             {
