@@ -1,4 +1,5 @@
-namespace MLNet.Diffusion.Data;
+using MLNet.Diffusion.Data;
+namespace MLNet.Diffusion.Pipelines;
 
 /// <summary>What a <see cref="DataViewColumn"/> holds, and so the .NET type of its values.</summary>
 public enum ColumnKind

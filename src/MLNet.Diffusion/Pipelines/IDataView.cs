@@ -1,4 +1,5 @@
-namespace MLNet.Diffusion.Data;
+using MLNet.Diffusion.Data;
+namespace MLNet.Diffusion.Pipelines;
 
 /// <summary>
 /// Rows with a fixed <see cref="Schema"/>, read lazily: nothing is decoded or computed until a row is read, and

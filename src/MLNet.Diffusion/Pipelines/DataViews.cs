@@ -1,9 +1,10 @@
+using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Engine;
 using System.Reflection;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MLNet.Diffusion.Data;
+namespace MLNet.Diffusion.Pipelines;
 
 /// <summary>The data view sources and operations behind the Data catalog.</summary>
 internal static class DataViews

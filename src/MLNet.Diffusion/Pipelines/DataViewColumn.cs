@@ -1,4 +1,5 @@
-namespace MLNet.Diffusion.Data;
+using MLNet.Diffusion.Data;
+namespace MLNet.Diffusion.Pipelines;
 
 /// <summary>One column of a <see cref="DataViewSchema"/>: its name and type.</summary>
 /// <param name="Name">The column's name, unique within its schema.</param>

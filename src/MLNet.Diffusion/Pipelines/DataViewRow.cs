@@ -1,4 +1,5 @@
-namespace MLNet.Diffusion.Data;
+using MLNet.Diffusion.Data;
+namespace MLNet.Diffusion.Pipelines;
 
 /// <summary>One row of a data view: a value for each column of its <see cref="Schema"/>.</summary>
 public sealed class DataViewRow

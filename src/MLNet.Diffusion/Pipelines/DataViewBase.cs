@@ -1,4 +1,5 @@
-namespace MLNet.Diffusion.Data;
+using MLNet.Diffusion.Data;
+namespace MLNet.Diffusion.Pipelines;
 
 /// <summary>What every view shares: the schema, bounds checks and enumeration by position where there is random access.</summary>
 internal abstract class DataViewBase(DataViewSchema schema) : IDataView

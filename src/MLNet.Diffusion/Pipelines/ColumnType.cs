@@ -1,7 +1,8 @@
+using MLNet.Diffusion.Data;
 using System.Globalization;
 using MLNet.Diffusion.Training;
 
-namespace MLNet.Diffusion.Data;
+namespace MLNet.Diffusion.Pipelines;
 
 /// <summary>
 /// The type of a column: its <see cref="ColumnKind"/> and, where the kind has them, its sizes — the class count of a

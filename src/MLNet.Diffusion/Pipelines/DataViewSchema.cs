@@ -1,4 +1,5 @@
-namespace MLNet.Diffusion.Data;
+using MLNet.Diffusion.Data;
+namespace MLNet.Diffusion.Pipelines;
 
 /// <summary>The columns of a data view, in order, each with a unique name.</summary>
 public sealed class DataViewSchema : IReadOnlyList<DataViewColumn>
