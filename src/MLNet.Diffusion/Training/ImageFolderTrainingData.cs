@@ -160,16 +160,6 @@ public sealed class ImageFolderTrainingData : ITrainingData, IDisposable
         }
     }
 
-    private Tensor Read(string path)
-    {
-        var image = ImageCodec.Load(path);
-        var pixels = ImagePixels.Composite(image, Channels);
-        for (var i = 0; i < pixels.Length; i++)
-        {
-            pixels[i] = (pixels[i] / 127.5f) - 1f;
-        }
-
-        var input = torch.tensor(pixels, [1, Channels, image.Height, image.Width]);
-        return ImageResize.Apply(input, ImageSize, ImageSize, ResizeMode, padValue: -1.0).squeeze(0).contiguous();
-    }
+    private Tensor Read(string path) =>
+        torch.tensor(ImageFolderPixels.Load(path, ImageSize, Channels, ResizeMode), [Channels, ImageSize, ImageSize]);
 }
