@@ -38,6 +38,9 @@ internal sealed class DataViewTrainingData : ITrainingData
 
     public int? NumClasses { get; }
 
+    public ITrainingPass OpenPass(ulong seed, long pass, long start) =>
+        new PermutedPass(TrainingOrder.Permutation(seed, pass, Count), start, GetBatch);
+
     public (Tensor Images, Tensor? Labels) GetBatch(IReadOnlyList<long> indices)
     {
         var pixels = new float[indices.Count * _size];

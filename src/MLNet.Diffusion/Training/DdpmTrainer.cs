@@ -138,7 +138,7 @@ public sealed class DdpmTrainer
         private long _step;
         private long _epoch;
         private long _position;
-        private long[]? _order;
+        private ITrainingPass? _pass;
         private string? _lastCheckpoint;
         private bool _restored;
         private Tensor? _restoredTrainRng;
@@ -256,6 +256,11 @@ public sealed class DdpmTrainer
                 model.Dispose();
                 throw;
             }
+            finally
+            {
+                _pass?.Dispose();
+                _pass = null;
+            }
         }
 
         // One optimiser step: GradientAccumulationSteps forward/backward passes, clipping, AdamW. Returns the loss.
@@ -268,7 +273,7 @@ public sealed class DdpmTrainer
             for (var micro = 0; micro < accumulation; micro++)
             {
                 using var scope = torch.NewDisposeScope();
-                var (images, labels) = _data.GetBatch(NextIndices(_options.BatchSize));
+                var (images, labels) = NextBatch(_options.BatchSize);
                 images = images.to(_device);
                 var batch = images.size(0);
                 if (_options.RandomHorizontalFlip)
@@ -323,31 +328,46 @@ public sealed class DdpmTrainer
             return total;
         }
 
-        // The next examples in this run's order: a fresh permutation per pass, from (seed, pass), so resuming needs
-        // only the pass and the position in it. A batch may run on into the next pass.
-        private long[] NextIndices(int count)
+        // The next examples in this run's order (ITrainingData.OpenPass: the order of a pass depends only on the seed
+        // and the pass number), so resuming needs only the pass and the position in it. A batch may run on into the next pass.
+        private (Tensor Images, Tensor? Labels) NextBatch(int count)
         {
-            var result = new long[count];
-            for (var i = 0; i < count; i++)
+            var images = new List<Tensor>();
+            var labels = new List<Tensor>();
+            var needed = count;
+            var emptyPasses = 0;
+            while (needed > 0)
             {
-                if (_position == _data.Count)
+                _pass ??= _data.OpenPass(_options.Seed, _epoch, _position);
+                if (_pass.Read(needed) is not var (batchImages, batchLabels))
                 {
+                    _pass.Dispose();
+                    _pass = null;
                     _epoch++;
                     _position = 0;
-                    _order = null;
+                    if (++emptyPasses > 1)
+                    {
+                        throw new InvalidDataException($"The training data gave no examples in pass {_epoch}, though it reports {_data.Count}.");
+                    }
+
+                    continue;
                 }
 
-                if (_order is null)
+                emptyPasses = 0;
+                var n = (int)batchImages.size(0);
+                images.Add(batchImages);
+                if (batchLabels is not null)
                 {
-                    using var g = new Generator(_options.Seed + (0x9E3779B97F4A7C15UL * (ulong)(_epoch + 1)));
-                    using var permutation = torch.randperm(_data.Count, generator: g).DetachFromDisposeScope();
-                    _order = permutation.data<long>().ToArray();
+                    labels.Add(batchLabels);
                 }
 
-                result[i] = _order[_position++];
+                _position += n;
+                needed -= n;
             }
 
-            return result;
+            return images.Count == 1
+                ? (images[0], labels.Count == 1 ? labels[0] : null)
+                : (torch.cat(images, 0), labels.Count == 0 ? null : torch.cat(labels, 0));
         }
 
         private void WriteCheckpoint(UNet2D model, AdamW optimizer, ExponentialMovingAverage ema, Generator trainRng, Generator defaultRng)

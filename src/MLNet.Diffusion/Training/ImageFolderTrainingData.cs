@@ -88,6 +88,14 @@ public sealed class ImageFolderTrainingData : ITrainingData, IDisposable
     public int? NumClasses => _labels is null ? null : ClassNames.Count;
 
     /// <inheritdoc/>
+    public ITrainingPass OpenPass(ulong seed, long pass, long start)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start, Count);
+        return new PermutedPass(TrainingOrder.Permutation(seed, pass, Count), start, GetBatch);
+    }
+
+    /// <summary>The examples at <paramref name="indices"/>: images [B, C, H, W] and, when labelled, int64 labels [B].</summary>
     /// <exception cref="InvalidDataException">An image is corrupt or not PNG or JPEG; the message names the file.</exception>
     public (Tensor Images, Tensor? Labels) GetBatch(IReadOnlyList<long> indices)
     {

@@ -63,6 +63,14 @@ public sealed class TensorTrainingData : ITrainingData, IDisposable
     public int? NumClasses { get; }
 
     /// <inheritdoc/>
+    public ITrainingPass OpenPass(ulong seed, long pass, long start)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start, Count);
+        return new PermutedPass(TrainingOrder.Permutation(seed, pass, Count), start, GetBatch);
+    }
+
+    /// <summary>The examples at <paramref name="indices"/>: images [B, C, H, W] and, when labelled, int64 labels [B].</summary>
     public (Tensor Images, Tensor? Labels) GetBatch(IReadOnlyList<long> indices)
     {
         ArgumentNullException.ThrowIfNull(indices);
