@@ -14,11 +14,10 @@ configuration="${CONFIGURATION:-Release}"
 # bring libtorch 2.10 for CPU); nothing of libtorch comes from apt. patchelf and gcc let build/debian12 fix
 # TorchSharp's native library for Debian 12's older libstdc++ after each build (docs/torchsharp-on-debian.md).
 # python3-torch is PyTorch for Debian's own /usr/bin/python3: the benchmark's and agreement tests' reference.
-# libpng-dev brings libpng16-16, which PngCodec loads to read and write PNG images (sample grids, image folders);
 # dataset-fashion-mnist puts Fashion-MNIST's IDX files in /usr/share/datasets/fashion-mnist, the real dataset that
-# training and tests use; python3-pil lets the PNG and JPEG tests check our files against an independent codec;
-# libturbojpeg0-dev brings libturbojpeg0 (libjpeg-turbo's TurboJPEG API), which JpegCodec loads for JPEG images.
-packages=(patchelf gcc python3-torch libpng-dev dataset-fashion-mnist python3-pil libturbojpeg0-dev)
+# training and tests use; python3-pil lets the PNG and JPEG tests check our decoding against an independent codec.
+# Images are read and written through SkiaSharp, whose native library comes from NuGet (docs/images.md).
+packages=(patchelf gcc python3-torch dataset-fashion-mnist python3-pil)
 
 install_missing() {
   local missing=()

@@ -1,7 +1,7 @@
+using MLNet.Diffusion;
 using MLNet.Diffusion.Engine;
 using System.Globalization;
 using MLNet.Diffusion.Data;
-using MLNet.Diffusion.Pipelines;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Training;

@@ -1,11 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNet.Diffusion.Bench;
 using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Evaluation;
-using MLNet.Diffusion.Pipelines;
 using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Training;
 using Spectre.Console;
@@ -96,29 +97,14 @@ public static class CliApp
         };
         command.SetAction(p =>
         {
-            var trainingData = LoadData(p.GetRequiredValue(data), p.GetValue(labels), p.GetValue(limit), p.GetValue(imageSize), p.GetValue(channels));
-            using var owned = trainingData as IDisposable;
-            Check(p.GetValue(imageSize) is not { } size || size == trainingData.ImageSize, $"--image-size {p.GetValue(imageSize)} does not match the data's {trainingData.ImageSize} px (resizing is supported only for image folders)");
-            Check(p.GetValue(channels) is not { } c || c == trainingData.Channels, $"--channels {p.GetValue(channels)} does not match the data's {trainingData.Channels}");
-            var options = new DdpmTrainerOptions
-            {
-                ModelPreset = p.GetRequiredValue(preset),
-                MaxSteps = p.GetValue(steps),
-                BatchSize = p.GetValue(batch),
-                LearningRate = p.GetValue(rate),
-                WarmupSteps = (int)Math.Min(100, p.GetValue(steps)),
-                LearningRateSchedule = LearningRateSchedule.Cosine,
-                EmaDecay = 0.999,
-                Schedule = new NoiseScheduleOptions { Kind = Enum.Parse<BetaScheduleKind>(p.GetRequiredValue(schedule), ignoreCase: true) },
-                PredictionType = p.GetRequiredValue(prediction) switch { "sample" => PredictionType.Sample, "v" => PredictionType.VPrediction, _ => PredictionType.Epsilon },
-                ClassConditional = p.GetValue(conditional),
-                Seed = p.GetValue(seed),
-                Device = p.GetRequiredValue(device),
-                Threads = p.GetValue(threads),
-                CheckpointDirectory = p.GetValue(checkpointDirectory),
-                CheckpointEvery = p.GetValue(checkpointEvery),
-                SampleGridSize = p.GetValue(grid),
-            };
+            var ml = new MLContext(seed: 0);
+            var view = LoadData(ml, p.GetRequiredValue(data), p.GetValue(labels), p.GetValue(limit), p.GetValue(imageSize), p.GetValue(channels));
+            var dims = ((VectorDataViewType)view.Schema["Pixels"].Type).Dimensions;
+            var (dataChannels, dataSize) = (dims[0], dims[1]);
+            Check(p.GetValue(imageSize) is not { } size || size == dataSize, $"--image-size {p.GetValue(imageSize)} does not match the data's {dataSize} px (resizing is supported only for image folders)");
+            Check(p.GetValue(channels) is not { } c || c == dataChannels, $"--channels {p.GetValue(channels)} does not match the data's {dataChannels}");
+            var classes = (view.Schema.GetColumnOrNull("Label")?.Type as KeyDataViewType)?.Count;
+            Check(!p.GetValue(conditional) || classes is not null, $"--class-conditional: '{p.GetRequiredValue(data)}' has no labels (a folder needs one sub-folder per class; an IDX file needs --labels)");
             var directory = p.GetValue(checkpointDirectory);
             string? from = null;
             if (p.GetValue(resume))
@@ -129,16 +115,39 @@ public static class CliApp
                 Check(from is not null, $"--resume: no checkpoint in '{directory}'");
             }
 
-            output.WriteLine(string.Create(s_invariant, $"training on {trainingData.Count} images ({trainingData.Channels}×{trainingData.ImageSize}×{trainingData.ImageSize}{(trainingData.NumClasses is { } n ? $", {n} classes" : string.Empty)}){(from is null ? string.Empty : $", resuming {from}")}"));
-            using var result = WithProgress(output, interactive, progress => from is null
-                ? new DdpmTrainer(options).Train(trainingData, progress)
-                : DdpmTrainer.Resume(from, trainingData, progress, p.GetValue(steps)));
-            using var model = DiffusionModel.FromTraining(result);
             var path = p.GetRequiredValue(modelPath);
-            model.Save(path);
             var report = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "report.html");
-            TrainingReport.Write(report, result, $"Training report: {Path.GetFileName(path)}");
-            output.WriteLine(string.Create(s_invariant, $"trained {result.Steps} steps in {result.Elapsed:hh\\:mm\\:ss} ({result.ImagesPerSecond:F1} images/s); wrote {path} and {report}"));
+            var count = view.GetRowCount() ?? 0;
+            output.WriteLine(string.Create(s_invariant, $"training on {count} images ({dataChannels}×{dataSize}×{dataSize}{(classes is { } n ? $", {n} classes" : string.Empty)}){(from is null ? string.Empty : $", resuming {from}")}"));
+            var model = WithProgress(output, interactive, progress => ml.Diffusion().Train(new DiffusionTrainer.Options
+            {
+                LabelColumnName = p.GetValue(conditional) ? "Label" : null,
+                ModelPreset = p.GetRequiredValue(preset),
+                MaxSteps = p.GetValue(steps),
+                BatchSize = p.GetValue(batch),
+                LearningRate = p.GetValue(rate),
+                WarmupSteps = (int)Math.Min(100, p.GetValue(steps)),
+                LearningRateSchedule = LearningRateSchedule.Cosine,
+                EmaDecay = 0.999,
+                Schedule = new NoiseScheduleOptions { Kind = Enum.Parse<BetaScheduleKind>(p.GetRequiredValue(schedule), ignoreCase: true) },
+                PredictionType = p.GetRequiredValue(prediction) switch { "sample" => PredictionType.Sample, "v" => PredictionType.VPrediction, _ => PredictionType.Epsilon },
+                Seed = p.GetValue(seed),
+                Device = p.GetRequiredValue(device),
+                Threads = p.GetValue(threads),
+                CheckpointDirectory = directory,
+                CheckpointEvery = p.GetValue(checkpointEvery),
+                SampleGridSize = p.GetValue(grid),
+                ResumeFrom = from,
+                ReportPath = report,
+                Progress = progress,
+            }).Fit(view));
+            using (model)
+            {
+                model.Save(path);
+                var t = model.Training!;
+                output.WriteLine(string.Create(s_invariant, $"trained {t.Steps} steps in {TimeSpan.FromSeconds(t.Seconds):hh\\:mm\\:ss} ({t.ImagesPerSecond:F1} images/s); wrote {path} and {report}"));
+            }
+
             return 0;
         });
         return command;
@@ -184,7 +193,7 @@ public static class CliApp
                 var all = ImageGrid.ToImages(images);
                 for (var i = 0; i < all.Length; i++)
                 {
-                    PngCodec.Save(all[i], Path.Combine(target, i.ToString("D4", s_invariant) + ".png"));
+                    ImageCodec.SavePng(all[i], Path.Combine(target, i.ToString("D4", s_invariant) + ".png"));
                 }
 
                 output.WriteLine(string.Create(s_invariant, $"wrote {all.Length} images to {target}"));
@@ -375,7 +384,8 @@ public static class CliApp
         _ => SamplerKind.DpmSolverPlusPlus,
     };
 
-    private static ITrainingData LoadData(string data, string? labelsPath, int? limit, int? imageSize, int? channels)
+    // Every kind of --data becomes an ML.NET data view readable by position, and trains through the same IDataView path.
+    private static IDataView LoadData(MLContext ml, string data, string? labelsPath, int? limit, int? imageSize, int? channels)
     {
         if (Directory.Exists(data))
         {
@@ -384,42 +394,28 @@ public static class CliApp
             Check(channels is null or 1 or 3, $"--channels must be 1 or 3, not {channels}");
             Check(labelsPath is null, "--labels does not apply to an image folder: its sub-folders are the classes");
             Check(limit is null, "--limit does not apply to an image folder");
-            return new ImageFolderTrainingData(data, imageSize!.Value, channels ?? 3);
+            return ml.Diffusion().LoadImageFolder(data, imageSize!.Value, channels ?? 3);
         }
 
+        Check(limit is null or > 0, $"--limit must be positive, not {limit}");
         if (string.Equals(data, "fashion-mnist", StringComparison.OrdinalIgnoreCase))
         {
-            var (images, labels) = FashionMnist.LoadTrain(limit);
-            using (images)
-            using (labels)
-            {
-                return new TensorTrainingData(images, labels, FashionMnist.ClassCount);
-            }
+            return ml.Diffusion().LoadFashionMnist(limit: limit);
         }
 
         Check(File.Exists(data), $"--data: '{data}' is neither fashion-mnist nor an existing IDX file or image folder");
-        using var scope = torch.NewDisposeScope();
-        var idx = IdxFile.Load(data);
-        Check(idx.Dimensions.Count == 3 && idx.ElementType == ScalarType.Byte, $"--data: '{data}' must hold uint8 images [N, H, W], not {idx.ElementType.Name()} [{string.Join(", ", idx.Dimensions)}]");
-        Check(idx.Dimensions[1] == idx.Dimensions[2], $"--data: the images of '{data}' are not square ({idx.Dimensions[1]}×{idx.Dimensions[2]})");
-        var count = Math.Min(idx.Dimensions[0], limit ?? int.MaxValue);
-        var pixels = (idx.ToTensor().narrow(0, 0, count).to(ScalarType.Float32) / 127.5 - 1).unsqueeze(1);
-        Tensor? classes = null;
-        if (labelsPath is not null)
-        {
-            var labelFile = IdxFile.Load(labelsPath);
-            Check(labelFile.Dimensions.Count == 1 && labelFile.Dimensions[0] >= count, $"--labels: '{labelsPath}' must hold at least {count} labels [N]");
-            classes = labelFile.ToTensor().narrow(0, 0, count).to(ScalarType.Int64);
-        }
-
-        return new TensorTrainingData(pixels, classes);
+        var view = ml.Diffusion().LoadIdx(data, labelsPath, limit);
+        var dims = ((VectorDataViewType)view.Schema["Pixels"].Type).Dimensions;
+        Check(dims[1] == dims[2], $"--data: the images of '{data}' are not square ({dims[1]}×{dims[2]})");
+        return view;
     }
 
-    private static TrainingResult WithProgress(TextWriter output, bool interactive, Func<IProgress<TrainingProgress>, TrainingResult> train)
+    private static T WithProgress<T>(TextWriter output, bool interactive, Func<IProgress<TrainingProgress>, T> train)
+        where T : class
     {
         if (interactive)
         {
-            TrainingResult? result = null;
+            T? result = null;
             AnsiConsole.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
                 .Start(context =>

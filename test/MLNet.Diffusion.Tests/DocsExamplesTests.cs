@@ -129,8 +129,8 @@ public sealed class DocsExamplesTests
         var (images, labels) = FashionMnist.LoadTrain(limit: 1000);
         using var data = new TensorTrainingData(images, labels, FashionMnist.ClassCount);
         using var first = images.narrow(0, 0, 16);
-        ImageGrid.SaveGrid(first, path, columns: 8);    // a PNG through libpng, 2 px white padding
-        Image grid = PngCodec.Load(path);               // 8-bit pixels, interleaved
+        ImageGrid.SaveGrid(first, path, columns: 8);    // a PNG through SkiaSharp, 2 px white padding
+        Image grid = ImageCodec.Load(path);             // 8-bit pixels, interleaved
         Console.WriteLine($"{grid.Width}×{grid.Height}, first label {FashionMnist.ClassNames[(int)labels[0].ToInt64()]}");
         // end
         images.Dispose();

@@ -16,13 +16,13 @@ public sealed class ExampleTests
         {
             Steps = 2, BatchSize = 8, Limit = 64, Preset = "tiny", Output = output, PerClass = 2, Model = Path.Combine(output, "model.zip"),
         }, log);
-        using (var model = MLNet.Diffusion.Pipelines.DiffusionModel.Load(Path.Combine(output, "model.zip"), "cpu"))
+        using (var model = DiffusionModel.Load(Path.Combine(output, "model.zip"), "cpu"))
         {
             Assert.AreEqual(10, model.Config.NumClasses);
             Assert.AreEqual(2, model.Training!.Steps);
         }
 
-        var image = PngCodec.Load(grid);
+        var image = ImageCodec.Load(grid);
         Assert.AreEqual((2 + (2 * 30), 2 + (10 * 30)), (image.Width, image.Height), "2 columns × 10 class rows of 28 px cells, 2 px padding");
         Assert.AreEqual(2, Directory.GetFiles(Path.Combine(output, "checkpoints"), "checkpoint-*.safetensors").Length, "one checkpoint per step (every Steps/4, at least 1)");
         StringAssert.Contains(log.ToString(), "Fashion-MNIST: 64 images, 10 classes");

@@ -52,6 +52,24 @@ public sealed partial class RepositoryTests
         }
     }
 
+    [TestMethod]
+    public void Repository_HasNoTraceOfTheDeletedImageBindings()
+    {
+        // Images go through SkiaSharp (from NuGet): no build step, doc or source may still need libpng or TurboJPEG.
+        var files = Directory.GetFiles(Path.Combine(Root, "src"), "*.cs", SearchOption.AllDirectories)
+            .Concat(Directory.GetFiles(Path.Combine(Root, "docs"), "*.md"))
+            .Append(Path.Combine(Root, "build.sh")).Append(Path.Combine(Root, "README.md"))
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal));
+        foreach (var file in files)
+        {
+            var text = File.ReadAllText(file);
+            foreach (var word in new[] { "libpng-dev", "libturbojpeg", "PngCodec", "JpegCodec", "TurboJpeg" })
+            {
+                Assert.IsFalse(text.Contains(word, StringComparison.Ordinal), $"{Path.GetRelativePath(Root, file)} mentions {word}");
+            }
+        }
+    }
+
     internal static string Root
     {
         get

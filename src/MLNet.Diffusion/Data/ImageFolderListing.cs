@@ -2,7 +2,7 @@ namespace MLNet.Diffusion.Data;
 
 /// <summary>
 /// The images of a folder in a fixed order, labelled by class sub-folder when it has them (see
-/// <see cref="Training.ImageFolderTrainingData"/> for the rules); shared by that class and the image-folder data view.
+/// <see cref="DiffusionCatalog.LoadImageFolder"/> for the rules); used by the image-folder data view.
 /// </summary>
 internal sealed class ImageFolderListing
 {

@@ -149,7 +149,7 @@ public static class ImageGrid
     public static void SaveGrid(Tensor batch, string path, int columns = DefaultColumns, int padding = DefaultPadding, byte paddingValue = DefaultPaddingValue)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        PngCodec.Save(FromTensor(batch, columns, padding, paddingValue), path);
+        ImageCodec.SavePng(FromTensor(batch, columns, padding, paddingValue), path);
     }
 
     /// <summary>round((clamp(x, −1, 1) + 1) · 127.5), halves up.</summary>

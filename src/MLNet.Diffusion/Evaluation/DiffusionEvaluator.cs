@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Pipelines;
 using MLNet.Diffusion.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;

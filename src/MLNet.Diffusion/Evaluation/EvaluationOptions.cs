@@ -1,4 +1,3 @@
-using MLNet.Diffusion.Pipelines;
 
 namespace MLNet.Diffusion.Evaluation;
 

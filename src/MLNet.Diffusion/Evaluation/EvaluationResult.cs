@@ -1,7 +1,6 @@
 using MLNet.Diffusion.IO;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using MLNet.Diffusion.Pipelines;
 using MLNet.Diffusion.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;

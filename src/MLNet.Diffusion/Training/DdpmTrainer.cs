@@ -26,19 +26,34 @@ public sealed class DdpmTrainer
     public DdpmTrainer(DdpmTrainerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        Options = options.Validated();
+        Options = options.Validated() with { Seed = options.Seed ?? 0 };
     }
 
     /// <summary>The run's options.</summary>
     public DdpmTrainerOptions Options { get; }
 
-    /// <summary>Trains from scratch on <paramref name="data"/>.</summary>
-    public TrainingResult Train(ITrainingData data, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    /// <summary>Trains on <paramref name="data"/>, from scratch or, for fine-tuning, from <paramref name="initialModel"/>'s weights.</summary>
+    /// <param name="data">The training data.</param>
+    /// <param name="progress">Receives a report after every step.</param>
+    /// <param name="initialModel">
+    /// Weights to start from (fine-tuning): the network and the moving average start as copies of them, and its configuration replaces
+    /// <see cref="DdpmTrainerOptions.Model"/>. Null starts from random weights.
+    /// </param>
+    /// <param name="cancellationToken">Stops after the current step, writing a checkpoint.</param>
+    /// <exception cref="ArgumentException">The data does not fit the model (size, channels, classes).</exception>
+    public TrainingResult Train(ITrainingData data, IProgress<TrainingProgress>? progress = null, UNet2D? initialModel = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var config = ModelConfig(data);
-        torch.random.manual_seed(unchecked((long)Options.Seed));
-        var run = new Run(this, data, config);
+        var trainer = initialModel is null ? this : new DdpmTrainer(Options with { Model = initialModel.Config });
+        var config = trainer.ModelConfig(data);
+        torch.random.manual_seed(unchecked((long)Options.Seed!.Value));
+        var run = new Run(trainer, data, config);
+        if (initialModel is not null)
+        {
+            run.StartFrom(initialModel);
+        }
+
         return run.Execute(progress, cancellationToken);
     }
 
@@ -176,6 +191,12 @@ public sealed class DdpmTrainer
             _restored = true;
         }
 
+        public void StartFrom(UNet2D initial)
+        {
+            using var scope = torch.NewDisposeScope();
+            _restoredModel = initial.state_dict().ToDictionary(p => p.Key, p => p.Value.to(torch.CPU).clone().DetachFromDisposeScope());
+        }
+
         public TrainingResult Execute(IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
         {
             var model = new UNet2D(_config);
@@ -189,7 +210,7 @@ public sealed class DdpmTrainer
 
                 using var optimizer = AdamWState.Create(model.parameters(), _options.LearningRate, _options.WeightDecay);
                 using var ema = new ExponentialMovingAverage(model, _options.EmaDecay);
-                using var trainRng = new Generator(_options.Seed ^ 0x5DEECE66DUL);
+                using var trainRng = new Generator(_options.Seed!.Value ^ 0x5DEECE66DUL);
                 using var defaultRng = torch.Generator.Default;
                 if (_restored)
                 {
@@ -338,7 +359,7 @@ public sealed class DdpmTrainer
             var emptyPasses = 0;
             while (needed > 0)
             {
-                _pass ??= _data.OpenPass(_options.Seed, _epoch, _position);
+                _pass ??= _data.OpenPass(_options.Seed!.Value, _epoch, _position);
                 if (_pass.Read(needed) is not var (batchImages, batchLabels))
                 {
                     _pass.Dispose();
@@ -424,7 +445,7 @@ public sealed class DdpmTrainer
                 ? torch.tensor(Enumerable.Range(0, count).Select(i => (long)(i % classes)).ToArray(), device: _device)
                 : null;
             var sampler = new DdimSampler(_schedule, new SamplerOptions { PredictionType = _options.PredictionType });
-            using var noise = SampleNoise.PerSample(_options.Seed, count, _device);
+            using var noise = SampleNoise.PerSample(_options.Seed!.Value, count, _device);
             var images = SamplingLoop.Run(sampler, UNetDenoiser.Create(model, labels), [count, _config.InChannels, _config.ImageSize, _config.ImageSize],
                 noise, Math.Min(50, _schedule.TrainTimesteps));
             var columns = _config.NumClasses ?? (int)Math.Ceiling(Math.Sqrt(count));

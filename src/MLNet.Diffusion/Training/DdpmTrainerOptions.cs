@@ -8,7 +8,7 @@ namespace MLNet.Diffusion.Training;
 
 /// <summary>
 /// Everything a <see cref="DdpmTrainer"/> run is configured by. Defaults follow DDPM where it has one. Not sealed: the
-/// pipeline's <see cref="Pipelines.DiffusionTrainerOptions"/> adds its column names to these settings.
+/// ML.NET trainer's <see cref="DiffusionTrainer.Options"/> adds its column names to these settings.
 /// </summary>
 public record DdpmTrainerOptions
 {
@@ -75,8 +75,12 @@ public record DdpmTrainerOptions
     /// </summary>
     public bool RandomHorizontalFlip { get; init; }
 
-    /// <summary>The seed of everything random: initial weights, data order, timesteps, noise, dropout. Default 0.</summary>
-    public ulong Seed { get; init; }
+    /// <summary>
+    /// The seed of everything random: initial weights, data order, timesteps, noise, dropout. Null (the default) means 0 for
+    /// <see cref="DdpmTrainer"/>, and a seed drawn from the <c>MLContext</c>'s random source for the ML.NET trainer
+    /// (<c>mlContext.Diffusion().Train</c>), so <c>new MLContext(seed: 1)</c> trains reproducibly.
+    /// </summary>
+    public ulong? Seed { get; init; }
 
     /// <summary>cpu, cuda, cuda:N or auto. Default auto.</summary>
     public string Device { get; init; } = "auto";

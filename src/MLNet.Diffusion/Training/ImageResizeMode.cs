@@ -1,6 +1,6 @@
 namespace MLNet.Diffusion.Training;
 
-/// <summary>How <see cref="ImageFolderTrainingData"/> brings an image of any size to the square training size.</summary>
+/// <summary>How <see cref="DiffusionCatalog.LoadImageFolder"/> brings an image of any size to the square training size.</summary>
 public enum ImageResizeMode
 {
     /// <summary>Stretches the image to the square, changing its aspect ratio when it is not square.</summary>

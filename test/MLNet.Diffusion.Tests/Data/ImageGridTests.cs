@@ -133,7 +133,7 @@ public sealed class ImageGridTests
         var batch = torch.randn([5, 3, 4, 6], generator: generator);
         var path = folder.File("samples.png");
         ImageGrid.SaveGrid(batch, path, columns: 2, padding: 1);
-        var saved = PngCodec.Load(path);
+        var saved = ImageCodec.Load(path);
         var expected = ImageGrid.FromTensor(batch, columns: 2, padding: 1);
         Assert.AreEqual((2 * 7) + 1, saved.Width);
         Assert.AreEqual((3 * 5) + 1, saved.Height);

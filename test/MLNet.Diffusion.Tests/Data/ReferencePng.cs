@@ -5,9 +5,9 @@ using System.Text;
 namespace MLNet.Diffusion.Tests.Data;
 
 /// <summary>
-/// A minimal PNG writer made from the PNG specification alone (signature, IHDR, PLTE, tRNS, IDAT, IEND; CRC-32;
-/// zlib via .NET's ZLibStream; row filters None, Sub and Up in turn), independent of libpng, so that decoding
-/// its files checks <c>PngCodec</c> against a second implementation on any machine.
+/// A minimal PNG writer made from the PNG specification alone (signature, IHDR, PLTE, tRNS, any ancillary chunk, IDAT,
+/// IEND; CRC-32; zlib via .NET's ZLibStream; row filters None, Sub and Up in turn), independent of SkiaSharp's libpng,
+/// so that decoding its files checks <c>ImageCodec</c> against a second implementation on any machine.
 /// </summary>
 internal static class ReferencePng
 {
@@ -17,9 +17,11 @@ internal static class ReferencePng
     private static readonly uint[] s_crcTable = BuildCrcTable();
 
     /// <summary>
-    /// A PNG of <paramref name="rows"/>: the raw samples of each row, big-endian when 16-bit, without filter bytes.
+    /// A PNG of <paramref name="rows"/>: the raw samples of each row, big-endian when 16-bit, without filter bytes;
+    /// <paramref name="chunks"/> (such as gAMA or eXIf) go after tRNS, before IDAT.
     /// </summary>
-    public static byte[] Encode(int width, int height, byte colorType, byte bitDepth, byte[] rows, byte[]? palette = null, byte[]? transparency = null)
+    public static byte[] Encode(int width, int height, byte colorType, byte bitDepth, byte[] rows, byte[]? palette = null, byte[]? transparency = null,
+        (string Type, byte[] Data)[]? chunks = null)
     {
         var samples = colorType switch { Gray or Palette => 1, GrayAlpha => 2, Rgb => 3, _ => 4 };
         var bytesPerPixel = Math.Max(1, samples * bitDepth / 8);
@@ -64,6 +66,11 @@ internal static class ReferencePng
         if (transparency is not null)
         {
             WriteChunk(png, "tRNS", transparency);
+        }
+
+        foreach (var (type, data) in chunks ?? [])
+        {
+            WriteChunk(png, type, data);
         }
 
         using (var compressed = new MemoryStream())

@@ -1,6 +1,5 @@
 using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Pipelines;
 using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Training;
 using TorchSharp;

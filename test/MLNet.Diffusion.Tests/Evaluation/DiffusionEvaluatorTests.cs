@@ -2,7 +2,6 @@ using System.Text.Json;
 using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Evaluation;
 using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Pipelines;
 using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Tests.Data;
 using TorchSharp;

@@ -102,7 +102,7 @@ public sealed class DdpmTrainerTests
         var middle = TrainingCheckpoint.PathFor(options.CheckpointDirectory!, 10);
         Assert.IsTrue(File.Exists(middle));
         // A sample grid is written beside each checkpoint (without disturbing the run): 4 classes × 2 rows of 8×8 cells.
-        var grid = MLNet.Diffusion.Data.PngCodec.Load(Path.Combine(options.CheckpointDirectory!, "samples-00000010.png"));
+        var grid = MLNet.Diffusion.Data.ImageCodec.Load(Path.Combine(options.CheckpointDirectory!, "samples-00000010.png"));
         Assert.AreEqual((2 + (4 * 10), 2 + (2 * 10)), (grid.Width, grid.Height));
 
         using var resumed = DdpmTrainer.Resume(middle, data);
@@ -144,7 +144,7 @@ public sealed class DdpmTrainerTests
                 cancel.Cancel();
             }
         });
-        using var result = new DdpmTrainer(options).Train(data, progress, cancel.Token);
+        using var result = new DdpmTrainer(options).Train(data, progress, cancellationToken: cancel.Token);
         Assert.IsFalse(result.Completed);
         Assert.AreEqual(3, result.Steps);
         Assert.AreEqual(TrainingCheckpoint.PathFor(options.CheckpointDirectory!, 3), result.LastCheckpoint);

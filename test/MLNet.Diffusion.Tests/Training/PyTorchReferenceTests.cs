@@ -2,7 +2,6 @@ using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Bench;
 using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Pipelines;
 using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Tests.Data;
 using TorchSharp;

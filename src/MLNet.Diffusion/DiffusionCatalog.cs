@@ -1,0 +1,135 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNet.Diffusion.Data;
+using MLNet.Diffusion.Training;
+
+namespace MLNet.Diffusion;
+
+/// <summary>
+/// MLNet.Diffusion's operations on an <see cref="MLContext"/> (<c>mlContext.Diffusion()</c>): the DDPM trainer for a pipeline,
+/// data views of images and of seeds, and loading a saved model.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822:Mark members as static", Justification = "Catalog operations are instance methods, as ML.NET's are.")]
+public sealed class DiffusionCatalog
+{
+    internal DiffusionCatalog(MLContext context) => Context = context;
+
+    /// <summary>The context this catalog belongs to.</summary>
+    public MLContext Context { get; }
+
+    /// <summary>
+    /// A DDPM trainer with the settings people change most; every other setting keeps its <see cref="DiffusionTrainer.Options"/> default.
+    /// </summary>
+    /// <param name="featureColumnName">The training images: a float vector column [C, H, W] (C = 1 or 3, H = W) in [−1, 1], as
+    /// <c>ExtractPixels(offsetImage: 127.5f, scaleImage: 1 / 127.5f)</c> makes it. Default "Pixels".</param>
+    /// <param name="labelColumnName">A key (or integer) column of class labels, which trains a class-conditional model; null (the default)
+    /// trains an unconditional one.</param>
+    /// <param name="modelPreset">tiny, small or ddpm-cifar10, sized to the images. Default small.</param>
+    /// <param name="maxSteps">Optimiser steps, ≥ 1. Default 10,000.</param>
+    /// <param name="batchSize">Images per step, ≥ 1. Default 64.</param>
+    /// <param name="learningRate">Peak learning rate, &gt; 0. Default 2e-4.</param>
+    /// <param name="seed">The run's seed; null draws one from the context's random source (so <c>new MLContext(seed: 1)</c> is reproducible).</param>
+    /// <exception cref="ArgumentException">A setting is out of range; the message names it.</exception>
+    public DiffusionTrainer Train(string featureColumnName = "Pixels", string? labelColumnName = null, string modelPreset = "small",
+        long maxSteps = 10_000, int batchSize = 64, double learningRate = 2e-4, ulong? seed = null) =>
+        Train(new DiffusionTrainer.Options
+        {
+            FeatureColumnName = featureColumnName, LabelColumnName = labelColumnName, ModelPreset = modelPreset, MaxSteps = maxSteps,
+            BatchSize = batchSize, LearningRate = learningRate, Seed = seed,
+        });
+
+    /// <summary>A DDPM trainer with all of <paramref name="options"/>.</summary>
+    /// <exception cref="ArgumentException">A setting is out of range; the message names it.</exception>
+    public DiffusionTrainer Train(DiffusionTrainer.Options options) => new(Context, options);
+
+    /// <summary>
+    /// The images of a folder as a data view with columns <c>Path</c> (text), <c>Label</c> (a key with the class names as its
+    /// KeyValues, only when the folder has one sub-folder per class) and <c>Pixels</c> (Single [<paramref name="channels"/>,
+    /// <paramref name="imageSize"/>, <paramref name="imageSize"/>] in [−1, 1], ready for <see cref="Train(string, string?, string, long, int, double, ulong?)"/>).
+    /// </summary>
+    /// <remarks>
+    /// Only the listing is read here; an image is decoded when its row's pixels are read (EXIF orientation applied, CMYK converted,
+    /// antialiased when shrunk: docs/images.md), and nothing is kept, so a folder larger than memory trains. The view reads rows by
+    /// position, so training shuffles it exactly per pass and resumes without rereading. Files are taken in the ordinal order of
+    /// their paths; classes in the ordinal order of the sub-folder names; folders starting with a dot are skipped.
+    /// </remarks>
+    /// <param name="folder">One sub-folder per class, or the images themselves (.png, .jpg, .jpeg).</param>
+    /// <param name="imageSize">The side of the square images, ≥ 1.</param>
+    /// <param name="channels">1 (gray, by luma) or 3 (RGB; the default); alpha is composited onto black.</param>
+    /// <param name="resizing">How images are brought to the square: IsoCrop (the default), IsoPad or Fill.</param>
+    /// <exception cref="ArgumentException">An argument is out of range; the message names it.</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="InvalidDataException">No images, an empty class folder, or class folders mixed with loose images.</exception>
+    public IDataView LoadImageFolder(string folder, int imageSize, int channels = 3, ImageResizeMode resizing = ImageResizeMode.IsoCrop) =>
+        new ImageFolderDataView(folder, imageSize, channels, resizing);
+
+    /// <summary>
+    /// Fashion-MNIST (Debian's <c>dataset-fashion-mnist</c>) as a data view: <c>Pixels</c> (Single [1, 28, 28] in [−1, 1]) and
+    /// <c>Label</c> (a key of 10 classes named T-shirt/top … Ankle boot), read by position from the files without loading them.
+    /// </summary>
+    /// <param name="train">The 60,000 training images (the default), or the 10,000 test images.</param>
+    /// <param name="limit">Only the first rows, ≥ 1; null for all.</param>
+    /// <param name="directory">The folder of the four files; null for /usr/share/datasets/fashion-mnist.</param>
+    /// <exception cref="DirectoryNotFoundException">The folder is missing; the message says how to install it.</exception>
+    /// <exception cref="InvalidDataException">A file is malformed; the message names it.</exception>
+    public IDataView LoadFashionMnist(bool train = true, int? limit = null, string? directory = null) =>
+        IdxDataView.OpenFashionMnist(train, limit, directory);
+
+    /// <summary>
+    /// IDX files (plain or .gz) as a data view: <c>Pixels</c> (Single [1, H, W] in [−1, 1]) from an idx3 file of unsigned bytes, and
+    /// with <paramref name="labelsPath"/> a <c>Label</c> key (classes 0 to the largest label) from an idx1 file.
+    /// </summary>
+    /// <param name="imagesPath">The images, [N, H, W] unsigned bytes.</param>
+    /// <param name="labelsPath">The labels, [N] unsigned bytes; null for none.</param>
+    /// <param name="limit">Only the first rows, ≥ 1; null for all.</param>
+    /// <exception cref="FileNotFoundException">A file is missing.</exception>
+    /// <exception cref="InvalidDataException">A file is malformed or the counts differ; the message names the file.</exception>
+    public IDataView LoadIdx(string imagesPath, string? labelsPath = null, int? limit = null) =>
+        IdxDataView.Open(imagesPath, labelsPath, limit);
+
+    /// <summary>
+    /// A view of seeds for <see cref="DiffusionModel.Transform"/>: <paramref name="count"/> rows with an Int64 <c>Seed</c> column
+    /// (<paramref name="firstSeed"/>, <paramref name="firstSeed"/> + 1, ...) and, when <paramref name="labels"/> is given, an Int32
+    /// <c>Label</c> column (class 0 to classes − 1) cycling through it: <c>labels: [0, 1, 2]</c> gives 0, 1, 2, 0, 1, ...
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="count"/> is not positive, the seeds pass 2^63 − 1, or a label is negative or the list is empty.</exception>
+    public IDataView CreateSeeds(int count, long firstSeed = 0, IReadOnlyList<int>? labels = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        ArgumentOutOfRangeException.ThrowIfNegative(firstSeed);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(firstSeed, long.MaxValue - count + 1);
+        if (labels is { Count: 0 } || labels?.Any(l => l < 0) == true)
+        {
+            throw new ArgumentException("Labels must be a non-empty list of classes ≥ 0.", nameof(labels));
+        }
+
+        if (labels is null)
+        {
+            return Context.Data.LoadFromEnumerable(Enumerable.Range(0, count).Select(i => new SeedRow { Seed = firstSeed + i }));
+        }
+
+        var cycle = labels.ToArray();
+        return Context.Data.LoadFromEnumerable(
+            Enumerable.Range(0, count).Select(i => new LabelledSeedRow { Seed = firstSeed + i, Label = cycle[i % cycle.Length] }));
+    }
+
+    /// <summary>Loads a model saved with <see cref="DiffusionModel.Save(string)"/> (see <see cref="DiffusionModel.Load"/>).</summary>
+    /// <param name="path">The model .zip.</param>
+    /// <param name="device">cpu, cuda, cuda:N or auto (the context's <see cref="MLContext.GpuDeviceId"/> when set, else CUDA when present).</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a valid model; the message says why.</exception>
+    public DiffusionModel LoadModel(string path, string device = "auto") =>
+        DiffusionModel.Load(path, device == "auto" ? DiffusionTrainer.ContextDevice(Context) : device);
+
+    private sealed class SeedRow
+    {
+        public long Seed { get; set; }
+    }
+
+    private sealed class LabelledSeedRow
+    {
+        public long Seed { get; set; }
+
+        public int Label { get; set; }
+    }
+}

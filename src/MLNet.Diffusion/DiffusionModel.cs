@@ -1,0 +1,500 @@
+using MLNet.Diffusion.Engine;
+using MLNet.Diffusion.IO;
+using System.IO.Compression;
+using System.Text.Json;
+using MLNet.Diffusion.Data;
+using MLNet.Diffusion.Models;
+using MLNet.Diffusion.Schedulers;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+using MLNet.Diffusion.Training;
+
+namespace MLNet.Diffusion;
+
+/// <summary>
+/// A trained diffusion model: the network, its noise schedule and what it predicts, ready to generate images and
+/// to be saved as one self-describing .zip — a JSON manifest (format and library versions, model and schedule
+/// configuration, preprocessing, training summary) and safetensors weights (the moving average, which generates,
+/// and the raw weights).
+/// </summary>
+/// <remarks>
+/// <para>
+/// As an ML.NET <see cref="ITransformer"/> (what <c>mlContext.Diffusion().Train(...)</c> fits), the model maps a view with a
+/// <see cref="SeedColumnName"/> column (an integer ≥ 0 per image) and, for a class-conditional model, an optional
+/// <see cref="LabelColumnName"/> column (a key, or an integer class 0 to classes − 1) to the same rows plus an
+/// <see cref="ImageColumnName"/> column of <see cref="MLImage"/>s (<see cref="Microsoft.ML.Transforms.Image.ImageDataViewType"/>) and a
+/// <see cref="PixelsColumnName"/> column of floats [C, H, W] in 0–255 (whole numbers). Rows are generated lazily,
+/// <see cref="TransformBatchSize"/> at a time, with <see cref="TransformOptions"/>; each image depends only on its seed and
+/// label. <c>mlContext.Diffusion().CreateSeeds(...)</c> makes such a view; a <c>PredictionEngine</c> generates one row at a time.
+/// </para>
+/// <para>
+/// A view without the seed column but with the training column (<see cref="FeatureColumnName"/>) passes through unchanged:
+/// that is what an ML.NET <c>EstimatorChain</c> sees when it transforms the training data after fitting, and it costs nothing.
+/// </para>
+/// <para>
+/// Saving through <c>mlContext.Model.Save</c> is not supported yet (it throws <see cref="NotSupportedException"/>); use
+/// <see cref="Save(string)"/> and <see cref="Load"/>.
+/// </para>
+/// </remarks>
+public sealed class DiffusionModel : ITransformer, IDisposable
+{
+    /// <summary>The model zip format this library writes (and the newest it reads).</summary>
+    public const int FormatVersion = 1;
+
+    /// <summary>The largest entry a model zip may hold (4 GiB; the ddpm-cifar10 weights are 143 MB).</summary>
+    public const long DefaultMaxEntryBytes = 4L << 30;
+
+    private const string ManifestEntry = "manifest.json";
+    private const string EmaEntry = "ema.safetensors";
+    private const string RawEntry = "model.safetensors";
+    private const string FormatName = "mlnet-diffusion-model";
+
+    private readonly UNet2D _network;
+    private readonly UNet2D? _raw;
+
+    private DiffusionModel(UNet2D network, UNet2D? raw, NoiseScheduleOptions schedule, PredictionType predictionType, TrainingSummary? training,
+        PixelEncoding? preprocessing)
+    {
+        Preprocessing = preprocessing ?? PixelEncoding.ModelSpace(network.Config.InChannels);
+        _network = network;
+        _raw = raw;
+        _network.eval();
+        ScheduleOptions = schedule;
+        Schedule = new NoiseSchedule(schedule);
+        PredictionType = predictionType;
+        Training = training;
+    }
+
+    /// <summary>The network's configuration (image size, channels, classes, ...).</summary>
+    public UNetConfig Config => _network.Config;
+
+    /// <summary>The noise schedule's settings.</summary>
+    public NoiseScheduleOptions ScheduleOptions { get; }
+
+    /// <summary>The noise schedule.</summary>
+    public NoiseSchedule Schedule { get; }
+
+    /// <summary>What the network predicts.</summary>
+    public PredictionType PredictionType { get; }
+
+    /// <summary>The training run, when known.</summary>
+    public TrainingSummary? Training { get; }
+
+    /// <summary>
+    /// How training images were turned into the model's values (colors, offset and scale, resizing), and so how generated
+    /// values map back to pixels. Models saved before this was recorded read as <see cref="PixelEncoding.ModelSpace"/>.
+    /// </summary>
+    public PixelEncoding Preprocessing { get; }
+
+    /// <summary>The input column of seeds (an integer column: Int32, Int64, UInt32 or UInt64; values ≥ 0) that <see cref="Transform"/> reads. Default "Seed".</summary>
+    public string SeedColumnName { get; set; } = "Seed";
+
+    /// <summary>
+    /// The input column of class labels that <see cref="Transform"/> reads when present, for a class-conditional model: a key column
+    /// (ML.NET's 1-based keys) or an integer column of classes 0 to classes − 1. Default "Label".
+    /// </summary>
+    public string LabelColumnName { get; set; } = "Label";
+
+    /// <summary>The <see cref="MLImage"/> column that <see cref="Transform"/> adds. Default "Image".</summary>
+    public string ImageColumnName { get; set; } = "Image";
+
+    /// <summary>The pixel column that <see cref="Transform"/> adds: floats [C, H, W] in 0–255, planar, the bytes of <see cref="ImageColumnName"/>. Default "Pixels".</summary>
+    public string PixelsColumnName { get; set; } = "Pixels";
+
+    /// <summary>The training column: a view that has it and no seed column passes through <see cref="Transform"/> unchanged. Default "Pixels".</summary>
+    public string FeatureColumnName { get; set; } = "Pixels";
+
+    /// <summary>How <see cref="Transform"/> samples (its <see cref="GenerationOptions.Seed"/> and labels are replaced by each row's).</summary>
+    public GenerationOptions TransformOptions { get; set; } = new();
+
+    /// <summary>Rows generated together by <see cref="Transform"/>'s views, ≥ 1. Default 16.</summary>
+    public int TransformBatchSize { get; set; } = 16;
+
+    /// <summary>The number of parameters of the network.</summary>
+    public long ParameterCount => _network.ParameterCount();
+
+    /// <summary>The network that generates (the moving-average weights). Owned by this model.</summary>
+    public UNet2D Network => _network;
+
+    /// <summary>A model with copies of the networks of a finished training run (the result can be disposed).</summary>
+    /// <param name="result">The run.</param>
+    /// <param name="preprocessing">How the training images became the model's values; null: 0–255 mapped to [−1, 1].</param>
+    public static DiffusionModel FromTraining(TrainingResult result, PixelEncoding? preprocessing = null)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var last = result.Losses.TakeLast(100).DefaultIfEmpty(double.NaN).Average();
+        var summary = new TrainingSummary(result.Steps, result.Options.BatchSize * result.Options.GradientAccumulationSteps, last,
+            result.Options.Seed ?? 0, result.Elapsed.TotalSeconds, result.ImagesPerSecond);
+        var ema = Copy(result.EmaModel);
+        try
+        {
+            return new DiffusionModel(ema, Copy(result.Model), result.Options.Schedule, result.Options.PredictionType, summary, preprocessing);
+        }
+        catch
+        {
+            ema.Dispose();
+            throw;
+        }
+    }
+
+    private static UNet2D Copy(UNet2D source)
+    {
+        var copy = new UNet2D(source.Config);
+        copy.to(source.parameters().First().device);
+        copy.LoadStateDict(source.state_dict());
+        return copy;
+    }
+
+    /// <summary>
+    /// Generates <paramref name="count"/> images, [count, C, H, W] in [−1, 1] (clamped), on the model's device.
+    /// The same seed gives the same images, whatever the count.
+    /// </summary>
+    public Tensor Generate(int count, GenerationOptions? options = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        options ??= new GenerationOptions();
+        return GenerateSeeds([.. Enumerable.Range(0, count).Select(i => options.Seed + (ulong)i)], options);
+    }
+
+    /// <summary>Turns generated values [N, C, H, W] back into 8-bit images through <see cref="Preprocessing"/>, rounded and clamped to 0–255.</summary>
+    /// <exception cref="ArgumentException">The tensor is not floating-point [N, C, H, W] with this model's channels.</exception>
+    public Image[] ConvertToImages(Tensor values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var shape = values.shape;
+        if (shape.Length != 4 || shape[1] != Config.InChannels || !values.dtype.IsFloatingPoint())
+        {
+            throw new ArgumentException($"Expected floating-point values [N, {Config.InChannels}, H, W]; got [{string.Join(", ", shape)}] {values.dtype.Name()}.", nameof(values));
+        }
+
+        float[] all;
+        using (torch.NewDisposeScope())
+        {
+            all = values.detach().to(torch.CPU).to(ScalarType.Float32).contiguous().data<float>().ToArray();
+        }
+
+        var (channels, height, width) = ((int)shape[1], (int)shape[2], (int)shape[3]);
+        var size = channels * height * width;
+        return [.. Enumerable.Range(0, (int)shape[0]).Select(n =>
+            ImagePixels.ToImage(all.AsSpan(n * size, size), width, height, channels, Preprocessing.ToPixel, interleaved: false))];
+    }
+
+    /// <inheritdoc/>
+    public bool IsRowToRowMapper => true;
+
+    /// <summary>
+    /// The schema <see cref="Transform"/> gives: <paramref name="inputSchema"/> plus the image and pixel columns when it has the seed
+    /// column; <paramref name="inputSchema"/> itself when it has only the training column.
+    /// </summary>
+    /// <exception cref="ArgumentException">The seed or label column has the wrong type, or there is neither a seed nor a training column; the message names the column.</exception>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        return GenerationColumns.Bind(this, inputSchema) is { } bound ? bound.OutputSchema : inputSchema;
+    }
+
+    /// <summary>
+    /// Adds generated images to a view of seeds (and labels), lazily and <see cref="TransformBatchSize"/> rows at a time; passes a view
+    /// of training rows through unchanged (see the remarks).
+    /// </summary>
+    /// <exception cref="ArgumentException">As <see cref="GetOutputSchema"/>.</exception>
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentOutOfRangeException.ThrowIfLessThan(TransformBatchSize, 1, nameof(TransformBatchSize));
+        return GenerationColumns.Bind(this, input.Schema) is { } bound ? new GeneratedDataView(input, bound, TransformBatchSize) : input;
+    }
+
+    /// <summary>The row-by-row form of <see cref="Transform"/>, which ML.NET's <c>PredictionEngine</c> uses.</summary>
+    /// <exception cref="ArgumentException">As <see cref="GetOutputSchema"/>.</exception>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        return GenerationColumns.Bind(this, inputSchema) is { } bound ? new GenerationRowMapper(bound) : new GenerationRowMapper(inputSchema);
+    }
+
+    /// <summary>Not supported yet: throws <see cref="NotSupportedException"/> saying what to use.</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException(
+        "Saving a DiffusionModel through mlContext.Model.Save is not supported yet: save it with model.Save(\"model.zip\") " +
+        "(for a fitted pipeline, ((DiffusionModel)pipelineModel.LastTransformer).Save(path)) and load it with mlContext.Diffusion().LoadModel(path) " +
+        "or DiffusionModel.Load(path).");
+
+    /// <summary>Images for <paramref name="seeds"/> (and per-image <paramref name="labels"/>) as planar 0–255 floats [N, C, H, W], rounded and clamped.</summary>
+    internal float[] GeneratePixels(ulong[] seeds, int[]? labels)
+    {
+        var options = TransformOptions with { Seed = 0, Label = null, Labels = labels };
+        using var scope = torch.NewDisposeScope();
+        using var values = GenerateSeeds(seeds, options);
+        var all = values.to(torch.CPU).contiguous().data<float>().ToArray();
+        for (var i = 0; i < all.Length; i++)
+        {
+            all[i] = Preprocessing.ToPixel(all[i]);
+        }
+
+        return all;
+    }
+
+    private Tensor GenerateSeeds(ulong[] seeds, GenerationOptions options)
+    {
+        var count = seeds.Length;
+        var device = options.Device is null ? _network.parameters().First().device : Devices.Parse(options.Device);
+        device.EnsureAvailable();
+        _network.to(device);
+        using var scope = torch.NewDisposeScope();
+        var labels = Labels(count, options, device);
+        var samplerOptions = new SamplerOptions { PredictionType = PredictionType, Eta = options.Eta };
+        IDiffusionSampler sampler = options.Sampler switch
+        {
+            SamplerKind.Ddpm => new DdpmSampler(Schedule, samplerOptions),
+            SamplerKind.Ddim => new DdimSampler(Schedule, samplerOptions),
+            SamplerKind.DpmSolverPlusPlus => new DpmSolverMultistepSampler(Schedule, samplerOptions),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Sampler, "Unknown sampler."),
+        };
+        var steps = options.Steps ?? options.Sampler switch
+        {
+            SamplerKind.Ddpm => Schedule.TrainTimesteps,
+            SamplerKind.Ddim => Math.Min(50, Schedule.TrainTimesteps),
+            _ => Math.Min(20, Schedule.TrainTimesteps),
+        };
+        using var noise = SampleNoise.PerSample(seeds, device);
+        var images = SamplingLoop.Run(sampler, UNetDenoiser.Create(_network, labels, labels is null ? 1 : options.Guidance),
+            [count, Config.InChannels, Config.ImageSize, Config.ImageSize], noise, steps);
+        return scope.MoveToOuter(images.clamp(-1, 1));
+    }
+
+    /// <summary>Writes the model zip to <paramref name="path"/> (to a temporary file, then renamed).</summary>
+    public void Save(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        AtomicFile.Write(path, stream =>
+        {
+            using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+            var manifest = new ModelManifest(FormatName, FormatVersion, LibraryVersion, Config, ScheduleOptions, PredictionType,
+                new PreprocessingRecord(Config.ImageSize, Config.InChannels, Preprocessing.Range.Min, Preprocessing.Range.Max, Preprocessing.OffsetImage,
+                    Preprocessing.ScaleImage, Preprocessing.Colors, Preprocessing.Interleaved, Preprocessing.Resizing), Training, EmaEntry, _raw is null ? null : RawEntry);
+            Write(zip, ManifestEntry, JsonSerializer.SerializeToUtf8Bytes(manifest, TrainingCheckpoint.JsonOptions));
+            Write(zip, EmaEntry, Weights(_network));
+            if (_raw is not null)
+            {
+                Write(zip, RawEntry, Weights(_raw));
+            }
+        });
+    }
+
+    /// <summary>
+    /// Reads a model zip, checking everything before any weight is used: the format and its version, entry names
+    /// (none may leave the archive), entry sizes, the configuration, and every tensor's name, shape and type.
+    /// </summary>
+    public static DiffusionModel Load(string path, string device = "auto", long maxEntryBytes = DefaultMaxEntryBytes)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
+        }
+
+        var target = Devices.Parse(device);
+        target.EnsureAvailable();
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            foreach (var entry in zip.Entries)
+            {
+                CheckEntry(entry, maxEntryBytes, path);
+            }
+
+            var manifest = ReadManifest(zip, path);
+            var config = manifest.Model.Validated();
+            var network = ReadNetwork(zip, manifest.Weights, config, path, target)
+                ?? throw Invalid(path, $"the manifest names weights '{manifest.Weights}' but the archive has no such entry");
+            UNet2D? raw = null;
+            try
+            {
+                raw = manifest.RawWeights is null ? null : ReadNetwork(zip, manifest.RawWeights, config, path, target);
+                return new DiffusionModel(network, raw, manifest.Schedule, manifest.PredictionType, manifest.Training, manifest.Preprocessing.ToEncoding(path, config));
+            }
+            catch
+            {
+                network.Dispose();
+                raw?.Dispose();
+                throw;
+            }
+        }
+        catch (InvalidDataException ex) when (!ex.Message.StartsWith($"'{path}'", StringComparison.Ordinal))
+        {
+            throw Invalid(path, $"the archive is damaged or truncated ({ex.Message})", ex);
+        }
+        catch (ArgumentException ex)
+        {
+            throw Invalid(path, ex.Message, ex);
+        }
+    }
+
+    /// <summary>Disposes both networks.</summary>
+    public void Dispose()
+    {
+        _network.Dispose();
+        _raw?.Dispose();
+    }
+
+    private static string LibraryVersion => typeof(DiffusionModel).Assembly.GetName().Version?.ToString() ?? "unknown";
+
+    private Tensor? Labels(int count, GenerationOptions options, Device device)
+    {
+        if (options.Labels is null && options.Label is null)
+        {
+            return null;
+        }
+
+        if (Config.NumClasses is not { } classes)
+        {
+            throw new ArgumentException("This model is unconditional; it takes no labels.", nameof(options));
+        }
+
+        var labels = options.Labels?.ToArray() ?? Enumerable.Repeat(options.Label!.Value, count).ToArray();
+        if (labels.Length != count)
+        {
+            throw new ArgumentException($"{labels.Length} labels were given for {count} images.", nameof(options));
+        }
+
+        var bad = labels.Where(l => l < 0 || l >= classes).ToList();
+        if (bad.Count > 0)
+        {
+            throw new ArgumentException($"Labels must be in [0, {classes - 1}]; got {string.Join(", ", bad.Distinct())}.", nameof(options));
+        }
+
+        return torch.tensor(labels.Select(l => (long)l).ToArray(), device: device);
+    }
+
+    private static byte[] Weights(UNet2D network)
+    {
+        using var scope = torch.NewDisposeScope();
+        return Safetensors.Serialize(network.state_dict().Select(p => KeyValuePair.Create(p.Key, p.Value.to(torch.CPU))));
+    }
+
+    private static void Write(ZipArchive zip, string name, byte[] bytes)
+    {
+        using var stream = zip.CreateEntry(name, CompressionLevel.Fastest).Open();
+        stream.Write(bytes);
+    }
+
+    private static void CheckEntry(ZipArchiveEntry entry, long maxEntryBytes, string path)
+    {
+        var name = entry.FullName;
+        var segments = name.Split('/', '\\');
+        if (name.Length == 0 || Path.IsPathRooted(name) || name.Contains('\\', StringComparison.Ordinal) || segments.Any(s => s is ".." || s.Contains(':', StringComparison.Ordinal)))
+        {
+            throw Invalid(path, $"entry '{name}' would escape the archive");
+        }
+
+        if (entry.Length > maxEntryBytes || entry.Length < 0)
+        {
+            throw Invalid(path, $"entry '{name}' claims {entry.Length} bytes, over the limit of {maxEntryBytes}");
+        }
+    }
+
+    private static ModelManifest ReadManifest(ZipArchive zip, string path)
+    {
+        var entry = zip.GetEntry(ManifestEntry) ?? throw Invalid(path, $"it has no {ManifestEntry} (is it an MLNet.Diffusion model?)");
+        if (entry.Length > 1 << 20)
+        {
+            throw Invalid(path, $"{ManifestEntry} is {entry.Length} bytes, over the 1 MiB limit");
+        }
+
+        using var document = JsonDocument.Parse(ReadAll(entry));
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty(nameof(ModelManifest.Format), out var format) || format.GetString() != FormatName)
+        {
+            throw Invalid(path, $"its {ManifestEntry} is not an {FormatName} manifest");
+        }
+
+        var version = root.TryGetProperty(nameof(ModelManifest.FormatVersion), out var v) && v.TryGetInt32(out var n) ? n : -1;
+        if (version > FormatVersion)
+        {
+            throw Invalid(path, $"it has format version {version}, newer than this library reads ({FormatVersion}); upgrade MLNet.Diffusion");
+        }
+
+        if (version < 1)
+        {
+            throw Invalid(path, $"its format version is missing or invalid");
+        }
+
+        try
+        {
+            return root.Deserialize<ModelManifest>(TrainingCheckpoint.JsonOptions) ?? throw Invalid(path, "its manifest is empty");
+        }
+        catch (JsonException ex)
+        {
+            throw Invalid(path, $"its manifest does not describe a model ({ex.Message})", ex);
+        }
+    }
+
+    private static UNet2D? ReadNetwork(ZipArchive zip, string entryName, UNetConfig config, string path, Device device)
+    {
+        var entry = zip.GetEntry(entryName);
+        if (entry is null)
+        {
+            return null;
+        }
+
+        using var content = Safetensors.Deserialize(ReadAll(entry), $"{path}:{entryName}");
+        var network = new UNet2D(config);
+        try
+        {
+            var wrongType = content.Tensors.Where(p => p.Value.dtype != ScalarType.Float32).Select(p => $"{p.Key} is {p.Value.dtype.Name()}").ToList();
+            if (wrongType.Count > 0)
+            {
+                throw Invalid(path, $"{entryName} holds tensors that are not float32: {string.Join(", ", wrongType)}");
+            }
+
+            network.LoadStateDict(content.Tensors);
+            network.to(device);
+            network.eval();
+            return network;
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    private static byte[] ReadAll(ZipArchiveEntry entry)
+    {
+        using var stream = entry.Open();
+        using var memory = new MemoryStream((int)Math.Min(entry.Length, int.MaxValue));
+        stream.CopyTo(memory);
+        if (memory.Length != entry.Length)
+        {
+            throw new InvalidDataException($"entry '{entry.FullName}' has {memory.Length} of its {entry.Length} bytes");
+        }
+
+        return memory.ToArray();
+    }
+
+    private static InvalidDataException Invalid(string path, string reason, Exception? inner = null) =>
+        new($"'{path}' is not a valid model: {reason}.", inner);
+
+    // Format version 1 began with the first four fields (model space [−1, 1]); the encoding fields were added later and are optional.
+    private sealed record PreprocessingRecord(int ImageSize, int Channels, double RangeMin, double RangeMax, float? OffsetImage = null, float? ScaleImage = null,
+        PixelColors? Colors = null, bool? Interleaved = null, ImageResizeMode? Resizing = null)
+    {
+        public PixelEncoding ToEncoding(string path, UNetConfig config)
+        {
+            var model = PixelEncoding.ModelSpace(config.InChannels);
+            var encoding = new PixelEncoding(Colors ?? model.Colors, OffsetImage ?? model.OffsetImage, ScaleImage ?? model.ScaleImage, Interleaved ?? false, Resizing);
+            if (!float.IsFinite(encoding.OffsetImage) || !float.IsFinite(encoding.ScaleImage) || encoding.ScaleImage == 0 ||
+                (encoding.Colors == PixelColors.Gray ? 1 : 3) != config.InChannels)
+            {
+                throw Invalid(path, $"its preprocessing ({encoding}) does not fit a {config.InChannels}-channel model");
+            }
+
+            return encoding;
+        }
+    }
+
+    private sealed record ModelManifest(string Format, int FormatVersion, string LibraryVersion, UNetConfig Model, NoiseScheduleOptions Schedule,
+        PredictionType PredictionType, PreprocessingRecord Preprocessing, TrainingSummary? Training, string Weights, string? RawWeights);
+}

@@ -1,0 +1,157 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
+using MLNet.Diffusion.Data;
+
+namespace MLNet.Diffusion;
+
+/// <summary>
+/// A <see cref="DiffusionModel"/>'s generation bound to an input schema: which input columns hold seeds and labels, and the
+/// output schema (the input's columns, then the image and pixel columns).
+/// </summary>
+internal sealed class GenerationColumns
+{
+    private GenerationColumns(DiffusionModel model, DataViewSchema input, DataViewSchema.Column seed, DataViewSchema.Column? label)
+    {
+        (Model, InputSchema, Seed, Label) = (model, input, seed, label);
+        var config = model.Config;
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(input);
+        builder.AddColumn(model.ImageColumnName, new ImageDataViewType(config.ImageSize, config.ImageSize));
+        builder.AddColumn(model.PixelsColumnName, new VectorDataViewType(NumberDataViewType.Single, config.InChannels, config.ImageSize, config.ImageSize));
+        OutputSchema = builder.ToSchema();
+        ImageIndex = input.Count;
+        PixelsIndex = input.Count + 1;
+    }
+
+    public DiffusionModel Model { get; }
+
+    public DataViewSchema InputSchema { get; }
+
+    public DataViewSchema OutputSchema { get; }
+
+    public DataViewSchema.Column Seed { get; }
+
+    public DataViewSchema.Column? Label { get; }
+
+    /// <summary>The index of the image column in <see cref="OutputSchema"/>.</summary>
+    public int ImageIndex { get; }
+
+    /// <summary>The index of the pixel column in <see cref="OutputSchema"/>.</summary>
+    public int PixelsIndex { get; }
+
+    /// <summary>The input columns generation reads.</summary>
+    public IEnumerable<DataViewSchema.Column> Needed => Label is { } label ? [Seed, label] : [Seed];
+
+    /// <summary>
+    /// The binding for <paramref name="schema"/>, or null when it is a training view (no seed column, but the training column).
+    /// </summary>
+    /// <exception cref="ArgumentException">A column has the wrong type, or the view has neither a seed nor a training column.</exception>
+    public static GenerationColumns? Bind(DiffusionModel model, DataViewSchema schema)
+    {
+        if (schema.GetColumnOrNull(model.SeedColumnName) is not { } seed)
+        {
+            return schema.GetColumnOrNull(model.FeatureColumnName) is not null
+                ? null
+                : throw new ArgumentException(
+                    $"Column '{model.SeedColumnName}' not found: generating images needs a column of seeds (integers ≥ 0), such as the view " +
+                    "mlContext.Diffusion().CreateSeeds(count) makes; set SeedColumnName to use another column.", nameof(schema));
+        }
+
+        if (!IsInteger(seed.Type) || seed.Type is KeyDataViewType)
+        {
+            throw new ArgumentException(
+                $"Column '{seed.Name}' holds {seed.Type}; seeds must be an integer column (Int32, Int64, UInt32 or UInt64) of values ≥ 0.", nameof(schema));
+        }
+
+        DataViewSchema.Column? label = null;
+        if (model.Config.NumClasses is { } classes && schema.GetColumnOrNull(model.LabelColumnName) is { } found)
+        {
+            if (!IsInteger(found.Type) || (found.Type is KeyDataViewType key && key.Count > (ulong)classes))
+            {
+                throw new ArgumentException(
+                    $"Column '{found.Name}' holds {found.Type}; this model's labels are a key of at most {classes} values or integers 0 to {classes - 1}. " +
+                    "Map class names to keys with MapValueToKey, or drop the column to generate unconditionally.", nameof(schema));
+            }
+
+            label = found;
+        }
+
+        return new GenerationColumns(model, schema, seed, label);
+    }
+
+    /// <summary>A getter of the row's seed, checked to be ≥ 0.</summary>
+    public Func<ulong> SeedGetter(DataViewRow row)
+    {
+        var name = Seed.Name;
+        Func<long> read = Seed.Type.RawType switch
+        {
+            var t when t == typeof(ulong) => Read<ulong>(row, Seed, v => v > long.MaxValue ? -1 : (long)v),
+            var t when t == typeof(uint) => Read<uint>(row, Seed, v => v),
+            var t when t == typeof(int) => Read<int>(row, Seed, v => v),
+            var t when t == typeof(long) => Read<long>(row, Seed, v => v),
+            var t when t == typeof(ushort) => Read<ushort>(row, Seed, v => v),
+            var t when t == typeof(short) => Read<short>(row, Seed, v => v),
+            var t when t == typeof(byte) => Read<byte>(row, Seed, v => v),
+            _ => Read<sbyte>(row, Seed, v => v),
+        };
+        return () =>
+        {
+            var value = read();
+            return value >= 0 ? (ulong)value : throw new InvalidDataException($"Row {row.Position}: seed {value} in column '{name}' is negative (or above 2^63 − 1).");
+        };
+    }
+
+    /// <summary>A getter of the row's class (0-based), or null when the model generates unconditionally.</summary>
+    public Func<int>? LabelGetter(DataViewRow row)
+    {
+        if (Label is not { } column)
+        {
+            return null;
+        }
+
+        var classes = Model.Config.NumClasses!.Value;
+        var read = DataViewTrainingData.LabelGetter(row, column);
+        return () =>
+        {
+            var value = read();
+            return value >= 0 && value < classes
+                ? (int)value
+                : throw new InvalidDataException($"Row {row.Position}: label {value} in column '{column.Name}' is outside 0 to {classes - 1}.");
+        };
+    }
+
+    /// <summary>The <see cref="MLImage"/> for planar 0–255 pixels [C, H, W] (gray repeated into red, green and blue; opaque).</summary>
+    public MLImage ToImage(ReadOnlySpan<float> pixels)
+    {
+        var (channels, size) = (Model.Config.InChannels, Model.Config.ImageSize);
+        var plane = size * size;
+        var rgba = new byte[plane * 4];
+        for (var i = 0; i < plane; i++)
+        {
+            for (var c = 0; c < 3; c++)
+            {
+                rgba[(i * 4) + c] = (byte)pixels[(channels == 1 ? 0 : c * plane) + i];
+            }
+
+            rgba[(i * 4) + 3] = 255;
+        }
+
+        return MLImage.CreateFromPixels(size, size, MLPixelFormat.Rgba32, rgba);
+    }
+
+    private static bool IsInteger(DataViewType type) =>
+        type.RawType is var t && (t == typeof(int) || t == typeof(long) || t == typeof(uint) || t == typeof(ulong) || t == typeof(short)
+            || t == typeof(ushort) || t == typeof(byte) || t == typeof(sbyte));
+
+    private static Func<long> Read<T>(DataViewRow row, DataViewSchema.Column column, Func<T, long> convert)
+    {
+        var getter = row.GetGetter<T>(column);
+        T value = default!;
+        return () =>
+        {
+            getter(ref value);
+            return convert(value);
+        };
+    }
+}

@@ -1,0 +1,38 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLNet.Diffusion;
+
+/// <summary>Getters of the generated image and pixel columns, shared by the generated view's cursors and the row mapper's rows.</summary>
+internal static class GenerationGetters
+{
+    /// <summary>A getter of <paramref name="column"/> (the image or the pixel column) over the pixels <paramref name="current"/> returns.</summary>
+    /// <exception cref="InvalidOperationException"><typeparamref name="TValue"/> is not the column's type.</exception>
+    public static ValueGetter<TValue> Create<TValue>(GenerationColumns columns, DataViewSchema.Column column, Func<ReadOnlyMemory<float>> current)
+    {
+        if (column.Index == columns.ImageIndex)
+        {
+            Check<TValue, MLImage>(column);
+            ValueGetter<MLImage> image = (ref MLImage value) => value = columns.ToImage(current().Span);
+            return (ValueGetter<TValue>)(Delegate)image;
+        }
+
+        Check<TValue, VBuffer<float>>(column);
+        ValueGetter<VBuffer<float>> pixels = (ref VBuffer<float> value) =>
+        {
+            var source = current().Span;
+            var editor = VBufferEditor.Create(ref value, source.Length);
+            source.CopyTo(editor.Values);
+            value = editor.Commit();
+        };
+        return (ValueGetter<TValue>)(Delegate)pixels;
+    }
+
+    private static void Check<TValue, TExpected>(DataViewSchema.Column column)
+    {
+        if (typeof(TValue) != typeof(TExpected))
+        {
+            throw new InvalidOperationException($"Column '{column.Name}' holds {column.Type} values, read as {typeof(TExpected).Name}; {typeof(TValue).Name} was asked for.");
+        }
+    }
+}

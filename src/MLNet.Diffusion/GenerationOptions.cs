@@ -1,0 +1,34 @@
+using TorchSharp;
+using static TorchSharp.torch;
+namespace MLNet.Diffusion;
+
+/// <summary>How <see cref="DiffusionModel.Generate"/> samples.</summary>
+public sealed record GenerationOptions
+{
+    /// <summary>The sampler. Default DPM-Solver++.</summary>
+    public SamplerKind Sampler { get; init; } = SamplerKind.DpmSolverPlusPlus;
+
+    /// <summary>Sampling steps; null means the sampler's usual count (DPM-Solver++ 20, DDIM 50, DDPM all).</summary>
+    public int? Steps { get; init; }
+
+    /// <summary>DDIM's η (0 deterministic). Default 0.</summary>
+    public double Eta { get; init; }
+
+    /// <summary>
+    /// The seed of image i is Seed + i, each with its own generator, so an image does not depend on how many are
+    /// generated with it. Default 0.
+    /// </summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>The class of every image for a class-conditional model; null generates unconditionally.</summary>
+    public int? Label { get; init; }
+
+    /// <summary>Per-image classes (overrides <see cref="Label"/>), one per image.</summary>
+    public IReadOnlyList<int>? Labels { get; init; }
+
+    /// <summary>Classifier-free guidance scale for labelled generation (1 = none, 0 = unconditional). Default 1.</summary>
+    public double Guidance { get; init; } = 1;
+
+    /// <summary>cpu, cuda, cuda:N or auto; null keeps the model's device.</summary>
+    public string? Device { get; init; }
+}

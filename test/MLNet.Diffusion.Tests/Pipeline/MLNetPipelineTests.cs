@@ -1,0 +1,260 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
+using MLNet.Diffusion.Data;
+using MLNet.Diffusion.Tests.Data;
+using MLNet.Diffusion.Training;
+
+namespace MLNet.Diffusion.Tests.Pipeline;
+
+/// <summary>The trainer and the model inside real ML.NET pipelines, fed by ImageAnalytics' own transforms.</summary>
+[TestClass]
+public sealed class MLNetPipelineTests
+{
+    private static TempFolder s_images = null!;
+    private static List<ImageRow> s_rows = null!;
+
+    public sealed class ImageRow
+    {
+        public string Path { get; set; } = "";
+
+        public string Label { get; set; } = "";
+    }
+
+    public sealed class SeedInput
+    {
+        public long Seed { get; set; }
+
+        public int Label { get; set; }
+    }
+
+    public sealed class GeneratedOutput
+    {
+        [ImageType(8, 8)]
+        public MLImage Image { get; set; } = null!;
+
+        [VectorType(3, 8, 8)]
+        public float[] Pixels { get; set; } = [];
+    }
+
+    [ClassInitialize]
+    public static void WriteImages(TestContext context)
+    {
+        // Two classes of 12×10 RGB images: resizing has work to do.
+        s_images = new TempFolder();
+        s_rows = [];
+        foreach (var (name, color) in new[] { ("dark", (byte)30), ("light", (byte)220) })
+        {
+            Directory.CreateDirectory(s_images.File(name));
+            for (var i = 0; i < 4; i++)
+            {
+                var file = Path.Combine(name, $"{i}.png");
+                ImageCodec.SavePng(TestImages.Solid(12, 10, [color, (byte)(color / 2), (byte)(40 * i)]), s_images.File(file));
+                s_rows.Add(new ImageRow { Path = file, Label = name });
+            }
+        }
+    }
+
+    [ClassCleanup]
+    public static void Cleanup() => s_images.Dispose();
+
+    private static DiffusionTrainer.Options Tiny => new()
+    {
+        ModelPreset = "tiny", BatchSize = 4, MaxSteps = 3, WarmupSteps = 1, SampleGridSize = 0, Device = "cpu",
+        Schedule = new() { TrainTimesteps = 50 },
+    };
+
+    // The pipeline, at test size.
+    private static EstimatorChain<DiffusionModel> ColorPipeline(MLContext ml, DiffusionTrainer.Options options) =>
+        ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadImages("Image", s_images.Path, "Path"))
+            .Append(ml.Transforms.ResizeImages("Image", 8, 8))
+            .Append(ml.Transforms.ExtractPixels("Pixels", "Image", offsetImage: 127.5f, scaleImage: 1 / 127.5f))
+            .Append(ml.Diffusion().Train(options));
+
+    [TestMethod]
+    public void Fit_ImageAnalyticsPipeline_TrainsAModelThatTurnsSeedsIntoImages()
+    {
+        var ml = new MLContext(seed: 1);
+        var log = new List<string>();
+        ml.Log += (_, e) =>
+        {
+            if (e.Source.StartsWith(nameof(DiffusionTrainer), StringComparison.Ordinal))
+            {
+                log.Add(e.Message);
+            }
+        };
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadImages("Image", s_images.Path, "Path"))
+            .Append(ml.Transforms.ResizeImages("Image", 8, 8))
+            .Append(ml.Transforms.ExtractPixels("Pixels", "Image", offsetImage: 127.5f, scaleImage: 1 / 127.5f))
+            .Append(ml.Diffusion().Train(labelColumnName: "Label", modelPreset: "tiny", maxSteps: 3, batchSize: 4));
+        var rows = ml.Data.LoadFromEnumerable(s_rows);
+        var fitted = pipeline.Fit(rows);
+        using var model = fitted.LastTransformer;
+        Assert.AreEqual((8, 3, 2), (model.Config.ImageSize, model.Config.InChannels, model.Config.NumClasses));
+        Assert.AreEqual(3L, model.Training!.Steps);
+        // ML.NET's messages read "[Source=DiffusionTrainer; Training, Kind=Info] text".
+        StringAssert.Contains(log.First(m => m.Contains("] training", StringComparison.Ordinal)), "training tiny on 8 images 3×8×8 in 2 classes: 3 steps of 4");
+        Assert.IsTrue(log.Any(m => m.Contains("] finished after 3 steps", StringComparison.Ordinal)), string.Join("\n", log));
+        Assert.IsTrue(log.Any(m => m.Contains("] step 3/3 loss", StringComparison.Ordinal)), string.Join("\n", log));
+
+        // Transforming the training rows passes them through: nothing is generated, nothing fails.
+        var passed = fitted.Transform(rows);
+        Assert.IsNull(passed.Schema.GetColumnOrNull("Seed"));
+        Assert.AreEqual(passed.Schema.Count, fitted.Take(4).Aggregate(rows.Schema, (s, t) => t.GetOutputSchema(s)).Count);
+
+        // Seeds (and labels) in, images out: lazily, in batches, each image a function of its seed and label.
+        model.TransformOptions = new GenerationOptions { Steps = 4 };
+        model.TransformBatchSize = 2;
+        var generated = model.Transform(ml.Diffusion().CreateSeeds(3, firstSeed: 10, labels: [1, 0]));
+        Assert.IsInstanceOfType<ImageDataViewType>(generated.Schema["Image"].Type);
+        Assert.AreEqual("Vector<Single, 3, 8, 8>", generated.Schema["Pixels"].Type.ToString());
+        var outputs = ml.Data.CreateEnumerable<GeneratedOutput>(generated, reuseRowObject: false).ToList();
+        Assert.AreEqual(3, outputs.Count);
+        using var direct = model.Generate(1, new GenerationOptions { Steps = 4, Seed = 12, Label = 1 });
+        var expected = model.ConvertToImages(direct)[0];
+        var planar = Enumerable.Range(0, 3).SelectMany(c => Enumerable.Range(0, 64).Select(i => (float)expected.Pixels[(i * 3) + c])).ToArray();
+        CollectionAssert.AreEqual(planar, outputs[2].Pixels, "row 2 = seed 12, label 1 (the labels cycle)");
+        var rgba = outputs[2].Image.GetBGRPixels;
+        Assert.AreEqual((8, 8), (outputs[2].Image.Width, outputs[2].Image.Height));
+        Assert.AreEqual(expected.Pixels[0], rgba[2], "the MLImage holds the same pixels (BGR order)");
+
+        // A PredictionEngine generates one row at a time, the same image.
+        var engine = ml.Model.CreatePredictionEngine<SeedInput, GeneratedOutput>(model, ignoreMissingColumns: true);
+        CollectionAssert.AreEqual(planar, engine.Predict(new SeedInput { Seed = 12, Label = 1 }).Pixels);
+
+        // MLImage saves the image.
+        var png = s_images.File("generated.png");
+        outputs[2].Image.Save(png);
+        Assert.AreEqual((8, 8), ImageCodec.Load(png) is var saved ? (saved.Width, saved.Height) : default);
+    }
+
+    [TestMethod]
+    public void Fit_OneChannelPipeline_TrainsAGrayModel()
+    {
+        var ml = new MLContext(seed: 1);
+        var pipeline = ml.Transforms.LoadImages("Image", s_images.Path, "Path")
+            .Append(ml.Transforms.ResizeImages("Image", 8, 8))
+            .Append(ml.Transforms.ConvertToGrayscale("Image"))
+            .Append(ml.Transforms.ExtractPixels("Pixels", "Image", ImagePixelExtractingEstimator.ColorBits.Red, offsetImage: 127.5f, scaleImage: 1 / 127.5f))
+            .Append(ml.Diffusion().Train(Tiny));
+        using var model = pipeline.Fit(ml.Data.LoadFromEnumerable(s_rows)).LastTransformer;
+        Assert.AreEqual((8, 1, (int?)null), (model.Config.ImageSize, model.Config.InChannels, model.Config.NumClasses));
+        Assert.AreEqual(PixelColors.Gray, model.Preprocessing.Colors);
+        model.TransformOptions = new GenerationOptions { Steps = 2 };
+        var row = ml.Data.CreateEnumerable<GrayOutput>(model.Transform(ml.Diffusion().CreateSeeds(1)), reuseRowObject: false).Single();
+        Assert.AreEqual(64, row.Pixels.Length);
+        Assert.IsTrue(row.Pixels.All(p => p is >= 0 and <= 255 && p == MathF.Round(p)), "whole numbers 0 to 255");
+    }
+
+    public sealed class GrayOutput
+    {
+        [VectorType(1, 8, 8)]
+        public float[] Pixels { get; set; } = [];
+    }
+
+    [TestMethod]
+    public void Fit_ContextSeed_MakesTrainingReproducible()
+    {
+        float[] Weights(int contextSeed)
+        {
+            var ml = new MLContext(seed: contextSeed);
+            using var model = ColorPipeline(ml, Tiny).Fit(ml.Data.LoadFromEnumerable(s_rows)).LastTransformer;
+            return [.. model.Network.parameters().SelectMany(p => p.data<float>().ToArray())];
+        }
+
+        var first = Weights(1);
+        CollectionAssert.AreEqual(first, Weights(1));
+        CollectionAssert.AreNotEqual(first, Weights(2));
+    }
+
+    [TestMethod]
+    public void ModelSave_ThroughMLNet_SaysWhatToUseInstead()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(s_rows);
+        using var model = ColorPipeline(ml, Tiny with { MaxSteps = 1 }).Fit(data).LastTransformer;
+        var seeds = ml.Diffusion().CreateSeeds(1);
+        var error = Assert.ThrowsExactly<NotSupportedException>(() => ml.Model.Save(model, seeds.Schema, s_images.File("model.zip")));
+        StringAssert.Contains(error.Message, "mlContext.Diffusion().LoadModel");
+        StringAssert.Contains(error.Message, "model.Save(");
+    }
+
+    [TestMethod]
+    public void Fit_FromAStreamingView_ResumesToTheSameRun()
+    {
+        // LoadFromEnumerable cannot shuffle: passes are pool-shuffled from (seed, pass), and a resumed pass skips what was read.
+        using var folder = new TempFolder();
+        var ml = new MLContext(seed: 1);
+        var random = new Random(5);
+        var rows = Enumerable.Range(0, 6).Select(_ => new PixelRow { Pixels = [.. Enumerable.Range(0, 64).Select(_ => (float)((random.NextDouble() * 2) - 1))] }).ToList();
+        var view = ml.Data.LoadFromEnumerable(rows);
+        var options = Tiny with { Seed = 4, MaxSteps = 6, BatchSize = 4, CheckpointDirectory = folder.Path, CheckpointEvery = 3, ShufflePoolSize = 4 };
+        using var straight = ml.Diffusion().Train(options).Fit(view);
+        using var resumed = ml.Diffusion().Train(options with { ResumeFrom = TrainingCheckpoint.PathFor(folder.Path, 3) }).Fit(view);
+        CollectionAssert.AreEqual(
+            straight.Network.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray(),
+            resumed.Network.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray());
+    }
+
+    public sealed class PixelRow
+    {
+        [VectorType(1, 8, 8)]
+        public float[] Pixels { get; set; } = [];
+    }
+
+    [TestMethod]
+    public void Fit_Options_CancelReportProgressAndFineTune()
+    {
+        using var folder = new TempFolder();
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(s_rows);
+        using var cancel = new CancellationTokenSource();
+        var steps = new List<long>();
+        var progress = new Reporter(p =>
+        {
+            steps.Add(p.Step);
+            if (p.Step == 2)
+            {
+                cancel.Cancel();
+            }
+        });
+        var report = folder.File("report.html");
+        using var model = ColorPipeline(ml, Tiny with { MaxSteps = 10, Progress = progress, CancellationToken = cancel.Token, ReportPath = report })
+            .Fit(data).LastTransformer;
+        CollectionAssert.AreEqual(new long[] { 1, 2 }, steps);
+        Assert.AreEqual(2L, model.Training!.Steps);
+        StringAssert.Contains(File.ReadAllText(report), "<svg");
+
+        // Fine-tuning starts from the model's weights: with a learning rate of almost 0 they stay where they were.
+        using var tuned = ColorPipeline(ml, Tiny with { InitialModel = model, LearningRate = 1e-30, MaxSteps = 1 }).Fit(data).LastTransformer;
+        var before = model.Network.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
+        var after = tuned.Network.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
+        Assert.AreEqual(before.Length, after.Length);
+        Assert.IsTrue(before.Zip(after).All(p => Math.Abs(p.First - p.Second) < 1e-6), "fine-tuned weights start from the model's");
+    }
+
+    private sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+
+    [TestMethod]
+    public void Fit_GpuDeviceIdWithFallback_TrainsOnTheCpu_AndWithoutFallbackSaysCudaIsMissing()
+    {
+        if (TorchSharp.torch.cuda.is_available())
+        {
+            Assert.Inconclusive("CUDA is present: the fallback is not exercised.");
+        }
+
+        var data = new MLContext().Data.LoadFromEnumerable(s_rows);
+        var ml = new MLContext(seed: 1) { GpuDeviceId = 0, FallbackToCpu = true };
+        using var model = ColorPipeline(ml, Tiny with { Device = "auto", MaxSteps = 1 }).Fit(data).LastTransformer;
+        Assert.AreEqual("cpu", model.Network.parameters().First().device.type.ToString().ToLowerInvariant());
+
+        var strict = new MLContext(seed: 1) { GpuDeviceId = 0, FallbackToCpu = false };
+        var error = Assert.ThrowsExactly<InvalidOperationException>(() => ColorPipeline(strict, Tiny with { Device = "auto", MaxSteps = 1 }).Fit(data));
+        StringAssert.Contains(error.Message, "CUDA");
+    }
+}

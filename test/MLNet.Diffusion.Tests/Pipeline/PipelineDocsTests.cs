@@ -1,0 +1,135 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
+using MLNet.Diffusion.Data;
+using MLNet.Diffusion.Tests.Data;
+
+namespace MLNet.Diffusion.Tests.Pipeline;
+
+/// <summary>The code blocks of docs/getting-started.md and docs/pipeline.md, run at tiny size (RepositoryTests checks each block is here).</summary>
+[TestClass]
+public sealed class PipelineDocsTests
+{
+    public sealed class ImageRow
+    {
+        public string Path { get; set; } = "";
+
+        public string Label { get; set; } = "";
+    }
+
+    public sealed class GeneratedImage
+    {
+        [ImageType(16, 16)]
+        public MLImage Image { get; set; } = null!;
+    }
+
+    public sealed class SeedInput
+    {
+        public long Seed { get; set; }
+
+        public int Label { get; set; }
+    }
+
+    public sealed class VectorRow
+    {
+        [VectorType(1, 8, 8)]
+        public float[] Pixels { get; set; } = [];
+    }
+
+    [TestMethod]
+    public void GettingStarted_Example()
+    {
+        using var temp = new TempFolder();
+        var imageFolder = Path.Combine(temp.Path, "images");
+        foreach (var (name, value) in new[] { ("boots", (byte)40), ("shirts", (byte)200) })
+        {
+            Directory.CreateDirectory(Path.Combine(imageFolder, name));
+            for (var i = 0; i < 4; i++)
+            {
+                ImageCodec.SavePng(TestImages.Solid(20, 20, [value, (byte)(i * 30), 90]), Path.Combine(imageFolder, name, $"{i}.png"));
+            }
+        }
+
+        var steps = 2;
+        var modelPath = temp.File("model.zip");
+        var outputFolder = temp.File("out");
+        Directory.CreateDirectory(outputFolder);
+        // docs: getting-started train
+        var ml = new MLContext(seed: 1);
+        ml.Log += (_, e) =>
+        {
+            if (e.Source.StartsWith("DiffusionTrainer", StringComparison.Ordinal))
+            {
+                Console.WriteLine(e.Message);                     // progress, now and then
+            }
+        };
+        var rows = ml.Data.LoadFromEnumerable(Directory.GetFiles(imageFolder, "*.png", SearchOption.AllDirectories)
+            .Select(file => new ImageRow { Path = Path.GetRelativePath(imageFolder, file), Label = Path.GetFileName(Path.GetDirectoryName(file)!) }));
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadImages("Image", imageFolder, "Path"))
+            .Append(ml.Transforms.ResizeImages("Image", 16, 16))
+            .Append(ml.Transforms.ExtractPixels("Pixels", "Image", offsetImage: 127.5f, scaleImage: 1 / 127.5f))
+            .Append(ml.Diffusion().Train(new DiffusionTrainer.Options
+            {
+                LabelColumnName = "Label",                        // a class-conditional model
+                ModelPreset = "tiny",
+                MaxSteps = steps,
+                BatchSize = 8,
+            }));
+        var model = pipeline.Fit(rows);
+        using var generator = model.LastTransformer;              // the DiffusionModel
+        generator.Save(modelPath);
+        // end
+        Assert.AreEqual((2, 3), (generator.Config.NumClasses, generator.Config.InChannels));
+
+        // docs: getting-started folder
+        var folderData = ml.Diffusion().LoadImageFolder(imageFolder, imageSize: 16);
+        using var folderModel = ml.Diffusion().Train(labelColumnName: "Label", modelPreset: "tiny", maxSteps: steps, batchSize: 8).Fit(folderData);
+        // end
+        Assert.AreEqual((16, 2), (folderModel.Config.ImageSize, folderModel.Config.NumClasses));
+
+        // docs: getting-started generate
+        var context = new MLContext();
+        using var loaded = context.Diffusion().LoadModel(modelPath);
+        loaded.TransformOptions = new GenerationOptions { Sampler = SamplerKind.Ddim, Steps = 20 };
+        var seeds = context.Diffusion().CreateSeeds(count: 4, firstSeed: 7, labels: [1]);
+        var generated = loaded.Transform(seeds);                  // lazy: images are made when rows are read
+        var index = 0;
+        foreach (var row in context.Data.CreateEnumerable<GeneratedImage>(generated, reuseRowObject: false))
+        {
+            row.Image.Save(Path.Combine(outputFolder, $"{index++:D4}.png"));
+        }
+
+        // end
+        var files = Directory.GetFiles(outputFolder, "*.png").Order(StringComparer.Ordinal).ToArray();
+        Assert.AreEqual(4, files.Length);
+        Assert.AreEqual((16, 16), ImageCodec.Load(files[0]) is var first ? (first.Width, first.Height) : default);
+
+        Predict(ml, generator, outputFolder);
+        Assert.IsTrue(File.Exists(Path.Combine(outputFolder, "seed-42.png")));
+    }
+
+    private static void Predict(MLContext ml, DiffusionModel model, string outputFolder)
+    {
+        // docs: pipeline prediction engine
+        var engine = ml.Model.CreatePredictionEngine<SeedInput, GeneratedImage>(model, ignoreMissingColumns: true);
+        var image = engine.Predict(new SeedInput { Seed = 42, Label = 1 }).Image;
+        image.Save(Path.Combine(outputFolder, "seed-42.png"));
+        // end
+    }
+
+    [TestMethod]
+    public void Pipeline_OwnVectors()
+    {
+        var ml = new MLContext(seed: 1);
+        var random = new Random(1);
+        var rows = Enumerable.Range(0, 6).Select(_ => new VectorRow { Pixels = [.. Enumerable.Range(0, 64).Select(_ => (float)((random.NextDouble() * 2) - 1))] }).ToList();
+        // docs: pipeline own vectors
+        // Your own vectors: declare the [C, H, W] shape; the trainer checks it and the range of the first batch.
+        var view = ml.Data.LoadFromEnumerable(rows);
+        var trainer = ml.Diffusion().Train(modelPreset: "tiny", maxSteps: 2, batchSize: 4);
+        using var model = trainer.Fit(view);
+        // end
+        Assert.AreEqual((8, 1), (model.Config.ImageSize, model.Config.InChannels));
+    }
+}
