@@ -247,7 +247,9 @@ public static class CliApp
             new Option<string>("--script") { Description = "The PyTorch side, torch_bench.py (default: found next to the program)." },
             new Option<int>("--memory-steps") { Description = "After the timed rounds, N more steps of our first workload, reporting the RSS slope per 1,000 steps." },
             new Option<bool>("--shared-cores") { Description = "Instead: the images/s of 1, 2 and 3 trainings run together (--preset, --batch-size, --threads, --steps)." },
-            new Option<int>("--steps") { Description = "With --shared-cores: steps of each training (default 60)." },
+            new Option<int>("--steps") { Description = "With --shared-cores: steps of each training (default 60); with --data-path: steps of each run (default 12)." },
+            new Option<bool>("--data-path") { Description = "Instead: training images/s through ML.NET's IDataView against in-memory tensors (--preset, --batch-size, --steps, --rounds), and peak RSS training on image folders (--folder-sizes)." },
+            new Option<string>("--folder-sizes") { Description = "With --data-path: image counts of the folders (default 2000,8000; 0: none)." },
         ];
         var command = new Command("bench", "Time training and sampling steps against PyTorch on the same machine (see bench/README.md).");
         foreach (var option in options)
@@ -274,8 +276,8 @@ public static class CliApp
                 }
             }
 
-            return args.Contains("--shared-cores")
-                ? SharedCoresBenchmark.Run(args, TrainerProcess, output)
+            return args.Contains("--shared-cores") ? SharedCoresBenchmark.Run(args, TrainerProcess, output)
+                : args.Contains("--data-path") ? DataPathBenchmark.Run(args, TrainerProcess, output)
                 : SideBySideBenchmark.Run(args, output, error);
         });
         return command;

@@ -130,6 +130,43 @@ public sealed class MLNetPipelineTests
         Assert.AreEqual((8, 8), ImageCodec.Load(png) is var saved ? (saved.Width, saved.Height) : default);
     }
 
+    public sealed class RawSeed
+    {
+        public long Seed { get; set; }
+    }
+
+    [TestMethod]
+    public void Transform_GeneratesLazilyInBatches_EachImageFromItsSeedAlone()
+    {
+        var ml = new MLContext(seed: 1);
+        using var model = ColorPipeline(ml, Tiny with { MaxSteps = 1, LabelColumnName = null }).Fit(ml.Data.LoadFromEnumerable(s_rows)).LastTransformer;
+        model.TransformOptions = new GenerationOptions { Steps = 2 };
+        model.TransformBatchSize = 2;
+
+        // Seed −1 in row 5: Transform and the first four rows are fine; reading row 4 generates the batch of rows 4 and 5, which fails.
+        var seeds = ml.Data.LoadFromEnumerable(new long[] { 3, 11, 5, 6, 7, -1 }.Select(s => new RawSeed { Seed = s }));
+        var generated = model.Transform(seeds);
+        using var cursor = generated.GetRowCursor(generated.Schema);
+        var pixels = cursor.GetGetter<VBuffer<float>>(generated.Schema["Pixels"]);
+        var buffer = default(VBuffer<float>);
+        var rows = new List<float[]>();
+        for (var row = 0; row < 4; row++)
+        {
+            Assert.IsTrue(cursor.MoveNext());
+            pixels(ref buffer);
+            rows.Add(buffer.DenseValues().ToArray());
+        }
+
+        Assert.IsTrue(cursor.MoveNext());
+        var error = Assert.ThrowsExactly<InvalidDataException>(() => pixels(ref buffer));
+        StringAssert.Contains(error.Message, "seed -1 in column 'Seed' is negative");
+
+        // Seed 11 came in a batch with seed 3; alone it gives the same image.
+        using var alone = model.Generate(1, new GenerationOptions { Steps = 2, Seed = 11 });
+        var image = model.ConvertToImages(alone)[0];
+        CollectionAssert.AreEqual(Enumerable.Range(0, 3).SelectMany(c => Enumerable.Range(0, 64).Select(i => (float)image.Pixels[(i * 3) + c])).ToArray(), rows[1]);
+    }
+
     [TestMethod]
     public void Fit_OneChannelPipeline_TrainsAGrayModel()
     {
