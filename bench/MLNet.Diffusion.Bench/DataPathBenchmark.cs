@@ -26,11 +26,11 @@ public static class DataPathBenchmark
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(output);
-        var preset = Value(args, "--preset") ?? "small";
-        var batch = int.Parse(Value(args, "--batch-size") ?? "64", CultureInfo.InvariantCulture);
-        var steps = int.Parse(Value(args, "--steps") ?? "12", CultureInfo.InvariantCulture);
-        var rounds = int.Parse(Value(args, "--rounds") ?? "3", CultureInfo.InvariantCulture);
-        var sizes = (Value(args, "--folder-sizes") ?? "2000,8000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).Where(n => n > 0).ToArray();
+        var preset = BenchArguments.Value(args, "--preset") ?? "small";
+        var batch = int.Parse(BenchArguments.Value(args, "--batch-size") ?? "64", CultureInfo.InvariantCulture);
+        var steps = int.Parse(BenchArguments.Value(args, "--steps") ?? "12", CultureInfo.InvariantCulture);
+        var rounds = int.Parse(BenchArguments.Value(args, "--rounds") ?? "3", CultureInfo.InvariantCulture);
+        var sizes = (BenchArguments.Value(args, "--folder-sizes") ?? "2000,8000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).Where(n => n > 0).ToArray();
         var share = Throughput(preset, batch, steps, rounds, output);
         FolderMemory(sizes, trainer, output);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -138,18 +138,5 @@ public static class DataPathBenchmark
                 Directory.Delete(root, recursive: true);
             }
         }
-    }
-
-    private static string? Value(IReadOnlyList<string> args, string name)
-    {
-        for (var i = 0; i + 1 < args.Count; i++)
-        {
-            if (args[i] == name)
-            {
-                return args[i + 1];
-            }
-        }
-
-        return null;
     }
 }

@@ -26,10 +26,10 @@ public static partial class SharedCoresBenchmark
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(output);
-        var preset = Value(args, "--preset") ?? "tiny";
-        var batch = Value(args, "--batch-size") ?? "16";
-        var steps = Value(args, "--steps") ?? "60";
-        var threads = Value(args, "--threads");
+        var preset = BenchArguments.Value(args, "--preset") ?? "tiny";
+        var batch = BenchArguments.Value(args, "--batch-size") ?? "16";
+        var steps = BenchArguments.Value(args, "--steps") ?? "60";
+        var threads = BenchArguments.Value(args, "--threads");
         var folder = Path.Combine(Path.GetTempPath(), "mlnet-diffusion-shared-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -107,19 +107,6 @@ public static partial class SharedCoresBenchmark
 
             return rates;
         }
-    }
-
-    private static string? Value(IReadOnlyList<string> args, string name)
-    {
-        for (var i = 0; i + 1 < args.Count; i++)
-        {
-            if (args[i] == name)
-            {
-                return args[i + 1];
-            }
-        }
-
-        return null;
     }
 
     [GeneratedRegex(@"\(([0-9.]+) images/s\)")]
