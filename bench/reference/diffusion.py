@@ -224,6 +224,8 @@ def spaced(schedule, steps, spacing):
         result = [int(round((T - 1) * (steps - 1 - i) / max(steps - 1, 1))) for i in range(steps)]
     elif spacing == "logsnr":
         result = _log_snr_spaced(schedule, steps)
+    elif spacing == "tapered":
+        result = _distinct([int(round((T - 1) * ((steps - i) / steps) ** 1.5)) for i in range(steps)])
     else:
         raise ValueError(f"unknown spacing '{spacing}'")
     if len(set(result)) != steps:
@@ -250,6 +252,12 @@ def _log_snr_spaced(schedule, steps):
         result.append(best)
     if zero_snr:
         result[0] = last
+    return _distinct(result)
+
+
+def _distinct(result):
+    """DiffusionSampler.MakeDistinct: strictly decreasing, then the tail lifted back to ≥ 0."""
+    steps = len(result)
     for i in range(1, steps):
         result[i] = min(result[i], result[i - 1] - 1)
     for i in reversed(range(steps)):
@@ -299,9 +307,9 @@ class DdimSampler(_Sampler):
 
 
 class DpmSolverMultistepSampler(_Sampler):
-    """DPM-Solver++(2M) (Lu et al. 2022), data prediction, log-SNR spacing by default."""
+    """DPM-Solver++(2M) (Lu et al. 2022), data prediction, tapered spacing by default."""
 
-    default_spacing = "logsnr"
+    default_spacing = "tapered"
 
     def __init__(self, schedule, clip=True):
         super().__init__(schedule, clip)

@@ -72,15 +72,20 @@ public abstract class DiffusionSampler : IDiffusionSampler
     {
         ArgumentNullException.ThrowIfNull(schedule);
         var trainTimesteps = schedule.TrainTimesteps;
-        var result = spacing == TimestepSpacing.LogSnr
-            ? LogSnrSpaced(schedule, steps)
-            : [.. Enumerable.Range(0, steps).Select(i => spacing switch
+        var result = spacing switch
+        {
+            TimestepSpacing.LogSnr => LogSnrSpaced(schedule, steps),
+            // t_i = (T − 1)·((n − i)/n)^1.5; where steps shrink below one timestep (n ≳ 150 of 1,000) they are made distinct.
+            TimestepSpacing.Tapered => MakeDistinct([.. Enumerable.Range(0, steps).Select(i =>
+                (int)Math.Round((trainTimesteps - 1) * Math.Pow((steps - i) / (double)steps, 1.5)))]),
+            _ => [.. Enumerable.Range(0, steps).Select(i => spacing switch
             {
                 TimestepSpacing.Trailing => (int)Math.Round(trainTimesteps - (i * (double)trainTimesteps / steps)) - 1,
                 TimestepSpacing.Leading => (steps - 1 - i) * (trainTimesteps / steps),
                 TimestepSpacing.Linspace => (int)Math.Round((trainTimesteps - 1) * (steps - 1 - i) / (double)Math.Max(steps - 1, 1)),
                 _ => throw new ArgumentOutOfRangeException(nameof(spacing), spacing, "Unknown timestep spacing."),
-            })];
+            })],
+        };
 
         if (result.Distinct().Count() != steps)
         {
@@ -119,16 +124,22 @@ public abstract class DiffusionSampler : IDiffusionSampler
             result[0] = last;
         }
 
-        // Where λ changes fast (the ends of short or cosine schedules) several targets can share a timestep: make the
-        // run strictly decreasing, then lift the tail back to ≥ 0, staying as close to the λ targets as integers allow.
-        for (var i = 1; i < steps; i++)
+        // Where λ changes fast (the ends of short or cosine schedules) several targets can share a timestep.
+        return MakeDistinct(result);
+    }
+
+    // Makes a largest-first run whose neighbours may repeat strictly decreasing, then lifts the tail back to ≥ 0, staying
+    // as close to the targets as integers allow. A run that is already strictly decreasing and ≥ 0 is unchanged.
+    private static int[] MakeDistinct(int[] result)
+    {
+        for (var i = 1; i < result.Length; i++)
         {
             result[i] = Math.Min(result[i], result[i - 1] - 1);
         }
 
-        for (var i = steps - 1; i >= 0; i--)
+        for (var i = result.Length - 1; i >= 0; i--)
         {
-            result[i] = Math.Max(result[i], i == steps - 1 ? 0 : result[i + 1] + 1);
+            result[i] = Math.Max(result[i], i == result.Length - 1 ? 0 : result[i + 1] + 1);
         }
 
         return result;

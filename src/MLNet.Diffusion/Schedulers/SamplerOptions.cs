@@ -8,7 +8,7 @@ public sealed record SamplerOptions
 
     /// <summary>
     /// How sampling timesteps are spread over the training ones. Null (the default) means the sampler's own:
-    /// trailing for DDPM and DDIM, log-SNR for DPM-Solver++.
+    /// trailing for DDPM and DDIM, tapered for DPM-Solver++.
     /// </summary>
     public TimestepSpacing? Spacing { get; init; }
 

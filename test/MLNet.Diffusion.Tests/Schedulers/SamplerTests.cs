@@ -170,6 +170,11 @@ public sealed class SamplerTests
         CollectionAssert.AreEqual(new[] { 900, 800, 700, 600, 500, 400, 300, 200, 100, 0 }, DiffusionSampler.Spaced(Linear1000, 10, TimestepSpacing.Leading));
         CollectionAssert.AreEqual(new[] { 999, 888, 777, 666, 555, 444, 333, 222, 111, 0 }, DiffusionSampler.Spaced(Linear1000, 10, TimestepSpacing.Linspace));
         CollectionAssert.AreEqual(Enumerable.Range(0, 1000).Reverse().ToArray(), DiffusionSampler.Spaced(Linear1000, 1000, TimestepSpacing.Trailing));
+        // Tapered: 999·((10 − i)/10)^1.5, rounded. Past ~150 steps its last gaps fall below one timestep and are made distinct.
+        CollectionAssert.AreEqual(new[] { 999, 853, 715, 585, 464, 353, 253, 164, 89, 32 }, DiffusionSampler.Spaced(Linear1000, 10, TimestepSpacing.Tapered));
+        CollectionAssert.AreEqual(Enumerable.Range(0, 1000).Reverse().ToArray(), DiffusionSampler.Spaced(Linear1000, 1000, TimestepSpacing.Tapered));
+        var tapered300 = DiffusionSampler.Spaced(Linear1000, 300, TimestepSpacing.Tapered);
+        Assert.IsTrue(tapered300.Zip(tapered300.Skip(1)).All(p => p.First > p.Second) && tapered300[0] == 999 && tapered300[^1] >= 0, string.Join(",", tapered300));
         // Log-SNR spacing stays distinct and in range even where λ changes fast (a short cosine schedule), down to one
         // timestep per step.
         var cosine100 = NoiseSchedule.Create(BetaScheduleKind.Cosine, 100);
