@@ -7,6 +7,7 @@ using MLNet.Diffusion.Bench;
 using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Evaluation;
+using MLNet.Diffusion.IO;
 using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Training;
 using Spectre.Console;
@@ -82,10 +83,10 @@ public static class CliApp
         var conditional = new Option<bool>("--class-conditional") { Description = "Train on the labels (with 10 % label dropout for guidance)." };
         var seed = new Option<ulong>("--seed") { Description = "The seed of the run.", DefaultValueFactory = _ => 0 };
         var device = new Option<string>("--device") { Description = "auto, cpu or cuda[:N].", DefaultValueFactory = _ => "auto" };
-        var threads = new Option<int?>("--threads") { Description = "Intra-op CPU threads (default: libtorch's, one per physical core); part of what makes a CPU run reproducible. A resumed run uses the count its checkpoint records." };
-        var checkpointDirectory = new Option<string?>("--checkpoint-dir") { Description = "Where checkpoints and sample grids go." };
+        var threads = new Option<int?>("--threads") { Description = "Intra-op CPU threads (default: libtorch's, one per physical core); part of what makes a CPU run reproducible. A resumed run uses the count its checkpoint records unless this is given." };
+        var checkpointDirectory = new Option<string?>("--checkpoint-dir") { Description = "Where checkpoints and sample grids go (created when missing)." };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints.", DefaultValueFactory = _ => 500 };
-        var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in --checkpoint-dir." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run of the newest checkpoint in --checkpoint-dir: options left out keep the run's values; --steps, --lr, --checkpoint-dir, --checkpoint-every, --sample-grid, --threads and --device may change; the others may not." };
         var grid = new Option<int>("--sample-grid") { Description = "Images in the sample grid written with each checkpoint (0: none).", DefaultValueFactory = _ => 16 };
         schedule.AcceptOnlyFromAmong("linear", "cosine", "sigmoid");
         prediction.AcceptOnlyFromAmong("epsilon", "sample", "v");
@@ -97,6 +98,55 @@ public static class CliApp
         };
         command.SetAction(p =>
         {
+            bool Given(Option option) => p.GetResult(option) is { Implicit: false };
+            var directory = p.GetValue(checkpointDirectory);
+            var path = p.GetRequiredValue(modelPath);
+
+            // No option is silently ignored: one given where it changes nothing is refused, saying where it applies.
+            Check(directory is not null || !Given(checkpointEvery), "--checkpoint-every applies only with --checkpoint-dir (checkpoints are written only there)");
+            Check(directory is not null || !Given(grid) || p.GetValue(grid) == 0, "--sample-grid applies only with --checkpoint-dir (the grids are written beside the checkpoints)");
+
+            // A resumed run: the options given explicitly are compared with those its checkpoint recorded, before any work.
+            string? from = null;
+            TrainingCheckpoint? stored = null;
+            if (p.GetValue(resume))
+            {
+                Check(directory is not null, "--resume needs --checkpoint-dir");
+                var checkpoints = TrainingCheckpoint.List(directory!);
+                from = checkpoints.Count > 0 ? checkpoints[^1] : null;
+                Check(from is not null, $"--resume: no checkpoint in '{directory}'");
+                stored = TrainingCheckpoint.Read(from!);
+                var o = stored.Options;
+                var conflicts = new List<string>();
+                void Fixed(Option option, string recorded, string given)
+                {
+                    if (Given(option) && recorded != given)
+                    {
+                        conflicts.Add($"{option.Name} is {recorded} in the run, {given} given");
+                    }
+                }
+
+                Fixed(preset, o.Model is null ? o.ModelPreset : $"an explicit configuration ({o.Model})", p.GetRequiredValue(preset));
+                Fixed(batch, o.BatchSize.ToString(s_invariant), p.GetValue(batch).ToString(s_invariant));
+                Fixed(schedule, ScheduleName(o.Schedule), p.GetRequiredValue(schedule));
+                Fixed(prediction, PredictionName(o.PredictionType), p.GetRequiredValue(prediction));
+                Fixed(conditional, o.ClassConditional ? "on" : "off", p.GetValue(conditional) ? "on" : "off");
+                Fixed(seed, (o.Seed ?? 0).ToString(s_invariant), p.GetValue(seed).ToString(s_invariant));
+                Check(conflicts.Count == 0,
+                    $"--resume: {string.Join("; ", conflicts)}. These define the run in '{from}' and cannot change when it resumes: leave them out to keep the run's values, or start a new run in another --checkpoint-dir");
+            }
+
+            var classConditional = stored?.Options.ClassConditional ?? p.GetValue(conditional);
+            Check(!Given(labels) || classConditional, "--labels applies only with --class-conditional (the labels are what a class-conditional model trains on)");
+
+            // Every output before any work: a missing folder is created, and one that cannot be written fails now, named as given.
+            PrepareOutput("--out", path, folder: false);
+            var report = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "report.html");
+            if (directory is not null)
+            {
+                PrepareOutput("--checkpoint-dir", directory, folder: true);
+            }
+
             var ml = new MLContext(seed: 0);
             var view = LoadData(ml, p.GetRequiredValue(data), p.GetValue(labels), p.GetValue(limit), p.GetValue(imageSize), p.GetValue(channels));
             var dims = ((VectorDataViewType)view.Schema["Pixels"].Type).Dimensions;
@@ -104,43 +154,61 @@ public static class CliApp
             Check(p.GetValue(imageSize) is not { } size || size == dataSize, $"--image-size {p.GetValue(imageSize)} does not match the data's {dataSize} px (resizing is supported only for image folders)");
             Check(p.GetValue(channels) is not { } c || c == dataChannels, $"--channels {p.GetValue(channels)} does not match the data's {dataChannels}");
             var classes = (view.Schema.GetColumnOrNull("Label")?.Type as KeyDataViewType)?.Count;
-            Check(!p.GetValue(conditional) || classes is not null, $"--class-conditional: '{p.GetRequiredValue(data)}' has no labels (a folder needs one sub-folder per class; an IDX file needs --labels)");
-            var directory = p.GetValue(checkpointDirectory);
-            string? from = null;
-            if (p.GetValue(resume))
-            {
-                Check(directory is not null, "--resume needs --checkpoint-dir");
-                var checkpoints = TrainingCheckpoint.List(directory!);
-                from = checkpoints.Count > 0 ? checkpoints[^1] : null;
-                Check(from is not null, $"--resume: no checkpoint in '{directory}'");
-            }
+            Check(!classConditional || classes is not null,
+                $"{(stored is null ? "--class-conditional" : "--resume: the run is class-conditional, but")}: '{p.GetRequiredValue(data)}' has no labels (a folder needs one sub-folder per class; an IDX file needs --labels)");
 
-            var path = p.GetRequiredValue(modelPath);
-            var report = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "report.html");
             var count = view.GetRowCount() ?? 0;
             output.WriteLine(string.Create(s_invariant, $"training on {count} images ({dataChannels}×{dataSize}×{dataSize}{(classes is { } n ? $", {n} classes" : string.Empty)}){(from is null ? string.Empty : $", resuming {from}")}"));
-            var model = WithProgress(output, interactive, progress => ml.Diffusion().Train(new DiffusionTrainer.Options
+            DiffusionTrainer.Options options;
+            if (stored is null)
             {
-                LabelColumnName = p.GetValue(conditional) ? "Label" : null,
-                ModelPreset = p.GetRequiredValue(preset),
-                MaxSteps = p.GetValue(steps),
-                BatchSize = p.GetValue(batch),
-                LearningRate = p.GetValue(rate),
-                WarmupSteps = (int)Math.Min(100, p.GetValue(steps)),
-                LearningRateSchedule = LearningRateSchedule.Cosine,
-                EmaDecay = 0.999,
-                Schedule = new NoiseScheduleOptions { Kind = Enum.Parse<BetaScheduleKind>(p.GetRequiredValue(schedule), ignoreCase: true) },
-                PredictionType = p.GetRequiredValue(prediction) switch { "sample" => PredictionType.Sample, "v" => PredictionType.VPrediction, _ => PredictionType.Epsilon },
-                Seed = p.GetValue(seed),
-                Device = p.GetRequiredValue(device),
-                Threads = p.GetValue(threads),
-                CheckpointDirectory = directory,
-                CheckpointEvery = p.GetValue(checkpointEvery),
-                SampleGridSize = p.GetValue(grid),
-                ResumeFrom = from,
-                ReportPath = report,
-                Progress = progress,
-            }).Fit(view));
+                options = new DiffusionTrainer.Options
+                {
+                    ModelPreset = p.GetRequiredValue(preset),
+                    MaxSteps = p.GetValue(steps),
+                    BatchSize = p.GetValue(batch),
+                    LearningRate = p.GetValue(rate),
+                    WarmupSteps = (int)Math.Min(100, p.GetValue(steps)),
+                    LearningRateSchedule = LearningRateSchedule.Cosine,
+                    EmaDecay = 0.999,
+                    Schedule = new NoiseScheduleOptions { Kind = Enum.Parse<BetaScheduleKind>(p.GetRequiredValue(schedule), ignoreCase: true) },
+                    PredictionType = p.GetRequiredValue(prediction) switch { "sample" => PredictionType.Sample, "v" => PredictionType.VPrediction, _ => PredictionType.Epsilon },
+                    Seed = p.GetValue(seed),
+                    Device = p.GetRequiredValue(device),
+                    Threads = p.GetValue(threads),
+                    CheckpointEvery = p.GetValue(checkpointEvery),
+                    SampleGridSize = p.GetValue(grid),
+                };
+            }
+            else
+            {
+                // The run's own settings, with what may change on resume replaced by the options given.
+                var o = stored.Options;
+                options = new DiffusionTrainer.Options(o)
+                {
+                    MaxSteps = Given(steps) ? p.GetValue(steps) : o.MaxSteps,
+                    Epochs = Given(steps) ? null : o.Epochs,
+                    LearningRate = Given(rate) ? p.GetValue(rate) : o.LearningRate,
+                    Device = Given(device) ? p.GetRequiredValue(device) : o.Device,
+                    Threads = Given(threads) ? p.GetValue(threads) : o.Threads,
+                    CheckpointEvery = Given(checkpointEvery) ? p.GetValue(checkpointEvery) : o.CheckpointEvery,
+                    SampleGridSize = Given(grid) ? p.GetValue(grid) : o.SampleGridSize,
+                };
+                var changes = new[]
+                {
+                    ("--steps", o.Epochs is null ? o.MaxSteps.ToString(s_invariant) : $"{o.Epochs} epochs", options.Epochs is null ? options.MaxSteps.ToString(s_invariant) : $"{options.Epochs} epochs"),
+                    ("--lr", o.LearningRate.ToString(s_invariant), options.LearningRate.ToString(s_invariant)),
+                    ("--device", o.Device, options.Device),
+                    ("--threads", (o.Threads ?? stored.Threads)?.ToString(s_invariant) ?? "libtorch's", (options.Threads ?? o.Threads ?? stored.Threads)?.ToString(s_invariant) ?? "libtorch's"),
+                    ("--checkpoint-dir", o.CheckpointDirectory ?? "none", directory!),
+                    ("--checkpoint-every", o.CheckpointEvery.ToString(s_invariant), options.CheckpointEvery.ToString(s_invariant)),
+                    ("--sample-grid", o.SampleGridSize.ToString(s_invariant), options.SampleGridSize.ToString(s_invariant)),
+                }.Where(change => change.Item2 != change.Item3).Select(change => $"{change.Item1} {change.Item2} → {change.Item3}").ToList();
+                output.WriteLine(string.Create(s_invariant, $"resuming at step {stored.Step}{(changes.Count == 0 ? string.Empty : $" with {string.Join(", ", changes)}")}"));
+            }
+
+            options = options with { LabelColumnName = classConditional ? "Label" : null, CheckpointDirectory = directory, ResumeFrom = from, ReportPath = report };
+            var model = WithProgress(output, interactive, progress => ml.Diffusion().Train(options with { Progress = progress }).Fit(view));
             using (model)
             {
                 model.Save(path);
@@ -157,19 +225,28 @@ public static class CliApp
     {
         var modelPath = new Option<string>("--model") { Description = "A model .zip.", Required = true };
         var count = new Option<int>("--count") { Description = "How many images.", DefaultValueFactory = _ => 16 };
-        var outPath = new Option<string>("--out") { Description = "A .png path (one grid) or a folder (one PNG per image).", Required = true };
+        var outPath = new Option<string>("--out") { Description = "A .png path (one grid) or a folder (one PNG per image); a missing folder is created.", Required = true };
         var sampler = new Option<string>("--sampler") { Description = "dpm-solver++, ddim or ddpm.", DefaultValueFactory = _ => "dpm-solver++" };
         var steps = new Option<int?>("--steps") { Description = "Sampling steps (default: 20 for dpm-solver++, 50 for ddim, all for ddpm)." };
-        var eta = new Option<double>("--eta") { Description = "DDIM's η.", DefaultValueFactory = _ => 0 };
+        var eta = new Option<double>("--eta") { Description = "DDIM's η (--sampler ddim only).", DefaultValueFactory = _ => 0 };
         var seed = new Option<ulong>("--seed") { Description = "Image i uses seed + i.", DefaultValueFactory = _ => 0 };
         var label = new Option<int?>("--label") { Description = "The class to generate (class-conditional models)." };
-        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale.", DefaultValueFactory = _ => 1 };
+        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale, toward --label (1: none).", DefaultValueFactory = _ => 1 };
         var device = new Option<string>("--device") { Description = "auto, cpu or cuda[:N].", DefaultValueFactory = _ => "auto" };
         sampler.AcceptOnlyFromAmong("dpm-solver++", "ddim", "ddpm");
         var command = new Command("generate", "Generate images with a saved model.") { modelPath, count, outPath, sampler, steps, eta, seed, label, guidance, device };
         command.SetAction(p =>
         {
             Check(p.GetValue(count) >= 1, $"--count must be ≥ 1, not {p.GetValue(count)}");
+            Check(p.GetValue(steps) is null or >= 1, $"--steps must be ≥ 1, not {p.GetValue(steps)}");
+            CheckGuidanceAndEta(p, sampler, eta, guidance);
+            Check(p.GetValue(label) is not null || p.GetValue(guidance) == 1,
+                $"--guidance {p.GetValue(guidance).ToString(s_invariant)} applies only with --label: guidance steers the images toward a class of a class-conditional model");
+            var target = p.GetRequiredValue(outPath);
+            var grid = target.EndsWith(".png", StringComparison.OrdinalIgnoreCase);
+            Check(grid || Path.GetExtension(target).ToLowerInvariant() is not (".jpg" or ".jpeg" or ".bmp" or ".gif" or ".webp" or ".tif" or ".tiff"),
+                $"--out '{target}': generate writes PNG only; end the path with .png for one grid, or give a folder for one PNG per image");
+            PrepareOutput("--out", target, folder: !grid);
             using var model = DiffusionModel.Load(p.GetRequiredValue(modelPath), p.GetRequiredValue(device));
             var options = new GenerationOptions
             {
@@ -181,15 +258,13 @@ public static class CliApp
                 Guidance = p.GetValue(guidance),
             };
             using var images = model.Generate(p.GetValue(count), options);
-            var target = p.GetRequiredValue(outPath);
-            if (target.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+            if (grid)
             {
                 ImageGrid.SaveGrid(images, target, Math.Min(p.GetValue(count), 8));
                 output.WriteLine($"wrote {target}");
             }
             else
             {
-                Directory.CreateDirectory(target);
                 var all = ImageGrid.ToImages(images);
                 for (var i = 0; i < all.Length; i++)
                 {
@@ -276,12 +351,29 @@ public static class CliApp
                 }
             }
 
+            // Each benchmark reads only some of the options: one given to a benchmark that would not read it is refused.
+            var given = args.Where(a => a.StartsWith("--", StringComparison.Ordinal)).ToList();
+            Check(!(given.Contains("--shared-cores") && given.Contains("--data-path")), "--shared-cores and --data-path are two benchmarks: give one of them");
+            var (benchmark, reads) = given.Contains("--shared-cores") ? ("--shared-cores", s_sharedCoresOptions)
+                : given.Contains("--data-path") ? ("--data-path", s_dataPathOptions)
+                : given.Contains("--check-only") ? ("--check-only", s_checkOnlyOptions)
+                : ("the side-by-side benchmark", s_sideBySideOptions);
+            var unread = given.Where(a => a != benchmark && !reads.Contains(a)).ToList();
+            Check(unread.Count == 0,
+                $"{string.Join(", ", unread)} {(unread.Count == 1 ? "does" : "do")} not apply to {benchmark}, which reads only {string.Join(", ", reads)}");
+
             return args.Contains("--shared-cores") ? SharedCoresBenchmark.Run(args, TrainerProcess, output)
                 : args.Contains("--data-path") ? DataPathBenchmark.Run(args, TrainerProcess, output)
                 : SideBySideBenchmark.Run(args, output, error);
         });
         return command;
     }
+
+    // The options each benchmark reads (bench/MLNet.Diffusion.Bench: SharedCoresBenchmark, DataPathBenchmark, BenchOptions, SideBySideBenchmark).
+    private static readonly string[] s_sharedCoresOptions = ["--preset", "--batch-size", "--steps", "--threads"];
+    private static readonly string[] s_dataPathOptions = ["--preset", "--batch-size", "--steps", "--rounds", "--folder-sizes"];
+    private static readonly string[] s_checkOnlyOptions = ["--preset", "--batch-size", "--image-size", "--channels", "--workloads", "--threads", "--malloc", "--python", "--script"];
+    private static readonly string[] s_sideBySideOptions = [.. s_checkOnlyOptions, "--rounds", "--iters", "--warmup", "--quick", "--memory-steps"];
 
     // A child process of this same tool (its apphost, or `dotnet mlnet-diffusion.dll` when run through dotnet).
     private static System.Diagnostics.ProcessStartInfo TrainerProcess(IReadOnlyList<string> arguments)
@@ -307,7 +399,7 @@ public static class CliApp
         var count = new Option<int>("--count") { Description = "Images to generate (FID is biased upward for small counts; the protocol uses 10000).", Required = true };
         var sampler = new Option<string>("--sampler") { Description = "dpm-solver++, ddim or ddpm.", DefaultValueFactory = _ => "dpm-solver++" };
         var steps = new Option<int?>("--steps") { Description = "Sampling steps (default: 20 for dpm-solver++, 50 for ddim, all for ddpm)." };
-        var eta = new Option<double>("--eta") { Description = "DDIM's η.", DefaultValueFactory = _ => 0 };
+        var eta = new Option<double>("--eta") { Description = "DDIM's η (--sampler ddim only).", DefaultValueFactory = _ => 0 };
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale (class-conditional models).", DefaultValueFactory = _ => 1 };
         var seed = new Option<ulong>("--seed") { Description = "Image i uses seed + i.", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch-size") { Description = "Images per generation batch.", DefaultValueFactory = _ => 100 };
@@ -327,9 +419,21 @@ public static class CliApp
             Check(p.GetValue(batch) >= 1, $"--batch-size must be ≥ 1, not {p.GetValue(batch)}");
             Check(p.GetValue(steps) is null or >= 1, $"--steps must be ≥ 1, not {p.GetValue(steps)}");
             Check(p.GetValue(bitsPerDim) is >= 0 and <= 10_000, $"--bits-per-dim-count must be in [0, 10000] (the test set), not {p.GetValue(bitsPerDim)}");
-            Check(double.IsFinite(p.GetValue(guidance)) && p.GetValue(guidance) >= 0, $"--guidance must be a finite number ≥ 0, not {p.GetValue(guidance)}");
+            CheckGuidanceAndEta(p, sampler, eta, guidance);
+            if (p.GetValue(json) is { } jsonOutput)
+            {
+                PrepareOutput("--json", jsonOutput, folder: false);
+            }
+
+            if (p.GetValue(cache) is { } cacheDirectory)
+            {
+                PrepareOutput("--cache-dir", cacheDirectory, folder: true);
+            }
+
             var path = p.GetRequiredValue(modelPath);
             using var model = DiffusionModel.Load(path, p.GetRequiredValue(device));
+            Check(model.Config.NumClasses is not null || p.GetValue(guidance) == 1,
+                $"--guidance {p.GetValue(guidance).ToString(s_invariant)} applies only to a class-conditional model (image i is generated as class i mod 10); '{path}' is unconditional");
             var options = new EvaluationOptions
             {
                 Count = p.GetValue(count),
@@ -379,6 +483,52 @@ public static class CliApp
         output.WriteLine(string.Create(s_invariant, $"feature net:    SHA-256 {result.FeatureNetworkSha256[..16]}…; took {result.Elapsed:hh\\:mm\\:ss}"));
     }
 
+    // Shared by generate and eval: the guidance scale's range, and η only where DDIM reads it (η 0, the default, asks for nothing).
+    private static void CheckGuidanceAndEta(ParseResult p, Option<string> sampler, Option<double> eta, Option<double> guidance)
+    {
+        Check(double.IsFinite(p.GetValue(guidance)) && p.GetValue(guidance) >= 0, $"--guidance must be a finite number ≥ 0, not {p.GetValue(guidance).ToString(s_invariant)}");
+        Check(p.GetValue(eta) == 0 || p.GetRequiredValue(sampler) == "ddim",
+            $"--eta applies only to --sampler ddim (η is DDIM's share of fresh noise), not to {p.GetRequiredValue(sampler)}");
+    }
+
+    // Every output of every command is checked before the work that produces it: its folder is created when missing, and a
+    // place that cannot be written fails at once, named as the user gave it.
+    private static void PrepareOutput(string option, string path, bool folder)
+    {
+        try
+        {
+            if (folder)
+            {
+                OutputFolder.Prepare(path);
+            }
+            else
+            {
+                OutputFolder.PrepareFor(path);
+            }
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new UnauthorizedAccessException($"{option}: {ex.Message}", ex);
+        }
+        catch (IOException ex)
+        {
+            throw new IOException($"{option}: {ex.Message}", ex);
+        }
+    }
+
+    private static string ScheduleName(NoiseScheduleOptions schedule)
+    {
+        var name = schedule.Kind.ToString().ToLowerInvariant();
+        return schedule == new NoiseScheduleOptions { Kind = schedule.Kind } ? name : $"{name} ({schedule})";
+    }
+
+    private static string PredictionName(PredictionType prediction) => prediction switch
+    {
+        PredictionType.Sample => "sample",
+        PredictionType.VPrediction => "v",
+        _ => "epsilon",
+    };
+
     private static SamplerKind ParseSampler(string name) => name switch
     {
         "ddim" => SamplerKind.Ddim,
@@ -402,6 +552,7 @@ public static class CliApp
         Check(limit is null or > 0, $"--limit must be positive, not {limit}");
         if (string.Equals(data, "fashion-mnist", StringComparison.OrdinalIgnoreCase))
         {
+            Check(labelsPath is null, "--labels does not apply to fashion-mnist, which brings its own labels");
             return ml.Diffusion().LoadFashionMnist(limit: limit);
         }
 

@@ -5,6 +5,7 @@ using Microsoft.ML.Runtime;
 using Microsoft.ML.Transforms.Image;
 using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Engine;
+using MLNet.Diffusion.IO;
 using MLNet.Diffusion.Training;
 using TorchSharp;
 
@@ -39,11 +40,12 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
         ArgumentOutOfRangeException.ThrowIfLessThan(options.ShufflePoolSize, 2, nameof(options));
         _context = context;
         _host = ((IHostEnvironment)context).Register(nameof(DiffusionTrainer));
-        var seed = options.Seed ?? (ulong)_host.Rand.Next();
+        // A resumed run keeps its checkpoint's seed unless one is given (and then it must be the same).
+        var seed = options.Seed ?? (options.ResumeFrom is null ? (ulong)_host.Rand.Next() : null);
         TrainerOptions = (Options)(options with { Seed = seed, Device = options.Device == "auto" ? ContextDevice(context) : options.Device }).Validated();
     }
 
-    /// <summary>The run's options, with the seed and device resolved from the context.</summary>
+    /// <summary>The run's options, with the seed and device resolved from the context (a resumed run's null seed stays null: the checkpoint's is used).</summary>
     public Options TrainerOptions { get; }
 
     /// <summary>
@@ -101,11 +103,31 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
         var encoding = options.PixelEncoding ?? PixelEncoding.ModelSpace(channels);
         CheckEncoding(encoding, channels);
         using var channel = _host.Start("Training");
+        var trainerOptions = (DdpmTrainerOptions)options with
+        {
+            ClassConditional = classes is not null,
+            Model = options.ResumeFrom is not null && options.InitialModel is { } initial ? initial.Config : options.Model,
+        };
+
+        // Before any work: a resumed run's settings are checked against its checkpoint, and the report's folder is made ready.
+        var resume = options.ResumeFrom is { } checkpoint ? ResumePlan.Create(checkpoint, data, trainerOptions) : null;
+        if (options.ReportPath is { } reportPath)
+        {
+            OutputFolder.PrepareFor(reportPath);
+        }
+
         CheckFirstBatch(input, pixels, channel);
-        var trainer = new DdpmTrainer(options with { ClassConditional = classes is not null });
+        var run = resume?.Options ?? trainerOptions;
+        var trainer = new DdpmTrainer(run);
         var total = trainer.TotalSteps(data);
         channel.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
-            $"training {options.InitialModel?.Config.ToString() ?? options.Model?.ToString() ?? options.ModelPreset} on {data.Count} images {channels}×{size}×{size}{(classes is { } c ? $" in {c} classes" : "")}: {total} steps of {options.BatchSize}, seed {options.Seed}, device {options.Device}, {(data.ShufflesExactly ? "exact shuffling" : $"pool shuffling ({options.ShufflePoolSize} rows)")}"));
+            $"training {options.InitialModel?.Config.ToString() ?? run.Model?.ToString() ?? run.ModelPreset} on {data.Count} images {channels}×{size}×{size}{(classes is { } c ? $" in {c} classes" : "")}: {total} steps of {run.BatchSize}, seed {trainer.Options.Seed}, device {run.Device}, {(data.ShufflesExactly ? "exact shuffling" : $"pool shuffling ({options.ShufflePoolSize} rows)")}"));
+        if (resume is not null)
+        {
+            channel.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
+                $"resuming {resume.Path} at step {resume.Checkpoint.Step}{(resume.Changes.Count == 0 ? ", unchanged" : $", changing {string.Join(", ", resume.Changes)}")}"));
+        }
+
         var every = Math.Max(1, total / 20);
         var progress = new Reporter(p =>
         {
@@ -116,8 +138,8 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
                     $"step {p.Step}/{p.TotalSteps} loss {p.SmoothedLoss:F4} lr {p.LearningRate:G3} {p.ImagesPerSecond:F1} images/s, {p.Remaining:hh\\:mm\\:ss} left"));
             }
         });
-        using var result = options.ResumeFrom is { } checkpoint
-            ? DdpmTrainer.Resume(checkpoint, data, progress, options.Epochs is null ? options.MaxSteps : null, options.CancellationToken)
+        using var result = resume is not null
+            ? DdpmTrainer.Resume(resume, data, progress, options.CancellationToken)
             : trainer.Train(data, progress, options.InitialModel?.Network, options.CancellationToken);
         channel.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
             $"{(result.Completed ? "finished" : "cancelled")} after {result.Steps} steps in {result.Elapsed.TotalSeconds:F1} s ({result.ImagesPerSecond:F1} images/s)"));
@@ -309,6 +331,20 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
     /// </summary>
     public sealed record Options : DdpmTrainerOptions
     {
+        /// <summary>Options with every default.</summary>
+        public Options()
+        {
+        }
+
+        /// <summary>
+        /// Options with the trainer settings of <paramref name="settings"/> (for example a checkpoint's, <see cref="TrainingCheckpoint.Read"/>)
+        /// and the defaults of the rest (columns, encoding, resume, report, ...).
+        /// </summary>
+        public Options(DdpmTrainerOptions settings)
+            : base(settings ?? throw new ArgumentNullException(nameof(settings)))
+        {
+        }
+
         /// <summary>The training images: a Single vector column [C, H, W] with C = 1 or 3, H = W, values in [−1, 1]. Default "Pixels".</summary>
         public string FeatureColumnName { get; init; } = "Pixels";
 
@@ -331,8 +367,13 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
 
         /// <summary>
         /// A checkpoint to continue from (one of the files a run writes into <see cref="DdpmTrainerOptions.CheckpointDirectory"/>), on the same
-        /// data: the run goes on exactly where it stopped with the checkpoint's settings; <see cref="DdpmTrainerOptions.MaxSteps"/> may raise
-        /// the total. Null (the default) starts a new run.
+        /// data; null (the default) starts a new run. These options then describe the continued run in full, as
+        /// <see cref="DdpmTrainer.Resume(string, ITrainingData, DdpmTrainerOptions, IProgress{TrainingProgress}, CancellationToken)"/> takes them:
+        /// what defines the run (model, schedule, prediction, loss weighting, conditioning, batch size, flipping, seed) must equal the
+        /// checkpoint's, every difference named in one error before training; the rest (steps, learning rate and its schedule, weight decay,
+        /// clipping, moving average, device, threads, checkpoint directory and cadence, sample grid) is applied and recorded in later
+        /// checkpoints. A null <see cref="DdpmTrainerOptions.Seed"/> keeps the checkpoint's. To start from the checkpoint's settings, build
+        /// the options from them: <c>new DiffusionTrainer.Options(TrainingCheckpoint.Read(path).Options) { ResumeFrom = path, ... }</c>.
         /// </summary>
         public string? ResumeFrom { get; init; }
 

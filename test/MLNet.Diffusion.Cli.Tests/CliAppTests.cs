@@ -8,6 +8,7 @@ public sealed class CliAppTests
 {
     private static string s_folder = null!;
     private static string s_model = null!;
+    private static string s_unconditional = null!;
 
     [ClassInitialize]
     public static void TrainOnce(TestContext context)
@@ -21,7 +22,16 @@ public sealed class CliAppTests
         StringAssert.Contains(output, "training on 32 images (1×28×28, 10 classes)");
         StringAssert.Contains(output, "trained 2 steps");
         StringAssert.Contains(File.ReadAllText(Path.Combine(s_folder, "report.html")), "<svg");
+        s_unconditional = Path.Combine(s_folder, "unconditional", "model.zip");
+        (code, _, error) = Run("train", "--data", "fashion-mnist", "--limit", "8", "--model", "tiny", "--steps", "1", "--batch-size", "4", "--device", "cpu",
+            "--out", s_unconditional, "--sample-grid", "0");
+        Assert.AreEqual(0, code, error);
     }
+
+    // Test rows name paths known only at run time: {model}, {unconditional}, {folder} and {blocked} (a file where a folder would be).
+    private static string Fill(string arg) =>
+        arg.Replace("{model}", s_model, StringComparison.Ordinal).Replace("{unconditional}", s_unconditional, StringComparison.Ordinal)
+            .Replace("{folder}", s_folder, StringComparison.Ordinal).Replace("{blocked}", Path.Combine(s_folder, "blocked"), StringComparison.Ordinal);
 
     private static (int Code, string Output, string Error) Run(params string[] args)
     {
@@ -126,15 +136,102 @@ public sealed class CliAppTests
         var image = ImageCodec.Load(grid);
         Assert.AreEqual((2 + (3 * 30), 2 + 30), (image.Width, image.Height));
         var folder = Path.Combine(s_folder, "images");
-        Assert.AreEqual(0, Run("generate", "--model", s_model, "--count", "2", "--sampler", "ddim", "--steps", "5", "--out", folder).Code);
+        Assert.AreEqual(0, Run("generate", "--model", s_model, "--count", "2", "--sampler", "ddim", "--steps", "5", "--eta", "0.5", "--out", folder).Code);
         CollectionAssert.AreEqual(new[] { "0000.png", "0001.png" }, Directory.GetFiles(folder).Select(Path.GetFileName).Order().ToArray());
         Assert.AreEqual(28, ImageCodec.Load(Path.Combine(folder, "0001.png")).Width);
     }
 
     [TestMethod]
+    public void Outputs_InMissingFolders_AreWrittenThere()
+    {
+        // One rule for every command: a missing folder of an output is created before the work starts.
+        var missing = Path.Combine(s_folder, "missing-" + Guid.NewGuid().ToString("N"));
+        var model = Path.Combine(missing, "train", "model.zip");
+        var (code, _, error) = Run("train", "--data", "fashion-mnist", "--limit", "8", "--model", "tiny", "--steps", "1", "--batch-size", "4", "--device", "cpu",
+            "--out", model, "--checkpoint-dir", Path.Combine(missing, "checkpoints", "run1"), "--sample-grid", "0");
+        Assert.AreEqual(0, code, error);
+        Assert.IsTrue(File.Exists(model));
+        Assert.IsTrue(File.Exists(Path.Combine(missing, "train", "report.html")));
+        Assert.AreEqual(1, Directory.GetFiles(Path.Combine(missing, "checkpoints", "run1"), "checkpoint-*").Length);
+
+        var grid = Path.Combine(missing, "generate", "grid.png");
+        (code, _, error) = Run("generate", "--model", model, "--count", "2", "--steps", "2", "--device", "cpu", "--out", grid);
+        Assert.AreEqual(0, code, error);
+        Assert.IsTrue(File.Exists(grid));
+        var images = Path.Combine(missing, "generate", "each", "image");
+        (code, _, error) = Run("generate", "--model", model, "--count", "2", "--steps", "2", "--device", "cpu", "--out", images);
+        Assert.AreEqual(0, code, error);
+        Assert.AreEqual(2, Directory.GetFiles(images, "*.png").Length);
+        Assert.AreEqual(0, Directory.GetFiles(missing, "*.tmp", SearchOption.AllDirectories).Length, "no probe or temporary file is left");
+    }
+
+    [TestMethod]
+    [DataRow(new[] { "train", "--data", "fashion-mnist", "--limit", "8", "--model", "tiny", "--steps", "2", "--batch-size", "4", "--device", "cpu", "--out", "{blocked}/model.zip" },
+        "--out", "{blocked}/model.zip")]
+    [DataRow(new[] { "train", "--data", "fashion-mnist", "--limit", "8", "--model", "tiny", "--steps", "2", "--batch-size", "4", "--device", "cpu", "--out", "{folder}/unused.zip",
+        "--checkpoint-dir", "{blocked}/checkpoints" }, "--checkpoint-dir", "{blocked}/checkpoints")]
+    [DataRow(new[] { "generate", "--model", "{model}", "--count", "2", "--steps", "2", "--device", "cpu", "--out", "{blocked}/grid.png" }, "--out", "{blocked}/grid.png")]
+    [DataRow(new[] { "generate", "--model", "{model}", "--count", "2", "--steps", "2", "--device", "cpu", "--out", "{blocked}/images" }, "--out", "{blocked}/images")]
+    [DataRow(new[] { "eval", "--model", "{model}", "--count", "10", "--steps", "2", "--device", "cpu", "--cache-dir", "{folder}/fid-cache", "--json", "{blocked}/e.json" },
+        "--json", "{blocked}/e.json")]
+    [DataRow(new[] { "eval", "--model", "{model}", "--count", "10", "--steps", "2", "--device", "cpu", "--cache-dir", "{blocked}/cache" }, "--cache-dir", "{blocked}/cache")]
+    public void Outputs_ThatCannotBeWritten_FailBeforeAnyWorkNamingThePathAsGiven(string[] args, string option, string path)
+    {
+        File.WriteAllText(Fill("{blocked}"), "a file where a folder would be");
+        var (code, output, error) = Run([.. args.Select(Fill)]);
+        Assert.AreEqual(1, code, error);
+        Assert.AreEqual($"error: {option}: Cannot write '{Fill(path)}': '{Fill("{blocked}")}' is a file, not a folder.", error.Trim());
+        Assert.AreEqual(string.Empty, output, "nothing was loaded, trained, generated or evaluated");
+    }
+
+    [TestMethod]
+    // Each row is cheap even where the option is accepted (tiny models, few steps), so that a regression fails fast.
+    [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.png", "--steps", "2", "--guidance", "3" }, "--guidance 3 applies only with --label")]
+    [DataRow(new[] { "generate", "--model", "{unconditional}", "--out", "{folder}/g.png", "--steps", "2", "--guidance", "3" }, "--guidance 3 applies only with --label")]
+    [DataRow(new[] { "generate", "--model", "{unconditional}", "--out", "{folder}/g.png", "--guidance", "3", "--label", "1" }, "This model is unconditional; it takes no labels")]
+    [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.png", "--guidance", "-1", "--label", "1" }, "--guidance must be a finite number ≥ 0, not -1")]
+    [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.png", "--steps", "2", "--eta", "0.5" }, "--eta applies only to --sampler ddim (η is DDIM's share of fresh noise), not to dpm-solver++")]
+    [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.png", "--sampler", "ddpm", "--steps", "2", "--eta", "1" }, "--eta applies only to --sampler ddim")]
+    [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.jpg", "--steps", "2" }, "generate writes PNG only")]
+    [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.png", "--steps", "0" }, "--steps must be ≥ 1, not 0")]
+    [DataRow(new[] { "eval", "--model", "{unconditional}", "--count", "10", "--steps", "2", "--cache-dir", "{folder}/fid-cache", "--guidance", "2" },
+        "--guidance 2 applies only to a class-conditional model")]
+    [DataRow(new[] { "eval", "--model", "{model}", "--count", "10", "--steps", "2", "--cache-dir", "{folder}/fid-cache", "--eta", "0.5" }, "--eta applies only to --sampler ddim")]
+    [DataRow(new[] { "train", "--data", "fashion-mnist", "--limit", "8", "--model", "tiny", "--steps", "1", "--batch-size", "4", "--device", "cpu", "--out", "{folder}/t.zip",
+        "--checkpoint-every", "5" }, "--checkpoint-every applies only with --checkpoint-dir")]
+    [DataRow(new[] { "train", "--data", "fashion-mnist", "--limit", "8", "--model", "tiny", "--steps", "1", "--batch-size", "4", "--device", "cpu", "--out", "{folder}/t.zip",
+        "--sample-grid", "4" }, "--sample-grid applies only with --checkpoint-dir")]
+    [DataRow(new[] { "train", "--data", "fashion-mnist", "--limit", "8", "--model", "tiny", "--steps", "1", "--batch-size", "4", "--device", "cpu", "--out", "{folder}/t.zip",
+        "--class-conditional", "--labels", "labels.idx" }, "--labels does not apply to fashion-mnist")]
+    [DataRow(new[] { "train", "--data", "images.idx", "--out", "{folder}/t.zip", "--labels", "labels.idx" }, "--labels applies only with --class-conditional")]
+    public void Options_ThatWouldChangeNothing_AreRefusedSayingWhereTheyApply(string[] args, string expected)
+    {
+        var (code, output, error) = Run([.. args.Select(Fill)]);
+        Assert.AreEqual(1, code, error);
+        StringAssert.StartsWith(error, "error: ");
+        StringAssert.Contains(error, expected);
+        Assert.AreEqual(string.Empty, output);
+        Assert.IsFalse(File.Exists(Fill("{folder}/g.png")) || File.Exists(Fill("{folder}/t.zip")) || Directory.Exists(Fill("{folder}/g.jpg")), "nothing was written");
+    }
+
+    [TestMethod]
+    [DataRow(new[] { "bench", "--shared-cores", "--rounds", "3" }, "--rounds does not apply to --shared-cores, which reads only --preset, --batch-size, --steps, --threads")]
+    [DataRow(new[] { "bench", "--data-path", "--workloads", "conv" }, "--workloads does not apply to --data-path")]
+    [DataRow(new[] { "bench", "--check-only", "--rounds", "2", "--quick" }, "--rounds, --quick do not apply to --check-only")]
+    [DataRow(new[] { "bench", "--steps", "5" }, "--steps does not apply to the side-by-side benchmark")]
+    [DataRow(new[] { "bench", "--shared-cores", "--data-path" }, "--shared-cores and --data-path are two benchmarks: give one of them")]
+    public void Bench_OptionsTheBenchmarkDoesNotRead_AreRefused(string[] args, string expected)
+    {
+        var (code, output, error) = Run(args);
+        Assert.AreEqual(1, code, error);
+        StringAssert.Contains(error, expected);
+        Assert.AreEqual(string.Empty, output);
+    }
+
+    [TestMethod]
     public void Eval_TinyModel_PrintsFidCoverageAndWritesJson()
     {
-        var json = Path.Combine(s_folder, "eval.json");
+        var json = Path.Combine(s_folder, "eval-output", "eval.json");
         var cache = Path.Combine(s_folder, "fid-cache");
         var (code, output, error) = Run("eval", "--model", s_model, "--count", "10", "--sampler", "ddim", "--steps", "2", "--batch-size", "4",
             "--seed", "3", "--device", "cpu", "--json", json, "--cache-dir", cache);

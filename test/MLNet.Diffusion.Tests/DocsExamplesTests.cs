@@ -107,8 +107,12 @@ public sealed class DocsExamplesTests
         // docs: resume
         // Carry on from the step-10 checkpoint for 10 more steps: on the CPU, bit-identical to the run above.
         using var resumed = DdpmTrainer.Resume(TrainingCheckpoint.PathFor(folder, 10), data, maxSteps: 30);
+        // Or change what may change (here the learning rate), starting from the options the checkpoint recorded.
+        var recorded = TrainingCheckpoint.Read(TrainingCheckpoint.PathFor(folder, 10)).Options;
+        using var slower = DdpmTrainer.Resume(TrainingCheckpoint.PathFor(folder, 10), data, recorded with { LearningRate = 1e-4, MaxSteps = 30 });
         // end
         Assert.AreEqual(30, resumed.Steps);
+        Assert.AreEqual((30L, 1e-4), (slower.Steps, slower.Options.LearningRate));
         // docs: generate
         var sampler = new DdimSampler(result.Schedule);
         var denoiser = UNetDenoiser.Create(result.EmaModel, torch.tensor(new long[] { 0, 1, 2, 2 }), guidanceScale: 3);

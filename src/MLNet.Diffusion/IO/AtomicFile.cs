@@ -14,13 +14,31 @@ internal static class AtomicFile
         var temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            FileStream created;
+            try
+            {
+                created = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The temporary file is ours, not the caller's: the error names the path that was asked for.
+                throw Named(path, temporary, ex);
+            }
+
+            using (var stream = created)
             {
                 write(stream);
                 stream.Flush(flushToDisk: true);
             }
 
-            File.Move(temporary, full, overwrite: true);
+            try
+            {
+                File.Move(temporary, full, overwrite: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw Named(path, temporary, ex);
+            }
         }
         catch
         {
@@ -35,6 +53,20 @@ internal static class AtomicFile
 
             throw;
         }
+    }
+
+    private static Exception Named(string path, string temporary, Exception ex)
+    {
+        var reason = ex is DirectoryNotFoundException
+            ? $"its folder '{Path.GetDirectoryName(temporary)}' does not exist"
+            : ex.Message.Replace(temporary, path, StringComparison.Ordinal);
+        var message = $"Cannot write '{path}': {reason}";
+        return ex switch
+        {
+            UnauthorizedAccessException => new UnauthorizedAccessException(message, ex),
+            DirectoryNotFoundException => new DirectoryNotFoundException(message, ex),
+            _ => new IOException(message, ex),
+        };
     }
 
     /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/>.</summary>

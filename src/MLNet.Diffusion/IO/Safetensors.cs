@@ -117,6 +117,44 @@ public static class Safetensors
         return Deserialize(bytes, path, device);
     }
 
+    /// <summary>
+    /// The <c>__metadata__</c> strings of the safetensors file <paramref name="path"/>, reading only its header (a checkpoint's
+    /// manifest without its tensors). The header is validated as <see cref="Load"/> does; the tensor bytes are not read.
+    /// </summary>
+    internal static IReadOnlyDictionary<string, string> ReadMetadata(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            Span<byte> prefix = stackalloc byte[8];
+            if (stream.ReadAtLeast(prefix, 8, throwOnEndOfStream: false) < 8)
+            {
+                throw Invalid(path, $"it has {stream.Length} bytes, fewer than the 8-byte header length");
+            }
+
+            var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+            if (headerLength > MaxHeaderBytes)
+            {
+                throw Invalid(path, $"its header claims {headerLength} bytes, over the {MaxHeaderBytes}-byte limit");
+            }
+
+            if (8 + (long)headerLength > stream.Length)
+            {
+                throw Invalid(path, $"its header claims {headerLength} bytes but only {stream.Length - 8} follow (truncated file?)");
+            }
+
+            var header = new byte[headerLength];
+            stream.ReadExactly(header);
+            _ = ParseHeader(header, path, out var metadata);
+            return metadata;
+        }
+        catch (IOException ex) when (ex is not FileNotFoundException)
+        {
+            throw new InvalidDataException($"Cannot read safetensors file '{path}': {ex.Message}", ex);
+        }
+    }
+
     /// <summary>Parses safetensors bytes; <paramref name="source"/> names them in error messages.</summary>
     public static SafetensorsContent Deserialize(ReadOnlySpan<byte> bytes, string source = "(memory)", Device? device = null)
     {

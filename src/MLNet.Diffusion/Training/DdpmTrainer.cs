@@ -59,31 +59,57 @@ public sealed class DdpmTrainer
 
     /// <summary>
     /// Continues the run saved in <paramref name="checkpointPath"/> on the same <paramref name="data"/>, with the
-    /// checkpoint's options (a trainer built with other options only decides the device).
+    /// checkpoint's options, writing further checkpoints beside the one resumed from. The result covers the whole run:
+    /// losses from step 1, training time and throughput summed over every part.
     /// </summary>
     /// <param name="checkpointPath">A checkpoint written by a run.</param>
     /// <param name="data">The run's training data.</param>
     /// <param name="progress">Receives a report after every step.</param>
     /// <param name="maxSteps">A new total number of steps (to train longer than planned); null keeps the run's.</param>
     /// <param name="cancellationToken">Stops after the current step, writing a checkpoint.</param>
+    /// <exception cref="ArgumentException">The data differs from the run's (size, channels, classes, examples per pass), or <paramref name="maxSteps"/> is below the checkpoint's step.</exception>
     public static TrainingResult Resume(string checkpointPath, ITrainingData data, IProgress<TrainingProgress>? progress = null,
-        long? maxSteps = null, CancellationToken cancellationToken = default)
+        long? maxSteps = null, CancellationToken cancellationToken = default) =>
+        Resume(ResumePlan.Create(checkpointPath, data, given: null, maxSteps), data, progress, cancellationToken);
+
+    /// <summary>
+    /// Continues the run saved in <paramref name="checkpointPath"/> on the same <paramref name="data"/> with
+    /// <paramref name="options"/>, the run's options in full as a new run would be given them (e.g. the checkpoint's,
+    /// <see cref="TrainingCheckpoint.Read"/>, with some changed). What defines the run must equal the checkpoint's: the model,
+    /// schedule, prediction type, loss weighting, class conditioning and label dropout, batch size and accumulation,
+    /// flipping, and the seed (null keeps the checkpoint's); every one that differs is named in one error, before anything is
+    /// loaded. The rest is applied and recorded in later checkpoints: total steps or epochs, learning rate, warm-up and its
+    /// schedule, weight decay, clipping, the moving average's decay and warm-up, device, threads (null keeps the
+    /// checkpoint's), checkpoint directory, cadence and count, and sample grid size.
+    /// </summary>
+    /// <param name="checkpointPath">A checkpoint written by a run.</param>
+    /// <param name="data">The run's training data.</param>
+    /// <param name="options">The options of the continued run.</param>
+    /// <param name="progress">Receives a report after every step.</param>
+    /// <param name="cancellationToken">Stops after the current step, writing a checkpoint.</param>
+    /// <exception cref="ArgumentException">A setting that defines the run, or the data, differs from the checkpoint's; or the total is below its step.</exception>
+    public static TrainingResult Resume(string checkpointPath, ITrainingData data, DdpmTrainerOptions options,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Resume(ResumePlan.Create(checkpointPath, data, options), data, progress, cancellationToken);
+    }
+
+    internal static TrainingResult Resume(ResumePlan plan, ITrainingData data, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var (manifest, content) = TrainingCheckpoint.Load(checkpointPath);
+        var (manifest, content) = TrainingCheckpoint.Load(plan.Path);
         using (content)
         {
-            var options = manifest.Options with { Threads = manifest.Options.Threads ?? manifest.Threads };
-            options = maxSteps is { } steps ? options with { MaxSteps = steps, Epochs = null } : options;
-            var trainer = new DdpmTrainer(options);
+            var trainer = new DdpmTrainer(plan.Options);
             var expected = trainer.ModelConfig(data);
-            if (!SameShape(expected, manifest.Model))
+            if (!ResumePlan.SameShape(expected, manifest.Model))
             {
                 throw new ArgumentException($"The data ({data.Channels} channels, {data.ImageSize} px, {data.NumClasses?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no"} classes) does not fit the checkpoint's model ({manifest.Model}).", nameof(data));
             }
 
             var run = new Run(trainer, data, manifest.Model);
-            run.Restore(manifest, content.Tensors, checkpointPath);
+            run.Restore(manifest, content.Tensors, plan.Path);
             return run.Execute(progress, cancellationToken);
         }
     }
@@ -135,10 +161,6 @@ public sealed class DdpmTrainer
         return ((epochs * data.Count) + perStep - 1) / perStep;
     }
 
-    private static bool SameShape(UNetConfig a, UNetConfig b) =>
-        a with { ChannelMultipliers = [], AttentionResolutions = [] } == b with { ChannelMultipliers = [], AttentionResolutions = [] }
-        && a.ChannelMultipliers.SequenceEqual(b.ChannelMultipliers) && a.AttentionResolutions.SequenceEqual(b.AttentionResolutions);
-
     /// <summary>The state of one run: model, optimiser, averages, generators and data position.</summary>
     private sealed class Run
     {
@@ -161,6 +183,15 @@ public sealed class DdpmTrainer
         private IReadOnlyDictionary<string, Tensor>? _restoredModel;
         private IReadOnlyDictionary<string, Tensor>? _restoredEma;
         private Dictionary<string, Tensor>? _restoredOptimizer;
+        private string? _restoredFrom;
+
+        // What the run records, carried through checkpoints so that a resumed run reports the whole run.
+        private readonly List<double> _losses = [];
+        private double _smoothed;
+        private TimeSpan _elapsedBefore;
+        private long _imagesBefore;
+        private readonly Stopwatch _clock = new();
+        private long _startStep;
 
         public Run(DdpmTrainer trainer, ITrainingData data, UNetConfig config)
         {
@@ -188,6 +219,22 @@ public sealed class DdpmTrainer
             _restoredOptimizer = Prefixed(tensors, "optimizer.").ToDictionary(p => p.Key, p => p.Value);
             _restoredTrainRng = tensors.TryGetValue("rng.train", out var train) ? train : throw Missing(path, "rng.train");
             _restoredDefaultRng = tensors.TryGetValue("rng.default", out var global) ? global : throw Missing(path, "rng.default");
+            if (tensors.TryGetValue(TrainingCheckpoint.LossHistoryTensor, out var history))
+            {
+                if (history.dtype != ScalarType.Float64 || history.shape.Length != 1 || history.shape[0] > manifest.Step)
+                {
+                    throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                        $"Checkpoint '{path}' has a '{TrainingCheckpoint.LossHistoryTensor}' tensor of {history.dtype} [{string.Join(", ", history.shape)}]; expected float64 [n] with n ≤ {manifest.Step}."));
+                }
+
+                _losses.AddRange(history.data<double>().ToArray());
+                _smoothed = manifest.SmoothedLoss ?? 0;
+            }
+
+            // Checkpoints of earlier versions recorded nothing of this: the run's record starts at the resume point.
+            _elapsedBefore = TimeSpan.FromSeconds(manifest.ElapsedSeconds ?? 0);
+            _imagesBefore = manifest.ImagesTrained ?? 0;
+            _restoredFrom = path;
             _restored = true;
         }
 
@@ -220,10 +267,15 @@ public sealed class DdpmTrainer
                     defaultRng.set_state(_restoredDefaultRng!);
                 }
 
-                var losses = new List<double>();
-                var clock = Stopwatch.StartNew();
-                var startStep = _step;
-                var smoothed = 0.0;
+                if (_options.CheckpointDirectory is { } directory)
+                {
+                    // Before step 1: a folder that cannot be written fails now, not at the first checkpoint.
+                    IO.OutputFolder.Prepare(directory);
+                    CarrySampleGrids(directory);
+                }
+
+                _clock.Restart();
+                _startStep = _step;
                 var completed = true;
                 model.train();
                 while (_step < _totalSteps)
@@ -245,15 +297,14 @@ public sealed class DdpmTrainer
 
                     ema.Decay = _options.EmaWarmup ? Math.Min(_options.EmaDecay, (1.0 + _step) / (10.0 + _step)) : _options.EmaDecay;
                     ema.Update(model);
-                    losses.Add(loss);
-                    smoothed = (LossSmoothing * smoothed) + ((1 - LossSmoothing) * loss);
+                    _losses.Add(loss);
+                    _smoothed = (LossSmoothing * _smoothed) + ((1 - LossSmoothing) * loss);
                     if (progress is not null)
                     {
-                        var done = _step - startStep;
-                        var elapsed = clock.Elapsed;
-                        var images = done * _options.BatchSize * _options.GradientAccumulationSteps;
-                        progress.Report(new TrainingProgress(_step, _totalSteps, _epoch, loss, smoothed / (1 - Math.Pow(LossSmoothing, done)), learningRate,
-                            images / Math.Max(elapsed.TotalSeconds, 1e-9), elapsed, elapsed / done * (_totalSteps - _step)));
+                        var done = _step - _startStep;
+                        var elapsed = Elapsed;
+                        progress.Report(new TrainingProgress(_step, _totalSteps, _epoch, loss, _smoothed / (1 - Math.Pow(LossSmoothing, _losses.Count)), learningRate,
+                            ImagesTrained / Math.Max(elapsed.TotalSeconds, 1e-9), elapsed, _clock.Elapsed / done * (_totalSteps - _step)));
                     }
 
                     if (_step % _options.CheckpointEvery == 0 && _step < _totalSteps)
@@ -267,10 +318,9 @@ public sealed class DdpmTrainer
                 emaModel.to(_device);
                 ema.CopyTo(emaModel);
                 emaModel.eval();
-                var seconds = clock.Elapsed;
-                var trained = (_step - startStep) * _options.BatchSize * _options.GradientAccumulationSteps;
-                return new TrainingResult(model, emaModel, _schedule, _options, _step, losses, _lastCheckpoint, completed, seconds,
-                    trained / Math.Max(seconds.TotalSeconds, 1e-9));
+                var seconds = Elapsed;
+                return new TrainingResult(model, emaModel, _schedule, _options, _step, [.. _losses], _lastCheckpoint, completed, seconds,
+                    ImagesTrained / Math.Max(seconds.TotalSeconds, 1e-9));
             }
             catch
             {
@@ -283,6 +333,11 @@ public sealed class DdpmTrainer
                 _pass = null;
             }
         }
+
+        // Training time and images of the whole run: the parts before the resume point, and this one.
+        private TimeSpan Elapsed => _elapsedBefore + _clock.Elapsed;
+
+        private long ImagesTrained => _imagesBefore + ((_step - _startStep) * _options.BatchSize * _options.GradientAccumulationSteps);
 
         // One optimiser step: GradientAccumulationSteps forward/backward passes, clipping, AdamW. Returns the loss.
         private double TrainStep(UNet2D model, AdamW optimizer, Generator rng)
@@ -407,10 +462,12 @@ public sealed class DdpmTrainer
                 .Concat(optimizerState.Values.Select(p => KeyValuePair.Create("optimizer." + p.Key, p.Value.to(torch.CPU))))
                 .Append(KeyValuePair.Create("rng.train", trainRng.get_state()))
                 .Append(KeyValuePair.Create("rng.default", defaultRng.get_state()))
+                .Append(KeyValuePair.Create(TrainingCheckpoint.LossHistoryTensor, torch.tensor(_losses.ToArray(), ScalarType.Float64)))
                 .ToList();
             var manifest = new TrainingCheckpoint
             {
                 Step = _step, Epoch = _epoch, Position = _position, Options = _options, Model = _config, Threads = torch.get_num_threads(),
+                SmoothedLoss = _smoothed, ElapsedSeconds = Elapsed.TotalSeconds, ImagesTrained = ImagesTrained, ExampleCount = _data.Count,
             };
             TrainingCheckpoint.Save(path, manifest, tensors);
             _lastCheckpoint = path;
@@ -418,6 +475,27 @@ public sealed class DdpmTrainer
             foreach (var old in TrainingCheckpoint.List(directory).SkipLast(_options.KeepCheckpoints))
             {
                 File.Delete(old);
+            }
+        }
+
+        // A run resumed into another checkpoint directory brings the sample grids of its steps so far, so that the folder (and
+        // the report made from it) covers the whole run. Grids of later steps (from a run that went further before) stay behind.
+        private void CarrySampleGrids(string directory)
+        {
+            if (_restoredFrom is null || Path.GetDirectoryName(Path.GetFullPath(_restoredFrom)) is not { } previous
+                || string.Equals(previous, Path.GetFullPath(directory).TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            foreach (var grid in Directory.GetFiles(previous, "samples-*.png"))
+            {
+                var name = Path.GetFileName(grid);
+                var target = Path.Combine(directory, name);
+                if (TrainingReport.GridStep(name) is { } step && step <= _step && !File.Exists(target))
+                {
+                    File.Copy(grid, target);
+                }
             }
         }
 

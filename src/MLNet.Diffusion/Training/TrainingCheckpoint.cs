@@ -10,14 +10,18 @@ namespace MLNet.Diffusion.Training;
 
 /// <summary>
 /// A training checkpoint: one safetensors file holding the model (<c>model.*</c>), its moving average
-/// (<c>ema.*</c>), the optimiser state (<c>optimizer.*</c>) and the random generators' states (<c>rng.*</c>),
-/// with a JSON manifest in the metadata: format version, step, data position, the full options and model config.
-/// Written to a temporary file and renamed, so a checkpoint on disk is always complete.
+/// (<c>ema.*</c>), the optimiser state (<c>optimizer.*</c>), the random generators' states (<c>rng.*</c>) and the
+/// loss of every step so far (<c>history.loss</c>, float64), with a JSON manifest in the metadata: format version,
+/// step, data position, the full options and model config, and what the run has recorded (smoothed loss, training
+/// time, images trained). Written to a temporary file and renamed, so a checkpoint on disk is always complete.
 /// </summary>
 public sealed class TrainingCheckpoint
 {
     /// <summary>The format written by this version.</summary>
     public const int FormatVersion = 1;
+
+    /// <summary>The float64 tensor of the losses of the last steps, oldest first, ending with step <see cref="Step"/>: every step for runs of this version.</summary>
+    internal const string LossHistoryTensor = "history.loss";
 
     private const string ManifestKey = "mlnet-diffusion.checkpoint";
 
@@ -48,6 +52,24 @@ public sealed class TrainingCheckpoint
     /// </summary>
     public int? Threads { get; init; }
 
+    /// <summary>
+    /// The exponential moving average of the loss behind <see cref="TrainingProgress.SmoothedLoss"/> (weight 0.98 on the
+    /// past, before bias correction), over the steps of the loss history. Null in checkpoints of earlier versions.
+    /// </summary>
+    public double? SmoothedLoss { get; init; }
+
+    /// <summary>Training time of the run so far in seconds, summed over every resumed part. Null in checkpoints of earlier versions.</summary>
+    public double? ElapsedSeconds { get; init; }
+
+    /// <summary>Training images of the run so far (steps × batch size × accumulation). Null in checkpoints of earlier versions.</summary>
+    public long? ImagesTrained { get; init; }
+
+    /// <summary>
+    /// Examples in one pass of the run's data, which with the seed decides the data order: a run resumes only on data of
+    /// the same size. Null in checkpoints of earlier versions.
+    /// </summary>
+    public long? ExampleCount { get; init; }
+
     /// <summary>The library version that wrote it.</summary>
     public string LibraryVersion { get; init; } = typeof(TrainingCheckpoint).Assembly.GetName().Version?.ToString() ?? "unknown";
 
@@ -64,6 +86,23 @@ public sealed class TrainingCheckpoint
     internal static void Save(string path, TrainingCheckpoint manifest, IEnumerable<KeyValuePair<string, Tensor>> tensors) =>
         Safetensors.Save(path, tensors, new Dictionary<string, string> { [ManifestKey] = JsonSerializer.Serialize(new Manifest(FormatVersion, manifest), JsonOptions) });
 
+    /// <summary>
+    /// Reads the manifest of the checkpoint <paramref name="path"/> without its tensors: what a run was set up with
+    /// (<see cref="Options"/>, <see cref="Model"/>) and how far it got, e.g. to build the options of a resumed run from.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="InvalidDataException">The file is not a training checkpoint this library reads.</exception>
+    public static TrainingCheckpoint Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+        }
+
+        return Parse(path, Safetensors.ReadMetadata(path));
+    }
+
     /// <summary>Reads a checkpoint; the caller disposes the returned tensors.</summary>
     internal static (TrainingCheckpoint Manifest, SafetensorsContent Content) Load(string path)
     {
@@ -76,38 +115,43 @@ public sealed class TrainingCheckpoint
         var content = Safetensors.Load(path);
         try
         {
-            if (!content.Metadata.TryGetValue(ManifestKey, out var json))
-            {
-                throw new InvalidDataException($"'{path}' is a safetensors file but not an MLNet.Diffusion training checkpoint (no {ManifestKey} metadata).");
-            }
-
-            Manifest? manifest;
-            try
-            {
-                manifest = JsonSerializer.Deserialize<Manifest>(json, JsonOptions);
-            }
-            catch (JsonException ex)
-            {
-                throw new InvalidDataException($"Checkpoint '{path}' has an unreadable manifest: {ex.Message}", ex);
-            }
-
-            if (manifest?.State is null)
-            {
-                throw new InvalidDataException($"Checkpoint '{path}' has an empty manifest.");
-            }
-
-            if (manifest.FormatVersion != FormatVersion)
-            {
-                throw new InvalidDataException($"Checkpoint '{path}' has format version {manifest.FormatVersion}; this library reads version {FormatVersion}.");
-            }
-
-            return (manifest.State, content);
+            return (Parse(path, content.Metadata), content);
         }
         catch
         {
             content.Dispose();
             throw;
         }
+    }
+
+    private static TrainingCheckpoint Parse(string path, IReadOnlyDictionary<string, string> metadata)
+    {
+        if (!metadata.TryGetValue(ManifestKey, out var json))
+        {
+            throw new InvalidDataException($"'{path}' is a safetensors file but not an MLNet.Diffusion training checkpoint (no {ManifestKey} metadata).");
+        }
+
+        Manifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<Manifest>(json, JsonOptions);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}' has an unreadable manifest: {ex.Message}", ex);
+        }
+
+        if (manifest?.State is null)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}' has an empty manifest.");
+        }
+
+        if (manifest.FormatVersion != FormatVersion)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}' has format version {manifest.FormatVersion}; this library reads version {FormatVersion}.");
+        }
+
+        return manifest.State;
     }
 
     private sealed record Manifest(int FormatVersion, TrainingCheckpoint State);

@@ -50,15 +50,16 @@ public static class TrainingReport
 
         page.Append("<h2>Loss</h2>\n").Append(LossCurve(result.Losses, result.Steps - result.Losses.Count));
 
+        // Grids of this run's steps only: a folder may also hold those of a run that went further before this one resumed.
         var grids = result.Options.CheckpointDirectory is { } directory && Directory.Exists(directory)
-            ? Directory.GetFiles(directory, "samples-*.png").Order(StringComparer.Ordinal).ToArray()
+            ? Directory.GetFiles(directory, "samples-*.png").Where(g => GridStep(Path.GetFileName(g)) <= result.Steps).Order(StringComparer.Ordinal).ToArray()
             : [];
         if (grids.Length > 0)
         {
             page.Append("<h2>Samples during training</h2>\n");
             foreach (var grid in grids)
             {
-                var step = long.TryParse(Path.GetFileNameWithoutExtension(grid)["samples-".Length..], NumberStyles.None, c, out var s) ? s.ToString("N0", c) : "?";
+                var step = GridStep(Path.GetFileName(grid))!.Value.ToString("N0", c);
                 page.Append("<figure><img alt=\"samples at step ").Append(step).Append("\" src=\"data:image/png;base64,")
                     .Append(Convert.ToBase64String(File.ReadAllBytes(grid))).Append("\"><figcaption>step ").Append(step).Append("</figcaption></figure>\n");
             }
@@ -76,6 +77,13 @@ public static class TrainingReport
         page.Append("</table>\n</body></html>\n");
         return page.ToString();
     }
+
+    /// <summary>The step of a sample grid's file name (<c>samples-00001000.png</c>), or null for another name.</summary>
+    internal static long? GridStep(string fileName) =>
+        fileName.StartsWith("samples-", StringComparison.Ordinal) && fileName.EndsWith(".png", StringComparison.Ordinal)
+        && long.TryParse(fileName["samples-".Length..^".png".Length], NumberStyles.None, CultureInfo.InvariantCulture, out var step)
+            ? step
+            : null;
 
     // The raw loss (light) and an exponential moving average (dark) against the step, on a linear scale.
     private static string LossCurve(IReadOnlyList<double> losses, long firstStep)

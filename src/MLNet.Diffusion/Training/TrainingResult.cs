@@ -36,7 +36,10 @@ public sealed class TrainingResult : IDisposable
     /// <summary>Optimiser steps completed (including those before a resume).</summary>
     public long Steps { get; }
 
-    /// <summary>The loss of each step of this run (or of this resumed part of it).</summary>
+    /// <summary>
+    /// The loss of each step of the run, from step 1, through every resume (a run resumed from a checkpoint of an earlier
+    /// version, which recorded no losses, has them from its resume point: the first is that of step <see cref="Steps"/> − count + 1).
+    /// </summary>
     public IReadOnlyList<double> Losses { get; }
 
     /// <summary>The last checkpoint written, or null.</summary>
@@ -45,10 +48,10 @@ public sealed class TrainingResult : IDisposable
     /// <summary>False when the run was cancelled before its last step.</summary>
     public bool Completed { get; }
 
-    /// <summary>Wall-clock time of this run (or of this resumed part).</summary>
+    /// <summary>Training time of the run, summed over every resumed part (time after the last checkpoint of an interrupted part is not counted).</summary>
     public TimeSpan Elapsed { get; }
 
-    /// <summary>Training images per second over this run.</summary>
+    /// <summary>Training images per second over the run: all images trained over <see cref="Elapsed"/>.</summary>
     public double ImagesPerSecond { get; }
 
     /// <summary>Disposes both models.</summary>

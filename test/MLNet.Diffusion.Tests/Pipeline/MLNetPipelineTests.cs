@@ -235,6 +235,37 @@ public sealed class MLNetPipelineTests
             resumed.Network.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray());
     }
 
+    [TestMethod]
+    public void Fit_ResumeFrom_AppliesTheOptionsThatMayChangeAndRefusesThoseThatDefineTheRun()
+    {
+        using var folder = new TempFolder();
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(s_rows);
+        var options = Tiny with { Seed = 3, MaxSteps = 2, CheckpointDirectory = folder.Path, CheckpointEvery = 2 };
+        using (ColorPipeline(ml, options).Fit(data).LastTransformer)
+        {
+        }
+
+        var checkpoint = TrainingCheckpoint.PathFor(folder.Path, 2);
+        var error = Assert.ThrowsExactly<ArgumentException>(() => ColorPipeline(ml, options with { ResumeFrom = checkpoint, MaxSteps = 4, BatchSize = 2 }).Fit(data));
+        StringAssert.Contains(error.Message, "BatchSize is 4 in the checkpoint but 2 in the options");
+        Assert.AreEqual(1, TrainingCheckpoint.List(folder.Path).Count, "nothing was trained");
+
+        // The same Options with a lower learning rate and more steps (a null seed keeps the checkpoint's).
+        using (var resumed = ColorPipeline(ml, options with { ResumeFrom = checkpoint, MaxSteps = 4, LearningRate = 1e-5, Seed = null }).Fit(data).LastTransformer)
+        {
+            Assert.AreEqual((4L, 3UL), (resumed.Training!.Steps, resumed.Training.Seed));
+        }
+
+        var recorded = TrainingCheckpoint.Read(TrainingCheckpoint.PathFor(folder.Path, 4)).Options;
+        Assert.AreEqual((1e-5, 4L, 3UL), (recorded.LearningRate, recorded.MaxSteps, recorded.Seed));
+
+        // Options built from the checkpoint's own settings.
+        var own = new DiffusionTrainer.Options(TrainingCheckpoint.Read(checkpoint).Options) { ResumeFrom = checkpoint, MaxSteps = 3 };
+        using var fromOwn = ColorPipeline(ml, own).Fit(data).LastTransformer;
+        Assert.AreEqual(3L, fromOwn.Training!.Steps);
+    }
+
     public sealed class PixelRow
     {
         [VectorType(1, 8, 8)]

@@ -107,7 +107,7 @@ public sealed class DdpmTrainerTests
 
         using var resumed = DdpmTrainer.Resume(middle, data);
         Assert.AreEqual(20, resumed.Steps);
-        CollectionAssert.AreEqual(straight.Losses.Skip(10).ToArray(), resumed.Losses.ToArray(), "the loss sequence after step 10");
+        CollectionAssert.AreEqual(straight.Losses.ToArray(), resumed.Losses.ToArray(), "the loss sequence, steps 1 to 20");
         foreach (var (name, tensor) in straight.Model.state_dict())
         {
             CollectionAssert.AreEqual(tensor.ToBytes(), resumed.Model.state_dict()[name].ToBytes(), $"weights of {name}");
@@ -126,7 +126,127 @@ public sealed class DdpmTrainerTests
         var options = Small(4) with { CheckpointDirectory = NewDirectory(), CheckpointEvery = 2 };
         using var straight = new DdpmTrainer(options).Train(data);
         using var resumed = DdpmTrainer.Resume(TrainingCheckpoint.PathFor(options.CheckpointDirectory!, 2), data);
-        CollectionAssert.AreEqual(straight.Losses.Skip(2).ToArray(), resumed.Losses.ToArray());
+        CollectionAssert.AreEqual(straight.Losses.ToArray(), resumed.Losses.ToArray());
+    }
+
+    [TestMethod]
+    public void Resume_ReportsTheWholeRun_LikeAStraightRun()
+    {
+        using var data = Patterns(6);
+        var options = Small(20) with { CheckpointDirectory = NewDirectory(), CheckpointEvery = 10, ClassConditional = true, SampleGridSize = 4 };
+        using var straight = new DdpmTrainer(options).Train(data);
+        var middle = TrainingCheckpoint.PathFor(options.CheckpointDirectory!, 10);
+        var atMiddle = TrainingCheckpoint.Read(middle);
+        Assert.AreEqual(10, atMiddle.Step);
+
+        // Resumed into another folder, which gets the grids of the steps before the resume point.
+        var moved = Path.Combine(NewDirectory(), "moved");
+        using var resumed = DdpmTrainer.Resume(middle, data, atMiddle.Options with { CheckpointDirectory = moved });
+        CollectionAssert.AreEqual(straight.Losses.ToArray(), resumed.Losses.ToArray(), "the losses of steps 1 to 20");
+        using var straightModel = DiffusionModel.FromTraining(straight);
+        using var resumedModel = DiffusionModel.FromTraining(resumed);
+        var (a, b) = (straightModel.Training!, resumedModel.Training!);
+        Console.WriteLine($"straight: {a}\nresumed:  {b}");
+        Assert.AreEqual(a with { Seconds = 0, ImagesPerSecond = 0 }, b with { Seconds = 0, ImagesPerSecond = 0 }, "steps, batch, final loss and seed");
+        Assert.AreEqual(20, b.Steps);
+
+        // Time adds up over the parts, and the throughput is all images over all of it.
+        Assert.IsTrue(atMiddle.ElapsedSeconds > 0 && resumed.Elapsed.TotalSeconds > atMiddle.ElapsedSeconds, $"{resumed.Elapsed.TotalSeconds} s after {atMiddle.ElapsedSeconds} s");
+        Assert.AreEqual(20 * 4, resumed.ImagesPerSecond * resumed.Elapsed.TotalSeconds, 1e-6, "images/s × seconds = 20 steps of 4 images");
+        Assert.AreEqual(10 * 4L, atMiddle.ImagesTrained);
+
+        var html = TrainingReport.Render(resumed);
+        var points = html[(html.IndexOf("points=\"", StringComparison.Ordinal) + 8)..].Split('"')[0].Split(' ');
+        Assert.AreEqual(20, points.Length, "one point per step of the whole run");
+        StringAssert.Contains(html, ">step 1</text>");
+        StringAssert.Contains(html, ">step 20</text>");
+        Assert.AreEqual(2, html.Split("data:image/png;base64,").Length - 1, "the grids of steps 10 (carried over) and 20");
+        Assert.AreEqual(TrainingReport.Render(straight).Split("<h2>Loss</h2>")[1].Split("</svg>")[0], html.Split("<h2>Loss</h2>")[1].Split("</svg>")[0], "the same curve");
+    }
+
+    [TestMethod]
+    public void Resume_WithOptions_AppliesWhatMayChangeAndRecordsIt()
+    {
+        using var data = Patterns(4);
+        var first = NewDirectory();
+        var options = Small(6) with { CheckpointDirectory = first, CheckpointEvery = 3 };
+        using (new DdpmTrainer(options).Train(data))
+        {
+        }
+
+        var second = Path.Combine(NewDirectory(), "second");
+        var reports = new List<TrainingProgress>();
+        var changed = options with { MaxSteps = 8, LearningRate = 1e-4, WarmupSteps = 0, CheckpointDirectory = second, CheckpointEvery = 4, Seed = null };
+        using var resumed = DdpmTrainer.Resume(TrainingCheckpoint.PathFor(first, 3), data, changed, new Synchronous(reports.Add));
+        Assert.AreEqual(8, resumed.Steps);
+        CollectionAssert.AreEqual(new[] { 1e-4, 1e-4, 1e-4, 1e-4, 1e-4 }, reports.Select(r => r.LearningRate).ToArray(), "steps 4 to 8 at the new rate, without warm-up");
+        CollectionAssert.AreEqual(
+            new[] { TrainingCheckpoint.PathFor(second, 4), TrainingCheckpoint.PathFor(second, 8) }, TrainingCheckpoint.List(second).ToArray(),
+            "checkpoints go to the new directory, at the new cadence");
+        Assert.IsFalse(File.Exists(TrainingCheckpoint.PathFor(first, 8)));
+        var recorded = TrainingCheckpoint.Read(TrainingCheckpoint.PathFor(second, 8)).Options;
+        Assert.AreEqual((1e-4, 8L, second, 4, 42UL), (recorded.LearningRate, recorded.MaxSteps, recorded.CheckpointDirectory, recorded.CheckpointEvery, recorded.Seed));
+    }
+
+    [TestMethod]
+    public void Resume_WithOptionsThatDefineTheRun_RefusesThemAllBeforeAnyWork()
+    {
+        using var data = Patterns(4);
+        var directory = NewDirectory();
+        var options = Small(3) with { CheckpointDirectory = directory, CheckpointEvery = 3 };
+        using (new DdpmTrainer(options).Train(data))
+        {
+        }
+
+        var checkpoint = TrainingCheckpoint.PathFor(directory, 3);
+        var before = File.ReadAllBytes(checkpoint);
+        var reports = new List<TrainingProgress>();
+        var changed = options with { MaxSteps = 6, BatchSize = 3, Seed = 7, PredictionType = PredictionType.VPrediction, LearningRate = 1e-4 };
+        var error = Assert.ThrowsExactly<ArgumentException>(() => DdpmTrainer.Resume(checkpoint, data, changed, new Synchronous(reports.Add)));
+        StringAssert.Contains(error.Message, "BatchSize is 4 in the checkpoint but 3 in the options");
+        StringAssert.Contains(error.Message, "Seed is 42 in the checkpoint but 7 in the options");
+        StringAssert.Contains(error.Message, "PredictionType is Epsilon in the checkpoint but VPrediction in the options");
+        Assert.IsFalse(error.Message.Contains("LearningRate", StringComparison.Ordinal), "the learning rate may change");
+
+        using var more = Patterns(8);
+        var dataError = Assert.ThrowsExactly<ArgumentException>(() => DdpmTrainer.Resume(checkpoint, more, options with { MaxSteps = 6 }));
+        StringAssert.Contains(dataError.Message, "the data has 8 examples but the run had 4");
+        var shortError = Assert.ThrowsExactly<ArgumentException>(() => DdpmTrainer.Resume(checkpoint, data, options with { MaxSteps = 2 }));
+        StringAssert.Contains(shortError.Message, "the run has done 3 already");
+
+        Assert.AreEqual(0, reports.Count, "no step was trained");
+        CollectionAssert.AreEqual(before, File.ReadAllBytes(checkpoint));
+        CollectionAssert.AreEqual(new[] { checkpoint }, TrainingCheckpoint.List(directory).ToArray());
+    }
+
+    [TestMethod]
+    public void Resume_WithTheCheckpointsOptions_GoesOnInTheFolderOfTheCheckpoint()
+    {
+        // The directory a checkpoint records may be relative to another working directory, or moved since.
+        using var data = Patterns(4);
+        var first = NewDirectory();
+        using (new DdpmTrainer(Small(2) with { CheckpointDirectory = first, CheckpointEvery = 2 }).Train(data))
+        {
+        }
+
+        var moved = NewDirectory();
+        File.Move(TrainingCheckpoint.PathFor(first, 2), TrainingCheckpoint.PathFor(moved, 2));
+        using var resumed = DdpmTrainer.Resume(TrainingCheckpoint.PathFor(moved, 2), data, maxSteps: 3);
+        Assert.AreEqual(TrainingCheckpoint.PathFor(moved, 3), resumed.LastCheckpoint);
+        Assert.AreEqual(0, TrainingCheckpoint.List(first).Count);
+    }
+
+    [TestMethod]
+    public void Train_UnwritableCheckpointDirectory_FailsBeforeTheFirstStepNamingIt()
+    {
+        using var data = Patterns();
+        var file = Path.Combine(NewDirectory(), "not-a-folder");
+        File.WriteAllText(file, "a file");
+        var directory = Path.Combine(file, "checkpoints");
+        var reports = new List<TrainingProgress>();
+        var error = Assert.ThrowsExactly<IOException>(() => new DdpmTrainer(Small(2) with { CheckpointDirectory = directory }).Train(data, new Synchronous(reports.Add)));
+        StringAssert.Contains(error.Message, $"Cannot write '{directory}': '{file}' is a file, not a folder");
+        Assert.AreEqual(0, reports.Count);
     }
 
     [TestMethod]
@@ -154,7 +274,7 @@ public sealed class DdpmTrainerTests
         using var resumed = DdpmTrainer.Resume(result.LastCheckpoint!, data, maxSteps: 5);
         Assert.IsTrue(resumed.Completed);
         Assert.AreEqual(5, resumed.Steps);
-        Assert.AreEqual(2, resumed.Losses.Count);
+        Assert.AreEqual(5, resumed.Losses.Count);
     }
 
     [TestMethod]
@@ -223,6 +343,12 @@ public sealed class DdpmTrainerTests
         Assert.AreEqual(2, html.Split("data:image/png;base64,").Length - 1, "the grids of steps 3 and 6");
         StringAssert.Contains(html, "<tr><th>BatchSize</th><td>4</td></tr>");
         StringAssert.Contains(html, "<tr><th>steps</th><td>6</td></tr>");
+
+        // A folder that does not exist is named as given, never as the temporary file written first.
+        var missing = Path.Combine(options.CheckpointDirectory!, "missing", "report.html");
+        var error = Assert.ThrowsExactly<DirectoryNotFoundException>(() => TrainingReport.Write(missing, result));
+        StringAssert.StartsWith(error.Message, $"Cannot write '{missing}'");
+        Assert.IsFalse(error.Message.Contains(".tmp", StringComparison.Ordinal), error.Message);
     }
 
     /// <summary>

@@ -12,8 +12,10 @@ namespace MLNet.Diffusion.Tests.Training;
 /// names, the same JSON manifests and format versions). A model zip's manifest types did not change at all (it records
 /// no trainer options; PyTorchReferenceTests loads a zip written by an independent writer, bench/reference). A
 /// checkpoint's manifest differs only in the trainer options it records: the previous version's have
-/// <c>MixedPrecision</c> (removed with bf16 autocast) and no <c>Threads</c>. This test turns a checkpoint of this
-/// version into exactly that shape and resumes from it.
+/// <c>MixedPrecision</c> (removed with bf16 autocast) and no <c>Threads</c>, and the checkpoint records nothing of the
+/// run's history (no <c>history.loss</c> tensor; no smoothed loss, elapsed time, images trained or example count). This
+/// test turns a checkpoint of this version into exactly that shape and resumes from it: the run's record then starts at
+/// the resume point.
 /// </summary>
 [TestClass]
 public sealed class PreviousFormatTests
@@ -34,12 +36,16 @@ public sealed class PreviousFormatTests
         {
             var metadata = content.Metadata.ToDictionary(p => p.Key, p => Previous(p.Value));
             StringAssert.Contains(metadata.Values.Single(), "\"MixedPrecision\":true");
-            Safetensors.Save(path, content.Tensors, metadata);
+            Assert.IsTrue(content.Tensors.ContainsKey("history.loss"));
+            Safetensors.Save(path, content.Tensors.Where(p => !p.Key.StartsWith("history.", StringComparison.Ordinal)), metadata);
         }
 
         using var resumed = DdpmTrainer.Resume(path, data, maxSteps: 3);
         Assert.AreEqual(3, resumed.Steps);
+        Assert.AreEqual(1, resumed.Losses.Count, "the losses from the resume point (step 3)");
         Assert.IsTrue(resumed.Losses.All(double.IsFinite));
+        using var next = Safetensors.Load(TrainingCheckpoint.PathFor(directory, 3));
+        Assert.AreEqual(1, next.Tensors["history.loss"].shape[0], "later checkpoints record the history from there");
     }
 
     // The previous version's manifest: every recorded trainer options object has MixedPrecision, none has Threads.
@@ -75,6 +81,12 @@ public sealed class PreviousFormatTests
 
         Visit(root);
         Assert.IsTrue(changed > 0, "the manifest records no trainer options");
+        var state = root["State"]!.AsObject();
+        foreach (var recorded in new[] { "SmoothedLoss", "ElapsedSeconds", "ImagesTrained", "ExampleCount" })
+        {
+            Assert.IsTrue(state.Remove(recorded), $"the manifest has no {recorded}");
+        }
+
         return root.ToJsonString();
     }
 
