@@ -60,7 +60,7 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
         var pixels = inputSchema.FirstOrDefault(c => c.Name == name);
         if (pixels.Name is null)
         {
-            throw Missing(name, "training images", inputSchema.Select(c => c.Name));
+            throw Missing(name, "training images", inputSchema.Select(c => c.Name), FeatureHint);
         }
 
         if (pixels.Kind == SchemaShape.Column.VectorKind.VariableVector)
@@ -173,7 +173,7 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
     private (DataViewSchema.Column Column, int Channels, int Size) CheckPixels(DataViewSchema schema)
     {
         var name = TrainerOptions.FeatureColumnName;
-        var column = schema.GetColumnOrNull(name) ?? throw Missing(name, "training images", schema.Select(c => c.Name));
+        var column = schema.GetColumnOrNull(name) ?? throw Missing(name, "training images", schema.Select(c => c.Name), FeatureHint);
         if (column.Type is not VectorDataViewType vector || vector.ItemType != NumberDataViewType.Single)
         {
             throw Mismatch(name, $"{column.Type}", "Extract the pixels of images with ExtractPixels(..., offsetImage: 127.5f, scaleImage: 1 / 127.5f).");
@@ -203,7 +203,7 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
 
         if (height != width)
         {
-            throw Mismatch(name, $"{width}×{height} images", "Resize them to a square: ResizeImages(..., imageWidth: 32, imageHeight: 32).");
+            throw Mismatch(name, $"{width}×{height} images", string.Create(CultureInfo.InvariantCulture, $"Resize them to a square: ResizeImages(..., imageWidth: {Math.Min(width, height)}, imageHeight: {Math.Min(width, height)})."));
         }
 
         var model = TrainerOptions.InitialModel?.Config ?? TrainerOptions.Model;
@@ -316,8 +316,12 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
     // The parameter the schema errors name: the input of GetOutputSchema or Fit.
     private static readonly string s_inputParameter = "input";
 
-    private static ArgumentException Missing(string name, string what, IEnumerable<string> present) =>
-        new($"Column '{name}' ({what}) not found; the input has {string.Join(", ", present.Distinct().Select(n => $"'{n}'"))}.", s_inputParameter);
+    // What to do when the pixel column is not where the trainer looks.
+    private const string FeatureHint =
+        " Name the column of pixels with Train(featureColumnName: ...) or Options.FeatureColumnName, or extract them into 'Pixels'.";
+
+    private static ArgumentException Missing(string name, string what, IEnumerable<string> present, string hint = "") =>
+        new($"Column '{name}' ({what}) not found; the input has {string.Join(", ", present.Distinct().Select(n => $"'{n}'"))}.{hint}", s_inputParameter);
 
     private static ArgumentException Mismatch(string name, string actual, string fix) =>
         new($"Column '{name}' holds {actual}; training needs a Single vector [C, H, W] with C = 1 or 3, H = W, values in [-1, 1]. {fix}", s_inputParameter);

@@ -74,7 +74,7 @@ public sealed class SchemaCheckTests
     [TestMethod]
     public void MissingPixelColumn_NamesItAndWhatThereIs() =>
         Expect(Then(Load.Append(Resize(8, 8)).Append(Extract()), Tiny with { FeatureColumnName = "Features" }),
-            "Column 'Features' (training images) not found", "'Pixels'");
+            "Column 'Features' (training images) not found", "'Pixels'", "Train(featureColumnName: ...) or Options.FeatureColumnName");
 
     [TestMethod]
     public void VariableSizeVector_AsksForResizeImages_BeforeFitting()
@@ -99,7 +99,7 @@ public sealed class SchemaCheckTests
 
     [TestMethod]
     public void NonSquareImages_AskForASquare() =>
-        Expect(Then(Load.Append(Resize(8, 6)).Append(Extract()), Tiny), "8×6 images", "Resize them to a square");
+        Expect(Then(Load.Append(Resize(8, 6)).Append(Extract()), Tiny), "8×6 images", "Resize them to a square: ResizeImages(..., imageWidth: 6, imageHeight: 6)");
 
     [TestMethod]
     public void PixelsNotInMinusOneToOne_AskForTheOffsetAndScale() =>
