@@ -449,7 +449,7 @@ public static class CliApp
                     Seed = p.GetValue(seed),
                 },
             };
-            var result = DiffusionEvaluator.Evaluate(model, options, new Reporter<string>(line => output.WriteLine($"  {line}")));
+            var result = DiffusionEvaluator.Evaluate(model, options, new SynchronousProgress<string>(line => output.WriteLine($"  {line}")));
             WriteSummary(output, path, model, result);
             if (p.GetValue(json) is { } jsonPath)
             {
@@ -574,7 +574,7 @@ public static class CliApp
                 .Start(context =>
                 {
                     var task = context.AddTask("training");
-                    result = train(new Reporter<TrainingProgress>(p =>
+                    result = train(new SynchronousProgress<TrainingProgress>(p =>
                     {
                         task.MaxValue = p.TotalSteps;
                         task.Value = p.Step;
@@ -584,7 +584,7 @@ public static class CliApp
             return result!;
         }
 
-        return train(new Reporter<TrainingProgress>(p =>
+        return train(new SynchronousProgress<TrainingProgress>(p =>
         {
             var every = Math.Max(1, p.TotalSteps / 20);
             if (p.Step % every == 0 || p.Step == p.TotalSteps)
@@ -600,11 +600,5 @@ public static class CliApp
         {
             throw new ArgumentException(message);
         }
-    }
-
-    // Reports synchronously, on the calling thread (Progress<T> would post to the thread pool and reorder lines).
-    private sealed class Reporter<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
     }
 }

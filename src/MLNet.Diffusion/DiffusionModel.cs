@@ -178,7 +178,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         var (channels, height, width) = ((int)shape[1], (int)shape[2], (int)shape[3]);
         var size = channels * height * width;
         return [.. Enumerable.Range(0, (int)shape[0]).Select(n =>
-            ImagePixels.ToImage(all.AsSpan(n * size, size), width, height, channels, Preprocessing.ToPixel, interleaved: false))];
+            ImagePixels.ToImage(all.AsSpan(n * size, size), width, height, channels, Preprocessing.ToPixel))];
     }
 
     /// <inheritdoc/>

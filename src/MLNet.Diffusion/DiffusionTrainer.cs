@@ -81,7 +81,7 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
                 throw Missing(labelName, "class labels", inputSchema.Select(c => c.Name));
             }
 
-            if (label.Kind != SchemaShape.Column.VectorKind.Scalar || (!label.IsKey && !IsInteger(label.ItemType)))
+            if (label.Kind != SchemaShape.Column.VectorKind.Scalar || (!label.IsKey && !IntegerColumn.IsInteger(label.ItemType)))
             {
                 throw LabelMismatch(labelName, $"{label.Kind} of {label.ItemType}");
             }
@@ -129,7 +129,7 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
         }
 
         var every = Math.Max(1, total / 20);
-        var progress = new Reporter(p =>
+        var progress = new SynchronousProgress<TrainingProgress>(p =>
         {
             options.Progress?.Report(p);
             if (p.Step % every == 0 || p.Step == p.TotalSteps)
@@ -230,7 +230,7 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
         {
             classes = key.Count is > 0 and <= int.MaxValue ? (int)key.Count : throw LabelMismatch(name, $"a key of {key.Count} values");
         }
-        else if (IsInteger(column.Type))
+        else if (IntegerColumn.IsInteger(column.Type))
         {
             // Integer classes 0 to K − 1: K is the largest label + 1, read once (labels only: nothing else is decoded).
             using var cursor = input.GetRowCursor([column]);
@@ -308,10 +308,6 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
                 $"Column '{pixels.Name}' has no negative value in its first rows (from {min:G4} to {max:G4}): pixels scaled to [0, 1] train a washed-out model. The model expects [-1, 1]: ExtractPixels(..., offsetImage: 127.5f, scaleImage: 1 / 127.5f)."));
         }
     }
-
-    private static bool IsInteger(DataViewType type) =>
-        type.RawType is var t && (t == typeof(int) || t == typeof(long) || t == typeof(uint) || t == typeof(ulong) || t == typeof(short)
-            || t == typeof(ushort) || t == typeof(byte) || t == typeof(sbyte));
 
     // The parameter the schema errors name: the input of GetOutputSchema or Fit.
     private static readonly string s_inputParameter = "input";
@@ -392,11 +388,5 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
 
         /// <summary>Stops training after the current step (writing a checkpoint when there is a checkpoint directory); the model is what was trained so far.</summary>
         public CancellationToken CancellationToken { get; init; }
-    }
-
-    // Reports on the training thread (Progress<T> would post to the thread pool and reorder messages).
-    private sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
     }
 }

@@ -58,7 +58,7 @@ internal sealed class GenerationColumns
                     "mlContext.Diffusion().CreateSeeds(count) makes; set SeedColumnName to use another column.", nameof(schema));
         }
 
-        if (!IsInteger(seed.Type) || seed.Type is KeyDataViewType)
+        if (!IntegerColumn.IsInteger(seed.Type) || seed.Type is KeyDataViewType)
         {
             throw new ArgumentException(
                 $"Column '{seed.Name}' holds {seed.Type}; seeds must be an integer column (Int32, Int64, UInt32 or UInt64) of values ≥ 0.", nameof(schema));
@@ -67,7 +67,7 @@ internal sealed class GenerationColumns
         DataViewSchema.Column? label = null;
         if (model.Config.NumClasses is { } classes && schema.GetColumnOrNull(model.LabelColumnName) is { } found)
         {
-            if (!IsInteger(found.Type) || (found.Type is KeyDataViewType key && key.Count > (ulong)classes))
+            if (!IntegerColumn.IsInteger(found.Type) || (found.Type is KeyDataViewType key && key.Count > (ulong)classes))
             {
                 throw new ArgumentException(
                     $"Column '{found.Name}' holds {found.Type}; this model's labels are a key of at most {classes} values or integers 0 to {classes - 1}. " +
@@ -84,17 +84,7 @@ internal sealed class GenerationColumns
     public Func<ulong> SeedGetter(DataViewRow row)
     {
         var name = Seed.Name;
-        Func<long> read = Seed.Type.RawType switch
-        {
-            var t when t == typeof(ulong) => Read<ulong>(row, Seed, v => v > long.MaxValue ? -1 : (long)v),
-            var t when t == typeof(uint) => Read<uint>(row, Seed, v => v),
-            var t when t == typeof(int) => Read<int>(row, Seed, v => v),
-            var t when t == typeof(long) => Read<long>(row, Seed, v => v),
-            var t when t == typeof(ushort) => Read<ushort>(row, Seed, v => v),
-            var t when t == typeof(short) => Read<short>(row, Seed, v => v),
-            var t when t == typeof(byte) => Read<byte>(row, Seed, v => v),
-            _ => Read<sbyte>(row, Seed, v => v),
-        };
+        var read = IntegerColumn.Reader(row, Seed);
         return () =>
         {
             var value = read();
@@ -138,20 +128,5 @@ internal sealed class GenerationColumns
         }
 
         return MLImage.CreateFromPixels(size, size, MLPixelFormat.Rgba32, rgba);
-    }
-
-    private static bool IsInteger(DataViewType type) =>
-        type.RawType is var t && (t == typeof(int) || t == typeof(long) || t == typeof(uint) || t == typeof(ulong) || t == typeof(short)
-            || t == typeof(ushort) || t == typeof(byte) || t == typeof(sbyte));
-
-    private static Func<long> Read<T>(DataViewRow row, DataViewSchema.Column column, Func<T, long> convert)
-    {
-        var getter = row.GetGetter<T>(column);
-        T value = default!;
-        return () =>
-        {
-            getter(ref value);
-            return convert(value);
-        };
     }
 }

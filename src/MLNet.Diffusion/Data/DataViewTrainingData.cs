@@ -100,37 +100,24 @@ internal sealed class DataViewTrainingData : ITrainingData
     /// <summary>A getter of 0-based class labels from a key (1-based, 0 = missing) or an integer column.</summary>
     internal static Func<long> LabelGetter(DataViewRow row, DataViewSchema.Column column)
     {
-        var type = column.Type;
-        var isKey = type is KeyDataViewType;
-        return type.RawType switch
+        if (!IntegerColumn.IsInteger(column.Type))
         {
-            var t when t == typeof(uint) => Make<uint>(v => v),
-            var t when t == typeof(ulong) => Make<ulong>(v => (long)v),
-            var t when t == typeof(ushort) => Make<ushort>(v => v),
-            var t when t == typeof(byte) => Make<byte>(v => v),
-            var t when t == typeof(int) => Make<int>(v => v),
-            var t when t == typeof(long) => Make<long>(v => v),
-            var t when t == typeof(short) => Make<short>(v => v),
-            var t when t == typeof(sbyte) => Make<sbyte>(v => v),
-            _ => throw new ArgumentException($"Column '{column.Name}' holds {type}, not a key or integer label."),
-        };
-
-        Func<long> Make<T>(Func<T, long> convert)
-        {
-            var getter = row.GetGetter<T>(column);
-            T value = default!;
-            return () =>
-            {
-                getter(ref value);
-                var raw = convert(value);
-                if (isKey && raw == 0)
-                {
-                    throw new InvalidDataException($"Row {row.Position}: the label in column '{column.Name}' is missing (key value 0): every training row needs a class.");
-                }
-
-                return isKey ? raw - 1 : raw;
-            };
+            throw new ArgumentException($"Column '{column.Name}' holds {column.Type}, not a key or integer label.");
         }
+
+        var read = IntegerColumn.Reader(row, column);
+        if (column.Type is not KeyDataViewType)
+        {
+            return read;
+        }
+
+        return () =>
+        {
+            var raw = read();
+            return raw != 0
+                ? raw - 1
+                : throw new InvalidDataException($"Row {row.Position}: the label in column '{column.Name}' is missing (key value 0): every training row needs a class.");
+        };
     }
 
     private sealed class Pass : ITrainingPass

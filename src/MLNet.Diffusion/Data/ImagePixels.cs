@@ -34,24 +34,8 @@ internal static class ImagePixels
         return result;
     }
 
-    /// <summary>Planar [C, H, W] values reordered to interleaved [H, W, C].</summary>
-    public static float[] Interleave(float[] planar, int channels)
-    {
-        var plane = planar.Length / channels;
-        var result = new float[planar.Length];
-        for (var c = 0; c < channels; c++)
-        {
-            for (var p = 0; p < plane; p++)
-            {
-                result[(p * channels) + c] = planar[(c * plane) + p];
-            }
-        }
-
-        return result;
-    }
-
-    /// <summary>A <paramref name="width"/> × <paramref name="height"/> image from [C, H, W] (or [H, W, C] when <paramref name="interleaved"/>) values, each mapped by <paramref name="toPixel"/>.</summary>
-    public static Image ToImage(ReadOnlySpan<float> values, int width, int height, int channels, Func<float, byte> toPixel, bool interleaved)
+    /// <summary>A <paramref name="width"/> × <paramref name="height"/> image from planar [C, H, W] values, each mapped by <paramref name="toPixel"/>.</summary>
+    public static Image ToImage(ReadOnlySpan<float> values, int width, int height, int channels, Func<float, byte> toPixel)
     {
         var image = new Image(width, height, channels);
         var pixels = image.Pixels;
@@ -60,7 +44,7 @@ internal static class ImagePixels
         {
             for (var c = 0; c < channels; c++)
             {
-                pixels[(p * channels) + c] = toPixel(values[interleaved ? (p * channels) + c : (c * plane) + p]);
+                pixels[(p * channels) + c] = toPixel(values[(c * plane) + p]);
             }
         }
 
