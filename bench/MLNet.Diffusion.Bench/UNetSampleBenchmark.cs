@@ -56,7 +56,7 @@ internal sealed class UNetSampleBenchmark : UNetWorkload
         _x = torch.randn(ImageShape(options.BatchSize)).DetachFromDisposeScope();
         _timesteps = torch.randint(0, Schedule.TrainTimesteps, [options.BatchSize], ScalarType.Int64).DetachFromDisposeScope();
         using var noise = SampleNoise.PerSample(NoiseSeed, RunImages);
-        _noise = noise.Next(ImageShape(RunImages)).DetachFromDisposeScope();
+        _noise = noise.Initial(ImageShape(RunImages)).DetachFromDisposeScope();  // the x_T SamplingLoop starts from
     }
 
     public override string Command => "unet-sample";

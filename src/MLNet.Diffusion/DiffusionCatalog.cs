@@ -113,7 +113,30 @@ public sealed class DiffusionCatalog
             Enumerable.Range(0, count).Select(i => new LabelledSeedRow { Seed = firstSeed + i, Label = cycle[i % cycle.Length] }));
     }
 
-    /// <summary>Loads a model saved with <see cref="DiffusionModel.Save(string)"/> (see <see cref="DiffusionModel.Load"/>).</summary>
+    /// <summary>
+    /// <c>mlContext.Model.Save(model, inputSchema, path)</c>, made safe for the file already at <paramref name="path"/>:
+    /// ML.NET's own <c>Save(path)</c> opens the target with <c>File.Create</c> before anything is written, so a save that
+    /// fails halfway (a full disk, a sampler a graph cannot hold, a transformer that cannot save) leaves the previous model
+    /// destroyed. This one writes a temporary file beside the target and renames it over the target once complete.
+    /// </summary>
+    /// <param name="model">Any fitted transformer or chain (for a <see cref="DiffusionModel"/>, see its remarks on what is saved).</param>
+    /// <param name="inputSchema">The schema of the data the model is applied to (a seeds view for a generator).</param>
+    /// <param name="path">The .zip to write.</param>
+    /// <exception cref="ArgumentException">The model cannot be saved (for a generator: DDPM or DDIM with η ≠ 0); nothing is written.</exception>
+    public void SaveModel(ITransformer model, DataViewSchema inputSchema, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        IO.AtomicFile.Write(path, stream => Context.Model.Save(model, inputSchema, stream));
+    }
+
+    /// <summary>
+    /// Reads a model file back into a full <see cref="DiffusionModel"/> (any sampler, steps and guidance; fine-tuning;
+    /// evaluation): a zip written by <c>mlContext.Model.Save</c> or <see cref="SaveModel"/> with a
+    /// <see cref="DiffusionModel"/> in it (alone or as the last stage of a chain), by <see cref="DiffusionModel.Save(string)"/>,
+    /// or in the previous format (version 1). See <see cref="DiffusionModel.Load"/>.
+    /// </summary>
     /// <param name="path">The model .zip.</param>
     /// <param name="device">cpu, cuda, cuda:N or auto (the context's <see cref="MLContext.GpuDeviceId"/> when set, else CUDA when present).</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>

@@ -15,9 +15,10 @@ namespace MLNet.Diffusion;
 
 /// <summary>
 /// A trained diffusion model: the network, its noise schedule and what it predicts, ready to generate images and
-/// to be saved as one self-describing .zip — a JSON manifest (format and library versions, model and schedule
-/// configuration, preprocessing, training summary) and safetensors weights (the moving average, which generates,
-/// and the raw weights).
+/// to be saved as one model file: ML.NET's model zip holding the generator as an ONNX graph (x_T from the seed, the
+/// sampling loop and the network with its moving-average weights), whose <c>metadata_props</c> carry the manifest
+/// (format and library versions, model and schedule configuration, prediction type, preprocessing, training summary)
+/// and the sampler settings fixed at save (docs/model-format.md).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -34,32 +35,31 @@ namespace MLNet.Diffusion;
 /// that is what an ML.NET <c>EstimatorChain</c> sees when it transforms the training data after fitting, and it costs nothing.
 /// </para>
 /// <para>
-/// Saving through <c>mlContext.Model.Save</c> is not supported yet (it throws <see cref="NotSupportedException"/>); use
-/// <see cref="Save(string)"/> and <see cref="Load"/>.
+/// <c>mlContext.Model.Save</c> saves the model (alone or as the last stage of a fitted chain) as ML.NET's built-in
+/// transformers — ConvertType, ApplyOnnxModel with the generator graph, ConvertToImage — so <c>mlContext.Model.Load</c>
+/// needs Microsoft.ML, Microsoft.ML.OnnxTransformer and Microsoft.ML.ImageAnalytics, not this library or libtorch. The
+/// graph fixes <see cref="TransformOptions"/>' sampler (DDIM with η = 0 or DPM-Solver++), steps and guidance.
+/// <see cref="Load"/> reads such a zip (or one saved by <see cref="Save(string)"/>) back into a full model.
 /// </para>
 /// </remarks>
 public sealed class DiffusionModel : ITransformer, IDisposable
 {
     /// <summary>The model zip format this library writes (and the newest it reads).</summary>
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
 
     /// <summary>The largest entry a model zip may hold (4 GiB; the ddpm-cifar10 weights are 143 MB).</summary>
     public const long DefaultMaxEntryBytes = 4L << 30;
 
     private const string ManifestEntry = "manifest.json";
-    private const string EmaEntry = "ema.safetensors";
-    private const string RawEntry = "model.safetensors";
     private const string FormatName = "mlnet-diffusion-model";
 
     private readonly UNet2D _network;
-    private readonly UNet2D? _raw;
 
-    private DiffusionModel(UNet2D network, UNet2D? raw, NoiseScheduleOptions schedule, PredictionType predictionType, TrainingSummary? training,
+    private DiffusionModel(UNet2D network, NoiseScheduleOptions schedule, PredictionType predictionType, TrainingSummary? training,
         PixelEncoding? preprocessing)
     {
         Preprocessing = preprocessing ?? PixelEncoding.ModelSpace(network.Config.InChannels);
         _network = network;
-        _raw = raw;
         _network.eval();
         ScheduleOptions = schedule;
         Schedule = new NoiseSchedule(schedule);
@@ -130,7 +130,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         var ema = Copy(result.EmaModel);
         try
         {
-            return new DiffusionModel(ema, Copy(result.Model), result.Options.Schedule, result.Options.PredictionType, summary, preprocessing);
+            return new DiffusionModel(ema, result.Options.Schedule, result.Options.PredictionType, summary, preprocessing);
         }
         catch
         {
@@ -215,11 +215,62 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         return GenerationColumns.Bind(this, inputSchema) is { } bound ? new GenerationRowMapper(bound) : new GenerationRowMapper(inputSchema);
     }
 
-    /// <summary>Not supported yet: throws <see cref="NotSupportedException"/> saying what to use.</summary>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException(
-        "Saving a DiffusionModel through mlContext.Model.Save is not supported yet: save it with model.Save(\"model.zip\") " +
-        "(for a fitted pipeline, ((DiffusionModel)pipelineModel.LastTransformer).Save(path)) and load it with mlContext.Diffusion().LoadModel(path) " +
-        "or DiffusionModel.Load(path).");
+    /// <summary>
+    /// Saves the model as ML.NET's built-in transformers around the generator graph (see the remarks of
+    /// <see cref="DiffusionModel"/>); <c>mlContext.Model.Save</c> calls this. Throws <see cref="ArgumentException"/> when
+    /// <see cref="TransformOptions"/> asks for a sampler a graph cannot hold (DDPM, DDIM with η &gt; 0).
+    /// </summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) => GeneratorHandOff.Save(this, ctx);
+
+    /// <summary>
+    /// The generator as an ONNX model (opset 18): inputs <c>seed</c> int64 [B, 1] (seeds in [0, 2⁶³)) and, for a
+    /// class-conditional model, <c>label</c> int64 [B, 1] (class 0 to classes − 1, or −1 for none); output <c>pixels</c>
+    /// float [B, C, S, S], whole numbers 0–255, planar. The image of a seed is the one <see cref="Transform"/> makes with
+    /// the same <paramref name="options"/>' sampler, steps and guidance (ONNX Runtime and TorchSharp differ only by
+    /// kernel rounding). The network's weights are initializers; <c>metadata_props</c> carry the manifest and the settings.
+    /// </summary>
+    /// <param name="options">Sampler (DDIM with η = 0, or DPM-Solver++), steps and guidance; default <see cref="TransformOptions"/>.
+    /// Seed, labels and device are not part of a graph.</param>
+    /// <exception cref="ArgumentException">The sampler is DDPM or DDIM with η &gt; 0 (they draw noise every step), or
+    /// the step count is out of range.</exception>
+    public byte[] ToOnnx(GenerationOptions? options = null) => ToOnnx(options ?? TransformOptions, rgbForGray: false);
+
+    /// <summary>Writes <see cref="ToOnnx(GenerationOptions?)"/>'s graph to <paramref name="path"/> (a temporary file, then renamed).</summary>
+    public void ExportOnnx(string path, GenerationOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var bytes = ToOnnx(options);
+        AtomicFile.Write(path, stream => stream.Write(bytes));
+    }
+
+    internal byte[] ToOnnx(GenerationOptions options, bool rgbForGray)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Sampler == SamplerKind.Ddim && options.Eta != 0)
+        {
+            throw new ArgumentException($"An ONNX generator is deterministic: DDIM takes η = 0, not {options.Eta}.", nameof(options));
+        }
+
+        if (!double.IsFinite(options.Guidance) || options.Guidance < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Guidance, "The guidance scale must be a finite number ≥ 0.");
+        }
+
+        var steps = StepsFor(options);
+        var guidance = Config.NumClasses is null ? 1 : options.Guidance;
+        var sampler = Onnx.GeneratorGraph.CreateSampler(Schedule, PredictionType, options.Sampler, steps);
+        var settings = new OnnxSettings(options.Sampler, steps, guidance, [.. sampler.Timesteps]);
+        var metadata = new Dictionary<string, string>
+        {
+            [Onnx.OnnxModelFile.ManifestKey] = JsonSerializer.Serialize(Manifest(), TrainingCheckpoint.JsonOptions),
+            [Onnx.OnnxModelFile.SamplerKey] = JsonSerializer.Serialize(settings, TrainingCheckpoint.JsonOptions),
+        };
+        var model = Onnx.GeneratorGraph.Build(_network, Schedule, PredictionType, Preprocessing, options.Sampler, steps, guidance, rgbForGray, metadata);
+        return Google.Protobuf.MessageExtensions.ToByteArray(model);
+    }
+
+    /// <summary>The sampler settings an ONNX generator fixes (stored as JSON in its metadata).</summary>
+    internal sealed record OnnxSettings(SamplerKind Sampler, int Steps, double Guidance, int[] Timesteps);
 
     /// <summary>Images for <paramref name="seeds"/> (and per-image <paramref name="labels"/>) as planar 0–255 floats [N, C, H, W], rounded and clamped.</summary>
     internal float[] GeneratePixels(ulong[] seeds, int[]? labels)
@@ -252,34 +303,38 @@ public sealed class DiffusionModel : ITransformer, IDisposable
             SamplerKind.DpmSolverPlusPlus => new DpmSolverMultistepSampler(Schedule, samplerOptions),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Sampler, "Unknown sampler."),
         };
-        var steps = options.Steps ?? options.Sampler switch
-        {
-            SamplerKind.Ddpm => Schedule.TrainTimesteps,
-            SamplerKind.Ddim => Math.Min(50, Schedule.TrainTimesteps),
-            _ => Math.Min(20, Schedule.TrainTimesteps),
-        };
+        var steps = StepsFor(options);
         using var noise = SampleNoise.PerSample(seeds, device);
         var images = SamplingLoop.Run(sampler, UNetDenoiser.Create(_network, labels, labels is null ? 1 : options.Guidance),
             [count, Config.InChannels, Config.ImageSize, Config.ImageSize], noise, steps);
         return scope.MoveToOuter(images.clamp(-1, 1));
     }
 
-    /// <summary>Writes the model zip to <paramref name="path"/> (to a temporary file, then renamed).</summary>
+    /// <summary>
+    /// Writes the model file to <paramref name="path"/> (a temporary file, then renamed): ML.NET's model zip, as
+    /// <c>mlContext.Model.Save(model, seeds.Schema, path)</c> writes it, with a seeds schema of an int64
+    /// <see cref="SeedColumnName"/> (and an int32 <see cref="LabelColumnName"/> for a class-conditional model).
+    /// </summary>
     public void Save(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        var ml = new MLContext();
+        var schema = GeneratorHandOff.EmptySeeds(ml, this).Schema;
+        AtomicFile.Write(path, stream => ml.Model.Save(this, schema, stream));
+    }
+
+    /// <summary>
+    /// Writes the previous model file format (version 1: manifest.json and ema.safetensors in our own zip), which
+    /// <see cref="Load"/> still reads; kept so that the compatibility is tested against real version-1 files.
+    /// </summary>
+    internal void SaveFormatVersion1(string path)
+    {
         AtomicFile.Write(path, stream =>
         {
             using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
-            var manifest = new ModelManifest(FormatName, FormatVersion, LibraryVersion, Config, ScheduleOptions, PredictionType,
-                new PreprocessingRecord(Config.ImageSize, Config.InChannels, Preprocessing.Range.Min, Preprocessing.Range.Max, Preprocessing.OffsetImage,
-                    Preprocessing.ScaleImage, Preprocessing.Colors, Preprocessing.Interleaved, Preprocessing.Resizing), Training, EmaEntry, _raw is null ? null : RawEntry);
+            var manifest = Manifest() with { FormatVersion = 1, Weights = "ema.safetensors" };
             Write(zip, ManifestEntry, JsonSerializer.SerializeToUtf8Bytes(manifest, TrainingCheckpoint.JsonOptions));
-            Write(zip, EmaEntry, Weights(_network));
-            if (_raw is not null)
-            {
-                Write(zip, RawEntry, Weights(_raw));
-            }
+            Write(zip, manifest.Weights, Weights(_network));
         });
     }
 
@@ -305,20 +360,43 @@ public sealed class DiffusionModel : ITransformer, IDisposable
                 CheckEntry(entry, maxEntryBytes, path);
             }
 
-            var manifest = ReadManifest(zip, path);
-            var config = manifest.Model.Validated();
-            var network = ReadNetwork(zip, manifest.Weights, config, path, target)
-                ?? throw Invalid(path, $"the manifest names weights '{manifest.Weights}' but the archive has no such entry");
-            UNet2D? raw = null;
+            UNet2D network;
+            ModelManifest manifest;
+            if (zip.GetEntry(ManifestEntry) is { } manifestEntry)
+            {
+                // Format version 1: our own zip (manifest.json + safetensors).
+                manifest = ReadManifest(ReadAll(manifestEntry, 1 << 20), path);
+                network = ReadNetwork(zip, manifest.Weights, manifest.Model.Validated(), path, target)
+                    ?? throw Invalid(path, $"the manifest names weights '{manifest.Weights}' but the archive has no such entry");
+            }
+            else
+            {
+                // Format version 2: ML.NET's model zip with the generator graph; the weights are its initializers.
+                var graph = Onnx.OnnxModelFile.Find(zip, path)
+                    ?? throw Invalid(path, "it holds neither an MLNet.Diffusion generator graph nor a manifest.json (is it a model saved by MLNet.Diffusion?)");
+                var json = Onnx.OnnxModelFile.Metadata(graph, Onnx.OnnxModelFile.ManifestKey)!;
+                manifest = ReadManifest(System.Text.Encoding.UTF8.GetBytes(json), path);
+                var weights = Onnx.OnnxModelFile.Weights(graph, path);
+                try
+                {
+                    network = LoadNetwork(weights, manifest.Model.Validated(), path, "the graph's initializers", target);
+                }
+                finally
+                {
+                    foreach (var tensor in weights.Values)
+                    {
+                        tensor.Dispose();
+                    }
+                }
+            }
+
             try
             {
-                raw = manifest.RawWeights is null ? null : ReadNetwork(zip, manifest.RawWeights, config, path, target);
-                return new DiffusionModel(network, raw, manifest.Schedule, manifest.PredictionType, manifest.Training, manifest.Preprocessing.ToEncoding(path, config));
+                return new DiffusionModel(network, manifest.Schedule, manifest.PredictionType, manifest.Training, manifest.Preprocessing.ToEncoding(path, manifest.Model));
             }
             catch
             {
                 network.Dispose();
-                raw?.Dispose();
                 throw;
             }
         }
@@ -332,12 +410,19 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         }
     }
 
-    /// <summary>Disposes both networks.</summary>
-    public void Dispose()
+    /// <summary>Disposes the network.</summary>
+    public void Dispose() => _network.Dispose();
+
+    private int StepsFor(GenerationOptions options) => options.Steps ?? options.Sampler switch
     {
-        _network.Dispose();
-        _raw?.Dispose();
-    }
+        SamplerKind.Ddpm => Schedule.TrainTimesteps,
+        SamplerKind.Ddim => Math.Min(50, Schedule.TrainTimesteps),
+        _ => Math.Min(20, Schedule.TrainTimesteps),
+    };
+
+    private ModelManifest Manifest() => new(FormatName, FormatVersion, LibraryVersion, Config, ScheduleOptions, PredictionType,
+        new PreprocessingRecord(Config.ImageSize, Config.InChannels, Preprocessing.Range.Min, Preprocessing.Range.Max, Preprocessing.OffsetImage,
+            Preprocessing.ScaleImage, Preprocessing.Colors, Preprocessing.Interleaved, Preprocessing.Resizing), Training, Onnx.UNetGraph.Prefix, null);
 
     private static string LibraryVersion => typeof(DiffusionModel).Assembly.GetName().Version?.ToString() ?? "unknown";
 
@@ -395,15 +480,14 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         }
     }
 
-    private static ModelManifest ReadManifest(ZipArchive zip, string path)
+    private static ModelManifest ReadManifest(byte[] json, string path)
     {
-        var entry = zip.GetEntry(ManifestEntry) ?? throw Invalid(path, $"it has no {ManifestEntry} (is it an MLNet.Diffusion model?)");
-        if (entry.Length > 1 << 20)
+        if (json.Length > 1 << 20)
         {
-            throw Invalid(path, $"{ManifestEntry} is {entry.Length} bytes, over the 1 MiB limit");
+            throw Invalid(path, $"its manifest is {json.Length} bytes, over the 1 MiB limit");
         }
 
-        using var document = JsonDocument.Parse(ReadAll(entry));
+        using var document = JsonDocument.Parse(json);
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty(nameof(ModelManifest.Format), out var format) || format.GetString() != FormatName)
         {
@@ -440,16 +524,21 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         }
 
         using var content = Safetensors.Deserialize(ReadAll(entry), $"{path}:{entryName}");
+        return LoadNetwork(content.Tensors, config, path, entryName, device);
+    }
+
+    private static UNet2D LoadNetwork(IReadOnlyDictionary<string, Tensor> weights, UNetConfig config, string path, string source, Device device)
+    {
         var network = new UNet2D(config);
         try
         {
-            var wrongType = content.Tensors.Where(p => p.Value.dtype != ScalarType.Float32).Select(p => $"{p.Key} is {p.Value.dtype.Name()}").ToList();
+            var wrongType = weights.Where(p => p.Value.dtype != ScalarType.Float32).Select(p => $"{p.Key} is {p.Value.dtype.Name()}").ToList();
             if (wrongType.Count > 0)
             {
-                throw Invalid(path, $"{entryName} holds tensors that are not float32: {string.Join(", ", wrongType)}");
+                throw Invalid(path, $"{source} holds tensors that are not float32: {string.Join(", ", wrongType)}");
             }
 
-            network.LoadStateDict(content.Tensors);
+            network.LoadStateDict(weights);
             network.to(device);
             network.eval();
             return network;
@@ -459,6 +548,16 @@ public sealed class DiffusionModel : ITransformer, IDisposable
             network.Dispose();
             throw;
         }
+    }
+
+    private static byte[] ReadAll(ZipArchiveEntry entry, long limit)
+    {
+        if (entry.Length > limit)
+        {
+            throw new InvalidDataException($"entry '{entry.FullName}' is {entry.Length} bytes, over the {limit}-byte limit");
+        }
+
+        return ReadAll(entry);
     }
 
     private static byte[] ReadAll(ZipArchiveEntry entry)

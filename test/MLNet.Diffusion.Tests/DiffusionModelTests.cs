@@ -99,7 +99,7 @@ public sealed class DiffusionModelTests
     [TestMethod]
     public void Load_MisShapedTensor_NamesIt()
     {
-        var path = Rewrite("misshaped.zip", entries =>
+        var path = RewriteVersion1("misshaped.zip", entries =>
         {
             using var content = Safetensors.Deserialize(entries["ema.safetensors"]);
             using var wrong = torch.zeros([16, 1, 5, 5]);
@@ -112,7 +112,7 @@ public sealed class DiffusionModelTests
     [TestMethod]
     public void Load_WrongTensorType_IsRejected()
     {
-        var path = Rewrite("float64.zip", entries =>
+        var path = RewriteVersion1("float64.zip", entries =>
         {
             using var content = Safetensors.Deserialize(entries["ema.safetensors"]);
             using var scope = torch.NewDisposeScope();
@@ -124,9 +124,15 @@ public sealed class DiffusionModelTests
     [TestMethod]
     public void Load_FutureFormatVersion_AsksForAnUpgrade()
     {
-        var path = Rewrite("future.zip", entries =>
+        var path = RewriteVersion1("future.zip", entries =>
             entries["manifest.json"] = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(entries["manifest.json"]).Replace("\"FormatVersion\":1", "\"FormatVersion\":99", StringComparison.Ordinal)));
-        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => DiffusionModel.Load(path, "cpu")).Message, "format version 99, newer than this library reads (1); upgrade");
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => DiffusionModel.Load(path, "cpu")).Message, "format version 99, newer than this library reads (2); upgrade");
+        var graph = ModelFiles.RewriteGraph(Model, NewPath("future-onnx.zip"), model =>
+        {
+            var manifest = model.MetadataProps.Single(p => p.Key == "mlnet_diffusion.manifest");
+            manifest.Value = manifest.Value.Replace("\"FormatVersion\":2", "\"FormatVersion\":3", StringComparison.Ordinal);
+        });
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => DiffusionModel.Load(graph, "cpu")).Message, "format version 3, newer than this library reads (2); upgrade");
     }
 
     [TestMethod]
@@ -135,8 +141,8 @@ public sealed class DiffusionModelTests
         var good = NewPath("big.zip");
         Model.Save(good);
         StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => DiffusionModel.Load(good, "cpu", maxEntryBytes: 1000)).Message, "over the limit of 1000");
-        var path = Rewrite("nomanifest.zip", entries => entries.Remove("manifest.json"));
-        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => DiffusionModel.Load(path, "cpu")).Message, "no manifest.json");
+        var path = RewriteVersion1("nomanifest.zip", entries => entries.Remove("manifest.json"));
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => DiffusionModel.Load(path, "cpu")).Message, "neither an MLNet.Diffusion generator graph nor a manifest.json");
         var notZip = NewPath("not.zip");
         File.WriteAllText(notZip, "hello");
         StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => DiffusionModel.Load(notZip, "cpu")).Message, "not a valid model");
@@ -153,34 +159,35 @@ public sealed class DiffusionModelTests
         Assert.AreEqual(0, Directory.GetFiles(s_folder, "*.tmp").Length);
     }
 
-    // Saves the model, lets the test change the entries, and writes them into a new zip.
+    [TestMethod]
+    public void Load_PreviousFormatVersion_StillLoadsAndGeneratesTheSameImages()
+    {
+        var old = NewPath("version1.zip");
+        Model.SaveFormatVersion1(old);
+        var current = NewPath("version2.zip");
+        Model.Save(current);
+        using var fromOld = DiffusionModel.Load(old, "cpu");
+        using var fromCurrent = DiffusionModel.Load(current, "cpu");
+        var options = new GenerationOptions { Seed = 8, Labels = [2, 0], Guidance = 1.5, Steps = 6 };
+        using var a = fromOld.Generate(2, options);
+        using var b = fromCurrent.Generate(2, options);
+        using var c = Model.Generate(2, options);
+        CollectionAssert.AreEqual(c.data<float>().ToArray(), a.data<float>().ToArray());
+        CollectionAssert.AreEqual(c.data<float>().ToArray(), b.data<float>().ToArray());
+        Assert.AreEqual(Model.Training, fromOld.Training);
+    }
+
     private static string Rewrite(string name, Action<Dictionary<string, byte[]>> change)
     {
         var source = NewPath("source.zip");
         Model.Save(source);
-        var entries = new Dictionary<string, byte[]>();
-        using (var zip = ZipFile.OpenRead(source))
-        {
-            foreach (var entry in zip.Entries)
-            {
-                using var stream = entry.Open();
-                using var memory = new MemoryStream();
-                stream.CopyTo(memory);
-                entries[entry.FullName] = memory.ToArray();
-            }
-        }
+        return ModelFiles.RewriteEntries(source, NewPath(name), change);
+    }
 
-        change(entries);
-        var path = NewPath(name);
-        using (var zip = ZipFile.Open(path, ZipArchiveMode.Create))
-        {
-            foreach (var (entryName, bytes) in entries)
-            {
-                using var stream = zip.CreateEntry(entryName).Open();
-                stream.Write(bytes);
-            }
-        }
-
-        return path;
+    private static string RewriteVersion1(string name, Action<Dictionary<string, byte[]>> change)
+    {
+        var source = NewPath("source1.zip");
+        Model.SaveFormatVersion1(source);
+        return ModelFiles.RewriteEntries(source, NewPath(name), change);
     }
 }

@@ -20,11 +20,13 @@ public sealed record PixelEncoding(PixelColors Colors, float OffsetImage, float 
     /// <summary>The float a pixel byte (0–255) becomes.</summary>
     public float ToValue(float pixel) => (pixel - OffsetImage) * ScaleImage;
 
-    /// <summary>The byte a float maps back to: the inverse of <see cref="ToValue"/>, rounded (halves away from zero) and clamped to 0–255.</summary>
+    /// <summary>The byte a float maps back to: the inverse of <see cref="ToValue"/>, rounded (halves to even, in float32) and clamped to 0–255; NaN gives 0.</summary>
     public byte ToPixel(float value)
     {
-        var pixel = Math.Round(((double)value / ScaleImage) + OffsetImage, MidpointRounding.AwayFromZero);
-        return double.IsNaN(pixel) ? (byte)0 : (byte)Math.Clamp(pixel, 0, 255);
+        // In float32 and rounding half to even, as the ONNX generator's Div, Add and Round nodes compute it, so both
+        // engines turn the same value into the same byte.
+        var pixel = MathF.Round((value / ScaleImage) + OffsetImage, MidpointRounding.ToEven);
+        return float.IsNaN(pixel) ? (byte)0 : (byte)Math.Clamp(pixel, 0, 255);
     }
 
     /// <summary>The model-space values that the pixel bytes 0 and 255 become, lowest first.</summary>

@@ -6,7 +6,7 @@ namespace MLNet.Diffusion.Schedulers;
 
 /// <summary>
 /// The source of the Gaussian noise a sampling run draws: the starting x_T and the noise of stochastic steps.
-/// <c>PerSample</c> gives each sample its own seeded generator, so a sample is the same whatever batch it
+/// <c>PerSample</c> gives each sample its seed's x_T (<see cref="SeedNoise"/>) and its own seeded generator for later steps, so a sample is the same whatever batch it
 /// is generated in and wherever it sits in it. Noise is drawn on the CPU and moved to the target device, so the
 /// same seed gives the same noise on every device.
 /// </summary>
@@ -14,9 +14,11 @@ public sealed class SampleNoise : IDisposable
 {
     private readonly Generator[] _generators;
     private readonly Device _device;
+    private readonly ulong[] _seeds;
 
-    private SampleNoise(Generator[] generators, Device device, bool perSample)
+    private SampleNoise(Generator[] generators, Device device, bool perSample, ulong[] seeds)
     {
+        _seeds = seeds;
         _generators = generators;
         _device = device;
         IsPerSample = perSample;
@@ -31,7 +33,7 @@ public sealed class SampleNoise : IDisposable
             throw new ArgumentException("Give at least one seed.", nameof(seeds));
         }
 
-        return new SampleNoise([.. seeds.Select(s => new Generator(s))], device ?? torch.CPU, perSample: true);
+        return new SampleNoise([.. seeds.Select(s => new Generator(s))], device ?? torch.CPU, perSample: true, [.. seeds]);
     }
 
     /// <summary>Consecutive seeds <paramref name="firstSeed"/>, +1, ... for <paramref name="count"/> samples.</summary>
@@ -42,10 +44,36 @@ public sealed class SampleNoise : IDisposable
     }
 
     /// <summary>One generator for the whole batch: faster for large batches, but samples depend on the batch.</summary>
-    public static SampleNoise Shared(ulong seed, Device? device = null) => new([new Generator(seed)], device ?? torch.CPU, perSample: false);
+    public static SampleNoise Shared(ulong seed, Device? device = null) => new([new Generator(seed)], device ?? torch.CPU, perSample: false, [seed]);
 
     /// <summary>Whether every sample has its own generator.</summary>
     public bool IsPerSample { get; }
+
+    /// <summary>
+    /// x_T, the start of a sampling run. Per-sample sources give each image <see cref="SeedNoise"/>'s counter-based
+    /// noise of its seed (the same floats as the ONNX generator's, whatever the batch); a shared source draws from its
+    /// generator as <see cref="Next"/> does.
+    /// </summary>
+    /// <param name="shape">[B, …] with B the number of seeds for a per-sample source.</param>
+    /// <param name="dtype">The element type of the result.</param>
+    public Tensor Initial(long[] shape, ScalarType dtype = ScalarType.Float32)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        if (!IsPerSample)
+        {
+            return Next(shape, dtype);
+        }
+
+        if (shape.Length == 0 || shape[0] != _seeds.Length)
+        {
+            throw new ArgumentException($"This noise source has {_seeds.Length} seeds but the shape is [{string.Join(", ", shape)}].", nameof(shape));
+        }
+
+        var elements = (int)shape[1..].Aggregate(1L, (a, b) => checked(a * b));
+        using var scope = torch.NewDisposeScope();
+        var cpu = torch.tensor(SeedNoise.Generate(_seeds, elements), shape).to(dtype);
+        return scope.MoveToOuter(_device.IsCpu() ? cpu : cpu.to(_device));
+    }
 
     /// <summary>Standard normal noise of <paramref name="shape"/> (batch first), float32 unless told otherwise.</summary>
     public Tensor Next(long[] shape, ScalarType dtype = ScalarType.Float32)

@@ -12,7 +12,7 @@ public delegate Tensor Denoiser(Tensor sample, int timestep);
 public static class SamplingLoop
 {
     /// <summary>
-    /// Draws x_T ~ N(0, I) of <paramref name="shape"/> from <paramref name="noise"/>, then takes
+    /// Starts from x_T ~ N(0, I) of <paramref name="shape"/> (<see cref="SampleNoise.Initial"/>), then takes
     /// <paramref name="steps"/> steps of <paramref name="sampler"/>. Each step runs in its own dispose scope.
     /// <paramref name="progress"/> receives the number of steps done.
     /// </summary>
@@ -25,7 +25,7 @@ public static class SamplingLoop
         sampler.SetTimesteps(steps);
         using var run = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var x = noise.Next(shape, dtype);
+        var x = noise.Initial(shape, dtype);
         var done = 0;
         foreach (var t in sampler.Timesteps)
         {

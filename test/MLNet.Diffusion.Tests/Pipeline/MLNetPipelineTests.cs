@@ -206,16 +206,59 @@ public sealed class MLNetPipelineTests
         CollectionAssert.AreNotEqual(first, Weights(2));
     }
 
+    /// <summary>
+    /// The whole fitted chain saves with ML.NET's own Save (the diffusion stage hands off to built-in transformers) and
+    /// loads in a fresh context; its first stages need Path, so generation takes the loaded chain's last transformer.
+    /// </summary>
     [TestMethod]
-    public void ModelSave_ThroughMLNet_SaysWhatToUseInstead()
+    public void ModelSave_WholeChain_LoadedLastTransformerGeneratesTheLiveImages()
     {
         var ml = new MLContext(seed: 1);
         var data = ml.Data.LoadFromEnumerable(s_rows);
-        using var model = ColorPipeline(ml, Tiny with { MaxSteps = 1 }).Fit(data).LastTransformer;
-        var seeds = ml.Diffusion().CreateSeeds(1);
-        var error = Assert.ThrowsExactly<NotSupportedException>(() => ml.Model.Save(model, seeds.Schema, s_images.File("model.zip")));
-        StringAssert.Contains(error.Message, "mlContext.Diffusion().LoadModel");
-        StringAssert.Contains(error.Message, "model.Save(");
+        var fitted = ColorPipeline(ml, Tiny with { MaxSteps = 2 }).Fit(data);
+        using var model = fitted.LastTransformer;
+        model.TransformOptions = new GenerationOptions { Steps = 5 };
+        var path = s_images.File("whole-chain.zip");
+        File.WriteAllText(path, "the previous model");
+        ml.Diffusion().SaveModel(fitted, data.Schema, path);
+
+        var other = new MLContext();
+        var loaded = (TransformerChain<ITransformer>)other.Model.Load(path, out var schema);
+        try
+        {
+            Assert.AreEqual("Path", schema["Path"].Name);
+            var generator = loaded.LastTransformer;
+            var seeds = other.Diffusion().CreateSeeds(2, firstSeed: 3, labels: [1]);
+            var fromFile = other.Data.CreateEnumerable<GeneratedOutput>(generator.Transform(seeds), reuseRowObject: false).ToList();
+            var live = ml.Data.CreateEnumerable<GeneratedOutput>(model.Transform(seeds), reuseRowObject: false).ToList();
+            for (var i = 0; i < 2; i++)
+            {
+                var close = live[i].Pixels.Zip(fromFile[i].Pixels, (a, b) => Math.Abs(a - b) <= 2).Count(c => c);
+                Assert.IsGreaterThanOrEqualTo(0.99 * live[i].Pixels.Length, close, $"row {i}");
+                Assert.AreEqual((8, 8), (fromFile[i].Image.Width, fromFile[i].Image.Height));
+            }
+
+            using var full = other.Diffusion().LoadModel(path, "cpu");
+            Assert.AreEqual(model.ParameterCount, full.ParameterCount);
+        }
+        finally
+        {
+            loaded.Dispose();
+        }
+    }
+
+    /// <summary>A model that cannot become a graph (DDPM draws noise every step) is refused, and the old file survives.</summary>
+    [TestMethod]
+    public void SaveModel_ASamplerAGraphCannotHold_IsRefusedAndTheOldFileSurvives()
+    {
+        var ml = new MLContext(seed: 1);
+        using var model = ColorPipeline(ml, Tiny with { MaxSteps = 1 }).Fit(ml.Data.LoadFromEnumerable(s_rows)).LastTransformer;
+        model.TransformOptions = new GenerationOptions { Sampler = SamplerKind.Ddpm };
+        var path = s_images.File("kept.zip");
+        File.WriteAllText(path, "the previous model");
+        var error = Assert.ThrowsExactly<ArgumentException>(() => ml.Diffusion().SaveModel(model, ml.Diffusion().CreateSeeds(1).Schema, path));
+        StringAssert.Contains(error.Message, "DDIM (η = 0) or DPM-Solver++");
+        Assert.AreEqual("the previous model", File.ReadAllText(path));
     }
 
     [TestMethod]

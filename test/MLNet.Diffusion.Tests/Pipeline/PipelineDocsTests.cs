@@ -109,6 +109,56 @@ public sealed class PipelineDocsTests
         Assert.IsTrue(File.Exists(Path.Combine(outputFolder, "seed-42.png")));
     }
 
+    [TestMethod]
+    public void Pipeline_SaveAndLoad()
+    {
+        using var temp = new TempFolder();
+        var imageFolder = temp.File("images");
+        Directory.CreateDirectory(imageFolder);
+        for (var i = 0; i < 4; i++)
+        {
+            ImageCodec.SavePng(TestImages.Solid(16, 16, [(byte)(50 * i), 90, 200]), Path.Combine(imageFolder, $"{i}.png"));
+        }
+
+        var ml = new MLContext(seed: 1);
+        var rows = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 4).Select(i => new ImageRow { Path = $"{i}.png", Label = $"c{i % 2}" }));
+        var model = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadImages("Image", imageFolder, "Path"))
+            .Append(ml.Transforms.ResizeImages("Image", 16, 16))
+            .Append(ml.Transforms.ExtractPixels("Pixels", "Image", offsetImage: 127.5f, scaleImage: 1 / 127.5f))
+            .Append(ml.Diffusion().Train(labelColumnName: "Label", modelPreset: "tiny", maxSteps: 2, batchSize: 4))
+            .Fit(rows);
+        using var generator = model.LastTransformer;
+        generator.TransformOptions = new GenerationOptions { Steps = 4 };
+        var modelPath = temp.File("generator.zip");
+        var chainPath = temp.File("chain.zip");
+        // docs: pipeline save and load
+        var seeds = ml.Diffusion().CreateSeeds(count: 4, firstSeed: 7, labels: [1]);
+        ml.Diffusion().SaveModel(generator, seeds.Schema, modelPath);    // or ml.Model.Save(generator, seeds.Schema, modelPath)
+
+        // Another app: Microsoft.ML, OnnxTransformer, OnnxRuntime, ImageAnalytics.
+        var other = new MLContext();
+        var loadedGenerator = other.Model.Load(modelPath, out var seedsSchema);
+        var seedRows = other.Data.LoadFromEnumerable(Enumerable.Range(7, 4).Select(i => new SeedInput { Seed = i, Label = 1 }));
+        var images = other.Data.CreateEnumerable<GeneratedImage>(loadedGenerator.Transform(seedRows), reuseRowObject: false).ToList();
+        (loadedGenerator as IDisposable)?.Dispose();                     // deletes ONNX Runtime's copy of the graph
+        // end
+        Assert.HasCount(4, images);
+        Assert.AreEqual((16, 16), (images[3].Image.Width, images[3].Image.Height));
+        Assert.AreEqual(NumberDataViewType.Int64, seedsSchema["Seed"].Type);
+
+        // docs: pipeline save whole chain
+        ml.Diffusion().SaveModel(model, rows.Schema, chainPath);
+        var chain = (TransformerChain<ITransformer>)other.Model.Load(chainPath, out var rowsSchema);
+        var fromChain = chain.LastTransformer.Transform(seedRows);
+        // end
+        var again = other.Data.CreateEnumerable<GeneratedImage>(fromChain, reuseRowObject: false).ToList();
+        Assert.AreEqual(images[3].Image.GetBGRPixels.Length, again[3].Image.GetBGRPixels.Length);
+        CollectionAssert.AreEqual(images[3].Image.GetBGRPixels, again[3].Image.GetBGRPixels);
+        Assert.AreEqual("Path", rowsSchema["Path"].Name);
+        chain.Dispose();
+    }
+
     private static void Predict(MLContext ml, DiffusionModel model, string outputFolder)
     {
         // docs: pipeline prediction engine

@@ -1,0 +1,118 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
+
+namespace MLNet.Diffusion;
+
+/// <summary>
+/// What <c>mlContext.Model.Save</c> writes for a <see cref="DiffusionModel"/>: ML.NET does not let a third-party
+/// transformer write its own entry (its save context is internal), so the model saves itself as a chain of ML.NET's
+/// built-in transformers that need no MLNet.Diffusion to load:
+/// seed (and label) → ConvertType to int64 → ApplyOnnxModel (the generator graph) → Pixels → ConvertToImage → Image.
+/// </summary>
+internal static class GeneratorHandOff
+{
+    // The generator graph's input and output names (GeneratorGraph), which OnnxTransformer uses as column names.
+    private const string SeedInput = "seed";
+    private const string LabelInput = "label";
+    private const string PixelsOutput = "pixels";
+    private const string RgbOutput = "rgb";
+
+    /// <summary>Writes <paramref name="model"/> into <paramref name="ctx"/> as the built-in chain.</summary>
+    public static void Save(DiffusionModel model, ModelSaveContext ctx)
+    {
+        var ml = new MLContext();
+        var bytes = model.ToOnnx(model.TransformOptions, rgbForGray: true);
+        // ApplyOnnxModel(Stream) would leave a temporary file behind for good; a file of our own is deleted below.
+        var file = Path.Combine(Path.GetTempPath(), $"mlnet-diffusion-{Environment.ProcessId}-{Guid.NewGuid():N}.onnx");
+        File.WriteAllBytes(file, bytes);
+        ITransformer? chain = null;
+        try
+        {
+            chain = Build(ml, model, file).Fit(EmptySeeds(ml, model));
+            chain.Save(ctx);
+        }
+        finally
+        {
+            (chain as IDisposable)?.Dispose();
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>An empty view with the seeds schema <see cref="DiffusionModel.Save(string)"/> records.</summary>
+    public static IDataView EmptySeeds(MLContext ml, DiffusionModel model)
+    {
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumn(model.SeedColumnName, NumberDataViewType.Int64);
+        if (model.Config.NumClasses is not null)
+        {
+            builder.AddColumn(model.LabelColumnName, NumberDataViewType.Int32);
+        }
+
+        return new EmptyDataView(builder.ToSchema());
+    }
+
+    private static IEstimator<ITransformer> Build(MLContext ml, DiffusionModel model, string onnxFile)
+    {
+        var conditional = model.Config.NumClasses is not null;
+        var gray = model.Config.InChannels == 1;
+        var temporary = new List<string>();
+        IEstimator<ITransformer> chain = ml.Transforms.Conversion.ConvertType(SeedInput, model.SeedColumnName, DataKind.Int64);
+        temporary.Add(SeedInput);
+        string[] inputs = [SeedInput];
+        if (conditional)
+        {
+            chain = chain.Append(ml.Transforms.Conversion.ConvertType(LabelInput, model.LabelColumnName, DataKind.Int64));
+            temporary.Add(LabelInput);
+            inputs = [SeedInput, LabelInput];
+        }
+
+        string[] outputs = gray ? [PixelsOutput, RgbOutput] : [PixelsOutput];
+        temporary.AddRange(outputs);
+        chain = chain.Append(ml.Transforms.ApplyOnnxModel(outputs, inputs, onnxFile));
+        if (model.PixelsColumnName != PixelsOutput)
+        {
+            chain = chain.Append(ml.Transforms.CopyColumns(model.PixelsColumnName, PixelsOutput));
+        }
+
+        var size = model.Config.ImageSize;
+        // Default scale and offset: the graph already rounded and clamped to 0–255, and alpha is the default 255.
+        chain = chain.Append(ml.Transforms.ConvertToImage(size, size, model.ImageColumnName, gray ? RgbOutput : PixelsOutput));
+        var user = new HashSet<string>([model.SeedColumnName, model.LabelColumnName, model.PixelsColumnName, model.ImageColumnName]);
+        var drop = temporary.Where(c => !user.Contains(c)).ToArray();
+        return drop.Length == 0 ? chain : chain.Append(ml.Transforms.DropColumns(drop));
+    }
+
+    // A view with a schema and no rows: enough for Fit, which only binds columns (OnnxTransformer, ConvertType and
+    // ConvertToImage learn nothing from data).
+    private sealed class EmptyDataView(DataViewSchema schema) : IDataView
+    {
+        public bool CanShuffle => true;
+
+        public DataViewSchema Schema { get; } = schema;
+
+        public long? GetRowCount() => 0;
+
+        public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) => new Cursor(Schema);
+
+        public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) => [new Cursor(Schema)];
+
+        private sealed class Cursor(DataViewSchema schema) : DataViewRowCursor
+        {
+            public override DataViewSchema Schema { get; } = schema;
+
+            public override long Position => -1;
+
+            public override long Batch => 0;
+
+            public override bool MoveNext() => false;
+
+            public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId value) => value = default;
+
+            public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column) =>
+                throw new InvalidOperationException("An empty view has no rows to read.");
+
+            public override bool IsColumnActive(DataViewSchema.Column column) => true;
+        }
+    }
+}

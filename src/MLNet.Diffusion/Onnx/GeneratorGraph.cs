@@ -1,0 +1,193 @@
+using MLNet.Diffusion.Data;
+using MLNet.Diffusion.Models;
+using MLNet.Diffusion.Schedulers;
+using Onnx;
+using TorchSharp;
+
+namespace MLNet.Diffusion.Onnx;
+
+/// <summary>
+/// A whole generator as one ONNX graph: x_T from the seeds (<see cref="SeedNoiseGraph"/>), a <c>Loop</c> of N
+/// deterministic sampler steps around the UNet (<see cref="UNetGraph"/>), and the conversion to 0–255 pixels.
+/// Inputs: <c>seed</c> int64 [B, 1] (seeds in [0, 2⁶³)) and, for a class-conditional model, <c>label</c> int64 [B, 1]
+/// (class index in [0, classes − 1]; −1 generates unconditionally). Output: <c>pixels</c> float [B, C, S, S], whole
+/// numbers in [0, 255], planar RGB or gray; with rgbForGray also <c>rgb</c> [B, 3, S, S] (gray
+/// repeated), which ML.NET's ConvertToImage turns into the same opaque image the live transformer makes.
+/// </summary>
+/// <remarks>
+/// Each step's scalars (timestep embedding, sampler coefficients) are computed here in double from the same
+/// <see cref="NoiseSchedule"/> and sampler timesteps as the TorchSharp path, stored as [N]-row tables and picked by
+/// the loop counter; the tensor arithmetic mirrors <see cref="DdimSampler"/> and <see cref="DpmSolverMultistepSampler"/>
+/// operation for operation, so the two engines differ only by kernel rounding.
+/// </remarks>
+internal static class GeneratorGraph
+{
+    public static ModelProto Build(UNet2D network, NoiseSchedule schedule, PredictionType predictionType, PixelEncoding encoding,
+        SamplerKind samplerKind, int steps, double guidance, bool rgbForGray, IEnumerable<KeyValuePair<string, string>> metadata)
+    {
+        var config = network.Config;
+        var sampler = CreateSampler(schedule, predictionType, samplerKind, steps);
+        var timesteps = sampler.Timesteps.ToArray();
+        var (channels, size) = (config.InChannels, config.ImageSize);
+        var g = new OnnxGraph("mlnet_diffusion_generator");
+        g.Input("seed", TensorProto.Types.DataType.Int64, [null, 1]);
+        string? labels = null;
+        if (config.NumClasses is { } classes)
+        {
+            g.Input("label", TensorProto.Types.DataType.Int64, [null, 1]);
+            // [B, 1] → [B]; −1 (or any negative) is the null label.
+            var flat = g.Node("Reshape", ["label", g.Int64s(-1)]);
+            labels = g.Node("Where", [g.Node("Less", [flat, g.Int64Scalar(0)]), g.Int64Scalar(classes), flat]);
+        }
+
+        UNetGraph.AddWeights(g, network);
+        var noise = SeedNoiseGraph.Emit(g, "seed", channels, size);
+        var embeddings = TimeEmbeddingTable(timesteps, config.BaseChannels);
+        g.Initializer("sampler.time_embedding", embeddings, timesteps.Length, config.BaseChannels);
+
+        var body = g.Subgraph("sampler_step");
+        body.Proto.Input.Add(OnnxGraph.Value("step", TensorProto.Types.DataType.Int64, []));
+        body.Proto.Input.Add(OnnxGraph.Value("cond_in", TensorProto.Types.DataType.Bool, []));
+        body.Proto.Input.Add(OnnxGraph.Value("x", TensorProto.Types.DataType.Float, null));
+        body.Proto.Input.Add(OnnxGraph.Value("previous_x0", TensorProto.Types.DataType.Float, null));
+        var embedding = body.Node("Unsqueeze", [body.Node("Gather", ["sampler.time_embedding", "step"]), g.Int64s(0)]);
+        var output = ModelOutput(body, config, "x", embedding, labels, guidance);
+        var (x0, next) = SamplerStep(body, sampler, timesteps, "x", output, "previous_x0");
+        body.NodeInto("Identity", ["cond_in"], ["cond_out"]);
+        body.NodeInto("Identity", [next], ["x_next"]);
+        body.NodeInto("Identity", [x0], ["x0"]);
+        body.Proto.Output.Add(OnnxGraph.Value("cond_out", TensorProto.Types.DataType.Bool, []));
+        body.Proto.Output.Add(OnnxGraph.Value("x_next", TensorProto.Types.DataType.Float, null));
+        body.Proto.Output.Add(OnnxGraph.Value("x0", TensorProto.Types.DataType.Float, null));
+
+        var zeros = g.Node("Mul", [noise, g.Scalar(0)]);
+        var final = g.Node("Loop", [g.Int64Scalar(timesteps.Length), "", noise, zeros], 2, ("body", body.Proto))[0];
+
+        // clamp(x, −1, 1) in model space, then round(x / scale + offset) half to even, clamped to [0, 255]; NaN → 0.
+        var clamped = g.Node("Clip", [final, g.Scalar(-1), g.Scalar(1)]);
+        var scaled = g.Node("Add", [g.Node("Div", [clamped, g.Scalar(encoding.ScaleImage)]), g.Scalar(encoding.OffsetImage)]);
+        var rounded = g.Node("Clip", [g.Node("Round", [scaled]), g.Scalar(0), g.Scalar(255)]);
+        var pixels = g.Node("Where", [g.Node("IsNaN", [rounded]), g.Scalar(0), rounded]);
+        g.NodeInto("Identity", [pixels], ["pixels"]);
+        g.Output("pixels", TensorProto.Types.DataType.Float, [null, channels, size, size]);
+        if (rgbForGray && channels == 1)
+        {
+            g.NodeInto("Concat", ["pixels", "pixels", "pixels"], ["rgb"], ("axis", 1L));
+            g.Output("rgb", TensorProto.Types.DataType.Float, [null, 3, size, size]);
+        }
+
+        return g.ToModel(metadata);
+    }
+
+    /// <summary>The sampler the graph unrolls, with its timesteps set (it validates the step count).</summary>
+    public static DiffusionSampler CreateSampler(NoiseSchedule schedule, PredictionType predictionType, SamplerKind kind, int steps)
+    {
+        var options = new SamplerOptions { PredictionType = predictionType };
+        DiffusionSampler sampler = kind switch
+        {
+            SamplerKind.Ddim => new DdimSampler(schedule, options),
+            SamplerKind.DpmSolverPlusPlus => new DpmSolverMultistepSampler(schedule, options),
+            _ => throw new ArgumentException(
+                $"An ONNX generator runs a deterministic sampler: DDIM (η = 0) or DPM-Solver++; {kind} draws fresh noise every step.", nameof(kind)),
+        };
+        sampler.SetTimesteps(steps);
+        return sampler;
+    }
+
+    private static float[] TimeEmbeddingTable(int[] timesteps, int dimension)
+    {
+        using var scope = torch.NewDisposeScope();
+        var table = UNet2D.TimestepEmbedding(torch.tensor(timesteps.Select(t => (long)t).ToArray()), dimension, torch.CPU);
+        return table.contiguous().data<float>().ToArray();
+    }
+
+    // The UNet's output, with classifier-free guidance (Ho and Salimans 2022) as UNetDenoiser computes it.
+    private static string ModelOutput(OnnxGraph body, UNetConfig config, string x, string embedding, string? labels, double guidance)
+    {
+        if (labels is null || guidance == 1)
+        {
+            return UNetGraph.Emit(body, config, x, embedding, labels);
+        }
+
+        var nulls = body.Node("Expand", [body.Int64Scalar(config.NumClasses!.Value), body.Node("Shape", [labels])]);
+        var both = UNetGraph.Emit(body, config, body.Node("Concat", [x, x], ("axis", 0L)), embedding,
+            body.Node("Concat", [labels, nulls], ("axis", 0L)));
+        var halves = body.Node("Split", [both], 2, ("axis", 0L), ("num_outputs", 2L));
+        var (conditional, unconditional) = (halves[0], halves[1]);
+        // torch.lerp(start, end, w): start + w·(end − start) for w < 0.5, else end − (end − start)·(1 − w).
+        var difference = body.Node("Sub", [conditional, unconditional]);
+        return guidance < 0.5
+            ? body.Node("Add", [unconditional, body.Node("Mul", [difference, body.Scalar((float)guidance)])])
+            : body.Node("Sub", [conditional, body.Node("Mul", [difference, body.Scalar((float)(1 - guidance))])]);
+    }
+
+    // One step of the sampler: returns (x̂₀, x_next). Coefficient tables have one entry per step.
+    private static (string X0, string Next) SamplerStep(OnnxGraph body, DiffusionSampler sampler, int[] timesteps, string x, string m, string previous)
+    {
+        var schedule = sampler.Schedule;
+        var type = sampler.Options.PredictionType;
+        var n = timesteps.Length;
+        string Table(string name, Func<int, double> value) =>
+            body.Node("Gather", [body.Constant([.. Enumerable.Range(0, n).Select(i => (float)value(i))], n), "step"]);
+        double A(int i) => schedule.AlphaBar(timesteps[i]);
+        double Previous(int i) => schedule.AlphaBar(i + 1 < n ? timesteps[i + 1] : -1);
+
+        // x̂₀ = (x·P − m·Q)/R: ε → (x − √(1−ᾱ)·m)/√ᾱ; sample → m; v → √ᾱ·x − √(1−ᾱ)·m (Parameterization.ToSample).
+        var (p, q, r) = type switch
+        {
+            PredictionType.Epsilon => (Table("x0_p", _ => 1), Table("x0_q", i => Math.Sqrt(1 - A(i))), Table("x0_r", i => Math.Sqrt(A(i)))),
+            PredictionType.Sample => (Table("x0_p", _ => 0), Table("x0_q", _ => -1), Table("x0_r", _ => 1)),
+            _ => (Table("x0_p", i => Math.Sqrt(A(i))), Table("x0_q", i => Math.Sqrt(1 - A(i))), Table("x0_r", _ => 1)),
+        };
+        var x0 = body.Node("Div", [body.Node("Sub", [body.Node("Mul", [x, p]), body.Node("Mul", [m, q])]), r]);
+        if (sampler.Options.DynamicThresholding)
+        {
+            throw new ArgumentException("Dynamic thresholding is not part of an ONNX generator.", nameof(sampler));
+        }
+
+        if (sampler.Options.ClipSample)
+        {
+            var range = (float)sampler.Options.ClipRange;
+            x0 = body.Node("Clip", [x0, body.Scalar(-range), body.Scalar(range)]);
+        }
+
+        if (sampler is DdimSampler)
+        {
+            // ε̂ = (x·P − y·Q)/R: from the clipped x̂₀ when clipping, else from the model output (DdimSampler.Step).
+            string y;
+            (string P, string Q, string R) e;
+            if (sampler.Options.ClipSample)
+            {
+                y = x0;
+                e = (Table("eps_p", _ => 1), Table("eps_q", i => Math.Sqrt(A(i))), Table("eps_r", i => Math.Sqrt(1 - A(i))));
+            }
+            else
+            {
+                y = m;
+                e = type switch
+                {
+                    PredictionType.Epsilon => (Table("eps_p", _ => 0), Table("eps_q", _ => -1), Table("eps_r", _ => 1)),
+                    PredictionType.Sample => (Table("eps_p", _ => 1), Table("eps_q", i => Math.Sqrt(A(i))), Table("eps_r", i => Math.Sqrt(1 - A(i)))),
+                    _ => (Table("eps_p", i => Math.Sqrt(1 - A(i))), Table("eps_q", i => -Math.Sqrt(A(i))), Table("eps_r", _ => 1)),
+                };
+            }
+
+            var epsilon = body.Node("Div", [body.Node("Sub", [body.Node("Mul", [x, e.P]), body.Node("Mul", [y, e.Q])]), e.R]);
+            var next = body.Node("Add", [
+                body.Node("Mul", [x0, Table("ddim_x0", i => Math.Sqrt(Previous(i)))]),
+                body.Node("Mul", [epsilon, Table("ddim_eps", i => Math.Sqrt(Math.Max(1 - Previous(i), 0)))])]);
+            return (x0, next);
+        }
+
+        // DPM-Solver++(2M) (Lu et al. 2022): D = x̂₀ + (x̂₀ − x̂₀_prev)/(2r) from the second step on (k = 0 before),
+        // x_next = (σ_next/σ_t)·x − α_next·expm1(−h)·D; the last step returns x̂₀ (A = 0, B = −1, k = 0).
+        double Lambda(double alphaBar) => 0.5 * (Math.Log(alphaBar) - Math.Log(1 - alphaBar));
+        double H(int i) => Lambda(Previous(i)) - Lambda(A(i));
+        bool Last(int i) => i + 1 == n;
+        var k = Table("dpm_k", i => i == 0 || Last(i) ? 0 : 1 / (2 * ((Lambda(A(i)) - Lambda(A(i - 1))) / H(i))));
+        var a = Table("dpm_a", i => Last(i) ? 0 : Math.Sqrt(1 - Previous(i)) / Math.Sqrt(1 - A(i)));
+        var b = Table("dpm_b", i => Last(i) ? -1 : Math.Sqrt(Previous(i)) * double.ExpM1(-H(i)));
+        var data = body.Node("Add", [x0, body.Node("Mul", [body.Node("Sub", [x0, previous]), k])]);
+        return (x0, body.Node("Sub", [body.Node("Mul", [x, a]), body.Node("Mul", [data, b])]));
+    }
+}

@@ -1,0 +1,143 @@
+using System.IO.Compression;
+using System.Runtime.InteropServices;
+using Google.Protobuf;
+using Onnx;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLNet.Diffusion.Onnx;
+
+/// <summary>
+/// Reads a generator graph back: finds it inside ML.NET's model zip, parses it with limits, and turns its
+/// <c>unet.*</c> initializers into a state dict. Every failure is an <see cref="InvalidDataException"/> naming the file.
+/// </summary>
+internal static class OnnxModelFile
+{
+    /// <summary>The <c>metadata_props</c> key of the model manifest (JSON).</summary>
+    public const string ManifestKey = "mlnet_diffusion.manifest";
+
+    /// <summary>The <c>metadata_props</c> key of the settings fixed at export (JSON).</summary>
+    public const string SamplerKey = "mlnet_diffusion.sampler";
+
+    /// <summary>
+    /// The name ML.NET 5.0's OnnxTransformer gives the zip entry that holds the graph (inside the transformer's folder:
+    /// <c>…/OnnxModel</c>). Its content is ML.NET's byte-array encoding: an int32 length, then the bytes.
+    /// </summary>
+    public const string OnnxEntryName = "OnnxModel";
+
+    /// <summary>
+    /// The generator graph of an ML.NET model zip: the first <c>…/OnnxModel</c> entry whose graph carries our manifest;
+    /// null when the zip has no such entry.
+    /// </summary>
+    public static ModelProto? Find(ZipArchive zip, string path)
+    {
+        foreach (var entry in zip.Entries.Where(e => e.Name == OnnxEntryName))
+        {
+            var model = Parse(ReadByteArray(entry, path), $"{path}:{entry.FullName}");
+            if (model.MetadataProps.Any(p => p.Key == ManifestKey))
+            {
+                return model;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Parses ONNX bytes (nesting limited to 100, as ML.NET's own reader does).</summary>
+    public static ModelProto Parse(byte[] bytes, string where)
+    {
+        try
+        {
+            var input = CodedInputStream.CreateWithLimits(new MemoryStream(bytes, writable: false), bytes.Length, 100);
+            return ModelProto.Parser.ParseFrom(input);
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            throw new InvalidDataException($"'{where}' is not a valid ONNX model ({ex.Message}).", ex);
+        }
+    }
+
+    /// <summary>The value of a <c>metadata_props</c> key, or null.</summary>
+    public static string? Metadata(ModelProto model, string key) => model.MetadataProps.FirstOrDefault(p => p.Key == key)?.Value;
+
+    /// <summary>
+    /// The network's weights: every initializer named <see cref="UNetGraph.Prefix"/> + a state-dict name, as float32 CPU
+    /// tensors keyed by the state-dict name. The caller owns (disposes) the tensors.
+    /// </summary>
+    public static Dictionary<string, Tensor> Weights(ModelProto model, string where)
+    {
+        var weights = new Dictionary<string, Tensor>();
+        try
+        {
+            foreach (var initializer in model.Graph.Initializer.Where(i => i.Name.StartsWith(UNetGraph.Prefix, StringComparison.Ordinal)))
+            {
+                var name = initializer.Name[UNetGraph.Prefix.Length..];
+                if (initializer.DataType != (int)TensorProto.Types.DataType.Float)
+                {
+                    throw new InvalidDataException($"'{where}': weight '{name}' is not float32 (ONNX data type {initializer.DataType}).");
+                }
+
+                var dims = initializer.Dims.ToArray();
+                if (dims.Any(d => d < 0 || d > int.MaxValue))
+                {
+                    throw new InvalidDataException($"'{where}': weight '{name}' has an impossible shape [{string.Join(", ", dims)}].");
+                }
+
+                var count = dims.Aggregate(1L, (a, b) => a * b);
+                float[] values;
+                if (initializer.RawData.Length > 0)
+                {
+                    if (initializer.RawData.Length != count * sizeof(float))
+                    {
+                        throw new InvalidDataException(
+                            $"'{where}': weight '{name}' [{string.Join(", ", dims)}] needs {count * sizeof(float)} bytes but holds {initializer.RawData.Length}.");
+                    }
+
+                    values = MemoryMarshal.Cast<byte, float>(initializer.RawData.Span).ToArray();
+                }
+                else if (initializer.FloatData.Count == count)
+                {
+                    values = [.. initializer.FloatData];
+                }
+                else
+                {
+                    throw new InvalidDataException(
+                        $"'{where}': weight '{name}' [{string.Join(", ", dims)}] holds {initializer.FloatData.Count} values, not {count}.");
+                }
+
+                weights[name] = torch.tensor(values, dims);
+            }
+
+            return weights;
+        }
+        catch
+        {
+            foreach (var tensor in weights.Values)
+            {
+                tensor.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    // ML.NET writes a byte array as an int32 count and the bytes (BinaryWriter extension WriteByteArray).
+    private static byte[] ReadByteArray(ZipArchiveEntry entry, string path)
+    {
+        using var stream = entry.Open();
+        using var reader = new BinaryReader(stream);
+        var length = entry.Length >= 4 ? reader.ReadInt32() : -1;
+        if (length < 0 || length != entry.Length - 4)
+        {
+            throw new InvalidDataException($"'{path}': entry '{entry.FullName}' declares {length} bytes of ONNX but holds {entry.Length - 4}.");
+        }
+
+        var bytes = reader.ReadBytes(length);
+        if (bytes.Length != length)
+        {
+            throw new InvalidDataException($"'{path}': entry '{entry.FullName}' ends after {bytes.Length} of its {length} bytes.");
+        }
+
+        return bytes;
+    }
+}

@@ -1,0 +1,186 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNet.Diffusion.Onnx;
+using MLNet.Diffusion.Schedulers;
+using MLNet.Diffusion.Tests.Data;
+using MLNet.Diffusion.Tests.Onnx;
+
+namespace MLNet.Diffusion.Tests.Pipeline;
+
+/// <summary>
+/// <c>mlContext.Model.Save</c> and <c>Load</c> on the generator: the zip holds ML.NET's built-in transformers around the
+/// ONNX graph, and a fresh context maps a seeds view to the images the live transformer makes.
+/// </summary>
+[TestClass]
+public sealed class ModelSaveLoadTests
+{
+    private static DiffusionModel? s_model;
+    private static TempFolder s_folder = null!;
+
+    [ClassInitialize]
+    public static void TrainOnce(TestContext context)
+    {
+        s_model = GeneratorGraphTests.Train(channels: 1, classes: 3, PredictionType.Epsilon, BetaScheduleKind.Cosine);
+        s_model.TransformOptions = new GenerationOptions { Steps = 8, Guidance = 2 };
+        s_folder = new TempFolder();
+    }
+
+    [ClassCleanup]
+    public static void Cleanup()
+    {
+        s_model?.Dispose();
+        s_folder.Dispose();
+    }
+
+    [TestMethod]
+    public void ModelSave_ThenLoadInAFreshContext_GeneratesTheSameImages()
+    {
+        var ml = new MLContext(seed: 1);
+        var seeds = ml.Diffusion().CreateSeeds(6, firstSeed: 40, labels: [0, 1, 2]);
+        var path = s_folder.File("generator.zip");
+        ml.Model.Save(s_model!, seeds.Schema, path);
+
+        var other = new MLContext();
+        var loaded = other.Model.Load(path, out var schema);
+        try
+        {
+            Assert.IsFalse(loaded.GetType().Assembly.GetName().Name!.StartsWith("MLNet.Diffusion", StringComparison.Ordinal));
+            Assert.AreEqual(NumberDataViewType.Int64, schema["Seed"].Type);
+            var live = Pixels(s_model!.Transform(seeds));
+            var reloaded = Pixels(loaded.Transform(other.Diffusion().CreateSeeds(6, firstSeed: 40, labels: [0, 1, 2])));
+            Assert.HasCount(live.Count, reloaded);
+            using var onnx = new OnnxGenerator(s_model.ToOnnx());
+            var direct = onnx.Generate([40, 41, 42, 43, 44, 45], [0, 1, 2, 0, 1, 2]);
+            CollectionAssert.AreEqual(direct, reloaded.SelectMany(p => p).ToArray(), "ML.NET's OnnxTransformer runs the same graph");
+            var differences = live.SelectMany(p => p).Zip(direct, (a, b) => Math.Abs(a - b)).ToArray();
+            Assert.IsGreaterThanOrEqualTo(0.99, differences.Count(d => d <= 2) / (double)differences.Length);
+            var images = Images(loaded.Transform(other.Diffusion().CreateSeeds(2, firstSeed: 40, labels: [0])));
+            var first = images[0];
+            Assert.AreEqual(8, first.Width);
+            var pixel = first.Pixels;
+            Assert.AreEqual(live[0][0], pixel[(int)ChannelOffset(first, 'R')], "gray repeated into red");
+        }
+        finally
+        {
+            (loaded as IDisposable)?.Dispose();
+        }
+    }
+
+    /// <summary>Four threads generating from one loaded model at once give the bytes one thread gives, on both engines.</summary>
+    [TestMethod]
+    public void FourThreadsAtOnce_GiveTheImagesOfOneThread()
+    {
+        var path = s_folder.File("threads.zip");
+        var ml = new MLContext();
+        var seeds = ml.Diffusion().CreateSeeds(4, firstSeed: 100, labels: [2, 1]);
+        ml.Model.Save(s_model!, seeds.Schema, path);
+        var loaded = ml.Model.Load(path, out _);
+        try
+        {
+            float[] Mlnet(int first) => [.. Pixels(loaded.Transform(ml.Diffusion().CreateSeeds(4, firstSeed: first, labels: [2, 1]))).SelectMany(p => p)];
+            using var onnx = new OnnxGenerator(s_model!.ToOnnx());
+            float[] Onnx(int first) => onnx.Generate([first, first + 1, first + 2, first + 3], [2, 1, 2, 1]);
+            float[] Torch(int first) => s_model!.GeneratePixels([.. Enumerable.Range(first, 4).Select(i => (ulong)i)], [2, 1, 2, 1]);
+            foreach (var (name, engine) in new (string, Func<int, float[]>)[] { ("ML.NET", Mlnet), ("ONNX Runtime", Onnx), ("TorchSharp", Torch) })
+            {
+                var alone = Enumerable.Range(0, 4).Select(t => engine(100 + (10 * t))).ToArray();
+                var together = new float[4][];
+                Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, t => together[t] = engine(100 + (10 * t)));
+                for (var t = 0; t < 4; t++)
+                {
+                    CollectionAssert.AreEqual(alone[t], together[t], $"{name}, thread {t}");
+                }
+            }
+        }
+        finally
+        {
+            (loaded as IDisposable)?.Dispose();
+        }
+    }
+
+    /// <summary>Loading a saved model 100 times, through ML.NET or into a full model, leaves no temporary files behind.</summary>
+    [TestMethod]
+    public void Load100Times_LeavesNoTemporaryFiles()
+    {
+        using var temp = new TempFolder();
+        var path = s_folder.File("hundred.zip");
+        var ml = new MLContext { TempFilePath = temp.Path };
+        ml.Diffusion().SaveModel(s_model!, ml.Diffusion().CreateSeeds(1, labels: [0]).Schema, path);
+        string[] Ours() => Directory.GetFiles(Path.GetTempPath(), $"mlnet-diffusion-{Environment.ProcessId}-*");
+        Assert.IsEmpty(Ours(), "the save's own graph file is deleted");
+        for (var i = 0; i < 100; i++)
+        {
+            var loaded = ml.Model.Load(path, out _);
+            (loaded as IDisposable)?.Dispose();
+            using var full = ml.Diffusion().LoadModel(path, "cpu");
+        }
+
+        Assert.IsEmpty(Directory.GetFileSystemEntries(temp.Path), "ML.NET's copies of the graph are deleted when the loaded model is disposed");
+        Assert.IsEmpty(Ours());
+    }
+
+    /// <summary>
+    /// The loaded transformers convert labels with ML.NET's ConvertType, which takes any integer column and refuses a
+    /// key column with its own message (what docs/pipeline.md says: pass class numbers).
+    /// </summary>
+    [TestMethod]
+    public void LoadedModel_TakesClassNumbers_AndRefusesAKeyColumn()
+    {
+        var path = s_folder.File("keys.zip");
+        var ml = new MLContext();
+        ml.Diffusion().SaveModel(s_model!, ml.Diffusion().CreateSeeds(1, labels: [0]).Schema, path);
+        var loaded = ml.Model.Load(path, out _);
+        try
+        {
+            var numbers = ml.Diffusion().CreateSeeds(3, firstSeed: 5, labels: [0, 1, 2]);
+            var wide = ml.Transforms.Conversion.ConvertType("Label", outputKind: DataKind.Int64).Fit(numbers).Transform(numbers);
+            CollectionAssert.AreEqual(Pixels(loaded.Transform(numbers)).SelectMany(p => p).ToArray(), Pixels(loaded.Transform(wide)).SelectMany(p => p).ToArray());
+            var keys = ml.Transforms.Conversion.MapValueToKey("Label", keyData: ml.Data.LoadFromEnumerable(new[] { 0, 1, 2 }.Select(l => new LabelRow { Label = l })))
+                .Fit(numbers).Transform(numbers);
+            var error = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => loaded.Transform(keys));
+            StringAssert.Contains(error.Message, "source column 'Label' with item type 'Key<UInt32, 0-2>' is not compatible with destination type 'Int64'");
+        }
+        finally
+        {
+            (loaded as IDisposable)?.Dispose();
+        }
+    }
+
+    private sealed class LabelRow
+    {
+        public int Label { get; set; }
+    }
+
+    private static long ChannelOffset(MLImage image, char channel) =>
+        image.PixelFormat == MLPixelFormat.Bgra32 ? "BGRA".IndexOf(channel) : "RGBA".IndexOf(channel);
+
+    private static List<float[]> Pixels(IDataView view)
+    {
+        var result = new List<float[]>();
+        using var cursor = view.GetRowCursor([view.Schema["Pixels"]]);
+        var getter = cursor.GetGetter<VBuffer<float>>(view.Schema["Pixels"]);
+        VBuffer<float> value = default;
+        while (cursor.MoveNext())
+        {
+            getter(ref value);
+            result.Add(value.DenseValues().ToArray());
+        }
+
+        return result;
+    }
+
+    private static List<MLImage> Images(IDataView view)
+    {
+        var result = new List<MLImage>();
+        using var cursor = view.GetRowCursor([view.Schema["Image"]]);
+        var getter = cursor.GetGetter<MLImage>(view.Schema["Image"]);
+        while (cursor.MoveNext())
+        {
+            MLImage image = null!;
+            getter(ref image);
+            result.Add(image);
+        }
+
+        return result;
+    }
+}
