@@ -91,6 +91,30 @@ public sealed class SeedNoiseTests
         }
     }
 
+    /// <summary>tools/seed-noise/seed_noise.py, written from the documentation in NumPy, gives the same bits.</summary>
+    [TestMethod]
+    public void PythonFromTheDocumentation_GivesTheSameBits()
+    {
+        var script = Path.Combine(RepositoryTests.Root, "tools", "seed-noise", "seed_noise.py");
+        foreach (var seed in new ulong[] { 0, 42, (1UL << 40) + 3, long.MaxValue })
+        {
+            var start = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3", [script, seed.ToString(System.Globalization.CultureInfo.InvariantCulture), "300"])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            using var python = System.Diagnostics.Process.Start(start)!;
+            var output = python.StandardOutput.ReadToEnd();
+            var error = python.StandardError.ReadToEnd();
+            Assert.IsTrue(python.WaitForExit(60_000), "python finished");
+            Assert.AreEqual(0, python.ExitCode, error);
+            var expected = new float[300];
+            SeedNoise.Fill(seed, expected);
+            CollectionAssert.AreEqual(expected.Select(v => BitConverter.SingleToUInt32Bits(v).ToString("x8", System.Globalization.CultureInfo.InvariantCulture)).ToArray(),
+                output.Split('\n', StringSplitOptions.RemoveEmptyEntries), $"seed {seed}");
+        }
+    }
+
     internal static byte[] NoiseModel(int channels, int size)
     {
         var graph = new OnnxGraph("noise");
