@@ -3,11 +3,13 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
 using MLNet.Diffusion.Bench;
 using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Evaluation;
 using MLNet.Diffusion.IO;
+using MLNet.Diffusion.Onnx;
 using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Training;
 using Spectre.Console;
@@ -17,7 +19,7 @@ using static TorchSharp.torch;
 namespace MLNet.Diffusion.Cli;
 
 /// <summary>
-/// The commands of <c>mlnet-diffusion</c>: <c>train</c>, <c>generate</c>, <c>info</c>, <c>eval</c> and <c>bench</c>. Exit code 0 on success,
+/// The commands of <c>mlnet-diffusion</c>: <c>train</c>, <c>generate</c>, <c>info</c>, <c>export</c>, <c>eval</c> and <c>bench</c>. Exit code 0 on success,
 /// 1 on failure (one line <c>error: ...</c> on standard error; the stack trace with <c>--verbose</c>), 2 on a
 /// usage error.
 /// </summary>
@@ -36,6 +38,7 @@ public static class CliApp
         root.Add(TrainCommand(output, interactive));
         root.Add(GenerateCommand(output));
         root.Add(InfoCommand(output));
+        root.Add(ExportCommand(output));
         root.Add(BenchCommand(output, error));
         root.Add(EvalCommand(output));
 
@@ -54,7 +57,7 @@ public static class CliApp
             return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidDataException or IOException or InvalidOperationException
-            or ExternalException or TrainingDivergedException or DllNotFoundException or UnauthorizedAccessException)
+            or ExternalException or TrainingDivergedException or DllNotFoundException or UnauthorizedAccessException or OnnxRuntimeException)
         {
             error.WriteLine($"error: {ex.Message}");
             if (parsed.GetValue(verbose))
@@ -211,6 +214,9 @@ public static class CliApp
             var model = WithProgress(output, interactive, progress => ml.Diffusion().Train(options with { Progress = progress }).Fit(view));
             using (model)
             {
+                // The model file is ML.NET's model zip with the generator graph, which fixes these sampler settings: what
+                // mlContext.Model.Load and `generate --engine onnx` run without building another graph.
+                model.TransformOptions = s_savedSampler;
                 model.Save(path);
                 var t = model.Training!;
                 output.WriteLine(string.Create(s_invariant, $"trained {t.Steps} steps in {TimeSpan.FromSeconds(t.Seconds):hh\\:mm\\:ss} ({t.ImagesPerSecond:F1} images/s); wrote {path} and {report}"));
@@ -220,6 +226,12 @@ public static class CliApp
         });
         return command;
     }
+
+    // The sampler settings `train` fixes in the generator graph of the model file: DPM-Solver++ at its usual 20 steps, no guidance.
+    private static readonly GenerationOptions s_savedSampler = new() { Sampler = SamplerKind.DpmSolverPlusPlus, Steps = null, Guidance = 1 };
+
+    // Images per ONNX Runtime run of `generate --engine onnx` (each image depends only on its seed and label, not on the batch).
+    private const int OnnxBatch = 32;
 
     private static Command GenerateCommand(TextWriter output)
     {
@@ -232,9 +244,15 @@ public static class CliApp
         var seed = new Option<ulong>("--seed") { Description = "Image i uses seed + i.", DefaultValueFactory = _ => 0 };
         var label = new Option<int?>("--label") { Description = "The class to generate (class-conditional models)." };
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale, toward --label (1: none).", DefaultValueFactory = _ => 1 };
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda[:N].", DefaultValueFactory = _ => "auto" };
+        var device = new Option<string>("--device") { Description = "auto, cpu or cuda[:N] (--engine torch).", DefaultValueFactory = _ => "auto" };
+        var engine = new Option<string>("--engine")
+        {
+            Description = "torch (TorchSharp, any sampler, any device) or onnx (the generator graph through ONNX Runtime on the CPU: the model file's graph when it fixes the sampler, steps and guidance asked for, else one built for them; ddim with η 0 or dpm-solver++).",
+            DefaultValueFactory = _ => "torch",
+        };
         sampler.AcceptOnlyFromAmong("dpm-solver++", "ddim", "ddpm");
-        var command = new Command("generate", "Generate images with a saved model.") { modelPath, count, outPath, sampler, steps, eta, seed, label, guidance, device };
+        engine.AcceptOnlyFromAmong("torch", "onnx");
+        var command = new Command("generate", "Generate images with a saved model.") { modelPath, count, outPath, sampler, steps, eta, seed, label, guidance, device, engine };
         command.SetAction(p =>
         {
             Check(p.GetValue(count) >= 1, $"--count must be ≥ 1, not {p.GetValue(count)}");
@@ -242,12 +260,28 @@ public static class CliApp
             CheckGuidanceAndEta(p, sampler, eta, guidance);
             Check(p.GetValue(label) is not null || p.GetValue(guidance) == 1,
                 $"--guidance {p.GetValue(guidance).ToString(s_invariant)} applies only with --label: guidance steers the images toward a class of a class-conditional model");
+            var onnx = p.GetRequiredValue(engine) == "onnx";
+            if (onnx)
+            {
+                // A graph is deterministic and runs on the CPU: what it cannot do is refused before any work.
+                Check(p.GetRequiredValue(sampler) != "ddpm",
+                    "--engine onnx runs a deterministic graph, and --sampler ddpm draws fresh noise at every step: use --sampler ddim or dpm-solver++, or --engine torch");
+                Check(p.GetValue(eta) == 0,
+                    $"--engine onnx runs a deterministic graph: --eta must be 0, not {p.GetValue(eta).ToString(s_invariant)} (η > 0 draws fresh noise at every step); use --engine torch");
+                Check(p.GetRequiredValue(device) is "auto" or "cpu",
+                    $"--device {p.GetRequiredValue(device)} applies only to --engine torch: --engine onnx runs on the CPU through ONNX Runtime");
+                Check(p.GetValue(seed) <= (ulong)(long.MaxValue - (p.GetValue(count) - 1)),
+                    $"--engine onnx takes seeds below 2^63: --seed {p.GetValue(seed)} with --count {p.GetValue(count)} goes past it");
+            }
+
             var target = p.GetRequiredValue(outPath);
             var grid = target.EndsWith(".png", StringComparison.OrdinalIgnoreCase);
             Check(grid || Path.GetExtension(target).ToLowerInvariant() is not (".jpg" or ".jpeg" or ".bmp" or ".gif" or ".webp" or ".tif" or ".tiff"),
                 $"--out '{target}': generate writes PNG only; end the path with .png for one grid, or give a folder for one PNG per image");
-            PrepareOutput("--out", target, folder: !grid);
-            using var model = DiffusionModel.Load(p.GetRequiredValue(modelPath), p.GetRequiredValue(device));
+
+            // The model file is read (and checked) before the output is prepared, so a file that is not a model writes nothing.
+            var path = p.GetRequiredValue(modelPath);
+            using var model = DiffusionModel.Load(path, onnx ? "cpu" : p.GetRequiredValue(device));
             var options = new GenerationOptions
             {
                 Sampler = ParseSampler(p.GetRequiredValue(sampler)),
@@ -257,21 +291,37 @@ public static class CliApp
                 Label = p.GetValue(label),
                 Guidance = p.GetValue(guidance),
             };
-            using var images = model.Generate(p.GetValue(count), options);
+            Image[] images;
+            if (onnx)
+            {
+                images = GenerateOnnx(output, path, model, options, p.GetValue(count), target, grid);
+            }
+            else
+            {
+                PrepareOutput("--out", target, folder: !grid);
+                using var values = model.Generate(p.GetValue(count), options);
+                using (var nan = values.isnan().any())
+                {
+                    Check(!nan.item<bool>(), "The images hold NaN values (did sampling diverge?).", invalidOperation: true);
+                }
+
+                // Through the model's pixel encoding, rounded as the generator graph rounds: both engines write the same bytes.
+                images = model.ConvertToImages(values);
+            }
+
             if (grid)
             {
-                ImageGrid.SaveGrid(images, target, Math.Min(p.GetValue(count), 8));
+                ImageCodec.SavePng(ImageGrid.Compose(images, Math.Min(images.Length, 8)), target);
                 output.WriteLine($"wrote {target}");
             }
             else
             {
-                var all = ImageGrid.ToImages(images);
-                for (var i = 0; i < all.Length; i++)
+                for (var i = 0; i < images.Length; i++)
                 {
-                    ImageCodec.SavePng(all[i], Path.Combine(target, i.ToString("D4", s_invariant) + ".png"));
+                    ImageCodec.SavePng(images[i], Path.Combine(target, i.ToString("D4", s_invariant) + ".png"));
                 }
 
-                output.WriteLine(string.Create(s_invariant, $"wrote {all.Length} images to {target}"));
+                output.WriteLine(string.Create(s_invariant, $"wrote {images.Length} images to {target}"));
             }
 
             return 0;
@@ -279,13 +329,70 @@ public static class CliApp
         return command;
     }
 
+    // `generate --engine onnx`: the model file's graph when it fixes the settings asked for, else one built for them.
+    private static Image[] GenerateOnnx(TextWriter output, string path, DiffusionModel model, GenerationOptions options, int count, string target, bool grid)
+    {
+        long[]? labels = null;
+        if (options.Label is { } label)
+        {
+            Check(model.Config.NumClasses is not null, "This model is unconditional; it takes no labels.");
+            Check(label >= 0 && label < model.Config.NumClasses, $"Labels must be in [0, {model.Config.NumClasses - 1}]; got {label}.");
+            labels = [.. Enumerable.Repeat((long)label, count)];
+        }
+
+        var file = ModelFile.Read(path);
+        var steps = options.Steps ?? DefaultSteps(model, options.Sampler);
+        var guidance = model.Config.NumClasses is null ? 1 : options.Guidance;
+        var fromFile = file.Sampler is { } fixedIn && fixedIn.Sampler == options.Sampler && fixedIn.Steps == steps && fixedIn.Guidance == guidance;
+        var graph = fromFile ? file.GraphBytes! : model.ToOnnx(options with { Steps = steps, Guidance = guidance });
+        PrepareOutput("--out", target, folder: !grid);
+        output.WriteLine(string.Create(s_invariant,
+            $"engine onnx: {(fromFile ? "the graph in the model file" : "a graph built from the model's weights")}: {SamplerName(options.Sampler)}, {steps} steps, guidance {guidance}"));
+        using var generator = new OnnxGenerator(graph);
+        var pixels = new float[(long)count * generator.Channels * generator.ImageSize * generator.ImageSize];
+        var offset = 0;
+        for (var first = 0; first < count; first += OnnxBatch)
+        {
+            var n = Math.Min(OnnxBatch, count - first);
+            var seeds = Enumerable.Range(first, n).Select(i => (long)options.Seed + i).ToArray();
+            var batch = generator.Generate(seeds, labels?[first..(first + n)]);
+            batch.CopyTo(pixels, offset);
+            offset += batch.Length;
+        }
+
+        return ModelFile.ToImages(pixels, count, generator.Channels, generator.ImageSize);
+    }
+
+    // The sampler's usual step count (DiffusionModel's default for GenerationOptions.Steps = null).
+    private static int DefaultSteps(DiffusionModel model, SamplerKind sampler) => sampler switch
+    {
+        SamplerKind.Ddpm => model.Schedule.TrainTimesteps,
+        SamplerKind.Ddim => Math.Min(50, model.Schedule.TrainTimesteps),
+        _ => Math.Min(20, model.Schedule.TrainTimesteps),
+    };
+
     private static Command InfoCommand(TextWriter output)
     {
         var modelPath = new Option<string>("--model") { Description = "A model .zip.", Required = true };
         var command = new Command("info", "Describe a saved model.") { modelPath };
         command.SetAction(p =>
         {
-            using var model = DiffusionModel.Load(p.GetRequiredValue(modelPath), "cpu");
+            var path = p.GetRequiredValue(modelPath);
+            using var model = DiffusionModel.Load(path, "cpu");
+            var file = ModelFile.Read(path);
+            if (file.Sampler is { } fixedIn)
+            {
+                output.WriteLine(string.Create(s_invariant,
+                    $"file:       {path} ({file.Bytes:N0} bytes): format version {file.FormatVersion}, ML.NET's model zip with the generator as an ONNX graph (mlContext.Model.Load runs it)"));
+                output.WriteLine(string.Create(s_invariant, $"sampler:    {SamplerName(fixedIn.Sampler)}, {fixedIn.Steps} steps, guidance {fixedIn.Guidance} (fixed in the graph)"));
+            }
+            else
+            {
+                output.WriteLine(string.Create(s_invariant,
+                    $"file:       {path} ({file.Bytes:N0} bytes): format version {file.FormatVersion}, manifest.json and safetensors weights (no generator graph)"));
+                output.WriteLine("sampler:    none fixed (no graph; generate --engine onnx builds one)");
+            }
+
             output.WriteLine($"model:      {model.Config}");
             output.WriteLine(string.Create(s_invariant, $"parameters: {model.ParameterCount:N0}"));
             var schedule = model.ScheduleOptions;
@@ -295,6 +402,55 @@ public static class CliApp
                 output.WriteLine(string.Create(s_invariant, $"training:   {t.Steps} steps of {t.BatchSize}, final loss {t.FinalLoss:F4}, seed {t.Seed}, {TimeSpan.FromSeconds(t.Seconds):hh\\:mm\\:ss} at {t.ImagesPerSecond:F1} images/s"));
             }
 
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command ExportCommand(TextWriter output)
+    {
+        var modelPath = new Option<string>("--model") { Description = "A model .zip.", Required = true };
+        var outPath = new Option<string>("--out") { Description = "The .onnx file to write (its folder is created when missing; an existing file is replaced).", Required = true };
+        var sampler = new Option<string>("--sampler") { Description = "dpm-solver++ or ddim (η 0): the graph is deterministic.", DefaultValueFactory = _ => "dpm-solver++" };
+        var steps = new Option<int?>("--steps") { Description = "Sampling steps fixed in the graph (default: 20 for dpm-solver++, 50 for ddim)." };
+        var eta = new Option<double>("--eta") { Description = "0 only: a graph is deterministic.", DefaultValueFactory = _ => 0 };
+        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale fixed in the graph (class-conditional models; 1: none).", DefaultValueFactory = _ => 1 };
+        sampler.AcceptOnlyFromAmong("dpm-solver++", "ddim", "ddpm");
+
+        // What a graph cannot do is a usage error: a graph draws no noise after x_T.
+        // (The tokens, not the values: a value that does not parse has its own error already.)
+        sampler.Validators.Add(result =>
+        {
+            if (result.Tokens is [.., { Value: "ddpm" }])
+            {
+                result.AddError("--sampler ddpm draws fresh noise at every step, which a deterministic graph cannot: export takes --sampler ddim or dpm-solver++");
+            }
+        });
+        eta.Validators.Add(result =>
+        {
+            if (result.Tokens is [.., var token] && double.TryParse(token.Value, NumberStyles.Float, s_invariant, out var value) && value != 0)
+            {
+                result.AddError($"--eta {token.Value}: a graph is deterministic, so export takes DDIM's η = 0 only");
+            }
+        });
+        var command = new Command("export", "Write a model's generator as an ONNX graph: seeds (and labels) in, 0–255 pixels out.") { modelPath, outPath, sampler, steps, eta, guidance };
+        command.SetAction(p =>
+        {
+            Check(p.GetValue(steps) is null or >= 1, $"--steps must be ≥ 1, not {p.GetValue(steps)}");
+            Check(double.IsFinite(p.GetValue(guidance)) && p.GetValue(guidance) >= 0, $"--guidance must be a finite number ≥ 0, not {p.GetValue(guidance).ToString(s_invariant)}");
+            var path = p.GetRequiredValue(modelPath);
+            var target = p.GetRequiredValue(outPath);
+            using var model = DiffusionModel.Load(path, "cpu");
+            Check(model.Config.NumClasses is not null || p.GetValue(guidance) == 1,
+                $"--guidance {p.GetValue(guidance).ToString(s_invariant)} applies only to a class-conditional model (it steers toward the label given to the graph); '{path}' is unconditional");
+            var kind = ParseSampler(p.GetRequiredValue(sampler));
+            var options = new GenerationOptions { Sampler = kind, Steps = p.GetValue(steps) ?? DefaultSteps(model, kind), Guidance = p.GetValue(guidance) };
+            PrepareOutput("--out", target, folder: false);
+            model.ExportOnnx(target, options);
+            var conditional = model.Config.NumClasses is { } classes ? string.Create(s_invariant, $" and label int64 [B, 1] (0 to {classes - 1}, −1 none)") : string.Empty;
+            var (c, s) = (model.Config.InChannels, model.Config.ImageSize);
+            output.WriteLine(string.Create(s_invariant,
+                $"wrote {target}, {new FileInfo(target).Length:N0} bytes: {SamplerName(kind)}, {options.Steps} steps, guidance {options.Guidance}; inputs seed int64 [B, 1]{conditional}; output pixels float [B, {c}, {s}, {s}], 0–255"));
             return 0;
         });
         return command;
@@ -420,6 +576,12 @@ public static class CliApp
             Check(p.GetValue(steps) is null or >= 1, $"--steps must be ≥ 1, not {p.GetValue(steps)}");
             Check(p.GetValue(bitsPerDim) is >= 0 and <= 10_000, $"--bits-per-dim-count must be in [0, 10000] (the test set), not {p.GetValue(bitsPerDim)}");
             CheckGuidanceAndEta(p, sampler, eta, guidance);
+
+            // The model file is read (and checked) before the outputs are prepared, so a file that is not a model writes nothing.
+            var path = p.GetRequiredValue(modelPath);
+            using var model = DiffusionModel.Load(path, p.GetRequiredValue(device));
+            Check(model.Config.NumClasses is not null || p.GetValue(guidance) == 1,
+                $"--guidance {p.GetValue(guidance).ToString(s_invariant)} applies only to a class-conditional model (image i is generated as class i mod 10); '{path}' is unconditional");
             if (p.GetValue(json) is { } jsonOutput)
             {
                 PrepareOutput("--json", jsonOutput, folder: false);
@@ -429,11 +591,6 @@ public static class CliApp
             {
                 PrepareOutput("--cache-dir", cacheDirectory, folder: true);
             }
-
-            var path = p.GetRequiredValue(modelPath);
-            using var model = DiffusionModel.Load(path, p.GetRequiredValue(device));
-            Check(model.Config.NumClasses is not null || p.GetValue(guidance) == 1,
-                $"--guidance {p.GetValue(guidance).ToString(s_invariant)} applies only to a class-conditional model (image i is generated as class i mod 10); '{path}' is unconditional");
             var options = new EvaluationOptions
             {
                 Count = p.GetValue(count),
@@ -529,6 +686,13 @@ public static class CliApp
         _ => "epsilon",
     };
 
+    private static string SamplerName(SamplerKind sampler) => sampler switch
+    {
+        SamplerKind.Ddim => "ddim",
+        SamplerKind.Ddpm => "ddpm",
+        _ => "dpm-solver++",
+    };
+
     private static SamplerKind ParseSampler(string name) => name switch
     {
         "ddim" => SamplerKind.Ddim,
@@ -594,11 +758,11 @@ public static class CliApp
         }));
     }
 
-    private static void Check(bool condition, string message)
+    private static void Check(bool condition, string message, bool invalidOperation = false)
     {
         if (!condition)
         {
-            throw new ArgumentException(message);
+            throw invalidOperation ? new InvalidOperationException(message) : new ArgumentException(message);
         }
     }
 }

@@ -487,7 +487,17 @@ public sealed class DiffusionModel : ITransformer, IDisposable
             throw Invalid(path, $"its manifest is {json.Length} bytes, over the 1 MiB limit");
         }
 
-        using var document = JsonDocument.Parse(json);
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json);
+        }
+        catch (JsonException ex)
+        {
+            throw Invalid(path, $"its manifest is not JSON ({ex.Message})", ex);
+        }
+
+        using var parsed = document;
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty(nameof(ModelManifest.Format), out var format) || format.GetString() != FormatName)
         {
@@ -563,14 +573,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
     private static byte[] ReadAll(ZipArchiveEntry entry)
     {
         using var stream = entry.Open();
-        using var memory = new MemoryStream((int)Math.Min(entry.Length, int.MaxValue));
-        stream.CopyTo(memory);
-        if (memory.Length != entry.Length)
-        {
-            throw new InvalidDataException($"entry '{entry.FullName}' has {memory.Length} of its {entry.Length} bytes");
-        }
-
-        return memory.ToArray();
+        return BoundedRead.Exactly(stream, entry.Length, $"entry '{entry.FullName}'");
     }
 
     private static InvalidDataException Invalid(string path, string reason, Exception? inner = null) =>

@@ -125,19 +125,14 @@ internal static class OnnxModelFile
     private static byte[] ReadByteArray(ZipArchiveEntry entry, string path)
     {
         using var stream = entry.Open();
-        using var reader = new BinaryReader(stream);
-        var length = entry.Length >= 4 ? reader.ReadInt32() : -1;
+        var header = new byte[4];
+        var got = stream.ReadAtLeast(header, 4, throwOnEndOfStream: false);
+        var length = got == 4 ? BitConverter.ToInt32(header) : -1;
         if (length < 0 || length != entry.Length - 4)
         {
-            throw new InvalidDataException($"'{path}': entry '{entry.FullName}' declares {length} bytes of ONNX but holds {entry.Length - 4}.");
+            throw new InvalidDataException($"'{path}': entry '{entry.FullName}' declares {length} bytes of ONNX, but its size says {entry.Length - 4}.");
         }
 
-        var bytes = reader.ReadBytes(length);
-        if (bytes.Length != length)
-        {
-            throw new InvalidDataException($"'{path}': entry '{entry.FullName}' ends after {bytes.Length} of its {length} bytes.");
-        }
-
-        return bytes;
+        return IO.BoundedRead.Exactly(stream, length, $"'{path}': entry '{entry.FullName}'");
     }
 }
