@@ -2,8 +2,9 @@
 # Lets TorchSharp 0.107's libLibTorchSharp.so load on a system whose libstdc++ stops before GLIBCXX_3.4.32
 # (Debian 12, Ubuntu 22.04). See docs/torchsharp-on-debian.md for the cause.
 #
-#   patch-libtorchsharp.sh DIR    DIR holds libLibTorchSharp.so directly (self-contained publish) or under
-#                                 runtimes/linux-x64/native (framework-dependent build or test output)
+#   patch-libtorchsharp.sh [--always] DIR    DIR holds libLibTorchSharp.so directly (self-contained or RID-specific
+#                                 publish) or under runtimes/linux-x64/native (framework-dependent build or test output);
+#                                 --always patches even where this system's libstdc++ has the version (tool packages)
 #
 # The library needs GLIBCXX_3.4.32 for exactly one symbol, std::ios_base_library_init(). The fix, applied in place:
 #   1. clear that symbol's version (patchelf --clear-symbol-version),
@@ -14,7 +15,12 @@
 # (another TorchSharp version). Fails, naming the cause, if a tool is missing or the result still does not load.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-dir="${1:?usage: patch-libtorchsharp.sh DIR}"
+always=false
+if [[ "${1:-}" == "--always" ]]; then
+  always=true  # patch even where this system's libstdc++ would not need it (a tool package for other machines)
+  shift
+fi
+dir="${1:?usage: patch-libtorchsharp.sh [--always] DIR}"
 symbol=_ZSt21ios_base_library_initv
 version=GLIBCXX_3.4.32
 shim=libios_base_library_init.so
@@ -27,7 +33,7 @@ native="$(dirname "$lib")"
 fail() { echo "patch-libtorchsharp.sh: error: $*" >&2; exit 1; }
 
 libstdcxx="$(/sbin/ldconfig -p 2>/dev/null | awk '/libstdc\+\+\.so\.6 .*x86-64/ { print $NF; exit }')"
-if [[ -n "$libstdcxx" ]] && grep -q "$version" "$libstdcxx"; then
+if [[ $always == false && -n "$libstdcxx" ]] && grep -q "$version" "$libstdcxx"; then
   exit 0  # this system's libstdc++ defines the version: nothing to fix
 fi
 

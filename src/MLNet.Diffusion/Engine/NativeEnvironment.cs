@@ -67,7 +67,11 @@ public static partial class NativeEnvironment
 
 #pragma warning disable CA2255 // a module initializer in a library: it must run before the first TorchSharp call, which may be ours
     [ModuleInitializer]
-    internal static void OnLoad() => ApplyDefaults();
+    internal static void OnLoad()
+    {
+        ApplyDefaults();
+        LibTorchSharpFix.Apply();
+    }
 #pragma warning restore CA2255
 
     [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
