@@ -159,6 +159,39 @@ public sealed class PipelineDocsTests
         chain.Dispose();
     }
 
+    [TestMethod]
+    public void Readme_QuickExample()
+    {
+        using var temp = new TempFolder();
+        var imageFolder = temp.File("images");
+        Directory.CreateDirectory(imageFolder);
+        var images = new List<ImageRow>();
+        for (var i = 0; i < 4; i++)
+        {
+            ImageCodec.SavePng(TestImages.Solid(20, 20, [(byte)(60 * i), 120, 30]), Path.Combine(imageFolder, $"{i}.png"));
+            images.Add(new ImageRow { Path = $"{i}.png", Label = i < 2 ? "dark" : "light" });
+        }
+
+        var steps = 2;
+        var modelPath = temp.File("model.zip");
+        // docs: readme quick example
+        var ml = new MLContext(seed: 1);
+        var rows = ml.Data.LoadFromEnumerable(images);            // rows with a Path and a Label (text) column
+        var model = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadImages("Image", imageFolder, "Path"))
+            .Append(ml.Transforms.ResizeImages("Image", 16, 16))
+            .Append(ml.Transforms.ExtractPixels("Pixels", "Image", offsetImage: 127.5f, scaleImage: 1 / 127.5f))
+            .Append(ml.Diffusion().Train(labelColumnName: "Label", modelPreset: "tiny", maxSteps: steps))
+            .Fit(rows);
+        var seeds = ml.Diffusion().CreateSeeds(count: 4, firstSeed: 7, labels: [1]);
+        ml.Diffusion().SaveModel(model.LastTransformer, seeds.Schema, modelPath);  // ML.NET's zip, the generator as ONNX inside
+        // end
+        model.LastTransformer.Dispose();
+        var loaded = new MLContext().Model.Load(modelPath, out _);
+        Assert.AreEqual(4, new MLContext().Data.CreateEnumerable<GeneratedImage>(loaded.Transform(seeds), reuseRowObject: false).Count());
+        (loaded as IDisposable)?.Dispose();
+    }
+
     private static void Predict(MLContext ml, DiffusionModel model, string outputFolder)
     {
         // docs: pipeline prediction engine
