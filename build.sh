@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command for everything. On a Debian machine it installs what is missing (as root, or through sudo).
 #   ./build.sh          install what is missing, build the .NET solution
-#   ./build.sh test     ... and run every test
+#   ./build.sh test     ... and run every test (the package tests use packages packed into artifacts/packages/ci)
+#   ./build.sh pack     ... and pack the library (MLNet.Diffusion) and the tool (mlnet-diffusion) into artifacts/packages
 #   ./build.sh bench    ... and run the side-by-side benchmark against PyTorch (Debian's python3-torch)
 #   ./build.sh demo     ... and train the small model on Fashion-MNIST for a few minutes: out/model.zip, out/samples.png, out/report.html
 set -euo pipefail
@@ -41,6 +42,19 @@ build() {
   dotnet build MLNet.Diffusion.sln -c "$configuration" -nologo -v minimal
 }
 
+# Packs the library and the tool into folder $1, at package version $2 when given (else Directory.Build.props'
+# <Version>); the assemblies keep Directory.Build.props' version either way, so a package version of its own recompiles
+# nothing. The tool's pack publishes it for linux-x64, an output the solution's build does not make (it is a RID-specific
+# tool), so that pack builds (incrementally); the library's pack reuses the build just checked (--no-build).
+pack() {
+  local args=(-c "$configuration" -nologo -v minimal -o "$1")
+  if [[ -n ${2:-} ]]; then
+    args+=("-p:PackageVersion=$2")
+  fi
+  dotnet pack src/MLNet.Diffusion.Cli/MLNet.Diffusion.Cli.csproj "${args[@]}"
+  dotnet pack src/MLNet.Diffusion/MLNet.Diffusion.csproj --no-build "${args[@]}"
+}
+
 install_missing
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
@@ -50,6 +64,13 @@ case "$command_name" in
     ;;
   test)
     build
+    # test/MLNet.Diffusion.Cli.Tests/PackageTests.cs installs these as an outside app would. A version no NuGet cache has
+    # seen, so no stale cached package can stand in for the one just packed.
+    base_version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props | head -n 1)
+    export MLNET_DIFFUSION_PACKAGES="$PWD/artifacts/packages/ci"
+    export MLNET_DIFFUSION_PACKAGE_VERSION="${base_version}-ci.$(date +%Y%m%d%H%M%S)"
+    rm -rf "$MLNET_DIFFUSION_PACKAGES"
+    pack "$MLNET_DIFFUSION_PACKAGES" "$MLNET_DIFFUSION_PACKAGE_VERSION"
     dotnet test MLNet.Diffusion.sln -c "$configuration" --no-build -nologo -v minimal \
       --logger "console;verbosity=normal" --results-directory artifacts/TestResults
     ;;
@@ -57,13 +78,17 @@ case "$command_name" in
     build
     dotnet run --project src/MLNet.Diffusion.Cli -c "$configuration" --no-build -- bench "${@:2}"
     ;;
+  pack)
+    build
+    pack artifacts/packages
+    ;;
   demo)
     build
     dotnet run --project examples/FashionMnist -c "$configuration" --no-build -- \
       --steps "${DEMO_STEPS:-200}" --output out --model out/model.zip "${@:2}"
     ;;
   *)
-    echo "usage: ./build.sh [build|test|bench|demo]" >&2
+    echo "usage: ./build.sh [build|test|pack|bench|demo]" >&2
     exit 2
     ;;
 esac
