@@ -45,8 +45,8 @@ internal sealed class PythonReference : IDisposable
     /// <summary>The number of trainable scalars of each PyTorch model, by command name.</summary>
     public IReadOnlyDictionary<string, long> ParameterCounts { get; }
 
-    /// <summary>Starts the script and waits until it has built its models.</summary>
-    public static PythonReference Start(string python, string script, BenchOptions options, int seed)
+    /// <summary>Starts the script and waits until it has built its models; <paramref name="extraArguments"/> follow the usual ones.</summary>
+    public static PythonReference Start(string python, string script, BenchOptions options, int seed, IEnumerable<string>? extraArguments = null)
     {
         var info = new ProcessStartInfo(python)
         {
@@ -72,6 +72,10 @@ internal sealed class PythonReference : IDisposable
         info.ArgumentList.Add(options.Channels.ToString(CultureInfo.InvariantCulture));
         info.ArgumentList.Add("--workloads");
         info.ArgumentList.Add(string.Join(",", options.Workloads));
+        foreach (var argument in extraArguments ?? [])
+        {
+            info.ArgumentList.Add(argument);
+        }
 
         Process process;
         try
@@ -130,6 +134,28 @@ internal sealed class PythonReference : IDisposable
         return ms.Length == iterations
             ? new BlockTiming(ms, answer.GetProperty("minflt").GetInt64())
             : throw new InvalidDataException($"{ScriptName} answered {ms.Length} times for '{command} {iterations}'.");
+    }
+
+    /// <summary>Runs <paramref name="iterations"/> whole sampling runs of <paramref name="steps"/> steps (<c>sample-run N S</c>).</summary>
+    public BlockTiming RunSampling(int iterations, int steps)
+    {
+        var answer = Ask(string.Create(CultureInfo.InvariantCulture, $"sample-run {iterations} {steps}"));
+        var ms = answer.GetProperty("ms").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        return ms.Length == iterations
+            ? new BlockTiming(ms, answer.GetProperty("minflt").GetInt64())
+            : throw new InvalidDataException($"{ScriptName} answered {ms.Length} times for 'sample-run {iterations} {steps}'.");
+    }
+
+    /// <summary>
+    /// One <paramref name="steps"/>-step sampling run under torch.autograd.profiler: its wall time (with the profiler's
+    /// own overhead) and each operator's self CPU time in ms and call count.
+    /// </summary>
+    public (double TotalMs, Dictionary<string, (double Ms, long Calls)> Ops) ProfileSampling(int steps)
+    {
+        var answer = Ask(string.Create(CultureInfo.InvariantCulture, $"profile {steps}"));
+        var ops = answer.GetProperty("ops").EnumerateObject().ToDictionary(
+            p => p.Name, p => (p.Value[0].GetDouble(), p.Value[1].GetInt64()));
+        return (answer.GetProperty("total_ms").GetDouble(), ops);
     }
 
     /// <summary>

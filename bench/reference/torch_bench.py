@@ -9,11 +9,16 @@ it writes one command per line on stdin and reads exactly one JSON object per li
     block N         run N attention-block fwd+bwd -> {"bench": "block", "ms": [...], "minflt": ...}
     unet-train N    run N UNet training steps     -> {"bench": "unet-train", ...}
     unet-sample N   run N UNet sampling steps     -> {"bench": "unet-sample", ...}
+    sample-run N S  run N whole DPM-Solver++ runs of S steps (diffusion.sample_loop from the loaded x_T)
+                                                  -> {"bench": "sample-run", "ms": [per-run milliseconds], ...}
+    profile S       one S-step run of sample-run under torch.autograd.profiler
+                                                  -> {"total_ms": wall ms, "ops": {op name: [self CPU ms, calls]}}
     check IN OUT    load weights and inputs written by the driver (safetensors IN), run one probe step of each
                     workload, write the tensors the probes computed to OUT (safetensors, '<workload>.<name>')
                     and return the probes' numbers   -> {"conv": [loss, loss after the AdamW step],
                                                          "block": [loss, gradient L2 norm],
-                                                         "unet-train": [loss], "unet-sample": [mean |output|]}
+                                                         "unet-train": [loss], "unet-sample": [mean |output|],
+                                                         "sample-run": [mean |x|]}
     rss         resident set size now and its peak -> {"max_rss_kib": K, "rss_kib": K, "hwm_kib": K}
     rss-reset   reset the peak to the current size -> {"rss_kib": K} (Linux: /proc/self/clear_refs)
     quit        exit                              -> {"bye": true}
@@ -22,9 +27,10 @@ On start-up it answers one line {"ready": true, "torch": version, "threads": n, 
 models are built.
 Any failure is answered as {"error": "..."} on its line, so the driver never hangs on a missing answer.
 
-The models mirror ConvNetBenchmark.cs, AttentionBlockBenchmark.cs, UNetTrainBenchmark.cs and UNetSampleBenchmark.cs
-exactly: same shapes, same layers, same loss, same optimiser settings; the UNet workloads use unet.py and
-diffusion.py, our UNet2D, training step and samplers in PyTorch. Run it with Debian's interpreter (/usr/bin/python3), which has python3-torch.
+The models mirror ConvNetBenchmark.cs, AttentionBlockBenchmark.cs, UNetTrainBenchmark.cs, UNetSampleBenchmark.cs and
+OnnxSampleBenchmark.cs (sample-run) exactly: same shapes, same layers, same loss, same optimiser settings; the UNet
+workloads use unet.py and diffusion.py, our UNet2D, training step and samplers in PyTorch. Run it with Debian's
+interpreter (/usr/bin/python3), which has python3-torch.
 """
 
 import argparse
@@ -266,6 +272,45 @@ class UNetSampleBenchmark:
             self.sampler.step(self.model(self.x, self.timestep_batch), self.timestep, self.x)
 
 
+class SampleRunBenchmark:
+    """Whole DPM-Solver++(2M) runs of diffusion.sample_loop from the x_T the driver hands over (OnnxSampleBenchmark.cs)."""
+
+    def __init__(self, config, batch, steps):
+        self.model = UNet2D(config).eval()
+        self.schedule = diffusion.NoiseSchedule()
+        self.steps = steps
+        self.noise = torch.randn(batch, config.in_channels, config.image_size, config.image_size)
+
+    def parameter_count(self):
+        return parameter_count(self.model)
+
+    def load(self, tensors):
+        self.noise = tensors.pop("noise")
+        self.model.load_state_dict(tensors, strict=True)
+        self.model.eval()
+
+    def run(self, steps):
+        # A fresh sampler per run, as SamplingLoop.Run and the ONNX graph start from a fresh multistep state.
+        return diffusion.sample_loop(self.model, diffusion.DpmSolverMultistepSampler(self.schedule), self.noise, steps)
+
+    def probe(self):
+        x = self.run(self.steps)
+        self.probe_tensors = {"x": x}
+        return [x.abs().mean().item()]
+
+    def step(self):
+        self.run(self.steps)
+
+    def profile(self, steps):
+        """Self CPU time per operator over one run, summed over calls (ms), and the run's wall time."""
+        start = time.perf_counter()
+        with torch.autograd.profiler.profile() as prof:
+            self.run(steps)
+        total = (time.perf_counter() - start) * 1000.0
+        ops = {e.key: [e.self_cpu_time_total / 1000.0, e.count] for e in prof.key_averages()}
+        return {"total_ms": total, "ops": ops}
+
+
 def timed(name, step, iterations):
     """Per-iteration wall time in milliseconds, and the minor page faults of the whole block."""
     times = []
@@ -319,6 +364,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=64, help="images per UNet step")
     parser.add_argument("--image-size", type=int, default=28)
     parser.add_argument("--channels", type=int, default=1)
+    parser.add_argument("--sample-steps", type=int, default=10, help="steps of the sample-run probe")
     parser.add_argument("--workloads", default="conv,block,unet-train,unet-sample",
                         help="comma-separated workloads, built in this order (as the driver builds its own)")
     args = parser.parse_args()
@@ -333,6 +379,7 @@ def main():
         "block": BlockBenchmark,
         "unet-train": lambda: UNetTrainBenchmark(config, args.batch_size),
         "unet-sample": lambda: UNetSampleBenchmark(config, args.batch_size),
+        "sample-run": lambda: SampleRunBenchmark(config, args.batch_size, args.sample_steps),
     }
     benchmarks = {name: factories[name]() for name in args.workloads.split(",")}
     answer({
@@ -352,9 +399,15 @@ def main():
             continue
         try:
             command = words[0]
-            if command in benchmarks:
+            if command == "sample-run" and len(words) > 2:
+                iterations, steps = int(words[1]), int(words[2])
+                run = benchmarks[command].run
+                answer(timed(command, lambda: run(steps), iterations))
+            elif command in benchmarks:
                 iterations = int(words[1]) if len(words) > 1 else 1
                 answer(timed(command, benchmarks[command].step, iterations))
+            elif command == "profile" and "sample-run" in benchmarks:
+                answer(benchmarks["sample-run"].profile(int(words[1])))
             elif command == "check":
                 if len(words) != 3:
                     raise ValueError("check takes two paths: the driver's tensors and where to write the probes' tensors")

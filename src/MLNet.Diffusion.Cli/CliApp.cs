@@ -478,9 +478,12 @@ public static class CliApp
             new Option<string>("--script") { Description = "The PyTorch side, torch_bench.py (default: found next to the program)." },
             new Option<int>("--memory-steps") { Description = "After the timed rounds, N more steps of our first workload, reporting the RSS slope per 1,000 steps." },
             new Option<bool>("--shared-cores") { Description = "Instead: the images/s of 1, 2 and 3 trainings run together (--preset, --batch-size, --threads, --steps)." },
-            new Option<int>("--steps") { Description = "With --shared-cores: steps of each training (default 60); with --data-path: steps of each run (default 12)." },
+            new Option<int>("--steps") { Description = "With --shared-cores: steps of each training (default 60); with --data-path: steps of each run (default 12); with --onnx: steps of the long run (default 20, at least 2)." },
             new Option<bool>("--data-path") { Description = "Instead: training images/s through ML.NET's IDataView against in-memory tensors (--preset, --batch-size, --steps, --rounds), and peak RSS training on image folders (--folder-sizes)." },
             new Option<string>("--folder-sizes") { Description = "With --data-path: image counts of the folders (default 2000,8000; 0: none)." },
+            new Option<bool>("--onnx") { Description = "Instead: a DPM-Solver++ sampling step through ONNX Runtime, TorchSharp and PyTorch, interleaved, as ratios (--preset, --batch-size, --image-size, --channels, --threads, --rounds, --steps, --warmup)." },
+            new Option<bool>("--ort-variants") { Description = "With --onnx: also ONNX Runtime with one setting changed at a time (optimization levels, spinning, arena, weights outside the loop)." },
+            new Option<bool>("--profile") { Description = "With --onnx: per-operator profiles of ONNX Runtime and PyTorch." },
         ];
         var command = new Command("bench", "Time training and sampling steps against PyTorch on the same machine (see bench/README.md).");
         foreach (var option in options)
@@ -509,8 +512,9 @@ public static class CliApp
 
             // Each benchmark reads only some of the options: one given to a benchmark that would not read it is refused.
             var given = args.Where(a => a.StartsWith("--", StringComparison.Ordinal)).ToList();
-            Check(!(given.Contains("--shared-cores") && given.Contains("--data-path")), "--shared-cores and --data-path are two benchmarks: give one of them");
+            Check(given.Count(a => a is "--shared-cores" or "--data-path" or "--onnx") <= 1, "--shared-cores, --data-path and --onnx are separate benchmarks: give one of them");
             var (benchmark, reads) = given.Contains("--shared-cores") ? ("--shared-cores", s_sharedCoresOptions)
+                : given.Contains("--onnx") ? ("--onnx", s_onnxOptions)
                 : given.Contains("--data-path") ? ("--data-path", s_dataPathOptions)
                 : given.Contains("--check-only") ? ("--check-only", s_checkOnlyOptions)
                 : ("the side-by-side benchmark", s_sideBySideOptions);
@@ -520,14 +524,16 @@ public static class CliApp
 
             return args.Contains("--shared-cores") ? SharedCoresBenchmark.Run(args, TrainerProcess, output)
                 : args.Contains("--data-path") ? DataPathBenchmark.Run(args, TrainerProcess, output)
+                : args.Contains("--onnx") ? OnnxSampleBenchmark.Run(args, output)
                 : SideBySideBenchmark.Run(args, output, error);
         });
         return command;
     }
 
-    // The options each benchmark reads (bench/MLNet.Diffusion.Bench: SharedCoresBenchmark, DataPathBenchmark, BenchOptions, SideBySideBenchmark).
+    // The options each benchmark reads (bench/MLNet.Diffusion.Bench: SharedCoresBenchmark, DataPathBenchmark, OnnxSampleBenchmark, BenchOptions, SideBySideBenchmark).
     private static readonly string[] s_sharedCoresOptions = ["--preset", "--batch-size", "--steps", "--threads"];
     private static readonly string[] s_dataPathOptions = ["--preset", "--batch-size", "--steps", "--rounds", "--folder-sizes"];
+    private static readonly string[] s_onnxOptions = ["--preset", "--batch-size", "--image-size", "--channels", "--threads", "--rounds", "--steps", "--warmup", "--ort-variants", "--profile", "--malloc", "--python", "--script"];
     private static readonly string[] s_checkOnlyOptions = ["--preset", "--batch-size", "--image-size", "--channels", "--workloads", "--threads", "--malloc", "--python", "--script"];
     private static readonly string[] s_sideBySideOptions = [.. s_checkOnlyOptions, "--rounds", "--iters", "--warmup", "--quick", "--memory-steps"];
 

@@ -219,7 +219,8 @@ public sealed class CliAppTests
     [DataRow(new[] { "bench", "--data-path", "--workloads", "conv" }, "--workloads does not apply to --data-path")]
     [DataRow(new[] { "bench", "--check-only", "--rounds", "2", "--quick" }, "--rounds, --quick do not apply to --check-only")]
     [DataRow(new[] { "bench", "--steps", "5" }, "--steps does not apply to the side-by-side benchmark")]
-    [DataRow(new[] { "bench", "--shared-cores", "--data-path" }, "--shared-cores and --data-path are two benchmarks: give one of them")]
+    [DataRow(new[] { "bench", "--shared-cores", "--data-path" }, "--shared-cores, --data-path and --onnx are separate benchmarks: give one of them")]
+    [DataRow(new[] { "bench", "--onnx", "--iters", "3" }, "--iters does not apply to --onnx")]
     public void Bench_OptionsTheBenchmarkDoesNotRead_AreRefused(string[] args, string expected)
     {
         var (code, output, error) = Run(args);

@@ -148,25 +148,25 @@ public sealed class DamagedModelTests
                     entries["manifest.json"] = Encoding.UTF8.GetBytes(manifest.ToJsonString());
                 });
             case "initializer missing":
-                return RewriteGraph(good, path, graph => graph.Graph.Initializer.Remove(graph.Graph.Initializer.First(i => i.Name.StartsWith("unet.", StringComparison.Ordinal))));
+                return RewriteGraph(good, path, graph => Weights(graph).Remove(Weights(graph).First(i => i.Name.StartsWith("unet.", StringComparison.Ordinal))));
             case "initializer dim changed":
                 return RewriteGraph(good, path, graph =>
                 {
-                    var weight = graph.Graph.Initializer.First(i => i.Name.StartsWith("unet.", StringComparison.Ordinal) && i.Dims.Count >= 2);
+                    var weight = Weights(graph).First(i => i.Name.StartsWith("unet.", StringComparison.Ordinal) && i.Dims.Count >= 2);
                     weight.Dims[0] += 1;
                 });
             case "initializer reshaped":
                 // The same number of values in another shape: only the network's shapes can tell.
                 return RewriteGraph(good, path, graph =>
                 {
-                    var weight = graph.Graph.Initializer.First(i => i.Name.StartsWith("unet.", StringComparison.Ordinal) && i.Dims.Count >= 2 && i.Dims[0] != i.Dims[^1]);
+                    var weight = Weights(graph).First(i => i.Name.StartsWith("unet.", StringComparison.Ordinal) && i.Dims.Count >= 2 && i.Dims[0] != i.Dims[^1]);
                     var dims = weight.Dims.Reverse().ToArray();
                     weight.Dims.Clear();
                     weight.Dims.AddRange(dims);
                 });
             case "initializer not float32":
                 return RewriteGraph(good, path, graph =>
-                    graph.Graph.Initializer.First(i => i.Name.StartsWith("unet.", StringComparison.Ordinal)).DataType = (int)global::Onnx.TensorProto.Types.DataType.Double);
+                    Weights(graph).First(i => i.Name.StartsWith("unet.", StringComparison.Ordinal)).DataType = (int)global::Onnx.TensorProto.Types.DataType.Double);
             case "manifest not JSON":
                 return RewriteGraph(good, path, graph => graph.MetadataProps.Single(p => p.Key == ManifestKey).Value = "{\"Format\": \"mlnet-diffusion-model\", ");
             case "graph entry not protobuf":
@@ -241,4 +241,8 @@ public sealed class DamagedModelTests
         var name = GraphEntry(entries.Keys);
         BitConverter.GetBytes(length).CopyTo(entries[name], 0);
     });
+
+    // The network's weights live in the sampling loop's body (GeneratorGraph keeps them there).
+    private static Google.Protobuf.Collections.RepeatedField<global::Onnx.TensorProto> Weights(global::Onnx.ModelProto graph) =>
+        graph.Graph.Node.Single(n => n.OpType == "Loop").Attribute.Single(a => a.Name == "body").G.Initializer;
 }

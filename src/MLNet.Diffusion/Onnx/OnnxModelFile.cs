@@ -69,9 +69,14 @@ internal static class OnnxModelFile
         var weights = new Dictionary<string, Tensor>();
         try
         {
-            foreach (var initializer in model.Graph.Initializer.Where(i => i.Name.StartsWith(UNetGraph.Prefix, StringComparison.Ordinal)))
+            foreach (var initializer in AllInitializers(model.Graph).Where(i => i.Name.StartsWith(UNetGraph.Prefix, StringComparison.Ordinal)))
             {
                 var name = initializer.Name[UNetGraph.Prefix.Length..];
+                if (weights.ContainsKey(name))
+                {
+                    throw new InvalidDataException($"'{where}': weight '{name}' appears twice in the graph.");
+                }
+
                 if (initializer.DataType != (int)TensorProto.Types.DataType.Float)
                 {
                     throw new InvalidDataException($"'{where}': weight '{name}' is not float32 (ONNX data type {initializer.DataType}).");
@@ -118,6 +123,24 @@ internal static class OnnxModelFile
             }
 
             throw;
+        }
+    }
+
+    // The initializers of a graph and of every subgraph in its nodes' attributes (the sampling loop's body keeps the
+    // network's weights), depth first. The parser's nesting limit bounds the recursion.
+    private static IEnumerable<TensorProto> AllInitializers(GraphProto graph)
+    {
+        foreach (var initializer in graph.Initializer)
+        {
+            yield return initializer;
+        }
+
+        foreach (var inner in graph.Node.SelectMany(n => n.Attribute).SelectMany(a => a.G is null ? a.Graphs : a.Graphs.Prepend(a.G)))
+        {
+            foreach (var initializer in AllInitializers(inner))
+            {
+                yield return initializer;
+            }
         }
     }
 

@@ -105,6 +105,10 @@ public sealed class UNetGraphTests
         var initializers = graph.Proto.Initializer.ToDictionary(t => t.Name);
         var stateDict = network.state_dict();
         Assert.HasCount(stateDict.Count, initializers);
+        var own = graph.Subgraph("own", ownInitializers: true);  // a body that keeps its own: they go to the body
+        UNetGraph.AddWeights(own, network);
+        Assert.HasCount(stateDict.Count, own.Proto.Initializer);
+        Assert.HasCount(stateDict.Count, graph.Proto.Initializer);
         foreach (var (name, tensor) in stateDict)
         {
             var initializer = initializers["unet." + name];

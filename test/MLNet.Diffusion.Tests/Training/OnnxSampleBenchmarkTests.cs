@@ -1,0 +1,69 @@
+using MLNet.Diffusion.Bench;
+using MLNet.Diffusion.Tests.Data;
+using TorchSharp;
+
+namespace MLNet.Diffusion.Tests.Training;
+
+/// <summary>
+/// The ONNX Runtime / TorchSharp / PyTorch sampling benchmark (<c>mlnet-diffusion bench --onnx</c>,
+/// bench/MLNet.Diffusion.Bench/OnnxSampleBenchmark.cs) at test size: its agreement check passes and its report has its
+/// lines. Inconclusive where Debian's python3-torch is absent, as the other PyTorch cross-checks.
+/// </summary>
+[TestClass]
+public sealed class OnnxSampleBenchmarkTests
+{
+    [TestMethod]
+    public void Run_TinyUNetOneRound_AgreesAndReportsPerStepTimes()
+    {
+        DebianPython.RequireTorchOrInconclusive();
+        using var output = new StringWriter();
+        var threads = torch.get_num_threads();
+        int code;
+        try
+        {
+            code = OnnxSampleBenchmark.Run(
+                ["--onnx", "--preset", "tiny", "--batch-size", "2", "--image-size", "16", "--steps", "3", "--rounds", "1", "--threads", "1", "--malloc", "default"],
+                output);
+        }
+        finally
+        {
+            torch.set_num_threads(threads);  // the benchmark sets this process's TorchSharp threads
+        }
+
+        var text = output.ToString();
+        Console.WriteLine(text);
+        Assert.AreEqual(0, code, text);
+        foreach (var line in new[]
+        {
+            "check x_T: ONNX Runtime's counter-based noise from the seeds against SampleNoise.Initial of the same seeds: largest difference 0",
+            "ONNX Runtime vs TorchSharp: largest difference",
+            "PyTorch vs TorchSharp: largest difference",
+            "agreement: the three engines compute the same samples",
+            "round 1/1  per step: ONNX Runtime",
+            "per step = (T_3 − T_1)/2",
+            "ORT/TorchSharp per step",
+            "PyTorch/ORT per step",
+            "peak RSS of PyTorch's process",
+        })
+        {
+            StringAssert.Contains(text, line);
+        }
+
+        foreach (var engine in new[] { "ONNX Runtime", "TorchSharp", "PyTorch" })
+        {
+            Assert.IsTrue(text.Split('\n').Any(l => l.StartsWith(engine + " ", StringComparison.Ordinal) && l.Contains('.', StringComparison.Ordinal)),
+                $"no summary row for {engine}:\n{text}");
+        }
+    }
+
+    [TestMethod]
+    public void Run_UnknownArgument_IsAUsageError()
+    {
+        using var output = new StringWriter();
+        Assert.AreEqual(2, OnnxSampleBenchmark.Run(["--steps", "1"], output));
+        StringAssert.Contains(output.ToString(), "--steps needs a whole number ≥ 2");
+        using var other = new StringWriter();
+        Assert.AreEqual(2, OnnxSampleBenchmark.Run(["--iters", "3"], other));
+        StringAssert.Contains(other.ToString(), "Unknown argument '--iters'");
+    }
+}
