@@ -86,9 +86,10 @@ internal static class Training
         var model = pipeline.Fit(data);
         using var generator = model.LastTransformer;
 
-        // The generator alone, saved with the schema of the seeds it will get: Int64 Seed, Int32 Label.
+        // The generator alone, saved by ML.NET itself with the schema of the seeds it will get: Int64 Seed, Int32 Label.
+        // (ml.Diffusion().SaveModel takes the same arguments and writes through a temporary file.)
         var seeds = ml.Diffusion().CreateSeeds(count: 2, labels: [0, 1]);
-        ml.Diffusion().SaveModel(generator, seeds.Schema, modelPath);
+        ml.Model.Save(generator, seeds.Schema, modelPath);
 
         return new
         {
