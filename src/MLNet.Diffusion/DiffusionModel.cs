@@ -340,8 +340,17 @@ public sealed class DiffusionModel : ITransformer, IDisposable
 
     /// <summary>
     /// Reads a model zip, checking everything before any weight is used: the format and its version, entry names
-    /// (none may leave the archive), entry sizes, the configuration, and every tensor's name, shape and type.
+    /// (none may leave the archive), entry sizes, the configuration, and every tensor's name, shape and type. Reads
+    /// ML.NET's model zip with a generator graph in it (format 2: what <see cref="Save(string)"/> and
+    /// <c>mlContext.Model.Save</c> write, the model alone or as the last stage of a chain; the weights come from the
+    /// graph's initializers, the description from its metadata) and the previous format 1 (manifest.json and
+    /// safetensors). Parses only: no code from the file runs, no file is written.
     /// </summary>
+    /// <param name="path">The model .zip.</param>
+    /// <param name="device">cpu, cuda, cuda:N or auto.</param>
+    /// <param name="maxEntryBytes">The largest zip entry accepted (default 4 GiB); a larger claim is refused before reading.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a valid model; the message names the file and the reason.</exception>
     public static DiffusionModel Load(string path, string device = "auto", long maxEntryBytes = DefaultMaxEntryBytes)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
