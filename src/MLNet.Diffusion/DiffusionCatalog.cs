@@ -122,12 +122,19 @@ public sealed class DiffusionCatalog
     /// <param name="model">Any fitted transformer or chain (for a <see cref="DiffusionModel"/>, see its remarks on what is saved).</param>
     /// <param name="inputSchema">The schema of the data the model is applied to (a seeds view for a generator).</param>
     /// <param name="path">The .zip to write.</param>
-    /// <exception cref="ArgumentException">The model cannot be saved (for a generator: DDPM or DDIM with η ≠ 0); nothing is written.</exception>
+    /// <exception cref="ArgumentException">The model cannot be saved (for a generator: DDPM or DDIM with η ≠ 0, or a seeds schema
+    /// the saved transformers could not read: seeds or labels that are not Int32/Int64, a class-conditional model without a
+    /// label column); nothing is written.</exception>
     public void SaveModel(ITransformer model, DataViewSchema inputSchema, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputSchema);
         ArgumentException.ThrowIfNullOrEmpty(path);
+        if ((model as DiffusionModel ?? (model as IEnumerable<ITransformer>)?.LastOrDefault() as DiffusionModel) is { } generator)
+        {
+            GeneratorHandOff.CheckSeedsSchema(generator, inputSchema);
+        }
+
         IO.AtomicFile.Write(path, stream => Context.Model.Save(model, inputSchema, stream));
     }
 

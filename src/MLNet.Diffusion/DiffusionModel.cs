@@ -106,7 +106,11 @@ public sealed class DiffusionModel : ITransformer, IDisposable
     /// <summary>The training column: a view that has it and no seed column passes through <see cref="Transform"/> unchanged. Default "Pixels".</summary>
     public string FeatureColumnName { get; set; } = "Pixels";
 
-    /// <summary>How <see cref="Transform"/> samples (its <see cref="GenerationOptions.Seed"/> and labels are replaced by each row's).</summary>
+    /// <summary>
+    /// How <see cref="Transform"/> samples (its <see cref="GenerationOptions.Seed"/> and labels are replaced by each row's),
+    /// and what a save fixes in the generator graph (sampler, steps, guidance). A model read by <see cref="Load"/> starts
+    /// with the settings fixed in its file.
+    /// </summary>
     public GenerationOptions TransformOptions { get; set; } = new();
 
     /// <summary>Rows generated together by <see cref="Transform"/>'s views, ≥ 1. Default 16.</summary>
@@ -371,6 +375,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
 
             UNet2D network;
             ModelManifest manifest;
+            GenerationOptions? saved = null;
             if (zip.GetEntry(ManifestEntry) is { } manifestEntry)
             {
                 // Format version 1: our own zip (manifest.json + safetensors).
@@ -385,6 +390,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
                     ?? throw Invalid(path, "it holds neither an MLNet.Diffusion generator graph nor a manifest.json (is it a model saved by MLNet.Diffusion?)");
                 var json = Onnx.OnnxModelFile.Metadata(graph, Onnx.OnnxModelFile.ManifestKey)!;
                 manifest = ReadManifest(System.Text.Encoding.UTF8.GetBytes(json), path);
+                saved = ReadSettings(Onnx.OnnxModelFile.Metadata(graph, Onnx.OnnxModelFile.SamplerKey), path);
                 var weights = Onnx.OnnxModelFile.Weights(graph, path);
                 try
                 {
@@ -401,7 +407,12 @@ public sealed class DiffusionModel : ITransformer, IDisposable
 
             try
             {
-                return new DiffusionModel(network, manifest.Schedule, manifest.PredictionType, manifest.Training, manifest.Preprocessing.ToEncoding(path, manifest.Model));
+                // The sampler settings fixed in the graph become the transform's, so LoadModel and mlContext.Model.Load
+                // of one file generate the same images.
+                return new DiffusionModel(network, manifest.Schedule, manifest.PredictionType, manifest.Training, manifest.Preprocessing.ToEncoding(path, manifest.Model))
+                {
+                    TransformOptions = saved ?? new GenerationOptions(),
+                };
             }
             catch
             {
@@ -486,6 +497,25 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         if (entry.Length > maxEntryBytes || entry.Length < 0)
         {
             throw Invalid(path, $"entry '{name}' claims {entry.Length} bytes, over the limit of {maxEntryBytes}");
+        }
+    }
+
+    private static GenerationOptions? ReadSettings(string? json, string path)
+    {
+        if (json is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var settings = JsonSerializer.Deserialize<OnnxSettings>(json, TrainingCheckpoint.JsonOptions)
+                ?? throw Invalid(path, "its sampler settings are empty");
+            return new GenerationOptions { Sampler = settings.Sampler, Steps = settings.Steps, Guidance = settings.Guidance };
+        }
+        catch (JsonException ex)
+        {
+            throw Invalid(path, $"its sampler settings are not valid JSON ({ex.Message})", ex);
         }
     }
 

@@ -39,6 +39,40 @@ internal static class GeneratorHandOff
         }
     }
 
+    /// <summary>
+    /// Refuses a seeds schema the saved transformers could not run on: ML.NET's ConvertType turns Int32 and Int64 into
+    /// the graph's int64 but refuses unsigned, floating-point and key columns, and a class-conditional generator reads a
+    /// label column (−1 for none). A schema without the seed column (a whole chain saved with its training rows' schema)
+    /// is not a seeds schema and passes.
+    /// </summary>
+    public static void CheckSeedsSchema(DiffusionModel model, DataViewSchema schema)
+    {
+        if (schema.GetColumnOrNull(model.SeedColumnName) is not { } seed)
+        {
+            return;
+        }
+
+        CheckSigned(seed, "seeds (≥ 0)");
+        if (model.Config.NumClasses is { } classes)
+        {
+            var label = schema.GetColumnOrNull(model.LabelColumnName)
+                ?? throw new ArgumentException(
+                    $"The model is class-conditional and the seeds schema has no '{model.LabelColumnName}' column: the saved transformers read one " +
+                    $"(a class 0 to {classes - 1}, or −1 for an unconditional image). Add it to the seeds view (CreateSeeds(count, labels: ...)).", nameof(schema));
+            CheckSigned(label, "classes");
+        }
+    }
+
+    private static void CheckSigned(DataViewSchema.Column column, string what)
+    {
+        if (column.Type != NumberDataViewType.Int32 && column.Type != NumberDataViewType.Int64)
+        {
+            throw new ArgumentException(
+                $"Column '{column.Name}' holds {column.Type}; a saved generator takes its {what} as Int32 or Int64 (ML.NET's ConvertType, which the " +
+                "saved model starts with, cannot turn unsigned, floating-point or key values into the graph's int64).", nameof(column));
+        }
+    }
+
     /// <summary>An empty view with the seeds schema <see cref="DiffusionModel.Save(string)"/> records.</summary>
     public static IDataView EmptySeeds(MLContext ml, DiffusionModel model)
     {

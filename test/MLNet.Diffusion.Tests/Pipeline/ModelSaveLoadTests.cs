@@ -66,6 +66,61 @@ public sealed class ModelSaveLoadTests
         }
     }
 
+    /// <summary>LoadModel restores the sampler settings fixed in the graph, so both readers of one file make the same images.</summary>
+    [TestMethod]
+    public void LoadModel_RestoresTheSettingsFixedInTheGraph()
+    {
+        var path = s_folder.File("settings.zip");
+        var ml = new MLContext();
+        var seeds = ml.Diffusion().CreateSeeds(3, firstSeed: 9, labels: [1, 2]);
+        var before = s_model!.TransformOptions;
+        s_model.TransformOptions = new GenerationOptions { Sampler = SamplerKind.Ddim, Steps = 5, Guidance = 3 };
+        try
+        {
+            ml.Diffusion().SaveModel(s_model, seeds.Schema, path);
+        }
+        finally
+        {
+            s_model.TransformOptions = before;
+        }
+
+        using var full = ml.Diffusion().LoadModel(path, "cpu");
+        Assert.AreEqual((SamplerKind.Ddim, (int?)5, 3.0), (full.TransformOptions.Sampler, full.TransformOptions.Steps, full.TransformOptions.Guidance));
+        var loaded = ml.Model.Load(path, out _);
+        try
+        {
+            var fromGraph = Pixels(loaded.Transform(seeds)).SelectMany(p => p).ToArray();
+            var fromFull = Pixels(full.Transform(seeds)).SelectMany(p => p).ToArray();
+            Assert.IsGreaterThanOrEqualTo(0.99, fromGraph.Zip(fromFull, (a, b) => Math.Abs(a - b) <= 2).Count(c => c) / (double)fromGraph.Length);
+        }
+        finally
+        {
+            (loaded as IDisposable)?.Dispose();
+        }
+    }
+
+    /// <summary>SaveModel refuses a seeds schema the saved transformers could not run on, and writes nothing.</summary>
+    [TestMethod]
+    public void SaveModel_ASeedsSchemaTheSavedModelCannotRead_IsRefused()
+    {
+        var ml = new MLContext();
+        var path = s_folder.File("refused.zip");
+        var unsigned = ml.Data.LoadFromEnumerable(new[] { new UnsignedSeed { Seed = 1, Label = 0 } });
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => ml.Diffusion().SaveModel(s_model!, unsigned.Schema, path)).Message,
+            "Column 'Seed' holds UInt32; a saved generator takes its seeds (≥ 0) as Int32 or Int64");
+        var noLabel = ml.Data.LoadFromEnumerable(new[] { new LabelRow { Label = 0 } }.Select(_ => new { Seed = 1L }));
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => ml.Diffusion().SaveModel(s_model!, noLabel.Schema, path)).Message,
+            "The model is class-conditional and the seeds schema has no 'Label' column");
+        Assert.IsFalse(File.Exists(path));
+    }
+
+    private sealed class UnsignedSeed
+    {
+        public uint Seed { get; set; }
+
+        public int Label { get; set; }
+    }
+
     /// <summary>Four threads generating from one loaded model at once give the bytes one thread gives, on both engines.</summary>
     [TestMethod]
     public void FourThreadsAtOnce_GiveTheImagesOfOneThread()
