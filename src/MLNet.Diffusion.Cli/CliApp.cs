@@ -59,7 +59,9 @@ public static class CliApp
         catch (Exception ex) when (ex is ArgumentException or InvalidDataException or IOException or InvalidOperationException
             or ExternalException or TrainingDivergedException or DllNotFoundException or UnauthorizedAccessException or OnnxRuntimeException)
         {
-            error.WriteLine($"error: {ex.Message}");
+            // An ArgumentException's message ends with " (Parameter 'name')", the library's C# parameter: not the user's option.
+            var message = ex is ArgumentException { ParamName: { } name } ? ex.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : ex.Message;
+            error.WriteLine($"error: {message}");
             if (parsed.GetValue(verbose))
             {
                 error.WriteLine(ex.ToString());

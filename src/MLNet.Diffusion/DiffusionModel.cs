@@ -422,6 +422,12 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         }
         catch (InvalidDataException ex) when (!ex.Message.StartsWith($"'{path}'", StringComparison.Ordinal))
         {
+            if (string.Equals(Path.GetExtension(path), ".onnx", StringComparison.OrdinalIgnoreCase))
+            {
+                throw Invalid(path, "it is not a zip: an .onnx file holds a generator graph alone (what export writes), and models are read from " +
+                    "the model .zip that holds it", ex);
+            }
+
             throw Invalid(path, $"the archive is damaged or truncated ({ex.Message})", ex);
         }
         catch (ArgumentException ex)
