@@ -127,8 +127,9 @@ internal static class GeneratorGraph
         var schedule = sampler.Schedule;
         var type = sampler.Options.PredictionType;
         var n = timesteps.Length;
+        // A named [N] table (sampler.x0_q, sampler.dpm_a, … in a graph viewer), read at the loop counter.
         string Table(string name, Func<int, double> value) =>
-            body.Node("Gather", [body.Constant([.. Enumerable.Range(0, n).Select(i => (float)value(i))], n), "step"]);
+            body.Node("Gather", [body.Initializer($"sampler.{name}", [.. Enumerable.Range(0, n).Select(i => (float)value(i))], n), "step"]);
         double A(int i) => schedule.AlphaBar(timesteps[i]);
         double Previous(int i) => schedule.AlphaBar(i + 1 < n ? timesteps[i + 1] : -1);
 
