@@ -156,9 +156,10 @@ public static class OnnxSampleBenchmark
 
         // The generator graphs: N steps and 1 step, exactly as DiffusionModel.ToOnnx builds them (ε prediction, the model
         // space encoding, no guidance), plus the N-step graph with x_T and the final model-space x as extra outputs.
-        var graphN = GeneratorGraph.Build(workload.Network, workload.NoiseSchedule, PredictionType.Epsilon, encoding, SamplerKind.DpmSolverPlusPlus, n, 1, false, []);
+        DiffusionSampler Sampler(int steps) => GeneratorGraph.CreateSampler(workload.NoiseSchedule, PredictionType.Epsilon, SamplerKind.DpmSolverPlusPlus, steps);
+        var graphN = GeneratorGraph.Build(workload.Network, Sampler(n), encoding, 1, false, []);
         var bytesN = graphN.ToByteArray();
-        var bytes1 = GeneratorGraph.Build(workload.Network, workload.NoiseSchedule, PredictionType.Epsilon, encoding, SamplerKind.DpmSolverPlusPlus, 1, 1, false, []).ToByteArray();
+        var bytes1 = GeneratorGraph.Build(workload.Network, Sampler(1), encoding, 1, false, []).ToByteArray();
         var (checkBytes, loopInput, loopOutput) = WithModelSpaceOutputs(graphN, channels, size);
 
         // --- Agreement -------------------------------------------------------------------------------------------------

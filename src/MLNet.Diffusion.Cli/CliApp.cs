@@ -343,7 +343,7 @@ public static class CliApp
         }
 
         var file = ModelFile.Read(path);
-        var steps = options.Steps ?? DefaultSteps(model, options.Sampler);
+        var steps = options.Steps ?? model.DefaultSteps(options.Sampler);
         var guidance = model.Config.NumClasses is null ? 1 : options.Guidance;
         var fromFile = file.Sampler is { } fixedIn && fixedIn.Sampler == options.Sampler && fixedIn.Steps == steps && fixedIn.Guidance == guidance;
         var graph = fromFile ? file.GraphBytes! : model.ToOnnx(options with { Steps = steps, Guidance = guidance });
@@ -364,14 +364,6 @@ public static class CliApp
 
         return ModelFile.ToImages(pixels, count, generator.Channels, generator.ImageSize);
     }
-
-    // The sampler's usual step count (DiffusionModel's default for GenerationOptions.Steps = null).
-    private static int DefaultSteps(DiffusionModel model, SamplerKind sampler) => sampler switch
-    {
-        SamplerKind.Ddpm => model.Schedule.TrainTimesteps,
-        SamplerKind.Ddim => Math.Min(50, model.Schedule.TrainTimesteps),
-        _ => Math.Min(20, model.Schedule.TrainTimesteps),
-    };
 
     private static Command InfoCommand(TextWriter output)
     {
@@ -446,7 +438,7 @@ public static class CliApp
             Check(model.Config.NumClasses is not null || p.GetValue(guidance) == 1,
                 $"--guidance {p.GetValue(guidance).ToString(s_invariant)} applies only to a class-conditional model (it steers toward the label given to the graph); '{path}' is unconditional");
             var kind = ParseSampler(p.GetRequiredValue(sampler));
-            var options = new GenerationOptions { Sampler = kind, Steps = p.GetValue(steps) ?? DefaultSteps(model, kind), Guidance = p.GetValue(guidance) };
+            var options = new GenerationOptions { Sampler = kind, Steps = p.GetValue(steps) ?? model.DefaultSteps(kind), Guidance = p.GetValue(guidance) };
             PrepareOutput("--out", target, folder: false);
             model.ExportOnnx(target, options);
             var conditional = model.Config.NumClasses is { } classes ? string.Create(s_invariant, $" and label int64 [B, 1] (0 to {classes - 1}, −1 none)") : string.Empty;

@@ -1,25 +1,19 @@
 using System.IO.Compression;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Google.Protobuf;
 using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Onnx;
 
 namespace MLNet.Diffusion.Cli;
 
-/// <summary>The sampler settings a generator graph fixes (the JSON under <see cref="OnnxModelFile.SamplerKey"/>).</summary>
-internal sealed record GraphSampler(SamplerKind Sampler, int Steps, double Guidance, int[] Timesteps);
-
 /// <summary>
 /// What a model file is beyond what <see cref="DiffusionModel.Load"/> returns: its size, its format version and, from
 /// version 2 on, the generator graph with the sampler settings fixed in it. Read after <see cref="DiffusionModel.Load"/>
 /// has accepted the file; anything unreadable is an <see cref="InvalidDataException"/> naming the file.
 /// </summary>
-internal sealed record ModelFile(string Path, long Bytes, int FormatVersion, global::Onnx.ModelProto? Graph, GraphSampler? Sampler)
+internal sealed record ModelFile(string Path, long Bytes, int FormatVersion, global::Onnx.ModelProto? Graph, GeneratorSettings? Sampler)
 {
     private const string ManifestEntry = "manifest.json";
-
-    private static readonly JsonSerializerOptions s_json = new() { Converters = { new JsonStringEnumConverter() } };
 
     /// <summary>The graph's ONNX bytes (null for a version-1 file, which holds none).</summary>
     public byte[]? GraphBytes => Graph?.ToByteArray();
@@ -51,15 +45,8 @@ internal sealed record ModelFile(string Path, long Bytes, int FormatVersion, glo
                 version = Version(document, path);
             }
 
-            var json = OnnxModelFile.Metadata(graph, OnnxModelFile.SamplerKey)
+            var sampler = OnnxModelFile.Settings(graph, path)
                 ?? throw Invalid(path, $"its generator graph has no sampler settings (metadata '{OnnxModelFile.SamplerKey}')");
-            var sampler = JsonSerializer.Deserialize<GraphSampler>(json, s_json);
-            if (sampler is null || sampler.Sampler is not (SamplerKind.Ddim or SamplerKind.DpmSolverPlusPlus) || sampler.Steps < 1 ||
-                !double.IsFinite(sampler.Guidance) || sampler.Guidance < 0 || sampler.Timesteps?.Length != sampler.Steps)
-            {
-                throw Invalid(path, $"the sampler settings of its generator graph are not valid ({json})");
-            }
-
             return new ModelFile(path, bytes, version, graph, sampler);
         }
         catch (JsonException ex)
@@ -74,32 +61,13 @@ internal sealed record ModelFile(string Path, long Bytes, int FormatVersion, glo
     /// <exception cref="InvalidOperationException">A value is not a number (sampling diverged).</exception>
     public static Image[] ToImages(float[] pixels, int count, int channels, int size)
     {
-        var plane = size * size;
-        var images = new Image[count];
-        for (var n = 0; n < count; n++)
-        {
-            var image = new Image(size, size, channels);
-            var target = image.Pixels;
-            var start = n * channels * plane;
-            for (var c = 0; c < channels; c++)
-            {
-                for (var i = 0; i < plane; i++)
-                {
-                    var value = pixels[start + (c * plane) + i];
-                    if (float.IsNaN(value))
-                    {
-                        throw new InvalidOperationException("The images hold NaN values (did sampling diverge?).");
-                    }
-
-                    target[(i * channels) + c] = (byte)Math.Clamp(MathF.Round(value), 0, 255);
-                }
-            }
-
-            images[n] = image;
-        }
-
-        return images;
+        var length = channels * size * size;
+        return [.. Enumerable.Range(0, count).Select(n => ImagePixels.ToImage(pixels.AsSpan(n * length, length), size, size, channels, ToByte))];
     }
+
+    private static byte ToByte(float value) => float.IsNaN(value)
+        ? throw new InvalidOperationException("The images hold NaN values (did sampling diverge?).")
+        : (byte)Math.Clamp(MathF.Round(value), 0, 255);
 
     private static int Version(JsonDocument manifest, string path) =>
         manifest.RootElement.ValueKind == JsonValueKind.Object && manifest.RootElement.TryGetProperty(nameof(FormatVersion), out var v) && v.TryGetInt32(out var n)

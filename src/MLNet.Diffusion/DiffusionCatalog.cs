@@ -151,12 +151,14 @@ public sealed class DiffusionCatalog
     public DiffusionModel LoadModel(string path, string device = "auto") =>
         DiffusionModel.Load(path, device == "auto" ? DiffusionTrainer.ContextDevice(Context) : device);
 
-    private sealed class SeedRow
+    /// <summary>A row of <see cref="CreateSeeds"/> for an unconditional model.</summary>
+    internal sealed class SeedRow
     {
         public long Seed { get; set; }
     }
 
-    private sealed class LabelledSeedRow
+    /// <summary>A row of <see cref="CreateSeeds"/> with a class.</summary>
+    internal sealed class LabelledSeedRow
     {
         public long Seed { get; set; }
 

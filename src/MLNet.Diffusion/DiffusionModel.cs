@@ -263,18 +263,15 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         var steps = StepsFor(options);
         var guidance = Config.NumClasses is null ? 1 : options.Guidance;
         var sampler = Onnx.GeneratorGraph.CreateSampler(Schedule, PredictionType, options.Sampler, steps);
-        var settings = new OnnxSettings(options.Sampler, steps, guidance, [.. sampler.Timesteps]);
+        var settings = new Onnx.GeneratorSettings(options.Sampler, steps, guidance, [.. sampler.Timesteps]);
         var metadata = new Dictionary<string, string>
         {
             [Onnx.OnnxModelFile.ManifestKey] = JsonSerializer.Serialize(Manifest(), TrainingCheckpoint.JsonOptions),
             [Onnx.OnnxModelFile.SamplerKey] = JsonSerializer.Serialize(settings, TrainingCheckpoint.JsonOptions),
         };
-        var model = Onnx.GeneratorGraph.Build(_network, Schedule, PredictionType, Preprocessing, options.Sampler, steps, guidance, rgbForGray, metadata);
+        var model = Onnx.GeneratorGraph.Build(_network, sampler, Preprocessing, guidance, rgbForGray, metadata);
         return Google.Protobuf.MessageExtensions.ToByteArray(model);
     }
-
-    /// <summary>The sampler settings an ONNX generator fixes (stored as JSON in its metadata).</summary>
-    internal sealed record OnnxSettings(SamplerKind Sampler, int Steps, double Guidance, int[] Timesteps);
 
     /// <summary>Images for <paramref name="seeds"/> (and per-image <paramref name="labels"/>) as planar 0–255 floats [N, C, H, W], rounded and clamped.</summary>
     internal float[] GeneratePixels(ulong[] seeds, int[]? labels)
@@ -299,14 +296,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         _network.to(device);
         using var scope = torch.NewDisposeScope();
         var labels = Labels(count, options, device);
-        var samplerOptions = new SamplerOptions { PredictionType = PredictionType, Eta = options.Eta };
-        IDiffusionSampler sampler = options.Sampler switch
-        {
-            SamplerKind.Ddpm => new DdpmSampler(Schedule, samplerOptions),
-            SamplerKind.Ddim => new DdimSampler(Schedule, samplerOptions),
-            SamplerKind.DpmSolverPlusPlus => new DpmSolverMultistepSampler(Schedule, samplerOptions),
-            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Sampler, "Unknown sampler."),
-        };
+        var sampler = Samplers.Create(options.Sampler, Schedule, new SamplerOptions { PredictionType = PredictionType, Eta = options.Eta });
         var steps = StepsFor(options);
         using var noise = SampleNoise.PerSample(seeds, device);
         var images = SamplingLoop.Run(sampler, UNetDenoiser.Create(_network, labels, labels is null ? 1 : options.Guidance),
@@ -390,7 +380,9 @@ public sealed class DiffusionModel : ITransformer, IDisposable
                     ?? throw Invalid(path, "it holds neither an MLNet.Diffusion generator graph nor a manifest.json (is it a model saved by MLNet.Diffusion?)");
                 var json = Onnx.OnnxModelFile.Metadata(graph, Onnx.OnnxModelFile.ManifestKey)!;
                 manifest = ReadManifest(System.Text.Encoding.UTF8.GetBytes(json), path);
-                saved = ReadSettings(Onnx.OnnxModelFile.Metadata(graph, Onnx.OnnxModelFile.SamplerKey), path);
+                saved = Onnx.OnnxModelFile.Settings(graph, path) is { } fixedIn
+                    ? new GenerationOptions { Sampler = fixedIn.Sampler, Steps = fixedIn.Steps, Guidance = fixedIn.Guidance }
+                    : null;
                 var weights = Onnx.OnnxModelFile.Weights(graph, path);
                 try
                 {
@@ -439,7 +431,10 @@ public sealed class DiffusionModel : ITransformer, IDisposable
     /// <summary>Disposes the network.</summary>
     public void Dispose() => _network.Dispose();
 
-    private int StepsFor(GenerationOptions options) => options.Steps ?? options.Sampler switch
+    private int StepsFor(GenerationOptions options) => options.Steps ?? DefaultSteps(options.Sampler);
+
+    /// <summary>The sampler's usual step count: DDPM all training steps, DDIM 50, DPM-Solver++ 20 (at most the training steps).</summary>
+    internal int DefaultSteps(SamplerKind sampler) => sampler switch
     {
         SamplerKind.Ddpm => Schedule.TrainTimesteps,
         SamplerKind.Ddim => Math.Min(50, Schedule.TrainTimesteps),
@@ -503,25 +498,6 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         if (entry.Length > maxEntryBytes || entry.Length < 0)
         {
             throw Invalid(path, $"entry '{name}' claims {entry.Length} bytes, over the limit of {maxEntryBytes}");
-        }
-    }
-
-    private static GenerationOptions? ReadSettings(string? json, string path)
-    {
-        if (json is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            var settings = JsonSerializer.Deserialize<OnnxSettings>(json, TrainingCheckpoint.JsonOptions)
-                ?? throw Invalid(path, "its sampler settings are empty");
-            return new GenerationOptions { Sampler = settings.Sampler, Steps = settings.Steps, Guidance = settings.Guidance };
-        }
-        catch (JsonException ex)
-        {
-            throw Invalid(path, $"its sampler settings are not valid JSON ({ex.Message})", ex);
         }
     }
 

@@ -73,17 +73,24 @@ internal static class GeneratorHandOff
         }
     }
 
-    /// <summary>An empty view with the seeds schema <see cref="DiffusionModel.Save(string)"/> records.</summary>
+    /// <summary>
+    /// An empty view with the seeds schema <see cref="DiffusionModel.Save(string)"/> records: the rows of
+    /// <c>CreateSeeds</c> under the model's column names. Enough for Fit, which only binds columns (OnnxTransformer,
+    /// ConvertType and ConvertToImage learn nothing from data).
+    /// </summary>
     public static IDataView EmptySeeds(MLContext ml, DiffusionModel model)
     {
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumn(model.SeedColumnName, NumberDataViewType.Int64);
-        if (model.Config.NumClasses is not null)
+        if (model.Config.NumClasses is null)
         {
-            builder.AddColumn(model.LabelColumnName, NumberDataViewType.Int32);
+            var definition = SchemaDefinition.Create(typeof(DiffusionCatalog.SeedRow));
+            definition[nameof(DiffusionCatalog.SeedRow.Seed)].ColumnName = model.SeedColumnName;
+            return ml.Data.LoadFromEnumerable(Array.Empty<DiffusionCatalog.SeedRow>(), definition);
         }
 
-        return new EmptyDataView(builder.ToSchema());
+        var labelled = SchemaDefinition.Create(typeof(DiffusionCatalog.LabelledSeedRow));
+        labelled[nameof(DiffusionCatalog.LabelledSeedRow.Seed)].ColumnName = model.SeedColumnName;
+        labelled[nameof(DiffusionCatalog.LabelledSeedRow.Label)].ColumnName = model.LabelColumnName;
+        return ml.Data.LoadFromEnumerable(Array.Empty<DiffusionCatalog.LabelledSeedRow>(), labelled);
     }
 
     private static IEstimator<ITransformer> Build(MLContext ml, DiffusionModel model, string onnxFile)
@@ -115,38 +122,5 @@ internal static class GeneratorHandOff
         var user = new HashSet<string>([model.SeedColumnName, model.LabelColumnName, model.PixelsColumnName, model.ImageColumnName]);
         var drop = temporary.Where(c => !user.Contains(c)).ToArray();
         return drop.Length == 0 ? chain : chain.Append(ml.Transforms.DropColumns(drop));
-    }
-
-    // A view with a schema and no rows: enough for Fit, which only binds columns (OnnxTransformer, ConvertType and
-    // ConvertToImage learn nothing from data).
-    private sealed class EmptyDataView(DataViewSchema schema) : IDataView
-    {
-        public bool CanShuffle => true;
-
-        public DataViewSchema Schema { get; } = schema;
-
-        public long? GetRowCount() => 0;
-
-        public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) => new Cursor(Schema);
-
-        public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) => [new Cursor(Schema)];
-
-        private sealed class Cursor(DataViewSchema schema) : DataViewRowCursor
-        {
-            public override DataViewSchema Schema { get; } = schema;
-
-            public override long Position => -1;
-
-            public override long Batch => 0;
-
-            public override bool MoveNext() => false;
-
-            public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId value) => value = default;
-
-            public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column) =>
-                throw new InvalidOperationException("An empty view has no rows to read.");
-
-            public override bool IsColumnActive(DataViewSchema.Column column) => true;
-        }
     }
 }

@@ -22,11 +22,11 @@ namespace MLNet.Diffusion.Onnx;
 /// </remarks>
 internal static class GeneratorGraph
 {
-    public static ModelProto Build(UNet2D network, NoiseSchedule schedule, PredictionType predictionType, PixelEncoding encoding,
-        SamplerKind samplerKind, int steps, double guidance, bool rgbForGray, IEnumerable<KeyValuePair<string, string>> metadata)
+    /// <summary>The graph for <paramref name="network"/> and a sampler from <see cref="CreateSampler"/> (its timesteps set).</summary>
+    public static ModelProto Build(UNet2D network, DiffusionSampler sampler, PixelEncoding encoding, double guidance, bool rgbForGray,
+        IEnumerable<KeyValuePair<string, string>> metadata)
     {
         var config = network.Config;
-        var sampler = CreateSampler(schedule, predictionType, samplerKind, steps);
         var timesteps = sampler.Timesteps.ToArray();
         var (channels, size) = (config.InChannels, config.ImageSize);
         var g = new OnnxGraph("mlnet_diffusion_generator");
@@ -82,14 +82,13 @@ internal static class GeneratorGraph
     /// <summary>The sampler the graph unrolls, with its timesteps set (it validates the step count).</summary>
     public static DiffusionSampler CreateSampler(NoiseSchedule schedule, PredictionType predictionType, SamplerKind kind, int steps)
     {
-        var options = new SamplerOptions { PredictionType = predictionType };
-        DiffusionSampler sampler = kind switch
+        if (kind is not (SamplerKind.Ddim or SamplerKind.DpmSolverPlusPlus))
         {
-            SamplerKind.Ddim => new DdimSampler(schedule, options),
-            SamplerKind.DpmSolverPlusPlus => new DpmSolverMultistepSampler(schedule, options),
-            _ => throw new ArgumentException(
-                $"An ONNX generator runs a deterministic sampler: DDIM (η = 0) or DPM-Solver++; {kind} draws fresh noise every step.", nameof(kind)),
-        };
+            throw new ArgumentException(
+                $"An ONNX generator runs a deterministic sampler: DDIM (η = 0) or DPM-Solver++; {kind} draws fresh noise every step.", nameof(kind));
+        }
+
+        var sampler = Samplers.Create(kind, schedule, new SamplerOptions { PredictionType = predictionType });
         sampler.SetTimesteps(steps);
         return sampler;
     }

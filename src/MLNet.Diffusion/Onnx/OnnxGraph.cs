@@ -177,13 +177,9 @@ internal sealed class OnnxGraph
         var attribute = new AttributeProto { Name = name };
         switch (value)
         {
-            case int i:
+            case int or long:
                 attribute.Type = AttributeProto.Types.AttributeType.Int;
-                attribute.I = i;
-                break;
-            case long l:
-                attribute.Type = AttributeProto.Types.AttributeType.Int;
-                attribute.I = l;
+                attribute.I = Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture);
                 break;
             case float f:
                 attribute.Type = AttributeProto.Types.AttributeType.Float;

@@ -1,11 +1,16 @@
 using System.IO.Compression;
 using System.Runtime.InteropServices;
+using System.Text.Json;
+using MLNet.Diffusion.Training;
 using Google.Protobuf;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Onnx;
+
+/// <summary>The sampler settings a generator graph fixes, stored as JSON under <see cref="OnnxModelFile.SamplerKey"/>.</summary>
+internal sealed record GeneratorSettings(SamplerKind Sampler, int Steps, double Guidance, int[] Timesteps);
 
 /// <summary>
 /// Reads a generator graph back: finds it inside ML.NET's model zip, parses it with limits, and turns its
@@ -55,6 +60,37 @@ internal static class OnnxModelFile
         {
             throw new InvalidDataException($"'{where}' is not a valid ONNX model ({ex.Message}).", ex);
         }
+    }
+
+    /// <summary>
+    /// The settings fixed in <paramref name="model"/> (null when it records none), checked: a deterministic sampler, at
+    /// least one step with its timesteps, a finite guidance ≥ 0. Anything else is an <see cref="InvalidDataException"/>
+    /// naming <paramref name="path"/>.
+    /// </summary>
+    public static GeneratorSettings? Settings(ModelProto model, string path)
+    {
+        if (Metadata(model, SamplerKey) is not { } json)
+        {
+            return null;
+        }
+
+        GeneratorSettings? settings;
+        try
+        {
+            settings = JsonSerializer.Deserialize<GeneratorSettings>(json, TrainingCheckpoint.JsonOptions);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"'{path}' is not a valid model: its sampler settings are not valid JSON ({ex.Message}).", ex);
+        }
+
+        if (settings is null || settings.Sampler is not (SamplerKind.Ddim or SamplerKind.DpmSolverPlusPlus) || settings.Steps < 1 ||
+            !double.IsFinite(settings.Guidance) || settings.Guidance < 0 || settings.Timesteps?.Length != settings.Steps)
+        {
+            throw new InvalidDataException($"'{path}' is not a valid model: the sampler settings of its generator graph are not valid ({json}).");
+        }
+
+        return settings;
     }
 
     /// <summary>The value of a <c>metadata_props</c> key, or null.</summary>
