@@ -83,6 +83,9 @@ public sealed class KillResumeTests
             var same = tensor.dtype == other.dtype && tensor.shape.SequenceEqual(other.shape) && tensor.equal(other).all().ToBoolean();
             Assert.IsTrue(same, $"{name} differs after {kills} kills ({insideWrite} inside a checkpoint write)");
         }
+
+        // The two runs' checkpoints take about 180 MB; a failed run keeps them for a look.
+        Directory.Delete(root, recursive: true);
     }
 
     private static string? Newest(string directory) =>
