@@ -244,7 +244,7 @@ public static class CliApp
         var steps = new Option<int?>("--steps") { Description = "Sampling steps (default: 20 for dpm-solver++, 50 for ddim, all for ddpm)." };
         var eta = new Option<double>("--eta") { Description = "DDIM's η (--sampler ddim only).", DefaultValueFactory = _ => 0 };
         var seed = new Option<ulong>("--seed") { Description = "Image i uses seed + i.", DefaultValueFactory = _ => 0 };
-        var label = new Option<int?>("--label") { Description = "The class to generate (class-conditional models)." };
+        var label = new Option<int?>("--label") { Description = "The class to generate (class-conditional models); -1 generates unconditionally." };
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale, toward --label (1: none).", DefaultValueFactory = _ => 1 };
         var device = new Option<string>("--device") { Description = "auto, cpu or cuda[:N] (--engine torch).", DefaultValueFactory = _ => "auto" };
         var engine = new Option<string>("--engine")
@@ -337,8 +337,7 @@ public static class CliApp
         long[]? labels = null;
         if (options.Label is { } label)
         {
-            Check(model.Config.NumClasses is not null, "This model is unconditional; it takes no labels.");
-            Check(label >= 0 && label < model.Config.NumClasses, $"Labels must be in [0, {model.Config.NumClasses - 1}]; got {label}.");
+            model.CheckLabels([label], "--label");
             labels = [.. Enumerable.Repeat((long)label, count)];
         }
 

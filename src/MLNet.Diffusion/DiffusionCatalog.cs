@@ -90,17 +90,18 @@ public sealed class DiffusionCatalog
     /// <summary>
     /// A view of seeds for <see cref="DiffusionModel.Transform"/>: <paramref name="count"/> rows with an Int64 <c>Seed</c> column
     /// (<paramref name="firstSeed"/>, <paramref name="firstSeed"/> + 1, ...) and, when <paramref name="labels"/> is given, an Int32
-    /// <c>Label</c> column (class 0 to classes − 1) cycling through it: <c>labels: [0, 1, 2]</c> gives 0, 1, 2, 0, 1, ...
+    /// <c>Label</c> column (class 0 to classes − 1, or −1, <see cref="GenerationOptions.UnconditionalLabel"/>, for an unconditional
+    /// image) cycling through it: <c>labels: [0, 1, 2]</c> gives 0, 1, 2, 0, 1, ...
     /// </summary>
-    /// <exception cref="ArgumentException"><paramref name="count"/> is not positive, the seeds pass 2^63 − 1, or a label is negative or the list is empty.</exception>
+    /// <exception cref="ArgumentException"><paramref name="count"/> is not positive, the seeds pass 2^63 − 1, or a label is below −1 or the list is empty.</exception>
     public IDataView CreateSeeds(int count, long firstSeed = 0, IReadOnlyList<int>? labels = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         ArgumentOutOfRangeException.ThrowIfNegative(firstSeed);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(firstSeed, long.MaxValue - count + 1);
-        if (labels is { Count: 0 } || labels?.Any(l => l < 0) == true)
+        if (labels is { Count: 0 } || labels?.Any(l => l < GenerationOptions.UnconditionalLabel) == true)
         {
-            throw new ArgumentException("Labels must be a non-empty list of classes ≥ 0.", nameof(labels));
+            throw new ArgumentException($"Labels must be a non-empty list of classes ≥ 0 (or {GenerationOptions.UnconditionalLabel}, unconditional).", nameof(labels));
         }
 
         if (labels is null)

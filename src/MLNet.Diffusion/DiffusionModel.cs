@@ -93,7 +93,8 @@ public sealed class DiffusionModel : ITransformer, IDisposable
 
     /// <summary>
     /// The input column of class labels that <see cref="Transform"/> reads when present, for a class-conditional model: a key column
-    /// (ML.NET's 1-based keys) or an integer column of classes 0 to classes − 1. Default "Label".
+    /// (ML.NET's 1-based keys) or an integer column of classes 0 to classes − 1 (−1, <see cref="GenerationOptions.UnconditionalLabel"/>,
+    /// for an unconditional image). Default "Label".
     /// </summary>
     public string LabelColumnName { get; set; } = "Label";
 
@@ -447,6 +448,23 @@ public sealed class DiffusionModel : ITransformer, IDisposable
 
     private static string LibraryVersion => typeof(DiffusionModel).Assembly.GetName().Version?.ToString() ?? "unknown";
 
+    /// <summary>Refuses labels outside 0 to classes − 1 that are not <see cref="GenerationOptions.UnconditionalLabel"/>.</summary>
+    /// <exception cref="ArgumentException">The model is unconditional, or a label is out of range (naming them).</exception>
+    internal void CheckLabels(IEnumerable<int> labels, string parameterName)
+    {
+        if (Config.NumClasses is not { } classes)
+        {
+            throw new ArgumentException("This model is unconditional; it takes no labels.", parameterName);
+        }
+
+        var bad = labels.Where(l => l is < GenerationOptions.UnconditionalLabel || l >= classes).Distinct().ToList();
+        if (bad.Count > 0)
+        {
+            throw new ArgumentException(
+                $"Labels must be in [0, {classes - 1}], or {GenerationOptions.UnconditionalLabel} for an unconditional image; got {string.Join(", ", bad)}.", parameterName);
+        }
+    }
+
     private Tensor? Labels(int count, GenerationOptions options, Device device)
     {
         if (options.Labels is null && options.Label is null)
@@ -454,24 +472,16 @@ public sealed class DiffusionModel : ITransformer, IDisposable
             return null;
         }
 
-        if (Config.NumClasses is not { } classes)
-        {
-            throw new ArgumentException("This model is unconditional; it takes no labels.", nameof(options));
-        }
-
         var labels = options.Labels?.ToArray() ?? Enumerable.Repeat(options.Label!.Value, count).ToArray();
+        CheckLabels(labels, nameof(options));
         if (labels.Length != count)
         {
             throw new ArgumentException($"{labels.Length} labels were given for {count} images.", nameof(options));
         }
 
-        var bad = labels.Where(l => l < 0 || l >= classes).ToList();
-        if (bad.Count > 0)
-        {
-            throw new ArgumentException($"Labels must be in [0, {classes - 1}]; got {string.Join(", ", bad.Distinct())}.", nameof(options));
-        }
-
-        return torch.tensor(labels.Select(l => (long)l).ToArray(), device: device);
+        // The network's null label is its class count (UNet2D.NullLabel).
+        var nullLabel = (long)Config.NumClasses!.Value;
+        return torch.tensor(labels.Select(l => l == GenerationOptions.UnconditionalLabel ? nullLabel : l).ToArray(), device: device);
     }
 
     private static byte[] Weights(UNet2D network)

@@ -92,7 +92,10 @@ internal sealed class GenerationColumns
         };
     }
 
-    /// <summary>A getter of the row's class (0-based), or null when the model generates unconditionally.</summary>
+    /// <summary>
+    /// A getter of the row's class (0-based, or <see cref="GenerationOptions.UnconditionalLabel"/>), or null when the model
+    /// generates unconditionally.
+    /// </summary>
     public Func<int>? LabelGetter(DataViewRow row)
     {
         if (Label is not { } column)
@@ -105,9 +108,10 @@ internal sealed class GenerationColumns
         return () =>
         {
             var value = read();
-            return value >= 0 && value < classes
+            return value >= GenerationOptions.UnconditionalLabel && value < classes
                 ? (int)value
-                : throw new InvalidDataException($"Row {row.Position}: label {value} in column '{column.Name}' is outside 0 to {classes - 1}.");
+                : throw new InvalidDataException(
+                    $"Row {row.Position}: label {value} in column '{column.Name}' is outside 0 to {classes - 1} (and is not {GenerationOptions.UnconditionalLabel}, the unconditional label).");
         };
     }
 

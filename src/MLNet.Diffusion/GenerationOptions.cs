@@ -20,10 +20,23 @@ public sealed record GenerationOptions
     /// </summary>
     public ulong Seed { get; init; }
 
-    /// <summary>The class of every image for a class-conditional model; null generates unconditionally.</summary>
+    /// <summary>
+    /// The label that asks a class-conditional model for an unconditional image (its null label): −1, in
+    /// <see cref="Label"/>, <see cref="Labels"/>, a seeds view's label column and the saved model's <c>label</c> input
+    /// alike. Guidance leaves such an image as it is (its conditional and unconditional predictions are the same).
+    /// </summary>
+    public const int UnconditionalLabel = -1;
+
+    /// <summary>
+    /// The class of every image for a class-conditional model, 0 to classes − 1, or <see cref="UnconditionalLabel"/>;
+    /// null generates unconditionally.
+    /// </summary>
     public int? Label { get; init; }
 
-    /// <summary>Per-image classes (overrides <see cref="Label"/>), one per image.</summary>
+    /// <summary>
+    /// Per-image classes (overrides <see cref="Label"/>), one per image: 0 to classes − 1, or
+    /// <see cref="UnconditionalLabel"/> for an unconditional image among labelled ones.
+    /// </summary>
     public IReadOnlyList<int>? Labels { get; init; }
 
     /// <summary>Classifier-free guidance scale for labelled generation (1 = none, 0 = unconditional). Default 1.</summary>

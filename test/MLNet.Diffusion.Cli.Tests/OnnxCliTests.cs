@@ -60,6 +60,7 @@ public sealed class OnnxCliTests
     [DataRow("the graph in the model file: dpm-solver++, 20 steps, guidance 1", new string[0])]
     [DataRow("a graph built from the model's weights: ddim, 4 steps, guidance 2", new[] { "--sampler", "ddim", "--steps", "4", "--label", "3", "--guidance", "2" })]
     [DataRow("a graph built from the model's weights: dpm-solver++, 6 steps, guidance 1", new[] { "--steps", "6", "--label", "7" })]
+    [DataRow("a graph built from the model's weights: ddim, 4 steps, guidance 2", new[] { "--sampler", "ddim", "--steps", "4", "--label", "-1", "--guidance", "2" })]
     public void Generate_OnnxEngine_WritesThePngsOfTheTorchEngine(string graph, string[] options)
     {
         var onnx = NewPath("onnx");
@@ -178,7 +179,7 @@ public sealed class OnnxCliTests
     [DataRow("--device cuda applies only to --engine torch", new[] { "--device", "cuda" })]
     [DataRow("--engine onnx takes seeds below 2^63", new[] { "--seed", "9223372036854775807", "--count", "2" })]
     [DataRow("This model is unconditional; it takes no labels", new[] { "--model", "{unconditional}", "--label", "1" })]
-    [DataRow("Labels must be in [0, 9]; got 12", new[] { "--label", "12" })]
+    [DataRow("Labels must be in [0, 9], or -1 for an unconditional image; got 12", new[] { "--label", "12" })]
     [DataRow("--eta applies only to --sampler ddim", new[] { "--eta", "0.5" })]
     public void Generate_OnnxEngine_RefusesWhatTheGraphCannotDo(string expected, string[] options)
     {

@@ -204,6 +204,47 @@ public sealed class ModelSaveLoadTests
         }
     }
 
+    /// <summary>
+    /// −1 in a label column asks for an unconditional image, in the live model and in the saved one alike: in a labelled,
+    /// guided batch such a row is its seed's unconditional image, and the loaded zip makes the same images. −2 is refused.
+    /// </summary>
+    [TestMethod]
+    public void UnconditionalLabel_AmongLabels_GivesTheSeedsUnconditionalImage_LiveAndLoaded()
+    {
+        var ml = new MLContext();
+        const int None = GenerationOptions.UnconditionalLabel;
+        var seeds = ml.Diffusion().CreateSeeds(4, firstSeed: 70, labels: [None, 1]);
+        var live = Pixels(s_model!.Transform(seeds));
+        var unconditional = Pixels(s_model.Transform(ml.Diffusion().CreateSeeds(4, firstSeed: 70)));
+        var labelled = Pixels(s_model.Transform(ml.Diffusion().CreateSeeds(4, firstSeed: 70, labels: [1])));
+        for (var i = 0; i < 4; i++)
+        {
+            CollectionAssert.AreEqual(i % 2 == 0 ? unconditional[i] : labelled[i], live[i], $"row {i} (seed {70 + i})");
+        }
+
+        CollectionAssert.AreNotEqual(unconditional[1], labelled[1], "the label changes the image");
+        var path = s_folder.File("unconditional.zip");
+        ml.Diffusion().SaveModel(s_model, seeds.Schema, path);
+        var loaded = ml.Model.Load(path, out _);
+        try
+        {
+            using var onnx = new OnnxGenerator(s_model.ToOnnx());
+            var direct = onnx.Generate([70, 71, 72, 73], [None, 1, None, 1]);
+            var reloaded = Pixels(loaded.Transform(seeds)).SelectMany(p => p).ToArray();
+            CollectionAssert.AreEqual(direct, reloaded);
+            var differences = live.SelectMany(p => p).Zip(reloaded, (a, b) => Math.Abs(a - b)).ToArray();
+            Assert.IsGreaterThanOrEqualTo(0.99, differences.Count(d => d <= 2) / (double)differences.Length);
+        }
+        finally
+        {
+            (loaded as IDisposable)?.Dispose();
+        }
+
+        Assert.ThrowsExactly<ArgumentException>(() => ml.Diffusion().CreateSeeds(2, labels: [-2]));
+        var error = Assert.ThrowsExactly<ArgumentException>(() => s_model.Generate(2, new GenerationOptions { Steps = 2, Labels = [None, -2] }));
+        StringAssert.Contains(error.Message, "Labels must be in [0, 2], or -1 for an unconditional image; got -2");
+    }
+
     private sealed class LabelRow
     {
         public int Label { get; set; }
