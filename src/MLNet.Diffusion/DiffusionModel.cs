@@ -256,10 +256,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
             throw new ArgumentException($"An ONNX generator is deterministic: DDIM takes η = 0, not {options.Eta}.", nameof(options));
         }
 
-        if (!double.IsFinite(options.Guidance) || options.Guidance < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), options.Guidance, "The guidance scale must be a finite number ≥ 0.");
-        }
+        ClassifierFreeGuidance.CheckScale(options.Guidance, nameof(options));
 
         var steps = StepsFor(options);
         var guidance = Config.NumClasses is null ? 1 : options.Guidance;

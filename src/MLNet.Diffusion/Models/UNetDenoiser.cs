@@ -17,10 +17,7 @@ public static class UNetDenoiser
     public static Denoiser Create(UNet2D model, Tensor? labels = null, double guidanceScale = 1)
     {
         ArgumentNullException.ThrowIfNull(model);
-        if (!double.IsFinite(guidanceScale) || guidanceScale < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(guidanceScale), guidanceScale, "The guidance scale must be a finite number ≥ 0.");
-        }
+        ClassifierFreeGuidance.CheckScale(guidanceScale, nameof(guidanceScale));
 
         if (labels is not null && !model.IsClassConditional)
         {

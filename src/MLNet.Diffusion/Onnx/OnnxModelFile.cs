@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Training;
 using Google.Protobuf;
 using Onnx;
@@ -85,7 +86,7 @@ internal static class OnnxModelFile
         }
 
         if (settings is null || settings.Sampler is not (SamplerKind.Ddim or SamplerKind.DpmSolverPlusPlus) || settings.Steps < 1 ||
-            !double.IsFinite(settings.Guidance) || settings.Guidance < 0 || settings.Timesteps?.Length != settings.Steps)
+            !ClassifierFreeGuidance.IsValidScale(settings.Guidance) || settings.Timesteps?.Length != settings.Steps)
         {
             throw new InvalidDataException($"'{path}' is not a valid model: the sampler settings of its generator graph are not valid ({json}).");
         }

@@ -14,11 +14,20 @@ public static class ClassifierFreeGuidance
     {
         ArgumentNullException.ThrowIfNull(unconditional);
         ArgumentNullException.ThrowIfNull(conditional);
-        if (!double.IsFinite(scale) || scale < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(scale), scale, "The guidance scale must be a finite number ≥ 0.");
-        }
-
+        CheckScale(scale, nameof(scale));
         return unconditional.lerp(conditional, scale);
+    }
+
+    /// <summary>Whether <paramref name="scale"/> is a guidance scale: a finite number ≥ 0.</summary>
+    internal static bool IsValidScale(double scale) => double.IsFinite(scale) && scale >= 0;
+
+    /// <summary>Refuses a guidance scale that is not a finite number ≥ 0, naming <paramref name="parameterName"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="scale"/> is not a finite number ≥ 0.</exception>
+    internal static void CheckScale(double scale, string parameterName)
+    {
+        if (!IsValidScale(scale))
+        {
+            throw new ArgumentOutOfRangeException(parameterName, scale, "The guidance scale must be a finite number ≥ 0.");
+        }
     }
 }
