@@ -430,7 +430,7 @@ public static class CliApp
         command.SetAction(p =>
         {
             Check(p.GetValue(steps) is null or >= 1, $"--steps must be ≥ 1, not {p.GetValue(steps)}");
-            Check(double.IsFinite(p.GetValue(guidance)) && p.GetValue(guidance) >= 0, $"--guidance must be a finite number ≥ 0, not {p.GetValue(guidance).ToString(s_invariant)}");
+            CheckGuidance(p, guidance);
             var path = p.GetRequiredValue(modelPath);
             var target = p.GetRequiredValue(outPath);
             using var model = DiffusionModel.Load(path, "cpu");
@@ -639,10 +639,13 @@ public static class CliApp
         output.WriteLine(string.Create(s_invariant, $"feature net:    SHA-256 {result.FeatureNetworkSha256[..16]}…; took {result.Elapsed:hh\\:mm\\:ss}"));
     }
 
+    private static void CheckGuidance(ParseResult p, Option<double> guidance) =>
+        Check(ClassifierFreeGuidance.IsValidScale(p.GetValue(guidance)), $"--guidance must be a finite number ≥ 0, not {p.GetValue(guidance).ToString(s_invariant)}");
+
     // Shared by generate and eval: the guidance scale's range, and η only where DDIM reads it (η 0, the default, asks for nothing).
     private static void CheckGuidanceAndEta(ParseResult p, Option<string> sampler, Option<double> eta, Option<double> guidance)
     {
-        Check(double.IsFinite(p.GetValue(guidance)) && p.GetValue(guidance) >= 0, $"--guidance must be a finite number ≥ 0, not {p.GetValue(guidance).ToString(s_invariant)}");
+        CheckGuidance(p, guidance);
         Check(p.GetValue(eta) == 0 || p.GetRequiredValue(sampler) == "ddim",
             $"--eta applies only to --sampler ddim (η is DDIM's share of fresh noise), not to {p.GetRequiredValue(sampler)}");
     }

@@ -24,7 +24,8 @@ namespace MLNet.Diffusion;
 /// <para>
 /// As an ML.NET <see cref="ITransformer"/> (what <c>mlContext.Diffusion().Train(...)</c> fits), the model maps a view with a
 /// <see cref="SeedColumnName"/> column (an integer ≥ 0 per image) and, for a class-conditional model, an optional
-/// <see cref="LabelColumnName"/> column (a key, or an integer class 0 to classes − 1) to the same rows plus an
+/// <see cref="LabelColumnName"/> column (a key, or an integer class 0 to classes − 1; −1, or a missing key, for an unconditional
+/// image) to the same rows plus an
 /// <see cref="ImageColumnName"/> column of <see cref="MLImage"/>s (<see cref="Microsoft.ML.Transforms.Image.ImageDataViewType"/>) and a
 /// <see cref="PixelsColumnName"/> column of floats [C, H, W] in 0–255 (whole numbers). Rows are generated lazily,
 /// <see cref="TransformBatchSize"/> at a time, with <see cref="TransformOptions"/>; each image depends only on its seed and
@@ -93,8 +94,8 @@ public sealed class DiffusionModel : ITransformer, IDisposable
 
     /// <summary>
     /// The input column of class labels that <see cref="Transform"/> reads when present, for a class-conditional model: a key column
-    /// (ML.NET's 1-based keys) or an integer column of classes 0 to classes − 1 (−1, <see cref="GenerationOptions.UnconditionalLabel"/>,
-    /// for an unconditional image). Default "Label".
+    /// (ML.NET's 1-based keys; a missing key, 0, is an unconditional image) or an integer column of classes 0 to classes − 1
+    /// (−1, <see cref="GenerationOptions.UnconditionalLabel"/>, for an unconditional image). Default "Label".
     /// </summary>
     public string LabelColumnName { get; set; } = "Label";
 

@@ -70,7 +70,8 @@ internal sealed class GenerationColumns
             if (!IntegerColumn.IsInteger(found.Type) || (found.Type is KeyDataViewType key && key.Count > (ulong)classes))
             {
                 throw new ArgumentException(
-                    $"Column '{found.Name}' holds {found.Type}; this model's labels are a key of at most {classes} values or integers 0 to {classes - 1}. " +
+                    $"Column '{found.Name}' holds {found.Type}; this model's labels are a key of at most {classes} values or integers 0 to {classes - 1} " +
+                    $"({GenerationOptions.UnconditionalLabel} for an unconditional image). " +
                     "Map class names to keys with MapValueToKey, or drop the column to generate unconditionally.", nameof(schema));
             }
 
@@ -104,10 +105,12 @@ internal sealed class GenerationColumns
         }
 
         var classes = Model.Config.NumClasses!.Value;
-        var read = DataViewTrainingData.LabelGetter(row, column);
+        var read = IntegerColumn.Reader(row, column);
+        var key = column.Type is KeyDataViewType;
         return () =>
         {
-            var value = read();
+            // A key is 1-based, and 0 is ML.NET's missing value (MapValueToKey gives it to a class it does not know): no class.
+            var value = key ? read() - 1 : read();
             return value >= GenerationOptions.UnconditionalLabel && value < classes
                 ? (int)value
                 : throw new InvalidDataException(

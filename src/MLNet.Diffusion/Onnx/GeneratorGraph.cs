@@ -10,7 +10,7 @@ namespace MLNet.Diffusion.Onnx;
 /// A whole generator as one ONNX graph: x_T from the seeds (<see cref="SeedNoiseGraph"/>), a <c>Loop</c> of N
 /// deterministic sampler steps around the UNet (<see cref="UNetGraph"/>), and the conversion to 0–255 pixels.
 /// Inputs: <c>seed</c> int64 [B, 1] (seeds in [0, 2⁶³)) and, for a class-conditional model, <c>label</c> int64 [B, 1]
-/// (class index in [0, classes − 1]; −1 generates unconditionally). Output: <c>pixels</c> float [B, C, S, S], whole
+/// (class index in [0, classes − 1]; −1 generates unconditionally; any other value fails in ONNX Runtime's Gather). Output: <c>pixels</c> float [B, C, S, S], whole
 /// numbers in [0, 255], planar RGB or gray; with rgbForGray also <c>rgb</c> [B, 3, S, S] (gray
 /// repeated), which ML.NET's ConvertToImage turns into the same opaque image the live transformer makes.
 /// </summary>
@@ -35,9 +35,13 @@ internal static class GeneratorGraph
         if (config.NumClasses is { } classes)
         {
             g.Input("label", TensorProto.Types.DataType.Int64, [null, 1]);
-            // [B, 1] → [B]; −1 (or any negative) is the null label.
+            // [B, 1] → [B]; −1 is the null label (row `classes` of the class embedding). Any other label outside 0 to
+            // classes − 1 becomes classes + 1, which the embedding's Gather refuses: left alone, Gather would take −2 as the
+            // last real class and `classes` as the null label, an image where the live model refuses the row.
             var flat = g.Node("Reshape", ["label", g.Int64s(-1)]);
-            labels = g.Node("Where", [g.Node("Less", [flat, g.Int64Scalar(0)]), g.Int64Scalar(classes), flat]);
+            var invalid = g.Node("Or", [g.Node("Less", [flat, g.Int64Scalar(-1)]), g.Node("Greater", [flat, g.Int64Scalar(classes - 1)])]);
+            var mapped = g.Node("Where", [g.Node("Equal", [flat, g.Int64Scalar(-1)]), g.Int64Scalar(classes), flat]);
+            labels = g.Node("Where", [invalid, g.Int64Scalar(classes + 1), mapped]);
         }
 
         var noise = SeedNoiseGraph.Emit(g, "seed", channels, size);

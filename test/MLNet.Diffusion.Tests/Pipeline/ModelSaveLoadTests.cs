@@ -206,7 +206,8 @@ public sealed class ModelSaveLoadTests
 
     /// <summary>
     /// −1 in a label column asks for an unconditional image, in the live model and in the saved one alike: in a labelled,
-    /// guided batch such a row is its seed's unconditional image, and the loaded zip makes the same images. −2 is refused.
+    /// guided batch such a row is its seed's unconditional image (so is a missing key, and a row of a PredictionEngine),
+    /// and the loaded zip makes the same images. −2 and a label past the classes are refused by both.
     /// </summary>
     [TestMethod]
     public void UnconditionalLabel_AmongLabels_GivesTheSeedsUnconditionalImage_LiveAndLoaded()
@@ -223,6 +224,11 @@ public sealed class ModelSaveLoadTests
         }
 
         CollectionAssert.AreNotEqual(unconditional[1], labelled[1], "the label changes the image");
+        var engine = ml.Model.CreatePredictionEngine<SeedLabelRow, PixelsRow>(s_model, ignoreMissingColumns: true);
+        CollectionAssert.AreEqual(unconditional[2], engine.Predict(new SeedLabelRow { Seed = 72, Label = None }).Pixels, "one row at a time");
+        var keys = ml.Transforms.Conversion.MapValueToKey("Label", keyData: ml.Data.LoadFromEnumerable(new[] { 0, 1, 2 }.Select(l => new LabelRow { Label = l })))
+            .Fit(seeds).Transform(seeds);  // −1 is not among the key's values: a missing key, 0
+        CollectionAssert.AreEqual(live.SelectMany(p => p).ToArray(), Pixels(s_model.Transform(keys)).SelectMany(p => p).ToArray(), "a missing key");
         var path = s_folder.File("unconditional.zip");
         ml.Diffusion().SaveModel(s_model, seeds.Schema, path);
         var loaded = ml.Model.Load(path, out _);
@@ -234,6 +240,11 @@ public sealed class ModelSaveLoadTests
             CollectionAssert.AreEqual(direct, reloaded);
             var differences = live.SelectMany(p => p).Zip(reloaded, (a, b) => Math.Abs(a - b)).ToArray();
             Assert.IsGreaterThanOrEqualTo(0.99, differences.Count(d => d <= 2) / (double)differences.Length);
+            foreach (var bad in new long[] { -2, 3 })  // ONNX's Gather would take −2 as class 2, and 3 as the null label
+            {
+                var refused = Assert.Throws<Exception>(() => onnx.Generate([70], [bad]), $"label {bad}");
+                StringAssert.Contains(refused.Message, "out of data bounds");
+            }
         }
         finally
         {
@@ -243,6 +254,19 @@ public sealed class ModelSaveLoadTests
         Assert.ThrowsExactly<ArgumentException>(() => ml.Diffusion().CreateSeeds(2, labels: [-2]));
         var error = Assert.ThrowsExactly<ArgumentException>(() => s_model.Generate(2, new GenerationOptions { Steps = 2, Labels = [None, -2] }));
         StringAssert.Contains(error.Message, "Labels must be in [0, 2], or -1 for an unconditional image; got -2");
+    }
+
+    private sealed class SeedLabelRow
+    {
+        public long Seed { get; set; }
+
+        public int Label { get; set; }
+    }
+
+    private sealed class PixelsRow
+    {
+        [VectorType(1, 8, 8)]
+        public float[] Pixels { get; set; } = [];
     }
 
     private sealed class LabelRow
