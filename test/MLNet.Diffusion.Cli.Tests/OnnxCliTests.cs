@@ -97,6 +97,21 @@ public sealed class OnnxCliTests
         Assert.AreEqual((2 + (5 * 30), 2 + 30), (image.Width, image.Height));
     }
 
+    /// <summary>`--label -1` asks a class-conditional model for unconditional images: those of no --label, on both engines.</summary>
+    [TestMethod]
+    [DataRow("torch")]
+    [DataRow("onnx")]
+    public void Generate_LabelMinusOne_WritesTheImagesOfNoLabel(string engine)
+    {
+        var (none, minusOne) = (NewPath("none.png"), NewPath("minus-one.png"));
+        string[] common = ["generate", "--model", Conditional, "--count", "3", "--seed", "5", "--steps", "3", "--sampler", "ddim", "--engine", engine];
+        var (code, _, error) = Run([.. common, "--out", none]);
+        Assert.AreEqual(0, code, error);
+        (code, _, error) = Run([.. common, "--label", "-1", "--guidance", "2", "--out", minusOne]);
+        Assert.AreEqual(0, code, error);
+        CollectionAssert.AreEqual(ImageCodec.Load(none).Pixels.ToArray(), ImageCodec.Load(minusOne).Pixels.ToArray());
+    }
+
     [TestMethod]
     public void Export_WritesTheGraphThatGenerateRuns()
     {
