@@ -221,8 +221,8 @@ public sealed class ModelSaveLoadTests
         }
 
         CollectionAssert.AreNotEqual(unconditional[1], labelled[1], "the label changes the image");
-        var engine = ml.Model.CreatePredictionEngine<SeedLabelRow, PixelsRow>(s_model, ignoreMissingColumns: true);
-        CollectionAssert.AreEqual(unconditional[2], engine.Predict(new SeedLabelRow { Seed = 72, Label = None }).Pixels, "one row at a time");
+        var engine = ml.Model.CreatePredictionEngine<PipelineDocsTests.SeedInput, PipelineDocsTests.VectorRow>(s_model, ignoreMissingColumns: true);
+        CollectionAssert.AreEqual(unconditional[2], engine.Predict(new PipelineDocsTests.SeedInput { Seed = 72, Label = None }).Pixels, "one row at a time");
         var keys = ml.Transforms.Conversion.MapValueToKey("Label", keyData: ml.Data.LoadFromEnumerable(new[] { 0, 1, 2 }.Select(l => new LabelRow { Label = l })))
             .Fit(seeds).Transform(seeds);  // −1 is not among the key's values: a missing key, 0
         CollectionAssert.AreEqual(live.SelectMany(p => p).ToArray(), Pixels(s_model.Transform(keys)).SelectMany(p => p).ToArray(), "a missing key");
@@ -251,19 +251,6 @@ public sealed class ModelSaveLoadTests
         Assert.ThrowsExactly<ArgumentException>(() => ml.Diffusion().CreateSeeds(2, labels: [-2]));
         var error = Assert.ThrowsExactly<ArgumentException>(() => s_model.Generate(2, new GenerationOptions { Steps = 2, Labels = [None, -2] }));
         StringAssert.Contains(error.Message, "Labels must be in [0, 2], or -1 for an unconditional image; got -2");
-    }
-
-    private sealed class SeedLabelRow
-    {
-        public long Seed { get; set; }
-
-        public int Label { get; set; }
-    }
-
-    private sealed class PixelsRow
-    {
-        [VectorType(1, 8, 8)]
-        public float[] Pixels { get; set; } = [];
     }
 
     private sealed class LabelRow
