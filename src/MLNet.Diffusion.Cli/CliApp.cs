@@ -341,11 +341,10 @@ public static class CliApp
             labels = [.. Enumerable.Repeat((long)label, count)];
         }
 
-        var file = ModelFile.Read(path);
         var steps = options.Steps ?? model.DefaultSteps(options.Sampler);
         var guidance = model.Config.NumClasses is null ? 1 : options.Guidance;
-        var fromFile = file.Sampler is { } fixedIn && fixedIn.Sampler == options.Sampler && fixedIn.Steps == steps && fixedIn.Guidance == guidance;
-        var graph = fromFile ? file.GraphBytes! : model.ToOnnx(options with { Steps = steps, Guidance = guidance });
+        var fromFile = ModelFile.FixedSampler(model, path) is { } fixedIn && fixedIn.Sampler == options.Sampler && fixedIn.Steps == steps && fixedIn.Guidance == guidance;
+        var graph = fromFile ? ModelFile.GraphBytes(path) : model.ToOnnx(options with { Steps = steps, Guidance = guidance });
         PrepareOutput("--out", target, folder: !grid);
         output.WriteLine(string.Create(s_invariant,
             $"engine onnx: {(fromFile ? "the graph in the model file" : "a graph built from the model's weights")}: {SamplerName(options.Sampler)}, {steps} steps, guidance {guidance}"));
@@ -372,17 +371,17 @@ public static class CliApp
         {
             var path = p.GetRequiredValue(modelPath);
             using var model = DiffusionModel.Load(path, "cpu");
-            var file = ModelFile.Read(path);
-            if (file.Sampler is { } fixedIn)
+            var (bytes, version) = (new FileInfo(path).Length, model.LoadedFormatVersion);
+            if (ModelFile.FixedSampler(model, path) is { } fixedIn)
             {
                 output.WriteLine(string.Create(s_invariant,
-                    $"file:       {path} ({file.Bytes:N0} bytes): format version {file.FormatVersion}, ML.NET's model zip with the generator as an ONNX graph (mlContext.Model.Load runs it)"));
+                    $"file:       {path} ({bytes:N0} bytes): format version {version}, ML.NET's model zip with the generator as an ONNX graph (mlContext.Model.Load runs it)"));
                 output.WriteLine(string.Create(s_invariant, $"sampler:    {SamplerName(fixedIn.Sampler)}, {fixedIn.Steps} steps, guidance {fixedIn.Guidance} (fixed in the graph)"));
             }
             else
             {
                 output.WriteLine(string.Create(s_invariant,
-                    $"file:       {path} ({file.Bytes:N0} bytes): format version {file.FormatVersion}, manifest.json and safetensors weights (no generator graph)"));
+                    $"file:       {path} ({bytes:N0} bytes): format version {version}, manifest.json and safetensors weights (no generator graph)"));
                 output.WriteLine("sampler:    none fixed (no graph; generate --engine onnx builds one)");
             }
 

@@ -316,6 +316,12 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         AtomicFile.Write(path, stream => ml.Model.Save(this, schema, stream));
     }
 
+    /// <summary>The format version of the file <see cref="Load"/> read this model from; null for a model not loaded from a file.</summary>
+    internal int? LoadedFormatVersion { get; private init; }
+
+    /// <summary>The sampler settings fixed in the generator graph of that file; null for a format-1 file or a graph that records none.</summary>
+    internal Onnx.GeneratorSettings? LoadedSampler { get; private init; }
+
     /// <summary>
     /// Writes the previous model file format (version 1: manifest.json and ema.safetensors in our own zip), which
     /// <see cref="Load"/> still reads; kept so that the compatibility is tested against real version-1 files.
@@ -364,7 +370,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
 
             UNet2D network;
             ModelManifest manifest;
-            GenerationOptions? saved = null;
+            Onnx.GeneratorSettings? fixedIn = null;
             if (zip.GetEntry(ManifestEntry) is { } manifestEntry)
             {
                 // Format version 1: our own zip (manifest.json + safetensors).
@@ -379,9 +385,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
                     ?? throw Invalid(path, "it holds neither an MLNet.Diffusion generator graph nor a manifest.json (is it a model saved by MLNet.Diffusion?)");
                 var json = Onnx.OnnxModelFile.Metadata(graph, Onnx.OnnxModelFile.ManifestKey)!;
                 manifest = ReadManifest(System.Text.Encoding.UTF8.GetBytes(json), path);
-                saved = Onnx.OnnxModelFile.Settings(graph, path) is { } fixedIn
-                    ? new GenerationOptions { Sampler = fixedIn.Sampler, Steps = fixedIn.Steps, Guidance = fixedIn.Guidance }
-                    : null;
+                fixedIn = Onnx.OnnxModelFile.Settings(graph, path);
                 var weights = Onnx.OnnxModelFile.Weights(graph, path);
                 try
                 {
@@ -402,7 +406,11 @@ public sealed class DiffusionModel : ITransformer, IDisposable
                 // of one file generate the same images.
                 return new DiffusionModel(network, manifest.Schedule, manifest.PredictionType, manifest.Training, manifest.Preprocessing.ToEncoding(path, manifest.Model))
                 {
-                    TransformOptions = saved ?? new GenerationOptions(),
+                    TransformOptions = fixedIn is null
+                        ? new GenerationOptions()
+                        : new GenerationOptions { Sampler = fixedIn.Sampler, Steps = fixedIn.Steps, Guidance = fixedIn.Guidance },
+                    LoadedFormatVersion = manifest.FormatVersion,
+                    LoadedSampler = fixedIn,
                 };
             }
             catch
