@@ -433,8 +433,7 @@ public static class CliApp
             var path = p.GetRequiredValue(modelPath);
             var target = p.GetRequiredValue(outPath);
             using var model = DiffusionModel.Load(path, "cpu");
-            Check(model.Config.NumClasses is not null || p.GetValue(guidance) == 1,
-                $"--guidance {p.GetValue(guidance).ToString(s_invariant)} applies only to a class-conditional model (it steers toward the label given to the graph); '{path}' is unconditional");
+            CheckGuidanceApplies(p, guidance, model, path, "it steers toward the label given to the graph");
             var kind = ParseSampler(p.GetRequiredValue(sampler));
             var options = new GenerationOptions { Sampler = kind, Steps = p.GetValue(steps) ?? model.DefaultSteps(kind), Guidance = p.GetValue(guidance) };
             PrepareOutput("--out", target, folder: false);
@@ -578,8 +577,7 @@ public static class CliApp
             // The model file is read (and checked) before the outputs are prepared, so a file that is not a model writes nothing.
             var path = p.GetRequiredValue(modelPath);
             using var model = DiffusionModel.Load(path, p.GetRequiredValue(device));
-            Check(model.Config.NumClasses is not null || p.GetValue(guidance) == 1,
-                $"--guidance {p.GetValue(guidance).ToString(s_invariant)} applies only to a class-conditional model (image i is generated as class i mod 10); '{path}' is unconditional");
+            CheckGuidanceApplies(p, guidance, model, path, "image i is generated as class i mod 10");
             if (p.GetValue(json) is { } jsonOutput)
             {
                 PrepareOutput("--json", jsonOutput, folder: false);
@@ -640,6 +638,11 @@ public static class CliApp
 
     private static void CheckGuidance(ParseResult p, Option<double> guidance) =>
         Check(ClassifierFreeGuidance.IsValidScale(p.GetValue(guidance)), $"--guidance must be a finite number ≥ 0, not {p.GetValue(guidance).ToString(s_invariant)}");
+
+    // A guidance other than 1 on an unconditional model would change nothing: refused, saying why it needs classes.
+    private static void CheckGuidanceApplies(ParseResult p, Option<double> guidance, DiffusionModel model, string path, string why) =>
+        Check(model.Config.NumClasses is not null || p.GetValue(guidance) == 1,
+            $"--guidance {p.GetValue(guidance).ToString(s_invariant)} applies only to a class-conditional model ({why}); '{path}' is unconditional");
 
     // Shared by generate and eval: the guidance scale's range, and η only where DDIM reads it (η 0, the default, asks for nothing).
     private static void CheckGuidanceAndEta(ParseResult p, Option<string> sampler, Option<double> eta, Option<double> guidance)
