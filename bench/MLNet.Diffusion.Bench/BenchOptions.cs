@@ -95,15 +95,7 @@ public sealed record BenchOptions
             var arg = args[i];
             switch (arg)
             {
-                case "--preset":
-                    var preset = Value(args, ref i);
-                    options = options with
-                    {
-                        Preset = Models.UNetConfig.PresetNames.Contains(preset)
-                            ? preset
-                            : throw new ArgumentException($"--preset takes one of {string.Join(", ", Models.UNetConfig.PresetNames)}, not '{preset}'."),
-                    };
-                    break;
+                case "--preset": options = options with { Preset = ParsePreset(args, ref i) }; break;
                 case "--batch-size": options = options with { BatchSize = PositiveInt(args, ref i) }; break;
                 case "--image-size": options = options with { ImageSize = PositiveInt(args, ref i) }; break;
                 case "--channels": options = options with { Channels = PositiveInt(args, ref i) }; break;
@@ -124,18 +116,7 @@ public sealed record BenchOptions
                 case "--quick": options = options with { Quick = true }; break;
                 case "--check-only": options = options with { CheckOnly = true }; break;
                 case "--memory-steps": options = options with { MemorySteps = PositiveInt(args, ref i) }; break;
-                case "--malloc":
-                    var mode = Value(args, ref i);
-                    options = options with
-                    {
-                        SteadyMalloc = mode switch
-                        {
-                            "steady" => true,
-                            "default" => false,
-                            _ => throw new ArgumentException($"--malloc takes 'steady' or 'default', not '{mode}'."),
-                        },
-                    };
-                    break;
+                case "--malloc": options = options with { SteadyMalloc = ParseMalloc(args, ref i) }; break;
                 case "--python": options = options with { Python = Value(args, ref i) }; break;
                 case "--script": options = options with { Script = Value(args, ref i) }; break;
                 case "-h" or "--help": options = options with { Help = true }; break;
@@ -152,7 +133,25 @@ public sealed record BenchOptions
         };
     }
 
-    private static string Value(IReadOnlyList<string> args, ref int i)
+    /// <summary>The value of <c>--preset</c> at <paramref name="i"/> (one of the UNet presets), moving past it.</summary>
+    internal static string ParsePreset(IReadOnlyList<string> args, ref int i)
+    {
+        var preset = Value(args, ref i);
+        return Models.UNetConfig.PresetNames.Contains(preset)
+            ? preset
+            : throw new ArgumentException($"--preset takes one of {string.Join(", ", Models.UNetConfig.PresetNames)}, not '{preset}'.");
+    }
+
+    /// <summary>The value of <c>--malloc</c> at <paramref name="i"/>: true for 'steady', false for 'default'.</summary>
+    internal static bool ParseMalloc(IReadOnlyList<string> args, ref int i) => Value(args, ref i) switch
+    {
+        "steady" => true,
+        "default" => false,
+        var mode => throw new ArgumentException($"--malloc takes 'steady' or 'default', not '{mode}'."),
+    };
+
+    /// <summary>The value after the option at <paramref name="i"/>, moving past it.</summary>
+    internal static string Value(IReadOnlyList<string> args, ref int i)
     {
         if (i + 1 >= args.Count)
         {

@@ -741,11 +741,10 @@ public static class OnnxSampleBenchmark
             var settings = new Settings();
             for (var i = 0; i < args.Count; i++)
             {
-                string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
                 int Count(int least)
                 {
                     var name = args[i];
-                    var text = Value();
+                    var text = BenchOptions.Value(args, ref i);
                     return int.TryParse(text, NumberStyles.None, s_invariant, out var value) && value >= least
                         ? value
                         : throw new ArgumentException($"{name} needs a whole number ≥ {least}, not '{text}'.");
@@ -754,12 +753,7 @@ public static class OnnxSampleBenchmark
                 settings = args[i] switch
                 {
                     "--onnx" => settings,  // the CLI's switch to this benchmark
-                    "--preset" => settings with
-                    {
-                        Preset = Value() is var preset && UNetConfig.PresetNames.Contains(preset)
-                            ? preset
-                            : throw new ArgumentException($"--preset takes one of {string.Join(", ", UNetConfig.PresetNames)}, not '{args[i]}'."),
-                    },
+                    "--preset" => settings with { Preset = BenchOptions.ParsePreset(args, ref i) },
                     "--batch-size" => settings with { BatchSize = Count(1) },
                     "--image-size" => settings with { ImageSize = Count(1) },
                     "--channels" => settings with { Channels = Count(1) },
@@ -769,17 +763,9 @@ public static class OnnxSampleBenchmark
                     "--warmup" => settings with { Warmup = Count(0) },
                     "--ort-variants" => settings with { OrtVariants = true },
                     "--profile" => settings with { Profile = true },
-                    "--malloc" => settings with
-                    {
-                        SteadyMalloc = Value() switch
-                        {
-                            "steady" => true,
-                            "default" => false,
-                            var mode => throw new ArgumentException($"--malloc takes 'steady' or 'default', not '{mode}'."),
-                        },
-                    },
-                    "--python" => settings with { Python = Value() },
-                    "--script" => settings with { Script = Value() },
+                    "--malloc" => settings with { SteadyMalloc = BenchOptions.ParseMalloc(args, ref i) },
+                    "--python" => settings with { Python = BenchOptions.Value(args, ref i) },
+                    "--script" => settings with { Script = BenchOptions.Value(args, ref i) },
                     "-h" or "--help" => settings with { Help = true },
                     var unknown => throw new ArgumentException($"Unknown argument '{unknown}'."),
                 };
