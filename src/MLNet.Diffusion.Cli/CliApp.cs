@@ -341,13 +341,12 @@ public static class CliApp
             labels = [.. Enumerable.Repeat((long)label, count)];
         }
 
-        var steps = options.Steps ?? model.DefaultSteps(options.Sampler);
-        var guidance = model.Config.NumClasses is null ? 1 : options.Guidance;
-        var fromFile = ModelFile.FixedSampler(model, path) is { } fixedIn && fixedIn.Sampler == options.Sampler && fixedIn.Steps == steps && fixedIn.Guidance == guidance;
-        var graph = fromFile ? ModelFile.GraphBytes(path) : model.ToOnnx(options with { Steps = steps, Guidance = guidance });
+        var wanted = model.GraphSettings(options);
+        var fromFile = ModelFile.FixedSampler(model, path) is { } fixedIn && (fixedIn.Sampler, fixedIn.Steps, fixedIn.Guidance) == wanted;
+        var graph = fromFile ? ModelFile.GraphBytes(path) : model.ToOnnx(options);
         PrepareOutput("--out", target, folder: !grid);
         output.WriteLine(string.Create(s_invariant,
-            $"engine onnx: {(fromFile ? "the graph in the model file" : "a graph built from the model's weights")}: {SamplerName(options.Sampler)}, {steps} steps, guidance {guidance}"));
+            $"engine onnx: {(fromFile ? "the graph in the model file" : "a graph built from the model's weights")}: {SamplerName(wanted.Sampler)}, {wanted.Steps} steps, guidance {wanted.Guidance}"));
         using var generator = new OnnxGenerator(graph);
         var pixels = new float[(long)count * generator.Channels * generator.ImageSize * generator.ImageSize];
         var offset = 0;

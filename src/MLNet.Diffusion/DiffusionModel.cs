@@ -259,8 +259,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
 
         ClassifierFreeGuidance.CheckScale(options.Guidance, nameof(options));
 
-        var steps = StepsFor(options);
-        var guidance = Config.NumClasses is null ? 1 : options.Guidance;
+        var (_, steps, guidance) = GraphSettings(options);
         var sampler = Onnx.GeneratorGraph.CreateSampler(Schedule, PredictionType, options.Sampler, steps);
         var settings = new Onnx.GeneratorSettings(options.Sampler, steps, guidance, [.. sampler.Timesteps]);
         var metadata = new Dictionary<string, string>
@@ -437,6 +436,13 @@ public sealed class DiffusionModel : ITransformer, IDisposable
 
     /// <summary>Disposes the network.</summary>
     public void Dispose() => _network.Dispose();
+
+    /// <summary>
+    /// The sampler, steps and guidance a generator graph made for <paramref name="options"/> fixes: the sampler's default
+    /// steps when none are given, and guidance 1 for an unconditional model (which has nothing to steer toward).
+    /// </summary>
+    internal (SamplerKind Sampler, int Steps, double Guidance) GraphSettings(GenerationOptions options) =>
+        (options.Sampler, StepsFor(options), Config.NumClasses is null ? 1 : options.Guidance);
 
     private int StepsFor(GenerationOptions options) => options.Steps ?? DefaultSteps(options.Sampler);
 
