@@ -1,3 +1,4 @@
+using MLNet.Diffusion.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 using TorchSharp.Modules;
@@ -38,18 +39,26 @@ public sealed class AttentionBlock : nn.Module
     }
 
     /// <summary>The block's output for <paramref name="x"/> [B, C, H, W].</summary>
-    public Tensor Forward(Tensor x)
+    public Tensor Forward(Tensor x) => Forward(x, batchInvariant: false);
+
+    /// <summary>
+    /// The block's output for <paramref name="x"/> [B, C, H, W]; with <paramref name="batchInvariant"/>, its 1×1
+    /// convolutions go through <see cref="BatchInvariant.Conv2d"/> and q, k, v are made contiguous. ATen's CPU flash
+    /// attention, which contiguous inputs get, works per image and head; the transposed views take the math path, whose
+    /// q·kᵀ is one sgemm for B·heads = 1 and a batched sgemm otherwise, summed in different orders.
+    /// </summary>
+    internal Tensor Forward(Tensor x, bool batchInvariant)
     {
         ArgumentNullException.ThrowIfNull(x);
         using var scope = torch.NewDisposeScope();
+        Func<Conv2d, Tensor, Tensor> conv = batchInvariant ? BatchInvariant.Conv2d : (c, t) => c.forward(t);
         var shape = x.shape;
         var (batch, channels, height, width) = (shape[0], shape[1], shape[2], shape[3]);
-        var qkv = _norm.forward(x).Then(_qkv.forward).Then(t => t.reshape(batch, 3, _heads, channels / _heads, height * width));
+        var qkv = _norm.forward(x).Then(t => conv(_qkv, t)).Then(t => t.reshape(batch, 3, _heads, channels / _heads, height * width));
         // [B, heads, HW, d] for each of q, k, v.
-        var q = qkv.select(1, 0).transpose(-1, -2);
-        var k = qkv.select(1, 1).transpose(-1, -2);
-        var v = qkv.select(1, 2).transpose(-1, -2);
+        Tensor Part(int index) => qkv.select(1, index).transpose(-1, -2).Then(t => batchInvariant ? t.contiguous() : t);
+        var (q, k, v) = (Part(0), Part(1), Part(2));
         var attended = nn.functional.scaled_dot_product_attention(q, k, v).Then(t => t.transpose(-1, -2)).Then(t => t.reshape(batch, channels, height, width));
-        return scope.MoveToOuter(attended.Then(_projection.forward).Then(t => x + t));
+        return scope.MoveToOuter(attended.Then(t => conv(_projection, t)).Then(t => x + t));
     }
 }

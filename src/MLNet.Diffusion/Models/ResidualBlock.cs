@@ -1,3 +1,4 @@
+using MLNet.Diffusion.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 using TorchSharp.Modules;
@@ -54,16 +55,33 @@ public sealed class ResidualBlock : nn.Module
     /// <summary>The block's output for <paramref name="x"/> [B, C, H, W] and the activated embedding [B, E].</summary>
     public Tensor Forward(Tensor x, Tensor embedding)
     {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(embedding);
+        using var projection = Project(embedding);
+        return Forward(x, projection, batchInvariant: false);
+    }
+
+    /// <summary>The timestep embedding's projection to this block's channels: [N, E] → [N, out channels].</summary>
+    internal Tensor Project(Tensor embedding) => _timeProjection.forward(embedding);
+
+    /// <summary>
+    /// The block's output for <paramref name="x"/> [B, C, H, W] and its rows of <see cref="Project"/> [B, out channels];
+    /// with <paramref name="batchInvariant"/>, through <see cref="BatchInvariant"/>'s convolutions and SiLU.
+    /// </summary>
+    internal Tensor Forward(Tensor x, Tensor projection, bool batchInvariant)
+    {
         using var scope = torch.NewDisposeScope();
+        Func<Tensor, Tensor> silu = batchInvariant ? BatchInvariant.Silu : t => nn.functional.silu(t);
+        Func<Conv2d, Tensor, Tensor> conv = batchInvariant ? BatchInvariant.Conv2d : (c, t) => c.forward(t);
         // Each intermediate is freed as soon as it is consumed (see Eager).
-        var h = _norm1.forward(x).Then(t => nn.functional.silu(t)).Then(_conv1.forward);
-        using (var projection = _timeProjection.forward(embedding).unsqueeze(-1).unsqueeze(-1))
+        var h = _norm1.forward(x).Then(silu).Then(t => conv(_conv1, t));
+        using (var broadcast = projection.unsqueeze(-1).unsqueeze(-1))
         {
-            h = h.Then(t => t + projection);
+            h = h.Then(t => t + broadcast);
         }
 
-        h = h.Then(_norm2.forward).Then(t => nn.functional.silu(t)).Then(_dropout.forward).Then(_conv2.forward);
-        var skip = _shortcut is null ? x : _shortcut.forward(x);
+        h = h.Then(_norm2.forward).Then(silu).Then(_dropout.forward).Then(t => conv(_conv2, t));
+        var skip = _shortcut is null ? x : conv(_shortcut, x);
         return scope.MoveToOuter(h.Then(t => skip + t));
     }
 }

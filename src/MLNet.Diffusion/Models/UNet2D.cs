@@ -160,49 +160,100 @@ public sealed class UNet2D : nn.Module
         ArgumentNullException.ThrowIfNull(timesteps);
         CheckInput(x, timesteps, labels);
         using var scope = torch.NewDisposeScope();
-        var embedding = _timeOut.forward(nn.functional.silu(_timeIn.forward(TimestepEmbedding(timesteps, Config.BaseChannels, x.device))));
+        var classes = _classEmbedding is null ? null : labels ?? torch.full([x.size(0)], Config.NumClasses!.Value, ScalarType.Int64, x.device);
+        var activated = ActivatedEmbedding(timesteps, classes, x.device);
+        return scope.MoveToOuter(Body(x, block => block.Project(activated), batchInvariant: false));
+    }
+
+    /// <summary>
+    /// The network's output for images <paramref name="x"/> [B, C, H, W], all at one <paramref name="timestep"/>, as a
+    /// sampler asks for it; on the CPU each image's output is exactly the same float32 values whatever the batch it is
+    /// in, its position there and (for a class-conditional model) the other images' <paramref name="labels"/> (int64
+    /// [B], each in [0, NumClasses], NumClasses being the null label; none: the null label for every image). It is
+    /// <see cref="Forward"/>'s function, rounded differently: the timestep-and-class embedding and its per-block
+    /// projections are computed once per class (NumClasses + 1 rows, or one row for an unconditional model) and each
+    /// image takes its class's row, so no matrix product sees the batch; convolutions and SiLU go through kernels whose
+    /// arithmetic for one image depends on that image alone.
+    /// </summary>
+    /// <exception cref="ArgumentException">The images, labels or timestep do not fit the network.</exception>
+    public Tensor ForwardAt(Tensor x, int timestep, Tensor? labels = null)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentOutOfRangeException.ThrowIfNegative(timestep);
+        using var scope = torch.NewDisposeScope();
+        var batch = x.size(0);
+        CheckInput(x, torch.zeros([batch], ScalarType.Int64), labels);
+        var rows = Config.NumClasses is { } classes ? classes + 1 : 1;
+        var table = ActivatedEmbedding(
+            torch.full([rows], timestep, ScalarType.Int64, x.device),
+            _classEmbedding is null ? null : torch.arange(rows, ScalarType.Int64, x.device),
+            x.device);
+        var rowOfImage = _classEmbedding is null
+            ? torch.zeros([batch], ScalarType.Int64, x.device)
+            : labels?.to(x.device) ?? torch.full([batch], Config.NumClasses!.Value, ScalarType.Int64, x.device);
+        return scope.MoveToOuter(Body(x, block => block.Project(table).index_select(0, rowOfImage), batchInvariant: true));
+    }
+
+    /// <summary>SiLU of the timestep MLP's output plus the class embedding (ADM), [N, 4·BaseChannels].</summary>
+    private Tensor ActivatedEmbedding(Tensor timesteps, Tensor? classes, Device device)
+    {
+        using var scope = torch.NewDisposeScope();
+        var embedding = _timeOut.forward(nn.functional.silu(_timeIn.forward(TimestepEmbedding(timesteps, Config.BaseChannels, device))));
         if (_classEmbedding is not null)
         {
-            var classes = labels ?? torch.full([x.size(0)], Config.NumClasses!.Value, ScalarType.Int64, x.device);
-            embedding += _classEmbedding.forward(classes.to(x.device));
+            embedding += _classEmbedding.forward(classes!.to(device));
         }
 
-        var activated = nn.functional.silu(embedding);
+        return scope.MoveToOuter(nn.functional.silu(embedding));
+    }
+
+    /// <summary>The U-Net proper, given each residual block's rows of the embedding projection.</summary>
+    private Tensor Body(Tensor x, Func<ResidualBlock, Tensor> projection, bool batchInvariant)
+    {
+        using var scope = torch.NewDisposeScope();
+        Func<Conv2d, Tensor, Tensor> conv = batchInvariant ? BatchInvariant.Conv2d : (c, t) => c.forward(t);
+        Tensor Block(ResidualBlock block, Tensor input)
+        {
+            using var rows = projection(block);
+            return block.Forward(input, rows, batchInvariant);
+        }
+
         var skips = new Stack<Tensor>();
-        var h = _convIn.forward(x);
+        var h = conv(_convIn, x);
         skips.Push(h);
         var perLevel = Config.ResBlocksPerLevel;
         for (var i = 0; i < _down.Count; i++)
         {
             var (block, attention) = _down[i];
-            h = block.Forward(h, activated);
-            if (attention is not null) h = h.Then(attention.Forward);
+            h = Block(block, h);
+            if (attention is not null) h = h.Then(t => attention.Forward(t, batchInvariant));
             skips.Push(h);
             if ((i + 1) % perLevel == 0 && _downsamplers[i / perLevel] is { } downsample)
             {
-                h = downsample.forward(h);
+                h = conv(downsample, h);
                 skips.Push(h);
             }
         }
 
-        h = _middle1.Forward(h, activated).Then(_middleAttention.Forward).Then(t => _middle2.Forward(t, activated));
+        h = Block(_middle1, h).Then(t => _middleAttention.Forward(t, batchInvariant)).Then(t => Block(_middle2, t));
         // On the way up each skip, and every intermediate, is freed as soon as it is consumed (see Eager).
         for (var i = 0; i < _up.Count; i++)
         {
             var (block, attention) = _up[i];
             using (var skip = skips.Pop())
             {
-                h = h.Then(t => torch.cat([t, skip], 1)).Then(t => block.Forward(t, activated));
+                h = h.Then(t => torch.cat([t, skip], 1)).Then(t => Block(block, t));
             }
 
-            if (attention is not null) h = h.Then(attention.Forward);
+            if (attention is not null) h = h.Then(t => attention.Forward(t, batchInvariant));
             if ((i + 1) % (perLevel + 1) == 0 && _upsamplers[i / (perLevel + 1)] is { } upsample)
             {
-                h = h.Then(t => nn.functional.interpolate(t, size: [t.size(2) * 2, t.size(3) * 2], mode: InterpolationMode.Nearest)).Then(upsample.forward);
+                h = h.Then(t => nn.functional.interpolate(t, size: [t.size(2) * 2, t.size(3) * 2], mode: InterpolationMode.Nearest)).Then(t => conv(upsample, t));
             }
         }
 
-        return scope.MoveToOuter(h.Then(_normOut.forward).Then(t => nn.functional.silu(t)).Then(_convOut.forward));
+        Func<Tensor, Tensor> silu = batchInvariant ? BatchInvariant.Silu : t => nn.functional.silu(t);
+        return scope.MoveToOuter(h.Then(_normOut.forward).Then(silu).Then(t => conv(_convOut, t)));
     }
 
     /// <summary>

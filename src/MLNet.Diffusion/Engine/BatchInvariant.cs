@@ -1,0 +1,130 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MLNet.Diffusion.Engine;
+
+/// <summary>
+/// The two operations of a UNet forward pass whose result for one image depended on the batch around it on the CPU,
+/// in forms whose arithmetic for an image is fixed by that image's own shape alone.
+/// <list type="bullet">
+/// <item><b>Convolution.</b> ATen picks a convolution's kernel from the input's shape, batch included: batch 1 with a
+/// small input, and a 1×1 kernel below batch 16 on one thread, go to im2col + sgemm, anything else to oneDNN, and the
+/// two sum in different orders. <see cref="Conv2d"/> always calls oneDNN's forward convolution (ATen's
+/// <c>mkldnn_convolution</c>, the function ATen itself calls when it chooses oneDNN), whose sum for one output element
+/// runs over that image's input channels and kernel taps only.</item>
+/// <item><b>Element-wise transcendentals</b> (SiLU's exp). ATen's loop computes whole SIMD vectors and finishes a
+/// chunk's last few elements with scalar code (std::exp, not the vectorised one), and with several threads it cuts
+/// the tensor into chunks of ⌈n / threads⌉ elements. Which elements are in a tail moves with the batch.
+/// <see cref="Silu"/> pads the flat tensor so every chunk is a whole number of vectors: every element goes through
+/// the vector code.</item>
+/// </list>
+/// The other operations of the network are already per-image in any batch (GroupNorm's per-group moments, attention
+/// per image and head, nearest upsampling, additions), and the linear layers are moved out of the batch by
+/// <see cref="Models.UNet2D.ForwardAt"/>. Only the CPU is covered; other devices run the ordinary operations.
+/// </summary>
+internal static class BatchInvariant
+{
+    /// <summary>ATen's <c>at::internal::GRAIN_SIZE</c>: element-wise loops under this many elements run on one thread.</summary>
+    internal const long GrainSize = 32_768;
+
+    /// <summary>
+    /// Elements per aligned block: a multiple of ATen's vectorised loop step (two SIMD vectors: 32 floats with
+    /// AVX-512, 16 with AVX2).
+    /// </summary>
+    internal const long Alignment = 64;
+
+    // TorchScript reaches ATen functions that TorchSharp does not bind; compiled once per process, thread-safe to run.
+    private static readonly Lazy<jit.CompilationUnit> s_script = new(() => jit.compile("""
+        def conv(x: Tensor, weight: Tensor, bias: Tensor, ph: int, pw: int, sh: int, sw: int, dh: int, dw: int, groups: int):
+            return torch.mkldnn_convolution(x, weight, bias, [ph, pw], [sh, sw], [dh, dw], groups)
+
+        def conv_no_bias(x: Tensor, weight: Tensor, ph: int, pw: int, sh: int, sw: int, dh: int, dw: int, groups: int):
+            return torch.mkldnn_convolution(x, weight, None, [ph, pw], [sh, sw], [dh, dw], groups)
+        """ + "\n"));  // the TorchScript parser wants the last line ended
+
+    /// <summary>
+    /// <paramref name="conv"/>(<paramref name="x"/>) through oneDNN whatever the batch size (CPU float32; other devices
+    /// and types run <c>conv.forward</c>). Equal, bit for bit, to what <c>conv.forward</c> gives whenever ATen itself
+    /// chooses oneDNN.
+    /// </summary>
+    public static Tensor Conv2d(Conv2d conv, Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(conv);
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.device_type != DeviceType.CPU || x.dtype != ScalarType.Float32)
+        {
+            return conv.forward(x);
+        }
+
+        if (conv.padding_mode != PaddingModes.Zeros || conv.padding_type is not null && conv.padding_type != Padding.Valid)
+        {
+            throw new NotSupportedException($"Batch-invariant convolution takes explicit zero padding, not {conv.padding_type?.ToString() ?? conv.padding_mode.ToString()}.");
+        }
+
+        var (padding, stride, dilation) = (conv.padding ?? [0, 0], conv.stride, conv.dilation);
+        object[] settings = [padding[0], padding[1], stride[0], stride[1], dilation[0], dilation[1], conv.groups];
+        // oneDNN picks its kernel from the memory format too, and a transposed view is channels-last for a batch of
+        // several images but not for one (ATen reads a size-1 dimension's stride as either): always NCHW.
+        using var input = x.contiguous();
+        return conv.bias is { } bias
+            ? s_script.Value.invoke<Tensor>("conv", [input, conv.weight, bias, .. settings])
+            : s_script.Value.invoke<Tensor>("conv_no_bias", [input, conv.weight, .. settings]);
+    }
+
+    /// <summary>
+    /// SiLU, x·σ(x), with every element computed by ATen's vectorised code whatever the batch size and thread count
+    /// (CPU; other devices run <c>silu</c> as it is). No copy when the tensor's length already splits into whole vectors.
+    /// </summary>
+    public static Tensor Silu(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.device_type != DeviceType.CPU)
+        {
+            return nn.functional.silu(x);
+        }
+
+        var length = x.numel();
+        var aligned = AlignedLength(length, torch.get_num_threads());
+        if (aligned == length && x.is_contiguous())
+        {
+            return nn.functional.silu(x);
+        }
+
+        using var scope = torch.NewDisposeScope();
+        var buffer = torch.zeros(aligned, x.dtype, x.device);
+        buffer.narrow(0, 0, length).copy_(x.reshape(-1));
+        return scope.MoveToOuter(nn.functional.silu(buffer).narrow(0, 0, length).view(x.shape));
+    }
+
+    /// <summary>
+    /// The smallest length ≥ <paramref name="length"/> whose element-wise loop on <paramref name="threads"/> threads
+    /// has no scalar tail: a multiple of <see cref="Alignment"/> that ATen's OpenMP <c>parallel_for</c> cuts into chunks
+    /// that are multiples of it too (min(threads, ⌈n / grain⌉) chunks of ⌈n / chunks⌉ elements; one chunk below the grain).
+    /// </summary>
+    internal static long AlignedLength(long length, int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        var aligned = DivideRoundingUp(length, Alignment) * Alignment;
+        while (!ChunksAreAligned(aligned, threads))
+        {
+            aligned += Alignment;
+        }
+
+        return aligned;
+    }
+
+    private static bool ChunksAreAligned(long length, int threads)
+    {
+        if (length <= GrainSize || threads == 1)
+        {
+            return true;
+        }
+
+        var chunks = Math.Min(threads, DivideRoundingUp(length, GrainSize));
+        return DivideRoundingUp(length, chunks) % Alignment == 0;
+    }
+
+    private static long DivideRoundingUp(long value, long divisor) => (value + divisor - 1) / divisor;
+}
