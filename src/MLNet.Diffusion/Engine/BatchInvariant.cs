@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -5,23 +6,26 @@ using static TorchSharp.torch;
 namespace MLNet.Diffusion.Engine;
 
 /// <summary>
-/// The two operations of a UNet forward pass whose result for one image depended on the batch around it on the CPU,
-/// in forms whose arithmetic for an image is fixed by that image's own shape alone.
+/// The operations of a UNet forward pass whose result for one image depended on the batch around it on the CPU, in
+/// forms whose arithmetic for an image is fixed by that image's own shape alone, and not by the thread count either.
 /// <list type="bullet">
 /// <item><b>Convolution.</b> ATen picks a convolution's kernel from the input's shape, batch included: batch 1 with a
 /// small input, and a 1×1 kernel below batch 16 on one thread, go to im2col + sgemm, anything else to oneDNN, and the
 /// two sum in different orders. <see cref="Conv2d"/> always calls oneDNN's forward convolution (ATen's
 /// <c>mkldnn_convolution</c>, the function ATen itself calls when it chooses oneDNN), whose sum for one output element
 /// runs over that image's input channels and kernel taps only.</item>
+/// <item><b>Linear layers.</b> ATen's are oneMKL's sgemm: a row's sums change with the number of rows (2 rows against
+/// 5, on AMD and Intel AVX2 paths) and with the thread count. <see cref="Linear"/> is the same product as oneDNN's 1×1
+/// convolution of one-pixel images.</item>
 /// <item><b>Element-wise transcendentals</b> (SiLU's exp). ATen's loop computes whole SIMD vectors and finishes a
 /// chunk's last few elements with scalar code (std::exp, not the vectorised one), and with several threads it cuts
 /// the tensor into chunks of ⌈n / threads⌉ elements. Which elements are in a tail moves with the batch.
 /// <see cref="Silu"/> pads the flat tensor so every chunk is a whole number of vectors: every element goes through
 /// the vector code.</item>
 /// </list>
-/// The other operations of the network are already per-image in any batch (GroupNorm's per-group moments, attention
-/// per image and head, nearest upsampling, additions), and the linear layers are moved out of the batch by
-/// <see cref="Models.UNet2D.ForwardAt"/>. Only the CPU is covered; other devices run the ordinary operations.
+/// The other operations of the network are already per-image in any batch (GroupNorm's per-group moments, nearest
+/// upsampling, gathers, additions; attention with the care <see cref="Models.AttentionBlock"/> takes). No result depends
+/// on an oneMKL mode. Only the CPU is covered; other devices run the ordinary operations.
 /// </summary>
 internal static class BatchInvariant
 {
@@ -34,14 +38,10 @@ internal static class BatchInvariant
     /// </summary>
     internal const long Alignment = 64;
 
-    // TorchScript reaches ATen functions that TorchSharp does not bind; compiled once per process, thread-safe to run.
-    private static readonly Lazy<jit.CompilationUnit> s_script = new(() => jit.compile("""
-        def conv(x: Tensor, weight: Tensor, bias: Tensor, ph: int, pw: int, sh: int, sw: int, dh: int, dw: int, groups: int):
-            return torch.mkldnn_convolution(x, weight, bias, [ph, pw], [sh, sw], [dh, dw], groups)
-
-        def conv_no_bias(x: Tensor, weight: Tensor, ph: int, pw: int, sh: int, sw: int, dh: int, dw: int, groups: int):
-            return torch.mkldnn_convolution(x, weight, None, [ph, pw], [sh, sw], [dh, dw], groups)
-        """ + "\n"));  // the TorchScript parser wants the last line ended
+    // TorchScript reaches ATen functions that TorchSharp does not bind. One compilation unit per convolution setting,
+    // written into the script: TorchSharp 0.107's invoke passes Tensors reliably, but its Scalar arguments were seen
+    // to arrive corrupted (c10::Scalar::toLong failing inside the call), so the settings are not arguments.
+    private static readonly ConcurrentDictionary<string, Lazy<jit.CompilationUnit>> s_scripts = new();
 
     /// <summary>
     /// <paramref name="conv"/>(<paramref name="x"/>) through oneDNN whatever the batch size (CPU float32; other devices
@@ -63,13 +63,44 @@ internal static class BatchInvariant
         }
 
         var (padding, stride, dilation) = (conv.padding ?? [0, 0], conv.stride, conv.dilation);
-        object[] settings = [padding[0], padding[1], stride[0], stride[1], dilation[0], dilation[1], conv.groups];
+        return OneDnnConvolution(x, conv.weight, conv.bias, FormattableString.Invariant(
+            $"[{padding[0]}, {padding[1]}], [{stride[0]}, {stride[1]}], [{dilation[0]}, {dilation[1]}], {conv.groups}"));
+    }
+
+    /// <summary>
+    /// <paramref name="linear"/>(<paramref name="x"/>) for <paramref name="x"/> [N, in] as oneDNN's 1×1 convolution of
+    /// N one-pixel images (CPU float32; elsewhere <c>linear.forward</c>). ATen's own linear layer is oneMKL's sgemm,
+    /// whose sums for one row change with the number of rows and, even in strict CNR mode on AMD processors, with the
+    /// thread count; oneDNN's convolution sums each output over the input features of its own image.
+    /// </summary>
+    public static Tensor Linear(Linear linear, Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(linear);
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.device_type != DeviceType.CPU || x.dtype != ScalarType.Float32 || x.Dimensions != 2)
+        {
+            return linear.forward(x);
+        }
+
+        using var scope = torch.NewDisposeScope();
+        var weight = linear.weight;
+        var pixels = x.view(x.size(0), x.size(1), 1, 1);
+        var output = OneDnnConvolution(pixels, weight.view(weight.size(0), weight.size(1), 1, 1), linear.bias, "[0, 0], [1, 1], [1, 1], 1");
+        return scope.MoveToOuter(output.view(x.size(0), weight.size(0)));
+    }
+
+    /// <summary>ATen's <c>mkldnn_convolution</c> with <paramref name="settings"/> (padding, stride, dilation, groups).</summary>
+    private static Tensor OneDnnConvolution(Tensor x, Tensor weight, Tensor? bias, string settings)
+    {
+        var script = s_scripts.GetOrAdd(settings, s => new Lazy<jit.CompilationUnit>(() => jit.compile(
+            $"def conv(x: Tensor, weight: Tensor, bias: Tensor):\n    return torch.mkldnn_convolution(x, weight, bias, {s})\n" +
+            $"def conv_no_bias(x: Tensor, weight: Tensor):\n    return torch.mkldnn_convolution(x, weight, None, {s})\n"))).Value;
         // oneDNN picks its kernel from the memory format too, and a transposed view is channels-last for a batch of
         // several images but not for one (ATen reads a size-1 dimension's stride as either): always NCHW.
         using var input = x.contiguous();
-        return conv.bias is { } bias
-            ? s_script.Value.invoke<Tensor>("conv", [input, conv.weight, bias, .. settings])
-            : s_script.Value.invoke<Tensor>("conv_no_bias", [input, conv.weight, .. settings]);
+        return bias is not null
+            ? script.invoke<Tensor>("conv", input, weight, bias)
+            : script.invoke<Tensor>("conv_no_bias", input, weight);
     }
 
     /// <summary>

@@ -43,9 +43,12 @@ public sealed class AttentionBlock : nn.Module
 
     /// <summary>
     /// The block's output for <paramref name="x"/> [B, C, H, W]; with <paramref name="batchInvariant"/>, its 1×1
-    /// convolutions go through <see cref="BatchInvariant.Conv2d"/> and q, k, v are made contiguous. ATen's CPU flash
-    /// attention, which contiguous inputs get, works per image and head; the transposed views take the math path, whose
-    /// q·kᵀ is one sgemm for B·heads = 1 and a batched sgemm otherwise, summed in different orders.
+    /// convolutions go through <see cref="BatchInvariant.Conv2d"/> and q, k, v are made contiguous copies. ATen's CPU
+    /// flash attention, which contiguous inputs get, works per (image, head, block of queries), one sgemm each inside a
+    /// parallel loop, where oneMKL runs single-threaded; the transposed views would take the math path, whose q·kᵀ is one
+    /// sgemm for B·heads = 1 and a batched sgemm otherwise. A loop of a single item runs outside the parallel region,
+    /// where oneMKL may split that sgemm across threads (and in its default mode sum differently), so one image with one
+    /// head is attended as two copies.
     /// </summary>
     internal Tensor Forward(Tensor x, bool batchInvariant)
     {
@@ -56,9 +59,12 @@ public sealed class AttentionBlock : nn.Module
         var (batch, channels, height, width) = (shape[0], shape[1], shape[2], shape[3]);
         var qkv = _norm.forward(x).Then(t => conv(_qkv, t)).Then(t => t.reshape(batch, 3, _heads, channels / _heads, height * width));
         // [B, heads, HW, d] for each of q, k, v.
-        Tensor Part(int index) => qkv.select(1, index).transpose(-1, -2).Then(t => batchInvariant ? t.contiguous() : t);
+        // One image with one head is run twice over: see Attend.
+        var copies = batchInvariant && batch * _heads == 1 ? 2 : 1;
+        Tensor Part(int index) => qkv.select(1, index).transpose(-1, -2).Then(t => batchInvariant ? t.repeat(copies, 1, 1, 1) : t);
         var (q, k, v) = (Part(0), Part(1), Part(2));
-        var attended = nn.functional.scaled_dot_product_attention(q, k, v).Then(t => t.transpose(-1, -2)).Then(t => t.reshape(batch, channels, height, width));
+        var attended = nn.functional.scaled_dot_product_attention(q, k, v)
+            .Then(t => t.narrow(0, 0, batch)).Then(t => t.transpose(-1, -2)).Then(t => t.reshape(batch, channels, height, width));
         return scope.MoveToOuter(attended.Then(t => conv(_projection, t)).Then(t => x + t));
     }
 }

@@ -57,15 +57,19 @@ public sealed class ResidualBlock : nn.Module
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(embedding);
-        using var projection = Project(embedding);
+        using var projection = Project(embedding, batchInvariant: false);
         return Forward(x, projection, batchInvariant: false);
     }
 
-    /// <summary>The timestep embedding's projection to this block's channels: [N, E] → [N, out channels].</summary>
-    internal Tensor Project(Tensor embedding) => _timeProjection.forward(embedding);
+    /// <summary>
+    /// The timestep embedding's projection to this block's channels: [N, E] → [N, out channels]; with
+    /// <paramref name="batchInvariant"/>, through <see cref="BatchInvariant.Linear"/>.
+    /// </summary>
+    internal Tensor Project(Tensor embedding, bool batchInvariant) =>
+        batchInvariant ? BatchInvariant.Linear(_timeProjection, embedding) : _timeProjection.forward(embedding);
 
     /// <summary>
-    /// The block's output for <paramref name="x"/> [B, C, H, W] and its rows of <see cref="Project"/> [B, out channels];
+    /// The block's output for <paramref name="x"/> [B, C, H, W] and <see cref="Project"/>'s rows for it [B or 1, out channels];
     /// with <paramref name="batchInvariant"/>, through <see cref="BatchInvariant"/>'s convolutions and SiLU.
     /// </summary>
     internal Tensor Forward(Tensor x, Tensor projection, bool batchInvariant)

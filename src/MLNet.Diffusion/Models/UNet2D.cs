@@ -160,51 +160,49 @@ public sealed class UNet2D : nn.Module
         ArgumentNullException.ThrowIfNull(timesteps);
         CheckInput(x, timesteps, labels);
         using var scope = torch.NewDisposeScope();
-        var classes = _classEmbedding is null ? null : labels ?? torch.full([x.size(0)], Config.NumClasses!.Value, ScalarType.Int64, x.device);
-        var activated = ActivatedEmbedding(timesteps, classes, x.device);
-        return scope.MoveToOuter(Body(x, block => block.Project(activated), batchInvariant: false));
+        var time = _timeOut.forward(nn.functional.silu(_timeIn.forward(TimestepEmbedding(timesteps, Config.BaseChannels, x.device))));
+        var activated = nn.functional.silu(WithClasses(time, labels, x));
+        return scope.MoveToOuter(Body(x, block => block.Project(activated, batchInvariant: false), batchInvariant: false));
     }
 
     /// <summary>
     /// The network's output for images <paramref name="x"/> [B, C, H, W], all at one <paramref name="timestep"/>, as a
-    /// sampler asks for it; on the CPU each image's output is exactly the same float32 values whatever the batch it is
-    /// in, its position there and (for a class-conditional model) the other images' <paramref name="labels"/> (int64
-    /// [B], each in [0, NumClasses], NumClasses being the null label; none: the null label for every image). It is
-    /// <see cref="Forward"/>'s function, rounded differently: the timestep-and-class embedding and its per-block
-    /// projections are computed once per class (NumClasses + 1 rows, or one row for an unconditional model) and each
-    /// image takes its class's row, so no matrix product sees the batch; convolutions and SiLU go through kernels whose
-    /// arithmetic for one image depends on that image alone.
+    /// sampler asks for it. On the CPU each image's output is exactly the same float32 values whatever the batch it is
+    /// in, its position there, the other images and their <paramref name="labels"/> (int64 [B], each in [0, NumClasses],
+    /// NumClasses being the null label; none: the null label for every image) and the thread count. It is
+    /// <see cref="Forward"/>'s function, rounded differently (within 1e-5 relative): the timestep's embedding is computed
+    /// once, for one row; linear layers and convolutions are oneDNN convolutions and SiLU runs vectorised throughout
+    /// (the internal <c>BatchInvariant</c> operations), so that no sum's order depends on the batch.
     /// </summary>
-    /// <exception cref="ArgumentException">The images, labels or timestep do not fit the network.</exception>
+    /// <exception cref="ArgumentException">The images or labels do not fit the network.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timestep"/> is negative.</exception>
     public Tensor ForwardAt(Tensor x, int timestep, Tensor? labels = null)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentOutOfRangeException.ThrowIfNegative(timestep);
         using var scope = torch.NewDisposeScope();
-        var batch = x.size(0);
-        CheckInput(x, torch.zeros([batch], ScalarType.Int64), labels);
-        var rows = Config.NumClasses is { } classes ? classes + 1 : 1;
-        var table = ActivatedEmbedding(
-            torch.full([rows], timestep, ScalarType.Int64, x.device),
-            _classEmbedding is null ? null : torch.arange(rows, ScalarType.Int64, x.device),
-            x.device);
-        var rowOfImage = _classEmbedding is null
-            ? torch.zeros([batch], ScalarType.Int64, x.device)
-            : labels?.to(x.device) ?? torch.full([batch], Config.NumClasses!.Value, ScalarType.Int64, x.device);
-        return scope.MoveToOuter(Body(x, block => block.Project(table).index_select(0, rowOfImage), batchInvariant: true));
+        CheckInput(x, torch.zeros([x.size(0)], ScalarType.Int64), labels);
+        var t = torch.full([1], timestep, ScalarType.Int64, x.device);
+        var time = BatchInvariant.Linear(_timeOut, BatchInvariant.Silu(BatchInvariant.Linear(_timeIn, TimestepEmbedding(t, Config.BaseChannels, x.device))));
+        // [1, E] for an unconditional model (broadcast over the batch where it is added), else [B, E].
+        var activated = BatchInvariant.Silu(WithClasses(time, labels, x));
+        return scope.MoveToOuter(Body(x, block => block.Project(activated, batchInvariant: true), batchInvariant: true));
     }
 
-    /// <summary>SiLU of the timestep MLP's output plus the class embedding (ADM), [N, 4·BaseChannels].</summary>
-    private Tensor ActivatedEmbedding(Tensor timesteps, Tensor? classes, Device device)
+    /// <summary>
+    /// A class-conditional model's timestep embedding plus the class embedding of each image's label (ADM), the null
+    /// label for all without <paramref name="labels"/>; an unconditional model's timestep embedding as it is.
+    /// </summary>
+    private Tensor WithClasses(Tensor time, Tensor? labels, Tensor x)
     {
-        using var scope = torch.NewDisposeScope();
-        var embedding = _timeOut.forward(nn.functional.silu(_timeIn.forward(TimestepEmbedding(timesteps, Config.BaseChannels, device))));
-        if (_classEmbedding is not null)
+        if (_classEmbedding is null)
         {
-            embedding += _classEmbedding.forward(classes!.to(device));
+            return time.alias();
         }
 
-        return scope.MoveToOuter(nn.functional.silu(embedding));
+        using var scope = torch.NewDisposeScope();
+        var classes = labels?.to(x.device) ?? torch.full([x.size(0)], Config.NumClasses!.Value, ScalarType.Int64, x.device);
+        return scope.MoveToOuter(time + _classEmbedding.forward(classes));
     }
 
     /// <summary>The U-Net proper, given each residual block's rows of the embedding projection.</summary>

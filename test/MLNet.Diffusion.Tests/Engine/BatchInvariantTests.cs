@@ -1,0 +1,134 @@
+using MLNet.Diffusion.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLNet.Diffusion.Tests.Engine;
+
+/// <summary>
+/// <see cref="BatchInvariant"/>'s operations give each image's rows exactly the values it gets alone, in batches of 1 to 64
+/// at any position and on 1 or 2 threads, for the shapes where ATen's own operations do not (measured on libtorch 2.10: a
+/// batch of 1 or a 1×1 kernel under 16 images on one thread leave oneDNN; SiLU over lengths that are no whole number of
+/// SIMD vectors ends in scalar code).
+/// </summary>
+[TestClass]
+public sealed class BatchInvariantTests
+{
+    private static readonly int[] s_batches = [1, 2, 5, 16, 17, 64];
+
+    [TestMethod]
+    [DataRow(1, 16, 8, 3, 1, 1)]     // a batch of 1 with a small input: ATen's im2col + sgemm
+    [DataRow(32, 64, 7, 3, 1, 1)]
+    [DataRow(32, 32, 14, 3, 2, 1)]   // the downsampler
+    [DataRow(16, 32, 28, 1, 1, 0)]   // 1×1: off oneDNN below 16 images on one thread
+    [DataRow(64, 192, 7, 1, 1, 0)]
+    public void Conv2d_RowsDoNotDependOnTheBatch(int inChannels, int outChannels, int size, int kernel, int stride, int padding)
+    {
+        torch.manual_seed(1);
+        using var conv = nn.Conv2d(inChannels, outChannels, kernel, stride: stride, padding: padding);
+        foreach (var threads in new[] { 1, 2 })
+        {
+            AssertRowsInvariant([inChannels, size, size], x => BatchInvariant.Conv2d(conv, x), threads);
+        }
+    }
+
+    [TestMethod]
+    public void Conv2d_IsWhatAtenComputesWhenItChoosesOneDnn()
+    {
+        torch.manual_seed(2);
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var conv = nn.Conv2d(16, 32, 3, padding: 1);
+        var x = torch.randn([64, 16, 8, 8]);  // 64 images: ATen takes oneDNN for any kernel
+        Assert.IsTrue(conv.forward(x).equal(BatchInvariant.Conv2d(conv, x)).all().item<bool>());
+    }
+
+    [TestMethod]
+    public void Conv2d_ChannelsLastView_GivesTheValuesOfItsContiguousCopy()
+    {
+        // Attention's output projection reads a transposed view, channels-last for several images and not for one.
+        torch.manual_seed(3);
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var conv = nn.Conv2d(32, 32, 1);
+        foreach (var batch in new[] { 1, 4 })
+        {
+            var view = torch.randn([batch, 49, 32]).transpose(1, 2).reshape(batch, 32, 7, 7);
+            Assert.IsTrue(BatchInvariant.Conv2d(conv, view).equal(BatchInvariant.Conv2d(conv, view.contiguous())).all().item<bool>(), $"batch {batch}");
+        }
+    }
+
+    [TestMethod]
+    [DataRow(1, 28, 28)]    // 784 values an image: 16 past a whole number of AVX-512 loop steps
+    [DataRow(16, 7, 7)]
+    [DataRow(32, 15, 15)]   // whole steps, but odd batches on 2 threads cut mid-step
+    [DataRow(64, 32, 32)]   // already aligned: no copy
+    public void Silu_RowsDoNotDependOnTheBatch(int channels, int height, int width)
+    {
+        foreach (var threads in new[] { 1, 2 })
+        {
+            AssertRowsInvariant([channels, height, width], BatchInvariant.Silu, threads);
+        }
+    }
+
+    [TestMethod]
+    public void Silu_IsSiluWithinRounding()
+    {
+        torch.manual_seed(4);
+        using var scope = torch.NewDisposeScope();
+        var x = torch.randn([5, 1, 28, 28]) * 4;
+        var ours = BatchInvariant.Silu(x);
+        CollectionAssert.AreEqual(x.shape, ours.shape);
+        Assert.IsTrue(ours.allclose(x * torch.sigmoid(x), rtol: 1e-6, atol: 1e-7));
+    }
+
+    [TestMethod]
+    [DataRow(784L, 1, 832L)]
+    [DataRow(832L, 2, 832L)]              // under the grain: one chunk
+    [DataRow(6L * 6272, 2, 6L * 6272)]    // two chunks of 18,816 = 294 × 64
+    [DataRow(5L * 7200, 2, 36_096L)]      // 36,032 would cut chunks of 18,016 = 281.5 × 64
+    [DataRow(100_000L, 3, 100_032L)]
+    [DataRow(0L, 4, 0L)]
+    public void AlignedLength_IsTheFirstLengthWithWholeVectorChunks(long length, int threads, long expected)
+    {
+        var aligned = BatchInvariant.AlignedLength(length, threads);
+        Assert.AreEqual(expected, aligned);
+        var chunks = aligned <= BatchInvariant.GrainSize ? 1 : Math.Min(threads, (aligned + BatchInvariant.GrainSize - 1) / BatchInvariant.GrainSize);
+        Assert.AreEqual(0, (aligned + chunks - 1) / chunks % BatchInvariant.Alignment);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="operation"/> on 64 random images, then on batches of 1 to 17 of them at the start and the end,
+    /// on <paramref name="threads"/> threads, and asserts every image's output is the same float32 values each time.
+    /// </summary>
+    internal static void AssertRowsInvariant(long[] imageShape, Func<Tensor, Tensor> operation, int threads)
+    {
+        var before = torch.get_num_threads();
+        torch.set_num_threads(threads);
+        try
+        {
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            torch.manual_seed(5);
+            var images = torch.randn([64, .. imageShape]);
+            var all = operation(images);
+            var mismatches = new List<string>();
+            foreach (var batch in s_batches)
+            {
+                foreach (var start in new[] { 0, 64 - batch }.Distinct())
+                {
+                    var part = operation(images.narrow(0, start, batch));
+                    if (!part.equal(all.narrow(0, start, batch)).all().item<bool>())
+                    {
+                        mismatches.Add($"batch {batch} at {start}");
+                    }
+                }
+            }
+
+            Assert.IsEmpty(mismatches, $"{threads} thread(s): {string.Join(", ", mismatches)}");
+        }
+        finally
+        {
+            torch.set_num_threads(before);
+        }
+    }
+}
