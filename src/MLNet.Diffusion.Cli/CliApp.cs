@@ -474,6 +474,7 @@ public static class CliApp
             new Option<bool>("--onnx") { Description = "Instead: a DPM-Solver++ sampling step through ONNX Runtime, TorchSharp and PyTorch, interleaved, as ratios (--preset, --batch-size, --image-size, --channels, --threads, --rounds, --steps, --warmup)." },
             new Option<bool>("--ort-variants") { Description = "With --onnx: also ONNX Runtime with one setting changed at a time (optimization levels, spinning, arena, weights outside the loop)." },
             new Option<bool>("--profile") { Description = "With --onnx: per-operator profiles of ONNX Runtime and PyTorch." },
+            new Option<bool>("--batch-invariance") { Description = "Instead: the sampling network call, batch-invariant against batched, interleaved, at batches 1, 5, 16, 64 (--preset, --image-size, --channels, --threads, --rounds, --warmup)." },
         ];
         var command = new Command("bench", "Time training and sampling steps against PyTorch on the same machine (see bench/README.md).");
         foreach (var option in options)
@@ -502,9 +503,11 @@ public static class CliApp
 
             // Each benchmark reads only some of the options: one given to a benchmark that would not read it is refused.
             var given = args.Where(a => a.StartsWith("--", StringComparison.Ordinal)).ToList();
-            Check(given.Count(a => a is "--shared-cores" or "--data-path" or "--onnx") <= 1, "--shared-cores, --data-path and --onnx are separate benchmarks: give one of them");
+            Check(given.Count(a => a is "--shared-cores" or "--data-path" or "--onnx" or "--batch-invariance") <= 1,
+                "--shared-cores, --data-path, --onnx and --batch-invariance are separate benchmarks: give one of them");
             var (benchmark, reads) = given.Contains("--shared-cores") ? ("--shared-cores", s_sharedCoresOptions)
                 : given.Contains("--onnx") ? ("--onnx", s_onnxOptions)
+                : given.Contains("--batch-invariance") ? ("--batch-invariance", s_batchInvarianceOptions)
                 : given.Contains("--data-path") ? ("--data-path", s_dataPathOptions)
                 : given.Contains("--check-only") ? ("--check-only", s_checkOnlyOptions)
                 : ("the side-by-side benchmark", s_sideBySideOptions);
@@ -515,14 +518,16 @@ public static class CliApp
             return args.Contains("--shared-cores") ? SharedCoresBenchmark.Run(args, TrainerProcess, output)
                 : args.Contains("--data-path") ? DataPathBenchmark.Run(args, TrainerProcess, output)
                 : args.Contains("--onnx") ? OnnxSampleBenchmark.Run(args, output)
+                : args.Contains("--batch-invariance") ? BatchInvarianceBenchmark.Run(args, output)
                 : SideBySideBenchmark.Run(args, output, error);
         });
         return command;
     }
 
-    // The options each benchmark reads (bench/MLNet.Diffusion.Bench: SharedCoresBenchmark, DataPathBenchmark, OnnxSampleBenchmark, BenchOptions, SideBySideBenchmark).
+    // The options each benchmark reads (bench/MLNet.Diffusion.Bench: SharedCoresBenchmark, DataPathBenchmark, OnnxSampleBenchmark, BatchInvarianceBenchmark, BenchOptions, SideBySideBenchmark).
     private static readonly string[] s_sharedCoresOptions = ["--preset", "--batch-size", "--steps", "--threads"];
     private static readonly string[] s_dataPathOptions = ["--preset", "--batch-size", "--steps", "--rounds", "--folder-sizes"];
+    private static readonly string[] s_batchInvarianceOptions = ["--preset", "--image-size", "--channels", "--threads", "--rounds", "--warmup"];
     private static readonly string[] s_onnxOptions = ["--preset", "--batch-size", "--image-size", "--channels", "--threads", "--rounds", "--steps", "--warmup", "--ort-variants", "--profile", "--malloc", "--python", "--script"];
     private static readonly string[] s_checkOnlyOptions = ["--preset", "--batch-size", "--image-size", "--channels", "--workloads", "--threads", "--malloc", "--python", "--script"];
     private static readonly string[] s_sideBySideOptions = [.. s_checkOnlyOptions, "--rounds", "--iters", "--warmup", "--quick", "--memory-steps"];

@@ -23,11 +23,13 @@ public static partial class NativeEnvironment
 
     /// <summary>
     /// The oneMKL conditional numerical reproducibility mode this library sets unless the process already has one:
-    /// <c>AUTO,STRICT</c> (the best code path for the CPU, in strict mode). libtorch's CPU matrix products (linear layers)
-    /// go through oneMKL's sgemm, whose default kernels sum in an order that depends on the number of rows: a linear
-    /// layer's output for one image changed in the last bit with the batch it was in (2 or 5 rows, libtorch 2.10's
-    /// oneMKL 2024.0), so an image depended on how many were generated with it. Strict mode sums each output element in
-    /// one order whatever the batch (and the thread count).
+    /// <c>AUTO,STRICT</c> (the best code path for the CPU, in strict mode). oneMKL's sgemm is what libtorch's linear layers
+    /// run in training and evaluation; without a CNR mode oneMKL may change how it sums from run to run (memory alignment,
+    /// thread scheduling), and a resumed training must repeat the original's steps bit for bit. Generation does not
+    /// depend on this setting: its network call (<c>UNet2D.ForwardAt</c>) runs no matrix product through oneMKL outside a
+    /// parallel loop, so images are the same in an app that used TorchSharp first and left oneMKL in its default mode
+    /// (tested). Strict mode does not make a row of a product independent of the number of rows, and on AMD processors
+    /// oneMKL ignores the branch (and, measured on libtorch 2.10's oneMKL, did not keep results across thread counts).
     /// </summary>
     public const string DefaultMklCbwr = "AUTO,STRICT";
 

@@ -57,16 +57,15 @@ public sealed class ResidualBlock : nn.Module
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(embedding);
-        using var projection = Project(embedding, batchInvariant: false);
+        using var projection = Project(embedding);
         return Forward(x, projection, batchInvariant: false);
     }
 
-    /// <summary>
-    /// The timestep embedding's projection to this block's channels: [N, E] → [N, out channels]; with
-    /// <paramref name="batchInvariant"/>, through <see cref="BatchInvariant.Linear"/>.
-    /// </summary>
-    internal Tensor Project(Tensor embedding, bool batchInvariant) =>
-        batchInvariant ? BatchInvariant.Linear(_timeProjection, embedding) : _timeProjection.forward(embedding);
+    /// <summary>The timestep embedding's projection to this block's channels: [N, E] → [N, out channels].</summary>
+    internal Tensor Project(Tensor embedding) => _timeProjection.forward(embedding);
+
+    /// <summary>The linear layer of <see cref="Project"/>: weight [out channels, E], bias [out channels].</summary>
+    internal Linear TimeProjection => _timeProjection;
 
     /// <summary>
     /// The block's output for <paramref name="x"/> [B, C, H, W] and <see cref="Project"/>'s rows for it [B or 1, out channels];

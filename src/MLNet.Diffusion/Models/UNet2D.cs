@@ -162,7 +162,7 @@ public sealed class UNet2D : nn.Module
         using var scope = torch.NewDisposeScope();
         var time = _timeOut.forward(nn.functional.silu(_timeIn.forward(TimestepEmbedding(timesteps, Config.BaseChannels, x.device))));
         var activated = nn.functional.silu(WithClasses(time, labels, x));
-        return scope.MoveToOuter(Body(x, block => block.Project(activated, batchInvariant: false), batchInvariant: false));
+        return scope.MoveToOuter(Body(x, block => block.Project(activated), batchInvariant: false));
     }
 
     /// <summary>
@@ -171,7 +171,8 @@ public sealed class UNet2D : nn.Module
     /// in, its position there, the other images and their <paramref name="labels"/> (int64 [B], each in [0, NumClasses],
     /// NumClasses being the null label; none: the null label for every image) and the thread count. It is
     /// <see cref="Forward"/>'s function, rounded differently (within 1e-5 relative): the timestep's embedding is computed
-    /// once, for one row; linear layers and convolutions are oneDNN convolutions and SiLU runs vectorised throughout
+    /// once, for one row; linear layers (the residual blocks' projections of the embedding as one product) and
+    /// convolutions are oneDNN convolutions and SiLU runs vectorised throughout
     /// (the internal <c>BatchInvariant</c> operations), so that no sum's order depends on the batch.
     /// </summary>
     /// <exception cref="ArgumentException">The images or labels do not fit the network.</exception>
@@ -186,7 +187,21 @@ public sealed class UNet2D : nn.Module
         var time = BatchInvariant.Linear(_timeOut, BatchInvariant.Silu(BatchInvariant.Linear(_timeIn, TimestepEmbedding(t, Config.BaseChannels, x.device))));
         // [1, E] for an unconditional model (broadcast over the batch where it is added), else [B, E].
         var activated = BatchInvariant.Silu(WithClasses(time, labels, x));
-        return scope.MoveToOuter(Body(x, block => block.Project(activated, batchInvariant: true), batchInvariant: true));
+        // Every residual block's projection of it in one product on the blocks' stacked weights, then each block's columns.
+        var blocks = _down.Select(d => d.Block).Append(_middle1).Append(_middle2).Concat(_up.Select(u => u.Block)).ToList();
+        var projections = BatchInvariant.Linear(
+            torch.cat([.. blocks.Select(b => b.TimeProjection.weight)]),
+            torch.cat([.. blocks.Select(b => b.TimeProjection.bias!)]),
+            activated);
+        var columns = new Dictionary<ResidualBlock, (long Start, long Length)>();
+        var next = 0L;
+        foreach (var block in blocks)
+        {
+            columns[block] = (next, block.TimeProjection.weight.size(0));
+            next += columns[block].Length;
+        }
+
+        return scope.MoveToOuter(Body(x, block => projections.narrow(1, columns[block].Start, columns[block].Length), batchInvariant: true));
     }
 
     /// <summary>

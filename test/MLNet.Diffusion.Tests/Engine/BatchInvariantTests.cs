@@ -58,6 +58,27 @@ public sealed class BatchInvariantTests
     }
 
     [TestMethod]
+    [DataRow(64, 16)]
+    [DataRow(16, 64)]
+    [DataRow(128, 512)]
+    public void Linear_RowsDoNotDependOnTheBatch_NorOnTheThreadCount(int inFeatures, int outFeatures)
+    {
+        torch.manual_seed(6);
+        using var linear = nn.Linear(inFeatures, outFeatures);
+        foreach (var threads in new[] { 1, 2 })
+        {
+            AssertRowsInvariant([inFeatures], x => BatchInvariant.Linear(linear, x), threads);
+        }
+
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var x = torch.randn([4, inFeatures]);
+        var outputs = new[] { 1, 2 }.Select(threads => WithThreads(threads, () => BatchInvariant.Linear(linear, x))).ToArray();
+        Assert.IsTrue(outputs[0].equal(outputs[1]).all().item<bool>(), "1 and 2 threads");
+        Assert.IsTrue(outputs[0].allclose(linear.forward(x), rtol: 1e-5, atol: 1e-6), "the layer's own product, within rounding");
+    }
+
+    [TestMethod]
     [DataRow(1, 28, 28)]    // 784 values an image: 16 past a whole number of AVX-512 loop steps
     [DataRow(16, 7, 7)]
     [DataRow(32, 15, 15)]   // whole steps, but odd batches on 2 threads cut mid-step
@@ -94,6 +115,20 @@ public sealed class BatchInvariantTests
         Assert.AreEqual(expected, aligned);
         var chunks = aligned <= BatchInvariant.GrainSize ? 1 : Math.Min(threads, (aligned + BatchInvariant.GrainSize - 1) / BatchInvariant.GrainSize);
         Assert.AreEqual(0, (aligned + chunks - 1) / chunks % BatchInvariant.Alignment);
+    }
+
+    private static Tensor WithThreads(int threads, Func<Tensor> operation)
+    {
+        var before = torch.get_num_threads();
+        torch.set_num_threads(threads);
+        try
+        {
+            return operation();
+        }
+        finally
+        {
+            torch.set_num_threads(before);
+        }
     }
 
     /// <summary>

@@ -43,6 +43,40 @@ public sealed class UNet2DTests
     }
 
     [TestMethod]
+    [DataRow(3)]
+    [DataRow(null)]
+    public void ForwardAt_IsForwardWithinRounding(int? classes)
+    {
+        torch.random.manual_seed(3);
+        using var model = new UNet2D(UNetConfig.Preset("tiny", 8, 1, numClasses: classes));
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        foreach (var p in model.parameters())
+        {
+            p.add_(torch.randn_like(p) * 0.1);  // away from the zero init, so every layer counts
+        }
+
+        model.eval();
+        var x = torch.randn([5, 1, 8, 8]);
+        var labels = classes is null ? null : torch.tensor(new long[] { 0, 1, 2, 3, 1 });
+        var batched = model.Forward(x, torch.full([5], 40L, ScalarType.Int64), labels);
+        var atOneTimestep = model.ForwardAt(x, 40, labels);
+        Assert.IsTrue(batched.abs().max().ToDouble() > 0.1, "the output is not trivial");
+        Assert.IsTrue(atOneTimestep.allclose(batched, rtol: 1e-5, atol: 1e-5), $"largest difference {(atOneTimestep - batched).abs().max().ToDouble()}");
+    }
+
+    [TestMethod]
+    public void ForwardAt_BadInput_IsRejected()
+    {
+        using var model = new UNet2D(UNetConfig.Preset("tiny", 8, 1, numClasses: 3));
+        using var scope = torch.NewDisposeScope();
+        var x = torch.randn([2, 1, 8, 8]);
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => model.ForwardAt(x, -1));
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => model.ForwardAt(torch.randn([2, 3, 8, 8]), 5)).Message, "[B, 1, 8, 8]");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => model.ForwardAt(x, 5, torch.tensor(new long[] { 1 }))).Message, "one int64 label per image");
+    }
+
+    [TestMethod]
     public void Forward_AfterTraining_DependsOnTimestepAndLabel()
     {
         torch.random.manual_seed(2);
