@@ -53,7 +53,16 @@ public static class BatchInvarianceBenchmark
             return 0;
         }
 
-        Run(options, output);
+        var threads = torch.get_num_threads();
+        try
+        {
+            Run(options, output);
+        }
+        finally
+        {
+            torch.set_num_threads(threads);  // the thread count is process-wide; the CLI's tests run in one process
+        }
+
         return 0;
     }
 

@@ -219,14 +219,28 @@ public sealed class CliAppTests
     [DataRow(new[] { "bench", "--data-path", "--workloads", "conv" }, "--workloads does not apply to --data-path")]
     [DataRow(new[] { "bench", "--check-only", "--rounds", "2", "--quick" }, "--rounds, --quick do not apply to --check-only")]
     [DataRow(new[] { "bench", "--steps", "5" }, "--steps does not apply to the side-by-side benchmark")]
-    [DataRow(new[] { "bench", "--shared-cores", "--data-path" }, "--shared-cores, --data-path and --onnx are separate benchmarks: give one of them")]
+    [DataRow(new[] { "bench", "--shared-cores", "--data-path" }, "--shared-cores, --data-path, --onnx and --batch-invariance are separate benchmarks: give one of them")]
+    [DataRow(new[] { "bench", "--onnx", "--batch-invariance" }, "are separate benchmarks")]
     [DataRow(new[] { "bench", "--onnx", "--iters", "3" }, "--iters does not apply to --onnx")]
+    [DataRow(new[] { "bench", "--batch-invariance", "--batch-size", "3" }, "--batch-size does not apply to --batch-invariance, which reads only --preset, --image-size, --channels, --threads, --rounds, --warmup")]
     public void Bench_OptionsTheBenchmarkDoesNotRead_AreRefused(string[] args, string expected)
     {
         var (code, output, error) = Run(args);
         Assert.AreEqual(1, code, error);
         StringAssert.Contains(error, expected);
         Assert.AreEqual(string.Empty, output);
+    }
+
+    [TestMethod]
+    public void Bench_BatchInvariance_PrintsOneRowPerBatchSize()
+    {
+        var (code, output, error) = Run("bench", "--batch-invariance", "--preset", "tiny", "--image-size", "8", "--rounds", "1", "--warmup", "0", "--threads", "1");
+        Assert.AreEqual(0, code, error);
+        StringAssert.Contains(output, "1 threads, 1 rounds");
+        foreach (var batch in new[] { 1, 5, 16, 64 })
+        {
+            StringAssert.Matches(output, new System.Text.RegularExpressions.Regex($@"\n\| {batch} \| [0-9.]+ \| [0-9.]+ \| [+-][0-9.]+% \|"));
+        }
     }
 
     [TestMethod]
