@@ -90,6 +90,46 @@ public static class GenerationInvariance
         return mismatches;
     }
 
+    /// <summary>
+    /// The network call alone, <see cref="UNet2D.ForwardAt"/>, for presets whose attention differs from
+    /// <see cref="CreateModel"/>'s (tiny at 28 px: one head over 196 pixels; small at 28 px: four heads over 49): the
+    /// rows of batches of 1, 2, 5 and 17 images at the start and the end of 64 against those of all 64; the
+    /// mismatching (preset, batch, start).
+    /// </summary>
+    public static List<string> ForwardMismatches()
+    {
+        var mismatches = new List<string>();
+        foreach (var preset in new[] { "tiny", "small" })
+        {
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            var generator = new Generator(17);
+            using var network = new UNet2D(UNetConfig.Preset(preset, 28, 1, numClasses: 10));
+            foreach (var parameter in network.parameters())
+            {
+                parameter.copy_(torch.randn(parameter.shape, generator: generator) * 0.05);
+            }
+
+            network.eval();
+            var x = torch.randn([64, 1, 28, 28], generator: generator);
+            var labels = torch.arange(64, ScalarType.Int64) % 11;
+            var all = network.ForwardAt(x, 500, labels);
+            foreach (var batch in new[] { 1, 2, 5, 17 })
+            {
+                foreach (var start in new[] { 0, 64 - batch })
+                {
+                    var part = network.ForwardAt(x.narrow(0, start, batch), 500, labels.narrow(0, start, batch));
+                    if (!part.equal(all.narrow(0, start, batch)).all().item<bool>())
+                    {
+                        mismatches.Add($"{preset} at 28 px: batch {batch} at {start}");
+                    }
+                }
+            }
+        }
+
+        return mismatches;
+    }
+
     /// <summary>The options the checks generate with: DPM-Solver++ in 4 steps, the given seed, labels and guidance.</summary>
     public static GenerationOptions Options(ulong seed, int[] labels, double guidance) =>
         new() { Seed = seed, Labels = labels, Guidance = guidance, Steps = 4 };

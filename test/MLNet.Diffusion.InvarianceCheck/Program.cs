@@ -38,7 +38,7 @@ static int Check()
 {
     using var model = GenerationInvariance.CreateModel();
     Console.WriteLine($"threads {torch.get_num_threads()}, MKL_CBWR {Environment.GetEnvironmentVariable("MKL_CBWR")}, ONEDNN_MAX_CPU_ISA {Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA") ?? "(unset)"}");
-    var mismatches = GenerationInvariance.Mismatches(model, label: 1);
+    var mismatches = GenerationInvariance.Mismatches(model, label: 1).Concat(GenerationInvariance.ForwardMismatches()).ToList();
     foreach (var mismatch in mismatches)
     {
         Console.WriteLine(mismatch);

@@ -47,8 +47,8 @@ public sealed class AttentionBlock : nn.Module
     /// flash attention, which contiguous inputs get, works per (image, head, block of queries), one sgemm each inside a
     /// parallel loop, where oneMKL runs single-threaded; the transposed views would take the math path, whose q·kᵀ is one
     /// sgemm for B·heads = 1 and a batched sgemm otherwise. A loop of a single item runs outside the parallel region,
-    /// where oneMKL may split that sgemm across threads (and in its default mode sum differently), so one image with one
-    /// head is attended as two copies.
+    /// where oneMKL may split that sgemm across threads (and in its default mode sum differently), so such a lone item
+    /// (one image, one head, one block of queries) is attended as two copies.
     /// </summary>
     internal Tensor Forward(Tensor x, bool batchInvariant)
     {
@@ -59,8 +59,9 @@ public sealed class AttentionBlock : nn.Module
         var (batch, channels, height, width) = (shape[0], shape[1], shape[2], shape[3]);
         var qkv = _norm.forward(x).Then(t => conv(_qkv, t)).Then(t => t.reshape(batch, 3, _heads, channels / _heads, height * width));
         // [B, heads, HW, d] for each of q, k, v.
-        // One image with one head is run twice over: see Attend.
-        var copies = batchInvariant && batch * _heads == 1 ? 2 : 1;
+        // ATen's flash attention cuts the queries into blocks of 32 below 192 of them (64 up to 767, then 256), and its
+        // parallel loop runs over (image, head, block): a single item only for one image with one head and ≤ 32 pixels.
+        var copies = batchInvariant && batch * _heads == 1 && height * width <= 32 ? 2 : 1;
         Tensor Part(int index) => qkv.select(1, index).transpose(-1, -2).Then(t => batchInvariant ? t.repeat(copies, 1, 1, 1) : t);
         var (q, k, v) = (Part(0), Part(1), Part(2));
         var attended = nn.functional.scaled_dot_product_attention(q, k, v)

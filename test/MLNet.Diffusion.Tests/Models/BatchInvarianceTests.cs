@@ -38,6 +38,15 @@ public sealed class BatchInvarianceTests
     }
 
     [TestMethod]
+    [DataRow(1)]
+    [DataRow(2)]
+    public void ForwardAt_OtherAttentionShapes_RowsDoNotDependOnTheBatch(int threads)
+    {
+        var mismatches = WithThreads(threads, GenerationInvariance.ForwardMismatches);
+        Assert.IsEmpty(mismatches, string.Join(", ", mismatches));
+    }
+
+    [TestMethod]
     public void Generate_OneAndTwoThreads_GiveTheSameImage()
     {
         foreach (var guidance in new[] { 1.0, 2.0 })
