@@ -73,7 +73,7 @@ public sealed class BatchInvariantTests
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var x = torch.randn([4, inFeatures]);
-        var outputs = new[] { 1, 2 }.Select(threads => WithThreads(threads, () => BatchInvariant.Linear(linear, x))).ToArray();
+        var outputs = new[] { 1, 2 }.Select(threads => Threads.With(threads, () => BatchInvariant.Linear(linear, x))).ToArray();
         Assert.IsTrue(outputs[0].equal(outputs[1]).all().item<bool>(), "1 and 2 threads");
         Assert.IsTrue(outputs[0].allclose(linear.forward(x), rtol: 1e-5, atol: 1e-6), "the layer's own product, within rounding");
     }
@@ -117,36 +117,20 @@ public sealed class BatchInvariantTests
         Assert.AreEqual(0, (aligned + chunks - 1) / chunks % BatchInvariant.Alignment);
     }
 
-    private static Tensor WithThreads(int threads, Func<Tensor> operation)
-    {
-        var before = torch.get_num_threads();
-        torch.set_num_threads(threads);
-        try
-        {
-            return operation();
-        }
-        finally
-        {
-            torch.set_num_threads(before);
-        }
-    }
-
     /// <summary>
     /// Runs <paramref name="operation"/> on 64 random images, then on batches of 1 to 17 of them at the start and the end,
     /// on <paramref name="threads"/> threads, and asserts every image's output is the same float32 values each time.
     /// </summary>
     internal static void AssertRowsInvariant(long[] imageShape, Func<Tensor, Tensor> operation, int threads)
     {
-        var before = torch.get_num_threads();
-        torch.set_num_threads(threads);
-        try
+        var mismatches = Threads.With(threads, () =>
         {
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
             torch.manual_seed(5);
             var images = torch.randn([64, .. imageShape]);
             var all = operation(images);
-            var mismatches = new List<string>();
+            var found = new List<string>();
             foreach (var batch in s_batches)
             {
                 foreach (var start in new[] { 0, 64 - batch }.Distinct())
@@ -154,16 +138,13 @@ public sealed class BatchInvariantTests
                     var part = operation(images.narrow(0, start, batch));
                     if (!part.equal(all.narrow(0, start, batch)).all().item<bool>())
                     {
-                        mismatches.Add($"batch {batch} at {start}");
+                        found.Add($"batch {batch} at {start}");
                     }
                 }
             }
 
-            Assert.IsEmpty(mismatches, $"{threads} thread(s): {string.Join(", ", mismatches)}");
-        }
-        finally
-        {
-            torch.set_num_threads(before);
-        }
+            return found;
+        });
+        Assert.IsEmpty(mismatches, $"{threads} thread(s): {string.Join(", ", mismatches)}");
     }
 }

@@ -3,6 +3,8 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.Diffusion.InvarianceCheck;
 using MLNet.Diffusion.Onnx;
+using MLNet.Diffusion.Tests.Engine;
+using MLNet.Diffusion.Tests.Pipeline;
 using TorchSharp;
 
 namespace MLNet.Diffusion.Tests.Models;
@@ -33,7 +35,7 @@ public sealed class BatchInvarianceTests
     [DataRow(2)]
     public void Generate_AnImageIsTheSameInEveryBatchSizePositionAndGuidance(int threads)
     {
-        var mismatches = WithThreads(threads, () => GenerationInvariance.Mismatches(Model, Label));
+        var mismatches = Threads.With(threads, () => GenerationInvariance.Mismatches(Model, Label));
         Assert.IsEmpty(mismatches, string.Join("\n", mismatches));
     }
 
@@ -42,7 +44,7 @@ public sealed class BatchInvarianceTests
     [DataRow(2)]
     public void ForwardAt_OtherAttentionShapes_RowsDoNotDependOnTheBatch(int threads)
     {
-        var mismatches = WithThreads(threads, GenerationInvariance.ForwardMismatches);
+        var mismatches = Threads.With(threads, GenerationInvariance.ForwardMismatches);
         Assert.IsEmpty(mismatches, string.Join(", ", mismatches));
     }
 
@@ -51,8 +53,8 @@ public sealed class BatchInvarianceTests
     {
         foreach (var guidance in new[] { 1.0, 2.0 })
         {
-            var one = WithThreads(1, () => GenerationInvariance.Alone(Model, Label, guidance));
-            var two = WithThreads(2, () => GenerationInvariance.Alone(Model, Label, guidance));
+            var one = Threads.With(1, () => GenerationInvariance.Alone(Model, Label, guidance));
+            var two = Threads.With(2, () => GenerationInvariance.Alone(Model, Label, guidance));
             CollectionAssert.AreEqual(one, two, $"guidance {guidance}");
         }
     }
@@ -64,7 +66,7 @@ public sealed class BatchInvarianceTests
         Model.TransformOptions = new GenerationOptions { Steps = 4, Guidance = 2 };
         Model.TransformBatchSize = 16;
         // 20 rows: a batch of 16, then one of 4 that ends with the checked seed.
-        var rows = Enumerable.Range(0, 20).Select(i => new SeedRow { Seed = (long)GenerationInvariance.Seed - 19 + i, Label = i == 19 ? Label : (i % 4) - 1 });
+        var rows = Enumerable.Range(0, 20).Select(i => new PipelineDocsTests.SeedInput { Seed = (long)GenerationInvariance.Seed - 19 + i, Label = i == 19 ? Label : (i % 4) - 1 });
         var pixels = Model.Transform(ml.Data.LoadFromEnumerable(rows)).GetColumn<float[]>(Model.PixelsColumnName).ToArray();
         CollectionAssert.AreEqual(Pixels(GenerationInvariance.Alone(Model, Label, 2)), pixels[19]);
     }
@@ -74,8 +76,8 @@ public sealed class BatchInvarianceTests
     {
         var ml = new MLContext(seed: 1);
         Model.TransformOptions = new GenerationOptions { Steps = 4, Guidance = 1 };
-        var engine = ml.Model.CreatePredictionEngine<SeedRow, PixelsRow>(Model, ignoreMissingColumns: true);
-        var predicted = engine.Predict(new SeedRow { Seed = (long)GenerationInvariance.Seed, Label = Label }).Pixels;
+        var engine = ml.Model.CreatePredictionEngine<PipelineDocsTests.SeedInput, PixelsRow>(Model, ignoreMissingColumns: true);
+        var predicted = engine.Predict(new PipelineDocsTests.SeedInput { Seed = (long)GenerationInvariance.Seed, Label = Label }).Pixels;
         using var batch = Model.Generate(5, GenerationInvariance.Options(GenerationInvariance.Seed - 3, [0, -1, 2, Label, 1], 1));
         using var row = batch[3];
         CollectionAssert.AreEqual(Pixels(row.data<float>().ToArray()), predicted);
@@ -134,20 +136,6 @@ public sealed class BatchInvarianceTests
 
     private static float[] Pixels(float[] values) => [.. values.Select(v => (float)Model.Preprocessing.ToPixel(v))];
 
-    private static T WithThreads<T>(int threads, Func<T> action)
-    {
-        var before = torch.get_num_threads();
-        torch.set_num_threads(threads);
-        try
-        {
-            return action();
-        }
-        finally
-        {
-            torch.set_num_threads(before);
-        }
-    }
-
     /// <summary>
     /// Runs test/MLNet.Diffusion.InvarianceCheck with this test assembly's runtimeconfig and deps.json (its TorchSharp-cpu
     /// brings libtorch) and <paramref name="environment"/> changes (null removes a variable); asserts it found no
@@ -188,13 +176,6 @@ public sealed class BatchInvarianceTests
         Assert.AreEqual(0, process.ExitCode, $"{stdout.Result}\n{stderr.Result}");
         StringAssert.Contains(stdout.Result, "0 mismatching batches");
         return stdout.Result;
-    }
-
-    public sealed class SeedRow
-    {
-        public long Seed { get; set; }
-
-        public int Label { get; set; }
     }
 
     public sealed class PixelsRow
