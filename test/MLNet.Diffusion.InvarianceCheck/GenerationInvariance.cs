@@ -19,7 +19,7 @@ public static class GenerationInvariance
     public static readonly int[] BatchSizes = [2, 5, 16, 17, 64];
 
     /// <summary>
-    /// A tiny class-conditional model (3 classes, RGB 6 × 6: SiLU on its 3 × 3 level needs the padded layout) whose
+    /// A tiny class-conditional model (3 classes, RGB 6 × 6: with AVX-512, SiLU on its 3 × 3 level needs the padded layout) whose
     /// weights are all random, so that no zero-initialised layer hides a difference. The same in every process.
     /// </summary>
     public static DiffusionModel CreateModel()

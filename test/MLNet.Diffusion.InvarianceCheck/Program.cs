@@ -37,7 +37,7 @@ static void TorchFirst()
 static int Check()
 {
     using var model = GenerationInvariance.CreateModel();
-    Console.WriteLine($"threads {torch.get_num_threads()}, MKL_CBWR {Environment.GetEnvironmentVariable("MKL_CBWR")}, ONEDNN_MAX_CPU_ISA {Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA") ?? "(unset)"}");
+    Console.WriteLine($"threads {torch.get_num_threads()}, MKL_CBWR {Environment.GetEnvironmentVariable("MKL_CBWR")}, ONEDNN_MAX_CPU_ISA {Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA") ?? "(unset)"}, ATEN_CPU_CAPABILITY {Environment.GetEnvironmentVariable("ATEN_CPU_CAPABILITY") ?? "(unset)"}");
     var mismatches = GenerationInvariance.Mismatches(model, label: 1).Concat(GenerationInvariance.ForwardMismatches()).ToList();
     foreach (var mismatch in mismatches)
     {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -7,25 +8,28 @@ namespace MLNet.Diffusion.Engine;
 
 /// <summary>
 /// The operations of a UNet forward pass whose result for one image depended on the batch around it on the CPU, in
-/// forms whose arithmetic for an image is fixed by that image's own shape alone, and not by the thread count either.
+/// forms whose arithmetic for an image is chosen by that image's own shape, not by the batch or the thread count.
 /// <list type="bullet">
 /// <item><b>Convolution.</b> ATen picks a convolution's kernel from the input's shape, batch included: batch 1 with a
 /// small input, and a 1×1 kernel below batch 16 on one thread, go to im2col + sgemm, anything else to oneDNN, and the
 /// two sum in different orders. <see cref="Conv2d"/> always calls oneDNN's forward convolution (ATen's
-/// <c>mkldnn_convolution</c>, the function ATen itself calls when it chooses oneDNN), whose sum for one output element
-/// runs over that image's input channels and kernel taps only.</item>
-/// <item><b>Linear layers.</b> ATen's are oneMKL's sgemm: a row's sums change with the number of rows (2 rows against
-/// 5, on AMD and Intel AVX2 paths) and with the thread count. <see cref="Linear(TorchSharp.Modules.Linear, Tensor)"/> is the same product as oneDNN's 1×1
-/// convolution of one-pixel images.</item>
+/// <c>mkldnn_convolution</c>, the function ATen itself calls when it chooses oneDNN). oneDNN promises run-to-run
+/// determinism only; that its direct kernels sum an output element over its own image's channels and taps in an order
+/// that the batch size and thread count leave alone is what they do, held by the tests for the shapes of the presets.</item>
+/// <item><b>Linear layers.</b> ATen's are oneMKL's sgemm, whose sums for a row change with the number of rows and, on
+/// AMD processors even in strict CNR mode, with the thread count. <see cref="Linear(TorchSharp.Modules.Linear, Tensor)"/>
+/// is the same product as oneDNN's 1×1 convolution of one-pixel images.</item>
 /// <item><b>Element-wise transcendentals</b> (SiLU's exp). ATen's loop computes whole SIMD vectors and finishes a
 /// chunk's last few elements with scalar code (std::exp, not the vectorised one), and with several threads it cuts
 /// the tensor into chunks of ⌈n / threads⌉ elements. Which elements are in a tail moves with the batch.
 /// <see cref="Silu"/> pads the flat tensor so every chunk is a whole number of vectors: every element goes through
 /// the vector code.</item>
 /// </list>
-/// The other operations of the network are already per-image in any batch (GroupNorm's per-group moments, nearest
-/// upsampling, gathers, additions; attention with the care <see cref="Models.AttentionBlock"/> takes). No result depends
-/// on an oneMKL mode. Only the CPU is covered; other devices run the ordinary operations.
+/// The other operations of the network are per-image in any batch (GroupNorm's per-group moments, nearest upsampling,
+/// gathers, additions; attention with the care <see cref="Models.AttentionBlock"/> takes), and guidance combines with
+/// exactly rounded operations (<see cref="Schedulers.ClassifierFreeGuidance.Combine"/>). Only the CPU with float32 and a
+/// libtorch built with oneDNN is covered (x86-64; TorchSharp's osx-arm64 libtorch has no oneDNN): elsewhere these run
+/// the ordinary operations, which compute the same function.
 /// </summary>
 internal static class BatchInvariant
 {
@@ -37,6 +41,21 @@ internal static class BatchInvariant
     /// AVX-512, 16 with AVX2).
     /// </summary>
     internal const long Alignment = 64;
+
+    // Whether this libtorch has oneDNN: one tiny convolution, tried once.
+    private static readonly Lazy<bool> s_hasOneDnn = new(() =>
+    {
+        try
+        {
+            using var scope = torch.NewDisposeScope();
+            _ = OneDnnConvolution(torch.ones(1, 1, 1, 1), torch.ones(1, 1, 1, 1), null, "[0, 0], [1, 1], [1, 1], 1");
+            return true;
+        }
+        catch (ExternalException)
+        {
+            return false;
+        }
+    });
 
     // TorchScript reaches ATen functions that TorchSharp does not bind. One compilation unit per convolution setting,
     // written into the script: TorchSharp 0.107's invoke passes Tensors reliably, but its Scalar arguments were seen
@@ -52,7 +71,7 @@ internal static class BatchInvariant
     {
         ArgumentNullException.ThrowIfNull(conv);
         ArgumentNullException.ThrowIfNull(x);
-        if (x.device_type != DeviceType.CPU || x.dtype != ScalarType.Float32)
+        if (!Applies(x))
         {
             return conv.forward(x);
         }
@@ -69,34 +88,36 @@ internal static class BatchInvariant
 
     /// <summary>
     /// <paramref name="linear"/>(<paramref name="x"/>) for <paramref name="x"/> [N, in] as oneDNN's 1×1 convolution of
-    /// N one-pixel images (CPU float32; elsewhere <c>linear.forward</c>). ATen's own linear layer is oneMKL's sgemm,
-    /// whose sums for one row change with the number of rows and, even in strict CNR mode on AMD processors, with the
-    /// thread count; oneDNN's convolution sums each output over the input features of its own image.
+    /// N one-pixel images (CPU float32 with oneDNN; elsewhere <c>linear.forward</c>).
     /// </summary>
     public static Tensor Linear(Linear linear, Tensor x)
     {
         ArgumentNullException.ThrowIfNull(linear);
-        ArgumentNullException.ThrowIfNull(x);
-        return x.device_type != DeviceType.CPU || x.dtype != ScalarType.Float32 || x.Dimensions != 2
-            ? linear.forward(x)
-            : Linear(linear.weight, linear.bias, x);
+        return Linear(linear.weight, linear.bias, x);
     }
 
     /// <summary>
     /// x·Wᵀ + b for <paramref name="x"/> [N, in], <paramref name="weight"/> [out, in] and <paramref name="bias"/> [out] (or
-    /// none), as <see cref="Linear(TorchSharp.Modules.Linear, Tensor)"/> computes it on the CPU. Several layers that read
-    /// the same input can run as one call on their stacked weights: oneDNN's fixed cost per call (about 0.1 ms for
-    /// such a product) is then paid once.
+    /// none), as <see cref="Linear(TorchSharp.Modules.Linear, Tensor)"/> computes it. Several layers that read the same
+    /// input can run as one call on their stacked weights, paying oneDNN's fixed cost per call once (bench/README.md).
     /// </summary>
     public static Tensor Linear(Tensor weight, Tensor? bias, Tensor x)
     {
         ArgumentNullException.ThrowIfNull(weight);
         ArgumentNullException.ThrowIfNull(x);
+        if (!Applies(x) || x.Dimensions != 2)
+        {
+            return nn.functional.linear(x, weight, bias);
+        }
+
         using var scope = torch.NewDisposeScope();
         var pixels = x.view(x.size(0), x.size(1), 1, 1);
         var output = OneDnnConvolution(pixels, weight.view(weight.size(0), weight.size(1), 1, 1), bias, "[0, 0], [1, 1], [1, 1], 1");
         return scope.MoveToOuter(output.view(x.size(0), weight.size(0)));
     }
+
+    /// <summary>Whether the oneDNN forms apply to <paramref name="x"/>: a float32 CPU tensor, and oneDNN in this libtorch.</summary>
+    private static bool Applies(Tensor x) => x.device_type == DeviceType.CPU && x.dtype == ScalarType.Float32 && s_hasOneDnn.Value;
 
     /// <summary>ATen's <c>mkldnn_convolution</c> with <paramref name="settings"/> (padding, stride, dilation, groups).</summary>
     private static Tensor OneDnnConvolution(Tensor x, Tensor weight, Tensor? bias, string settings)

@@ -25,11 +25,12 @@ public static partial class NativeEnvironment
     /// The oneMKL conditional numerical reproducibility mode this library sets unless the process already has one:
     /// <c>AUTO,STRICT</c> (the best code path for the CPU, in strict mode). oneMKL's sgemm is what libtorch's linear layers
     /// run in training and evaluation; without a CNR mode oneMKL may change how it sums from run to run (memory alignment,
-    /// thread scheduling), and a resumed training must repeat the original's steps bit for bit. Generation does not
-    /// depend on this setting: its network call (<c>UNet2D.ForwardAt</c>) runs no matrix product through oneMKL outside a
-    /// parallel loop, so images are the same in an app that used TorchSharp first and left oneMKL in its default mode
-    /// (tested). Strict mode does not make a row of a product independent of the number of rows, and on AMD processors
-    /// oneMKL ignores the branch (and, measured on libtorch 2.10's oneMKL, did not keep results across thread counts).
+    /// thread scheduling), and a resumed training must repeat the original's steps bit for bit. Batch invariance of
+    /// generation does not rest on it: the sampling network call (<c>UNet2D.ForwardAt</c>) runs its linear layers and
+    /// convolutions through oneDNN, and oneMKL only for attention's small products inside ATen's parallel loop, where
+    /// oneMKL runs one thread per product whatever the batch. A branch setting (<c>MKL_CBWR=AVX2</c> and the like) may
+    /// change the rounding of those products, not their independence from the batch. Strict mode itself does not make a
+    /// row of a product independent of the number of rows, and on AMD processors oneMKL ignores the branch.
     /// </summary>
     public const string DefaultMklCbwr = "AUTO,STRICT";
 

@@ -62,6 +62,7 @@ public sealed class AttentionBlock : nn.Module
         // ATen's flash attention cuts the queries into blocks of 32 below 192 of them (64 up to 767, then 256), and its
         // parallel loop runs over (image, head, block): a single item only for one image with one head and ≤ 32 pixels.
         var copies = batchInvariant && batch * _heads == 1 && height * width <= 32 ? 2 : 1;
+        // repeat always copies, so each part is contiguous (flash attention) even when copies is 1.
         Tensor Part(int index) => qkv.select(1, index).transpose(-1, -2).Then(t => batchInvariant ? t.repeat(copies, 1, 1, 1) : t);
         var (q, k, v) = (Part(0), Part(1), Part(2));
         var attended = nn.functional.scaled_dot_product_attention(q, k, v)

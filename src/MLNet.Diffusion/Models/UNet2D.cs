@@ -170,7 +170,7 @@ public sealed class UNet2D : nn.Module
     /// sampler asks for it. On the CPU each image's output is exactly the same float32 values whatever the batch it is
     /// in, its position there, the other images and their <paramref name="labels"/> (int64 [B], each in [0, NumClasses],
     /// NumClasses being the null label; none: the null label for every image) and the thread count. It is
-    /// <see cref="Forward"/>'s function, rounded differently (within 1e-5 relative): the timestep's embedding is computed
+    /// <see cref="Forward"/>'s function, rounded differently (the two agree within 1e-5): the timestep's embedding is computed
     /// once, for one row; linear layers (the residual blocks' projections of the embedding as one product) and
     /// convolutions are oneDNN convolutions and SiLU runs vectorised throughout
     /// (the internal <c>BatchInvariant</c> operations), so that no sum's order depends on the batch.
@@ -182,7 +182,7 @@ public sealed class UNet2D : nn.Module
         ArgumentNullException.ThrowIfNull(x);
         ArgumentOutOfRangeException.ThrowIfNegative(timestep);
         using var scope = torch.NewDisposeScope();
-        CheckInput(x, torch.zeros([x.size(0)], ScalarType.Int64), labels);
+        CheckInput(x, timesteps: null, labels);
         var t = torch.full([1], timestep, ScalarType.Int64, x.device);
         var time = BatchInvariant.Linear(_timeOut, BatchInvariant.Silu(BatchInvariant.Linear(_timeIn, TimestepEmbedding(t, Config.BaseChannels, x.device))));
         // [1, E] for an unconditional model (broadcast over the batch where it is added), else [B, E].
@@ -293,7 +293,7 @@ public sealed class UNet2D : nn.Module
         return scope.MoveToOuter(embedding);
     }
 
-    private void CheckInput(Tensor x, Tensor timesteps, Tensor? labels)
+    private void CheckInput(Tensor x, Tensor? timesteps, Tensor? labels)
     {
         var shape = x.shape;
         if (shape.Length != 4 || shape[1] != Config.InChannels || shape[2] != Config.ImageSize || shape[3] != Config.ImageSize)
@@ -302,7 +302,7 @@ public sealed class UNet2D : nn.Module
                 $"The UNet takes [B, {Config.InChannels}, {Config.ImageSize}, {Config.ImageSize}] images, not [{string.Join(", ", shape)}].", nameof(x));
         }
 
-        if (timesteps.Dimensions != 1 || timesteps.size(0) != shape[0])
+        if (timesteps is not null && (timesteps.Dimensions != 1 || timesteps.size(0) != shape[0]))
         {
             throw new ArgumentException($"Give one timestep per image: [{shape[0]}], not [{string.Join(", ", timesteps.shape)}].", nameof(timesteps));
         }

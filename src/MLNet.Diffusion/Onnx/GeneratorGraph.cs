@@ -117,7 +117,7 @@ internal static class GeneratorGraph
             body.Node("Concat", [labels, nulls], ("axis", 0L)));
         var halves = body.Node("Split", [both], 2, ("axis", 0L), ("num_outputs", 2L));
         var (conditional, unconditional) = (halves[0], halves[1]);
-        // torch.lerp(start, end, w): start + w·(end − start) for w < 0.5, else end − (end − start)·(1 − w).
+        // As ClassifierFreeGuidance.Combine: torch.lerp's start + w·(end − start) for w < 0.5, else end − (end − start)·(1 − w).
         var difference = body.Node("Sub", [conditional, unconditional]);
         return guidance < 0.5
             ? body.Node("Add", [unconditional, body.Node("Mul", [difference, body.Scalar((float)guidance)])])
