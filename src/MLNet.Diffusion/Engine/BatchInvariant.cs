@@ -12,7 +12,7 @@ namespace MLNet.Diffusion.Engine;
 /// <list type="bullet">
 /// <item><b>Convolution.</b> ATen picks a convolution's kernel from the input's shape, batch included: batch 1 with a
 /// small input, and a 1×1 kernel below batch 16 on one thread, go to im2col + sgemm, anything else to oneDNN, and the
-/// two sum in different orders. <see cref="Conv2d"/> always calls oneDNN's forward convolution (ATen's
+/// two sum in different orders. <see cref="Conv2d(TorchSharp.Modules.Conv2d, Tensor)"/> always calls oneDNN's forward convolution (ATen's
 /// <c>mkldnn_convolution</c>, the function ATen itself calls when it chooses oneDNN). oneDNN promises run-to-run
 /// determinism only; that its direct kernels sum an output element over its own image's channels and taps in an order
 /// that the batch size and thread count leave alone is what they do, held by the tests for the shapes of the presets.</item>
@@ -22,7 +22,7 @@ namespace MLNet.Diffusion.Engine;
 /// <item><b>Element-wise transcendentals</b> (SiLU's exp). ATen's loop computes whole SIMD vectors and finishes a
 /// chunk's last few elements with scalar code (std::exp, not the vectorised one), and with several threads it cuts
 /// the tensor into chunks of ⌈n / threads⌉ elements. Which elements are in a tail moves with the batch.
-/// <see cref="Silu"/> pads the flat tensor so every chunk is a whole number of vectors: every element goes through
+/// <see cref="Silu(Tensor)"/> pads the flat tensor so every chunk is a whole number of vectors: every element goes through
 /// the vector code.</item>
 /// </list>
 /// The other operations of the network are per-image in any batch (GroupNorm's per-group moments, nearest upsampling,
@@ -118,6 +118,14 @@ internal static class BatchInvariant
 
     /// <summary>Whether the oneDNN forms apply to <paramref name="x"/>: a float32 CPU tensor, and oneDNN in this libtorch.</summary>
     private static bool Applies(Tensor x) => x.device_type == DeviceType.CPU && x.dtype == ScalarType.Float32 && s_hasOneDnn.Value;
+
+    /// <summary><see cref="Conv2d(TorchSharp.Modules.Conv2d, Tensor)"/> when <paramref name="batchInvariant"/>, else <c>conv.forward</c>.</summary>
+    public static Tensor Conv2d(Conv2d conv, Tensor x, bool batchInvariant) =>
+        batchInvariant ? Conv2d(conv, x) : conv.forward(x);
+
+    /// <summary><see cref="Silu(Tensor)"/> when <paramref name="batchInvariant"/>, else ATen's <c>silu</c>.</summary>
+    public static Tensor Silu(Tensor x, bool batchInvariant) =>
+        batchInvariant ? Silu(x) : nn.functional.silu(x);
 
     /// <summary>ATen's <c>mkldnn_convolution</c> with <paramref name="settings"/> (padding, stride, dilation, groups).</summary>
     private static Tensor OneDnnConvolution(Tensor x, Tensor weight, Tensor? bias, string settings)

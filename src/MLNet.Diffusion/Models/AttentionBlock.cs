@@ -43,7 +43,7 @@ public sealed class AttentionBlock : nn.Module
 
     /// <summary>
     /// The block's output for <paramref name="x"/> [B, C, H, W]; with <paramref name="batchInvariant"/>, its 1×1
-    /// convolutions go through <see cref="BatchInvariant.Conv2d"/> and q, k, v are made contiguous copies. ATen's CPU
+    /// convolutions go through <see cref="BatchInvariant.Conv2d(Conv2d, Tensor)"/> and q, k, v are made contiguous copies. ATen's CPU
     /// flash attention, which contiguous inputs get, works per (image, head, block of queries), one sgemm each inside a
     /// parallel loop, where oneMKL runs single-threaded; the transposed views would take the math path, whose q·kᵀ is one
     /// sgemm for B·heads = 1 and a batched sgemm otherwise. A loop of a single item runs outside the parallel region,
@@ -54,10 +54,9 @@ public sealed class AttentionBlock : nn.Module
     {
         ArgumentNullException.ThrowIfNull(x);
         using var scope = torch.NewDisposeScope();
-        Func<Conv2d, Tensor, Tensor> conv = batchInvariant ? BatchInvariant.Conv2d : (c, t) => c.forward(t);
         var shape = x.shape;
         var (batch, channels, height, width) = (shape[0], shape[1], shape[2], shape[3]);
-        var qkv = _norm.forward(x).Then(t => conv(_qkv, t)).Then(t => t.reshape(batch, 3, _heads, channels / _heads, height * width));
+        var qkv = _norm.forward(x).Then(t => BatchInvariant.Conv2d(_qkv, t, batchInvariant)).Then(t => t.reshape(batch, 3, _heads, channels / _heads, height * width));
         // [B, heads, HW, d] for each of q, k, v.
         // ATen's flash attention cuts the queries into blocks of 32 below 192 of them (64 up to 767, then 256), and its
         // parallel loop runs over (image, head, block): a single item only for one image with one head and ≤ 32 pixels.
@@ -67,6 +66,6 @@ public sealed class AttentionBlock : nn.Module
         var (q, k, v) = (Part(0), Part(1), Part(2));
         var attended = nn.functional.scaled_dot_product_attention(q, k, v)
             .Then(t => t.narrow(0, 0, batch)).Then(t => t.transpose(-1, -2)).Then(t => t.reshape(batch, channels, height, width));
-        return scope.MoveToOuter(attended.Then(t => conv(_projection, t)).Then(t => x + t));
+        return scope.MoveToOuter(attended.Then(t => BatchInvariant.Conv2d(_projection, t, batchInvariant)).Then(t => x + t));
     }
 }

@@ -74,17 +74,16 @@ public sealed class ResidualBlock : nn.Module
     internal Tensor Forward(Tensor x, Tensor projection, bool batchInvariant)
     {
         using var scope = torch.NewDisposeScope();
-        Func<Tensor, Tensor> silu = batchInvariant ? BatchInvariant.Silu : t => nn.functional.silu(t);
-        Func<Conv2d, Tensor, Tensor> conv = batchInvariant ? BatchInvariant.Conv2d : (c, t) => c.forward(t);
+        Tensor Silu(Tensor t) => BatchInvariant.Silu(t, batchInvariant);
         // Each intermediate is freed as soon as it is consumed (see Eager).
-        var h = _norm1.forward(x).Then(silu).Then(t => conv(_conv1, t));
+        var h = _norm1.forward(x).Then(Silu).Then(t => BatchInvariant.Conv2d(_conv1, t, batchInvariant));
         using (var broadcast = projection.unsqueeze(-1).unsqueeze(-1))
         {
             h = h.Then(t => t + broadcast);
         }
 
-        h = h.Then(_norm2.forward).Then(silu).Then(_dropout.forward).Then(t => conv(_conv2, t));
-        var skip = _shortcut is null ? x : conv(_shortcut, x);
+        h = h.Then(_norm2.forward).Then(Silu).Then(_dropout.forward).Then(t => BatchInvariant.Conv2d(_conv2, t, batchInvariant));
+        var skip = _shortcut is null ? x : BatchInvariant.Conv2d(_shortcut, x, batchInvariant);
         return scope.MoveToOuter(h.Then(t => skip + t));
     }
 }

@@ -224,7 +224,7 @@ public sealed class UNet2D : nn.Module
     private Tensor Body(Tensor x, Func<ResidualBlock, Tensor> projection, bool batchInvariant)
     {
         using var scope = torch.NewDisposeScope();
-        Func<Conv2d, Tensor, Tensor> conv = batchInvariant ? BatchInvariant.Conv2d : (c, t) => c.forward(t);
+        Tensor Conv(Conv2d conv, Tensor input) => BatchInvariant.Conv2d(conv, input, batchInvariant);
         Tensor Block(ResidualBlock block, Tensor input)
         {
             using var rows = projection(block);
@@ -232,7 +232,7 @@ public sealed class UNet2D : nn.Module
         }
 
         var skips = new Stack<Tensor>();
-        var h = conv(_convIn, x);
+        var h = Conv(_convIn, x);
         skips.Push(h);
         var perLevel = Config.ResBlocksPerLevel;
         for (var i = 0; i < _down.Count; i++)
@@ -243,7 +243,7 @@ public sealed class UNet2D : nn.Module
             skips.Push(h);
             if ((i + 1) % perLevel == 0 && _downsamplers[i / perLevel] is { } downsample)
             {
-                h = conv(downsample, h);
+                h = Conv(downsample, h);
                 skips.Push(h);
             }
         }
@@ -261,12 +261,11 @@ public sealed class UNet2D : nn.Module
             if (attention is not null) h = h.Then(t => attention.Forward(t, batchInvariant));
             if ((i + 1) % (perLevel + 1) == 0 && _upsamplers[i / (perLevel + 1)] is { } upsample)
             {
-                h = h.Then(t => nn.functional.interpolate(t, size: [t.size(2) * 2, t.size(3) * 2], mode: InterpolationMode.Nearest)).Then(t => conv(upsample, t));
+                h = h.Then(t => nn.functional.interpolate(t, size: [t.size(2) * 2, t.size(3) * 2], mode: InterpolationMode.Nearest)).Then(t => Conv(upsample, t));
             }
         }
 
-        Func<Tensor, Tensor> silu = batchInvariant ? BatchInvariant.Silu : t => nn.functional.silu(t);
-        return scope.MoveToOuter(h.Then(_normOut.forward).Then(silu).Then(t => conv(_convOut, t)));
+        return scope.MoveToOuter(h.Then(_normOut.forward).Then(t => BatchInvariant.Silu(t, batchInvariant)).Then(t => Conv(_convOut, t)));
     }
 
     /// <summary>
