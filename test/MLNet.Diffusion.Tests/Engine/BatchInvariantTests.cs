@@ -100,16 +100,14 @@ public sealed class BatchInvariantTests
     [TestMethod]
     public void Silu_AtensOwn_DoesDependOnTheBatch()
     {
-        // The control: the shapes above do exercise the scalar tail, whose exp rounds differently from the vector one.
+        // The control: the shapes above do exercise the scalar tail, whose exp rounds differently from the vector one
+        // (24 of these 64 images differ alone and in the batch, with ATen's AVX-512 and its AVX2 kernels alike).
         using var scope = torch.NewDisposeScope();
         torch.manual_seed(5);
         var images = torch.randn([64, 3, 5, 5]) * 4;
         var all = nn.functional.silu(images);
-        var differs = Enumerable.Range(0, 64).Any(i => !nn.functional.silu(images.narrow(0, i, 1)).equal(all.narrow(0, i, 1)).all().item<bool>());
-        if (!differs)
-        {
-            Assert.Inconclusive("ATen's scalar and vector exp agreed on all of these values: the control shows nothing here");
-        }
+        var differing = Enumerable.Range(0, 64).Count(i => !nn.functional.silu(images.narrow(0, i, 1)).equal(all.narrow(0, i, 1)).all().item<bool>());
+        Assert.IsGreaterThan(0, differing, "ATen's own SiLU gave every image the same values alone and in the batch");
     }
 
     [TestMethod]
