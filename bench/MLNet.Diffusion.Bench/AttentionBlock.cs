@@ -1,6 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 using TorchSharp.Modules;
+using MLNet.Diffusion.Models;
 
 namespace MLNet.Diffusion.Bench;
 

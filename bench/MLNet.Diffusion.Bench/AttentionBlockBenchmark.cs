@@ -1,6 +1,7 @@
 using MLNet.Diffusion.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
+using MLNet.Diffusion.Models;
 
 namespace MLNet.Diffusion.Bench;
 

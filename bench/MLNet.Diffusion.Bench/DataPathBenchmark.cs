@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML;
-using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Training;
 using TorchSharp;
+using MLNet.Diffusion.Datasets;
+using MLNet.Diffusion.Images;
 
 namespace MLNet.Diffusion.Bench;
 

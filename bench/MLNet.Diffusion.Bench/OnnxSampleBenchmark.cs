@@ -5,7 +5,6 @@ using System.Text.Json;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using DenseTensor = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>;
-using MLNet.Diffusion.Data;
 using MLNet.Diffusion.IO;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Onnx;
@@ -13,6 +12,7 @@ using MLNet.Diffusion.Schedulers;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
+using MLNet.Diffusion.Images;
 
 namespace MLNet.Diffusion.Bench;
 

@@ -1,10 +1,11 @@
 using MLNet.Diffusion;
 using MLNet.Diffusion.Engine;
 using System.Globalization;
-using MLNet.Diffusion.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
+using MLNet.Diffusion.Datasets;
+using MLNet.Diffusion.Images;
 
 namespace FashionMnistExample;
 

@@ -16,6 +16,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.Diffusion;
 using MLNet.Diffusion.Engine;
+using MLNet.Diffusion.Images;
 
 namespace PackageConsumer;
 

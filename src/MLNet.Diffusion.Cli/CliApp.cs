@@ -5,7 +5,6 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using MLNet.Diffusion.Bench;
-using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Evaluation;
 using MLNet.Diffusion.IO;
@@ -15,6 +14,8 @@ using MLNet.Diffusion.Training;
 using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;
+using MLNet.Diffusion.Datasets;
+using MLNet.Diffusion.Images;
 
 namespace MLNet.Diffusion.Cli;
 

@@ -1,7 +1,7 @@
 using System.IO.Compression;
 using Google.Protobuf;
-using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Onnx;
+using MLNet.Diffusion.Images;
 
 namespace MLNet.Diffusion.Cli;
 

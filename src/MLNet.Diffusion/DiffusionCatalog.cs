@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNet.Diffusion.Data;
-using MLNet.Diffusion.Training;
+using MLNet.Diffusion.Images;
+using MLNet.Diffusion.Pipeline;
 
 namespace MLNet.Diffusion;
 

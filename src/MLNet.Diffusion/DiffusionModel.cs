@@ -2,7 +2,6 @@ using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.IO;
 using System.IO.Compression;
 using System.Text.Json;
-using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
 using Microsoft.ML;
@@ -10,6 +9,7 @@ using Microsoft.ML.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
+using MLNet.Diffusion.Images;
 
 namespace MLNet.Diffusion;
 

@@ -3,11 +3,12 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Transforms.Image;
-using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.IO;
 using MLNet.Diffusion.Training;
 using TorchSharp;
+using MLNet.Diffusion.Images;
+using MLNet.Diffusion.Pipeline;
 
 namespace MLNet.Diffusion;
 

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
-using MLNet.Diffusion.Data;
+using MLNet.Diffusion.Pipeline;
 
 namespace MLNet.Diffusion;
 

@@ -1,5 +1,5 @@
-using MLNet.Diffusion.Data;
 using SkiaSharp;
+using MLNet.Diffusion.Images;
 
 namespace MLNet.Diffusion.Cli.Tests;
 

@@ -2,8 +2,8 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using MLNet.Diffusion.Data;
 using static MLNet.Diffusion.Cli.Tests.ModelFiles;
+using MLNet.Diffusion.Images;
 
 namespace MLNet.Diffusion.Cli.Tests;
 

@@ -1,9 +1,10 @@
-using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
+using MLNet.Diffusion.Datasets;
+using MLNet.Diffusion.Images;
 
 namespace MLNet.Diffusion.Tests;
 

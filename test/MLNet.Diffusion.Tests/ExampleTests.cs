@@ -1,4 +1,5 @@
-using MLNet.Diffusion.Data;
+using MLNet.Diffusion.Images;
+
 
 namespace MLNet.Diffusion.Tests;
 

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Mono.Cecil;
 using Mono.Cecil.Cil;
+using MLNet.Diffusion.Models;
 
 namespace MLNet.Diffusion.Tests;
 

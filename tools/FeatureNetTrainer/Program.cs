@@ -2,11 +2,11 @@ using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.IO;
 using System.Diagnostics;
 using System.Globalization;
-using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Evaluation;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
+using MLNet.Diffusion.Datasets;
 
 namespace FeatureNetTrainer;
 

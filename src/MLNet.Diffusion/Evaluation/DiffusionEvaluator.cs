@@ -1,11 +1,11 @@
 using MLNet.Diffusion.Engine;
 using System.Diagnostics;
 using System.Globalization;
-using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
+using MLNet.Diffusion.Datasets;
 
 namespace MLNet.Diffusion.Evaluation;
 

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
-using MLNet.Diffusion.Data;
 using TorchSharp;
 using static TorchSharp.torch;
+using MLNet.Diffusion.Datasets;
 
 namespace MLNet.Diffusion.Evaluation;
 

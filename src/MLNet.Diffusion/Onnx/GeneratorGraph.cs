@@ -1,8 +1,8 @@
-using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
 using Onnx;
 using TorchSharp;
+using MLNet.Diffusion.Images;
 
 namespace MLNet.Diffusion.Onnx;
 

@@ -3,11 +3,11 @@ using TorchSharp.Modules;
 using MLNet.Diffusion.Engine;
 using System.Diagnostics;
 using System.Globalization;
-using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
+using MLNet.Diffusion.Images;
 
 namespace MLNet.Diffusion.Training;
 

@@ -1,12 +1,12 @@
 using System.Text.Json;
-using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Evaluation;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Tests.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
+using MLNet.Diffusion.Datasets;
+using MLNet.Diffusion.Tests.Images;
 
 namespace MLNet.Diffusion.Tests.Evaluation;
 

@@ -1,10 +1,10 @@
 using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.IO;
-using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Evaluation;
-using MLNet.Diffusion.Tests.Data;
 using TorchSharp;
 using static TorchSharp.torch;
+using MLNet.Diffusion.Datasets;
+using MLNet.Diffusion.Tests.Images;
 
 namespace MLNet.Diffusion.Tests.Evaluation;
 

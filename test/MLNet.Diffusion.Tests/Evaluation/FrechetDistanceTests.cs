@@ -1,9 +1,9 @@
 using System.Globalization;
 using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Evaluation;
-using MLNet.Diffusion.Tests.Data;
 using TorchSharp;
 using static TorchSharp.torch;
+using MLNet.Diffusion.Tests.Images;
 
 namespace MLNet.Diffusion.Tests.Evaluation;
 

@@ -2,8 +2,9 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.Diffusion.Onnx;
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Tests.Data;
 using MLNet.Diffusion.Tests.Onnx;
+using MLNet.Diffusion.Images;
+using MLNet.Diffusion.Tests.Images;
 
 namespace MLNet.Diffusion.Tests.Pipeline;
 

@@ -5,8 +5,8 @@ using System.Text.Json;
 using Microsoft.ML;
 using MLNet.Diffusion.Onnx;
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Tests.Data;
 using MLNet.Diffusion.Tests.Onnx;
+using MLNet.Diffusion.Tests.Images;
 
 namespace MLNet.Diffusion.Tests.Pipeline;
 

@@ -1,9 +1,9 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
-using MLNet.Diffusion.Data;
 using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Tests.Data;
+using MLNet.Diffusion.Images;
+using MLNet.Diffusion.Tests.Images;
 
 namespace MLNet.Diffusion.Tests.Pipeline;
 

@@ -1,6 +1,7 @@
 using MLNet.Diffusion.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
+using MLNet.Diffusion.Training;
 
 namespace MLNet.Diffusion.Tests.Schedulers;
 

@@ -5,6 +5,7 @@ using MLNet.Diffusion.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
+using MLNet.Diffusion.Tests.Engine;
 
 namespace MLNet.Diffusion.Tests.Training;
 
@@ -120,7 +121,7 @@ public sealed class DdpmTrainerTests
         var middle = TrainingCheckpoint.PathFor(options.CheckpointDirectory!, 10);
         Assert.IsTrue(File.Exists(middle));
         // A sample grid is written beside each checkpoint (without disturbing the run): 4 classes × 2 rows of 8×8 cells.
-        var grid = MLNet.Diffusion.Data.ImageCodec.Load(Path.Combine(options.CheckpointDirectory!, "samples-00000010.png"));
+        var grid = MLNet.Diffusion.Images.ImageCodec.Load(Path.Combine(options.CheckpointDirectory!, "samples-00000010.png"));
         Assert.AreEqual((2 + (4 * 10), 2 + (2 * 10)), (grid.Width, grid.Height));
 
         using var resumed = DdpmTrainer.Resume(middle, data);

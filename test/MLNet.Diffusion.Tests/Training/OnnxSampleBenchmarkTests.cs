@@ -1,6 +1,7 @@
 using MLNet.Diffusion.Bench;
-using MLNet.Diffusion.Tests.Data;
 using TorchSharp;
+using MLNet.Diffusion.Schedulers;
+using MLNet.Diffusion.Tests.Images;
 
 namespace MLNet.Diffusion.Tests.Training;
 

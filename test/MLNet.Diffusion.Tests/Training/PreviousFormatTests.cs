@@ -4,6 +4,7 @@ using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Training;
 using TorchSharp;
+using MLNet.Diffusion.Tests.Engine;
 
 namespace MLNet.Diffusion.Tests.Training;
 

@@ -1,12 +1,11 @@
 using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Bench;
-using MLNet.Diffusion.Data;
-using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Schedulers;
-using MLNet.Diffusion.Tests.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
+using MLNet.Diffusion.Datasets;
+using MLNet.Diffusion.Tests.Images;
 
 namespace MLNet.Diffusion.Tests.Training;
 
