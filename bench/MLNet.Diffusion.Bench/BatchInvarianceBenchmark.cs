@@ -2,6 +2,7 @@ using System.Globalization;
 using MLNet.Diffusion.Models;
 using TorchSharp;
 using static TorchSharp.torch;
+using MLNet.Diffusion.Sampling;
 
 namespace MLNet.Diffusion.Bench;
 

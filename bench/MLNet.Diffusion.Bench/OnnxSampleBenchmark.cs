@@ -8,11 +8,12 @@ using DenseTensor = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>;
 using MLNet.Diffusion.IO;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Onnx;
-using MLNet.Diffusion.Schedulers;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Images;
+using MLNet.Diffusion.ForwardProcess;
+using MLNet.Diffusion.Sampling;
 
 namespace MLNet.Diffusion.Bench;
 
@@ -156,7 +157,7 @@ public static class OnnxSampleBenchmark
 
         // The generator graphs: N steps and 1 step, exactly as DiffusionModel.ToOnnx builds them (ε prediction, the model
         // space encoding, no guidance), plus the N-step graph with x_T and the final model-space x as extra outputs.
-        DiffusionSampler Sampler(int steps) => GeneratorGraph.CreateSampler(workload.NoiseSchedule, PredictionType.Epsilon, SamplerKind.DpmSolverPlusPlus, steps);
+        DiffusionSampler Sampler(int steps) => GeneratorGraph.CreateSampler(workload.NoiseSchedule, PredictionType.Epsilon, Samplers.DpmSolverPlusPlus, steps);
         var graphN = GeneratorGraph.Build(workload.Network, Sampler(n), encoding, 1, false, []);
         var bytesN = graphN.ToByteArray();
         var bytes1 = GeneratorGraph.Build(workload.Network, Sampler(1), encoding, 1, false, []).ToByteArray();
@@ -176,7 +177,7 @@ public static class OnnxSampleBenchmark
             new("TorchSharp", n, steps => Time(() =>
             {
                 using var noise = SampleNoise.PerSample(useeds);
-                var sampler = GeneratorGraph.CreateSampler(workload.NoiseSchedule, PredictionType.Epsilon, SamplerKind.DpmSolverPlusPlus, steps);
+                var sampler = GeneratorGraph.CreateSampler(workload.NoiseSchedule, PredictionType.Epsilon, Samplers.DpmSolverPlusPlus, steps);
                 SamplingLoop.Run(sampler, denoiser, shape, noise, steps).Dispose();
             })),
             new("PyTorch", n, steps => python.RunSampling(1, steps).Ms[0]),
@@ -249,7 +250,7 @@ public static class OnnxSampleBenchmark
 
         using (var noise = SampleNoise.PerSample(useeds))
         {
-            var sampler = GeneratorGraph.CreateSampler(workload.NoiseSchedule, PredictionType.Epsilon, SamplerKind.DpmSolverPlusPlus, n);
+            var sampler = GeneratorGraph.CreateSampler(workload.NoiseSchedule, PredictionType.Epsilon, Samplers.DpmSolverPlusPlus, n);
             ours = SamplingLoop.Run(sampler, UNetDenoiser.Create(workload.Network), shape, noise, n);
         }
 

@@ -1,7 +1,8 @@
 using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
+using MLNet.Diffusion.ForwardProcess;
+using MLNet.Diffusion.Sampling;
 
 namespace MLNet.Diffusion.Bench;
 

@@ -3,9 +3,9 @@ using System.Globalization;
 using MLNet.Diffusion.Training;
 using TorchSharp.Modules;
 using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
+using MLNet.Diffusion.ForwardProcess;
 
 namespace MLNet.Diffusion.Bench;
 

@@ -9,13 +9,14 @@ using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Evaluation;
 using MLNet.Diffusion.IO;
 using MLNet.Diffusion.Onnx;
-using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Training;
 using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Datasets;
 using MLNet.Diffusion.Images;
+using MLNet.Diffusion.ForwardProcess;
+using MLNet.Diffusion.Sampling;
 
 namespace MLNet.Diffusion.Cli;
 

@@ -18,10 +18,12 @@ internal static class ModelFile
     /// format-1 file, which holds no graph).
     /// </summary>
     /// <exception cref="InvalidDataException">The file holds a graph that records no sampler settings.</exception>
-    public static GeneratorSettings? FixedSampler(DiffusionModel model, string path) =>
+    public static (SamplerKind Sampler, int Steps, double Guidance)? FixedSampler(DiffusionModel model, string path) =>
         model.LoadedFormatVersion is null or < 2
             ? null
-            : model.LoadedSampler ?? throw Invalid(path, $"its generator graph has no sampler settings (metadata '{OnnxModelFile.SamplerKey}')");
+            : model.LoadedSampler is { } s
+                ? (Enum.Parse<SamplerKind>(s.Sampler), s.Steps, s.Guidance)
+                : throw Invalid(path, $"its generator graph has no sampler settings (metadata '{OnnxModelFile.SamplerKey}')");
 
     /// <summary>The ONNX bytes of the generator graph in the model file at <paramref name="path"/> (format 2).</summary>
     /// <exception cref="InvalidDataException">The file holds no generator graph.</exception>

@@ -3,13 +3,14 @@ using MLNet.Diffusion.IO;
 using System.IO.Compression;
 using System.Text.Json;
 using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Schedulers;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
 using MLNet.Diffusion.Images;
+using MLNet.Diffusion.ForwardProcess;
+using MLNet.Diffusion.Sampling;
 
 namespace MLNet.Diffusion;
 
@@ -260,8 +261,8 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         ClassifierFreeGuidance.CheckScale(options.Guidance, nameof(options));
 
         var (_, steps, guidance) = GraphSettings(options);
-        var sampler = Onnx.GeneratorGraph.CreateSampler(Schedule, PredictionType, options.Sampler, steps);
-        var settings = new Onnx.GeneratorSettings(options.Sampler, steps, guidance, [.. sampler.Timesteps]);
+        var sampler = Onnx.GeneratorGraph.CreateSampler(Schedule, PredictionType, options.Sampler.ToString(), steps);
+        var settings = new Onnx.GeneratorSettings(options.Sampler.ToString(), steps, guidance, [.. sampler.Timesteps]);
         var metadata = new Dictionary<string, string>
         {
             [Onnx.OnnxModelFile.ManifestKey] = JsonSerializer.Serialize(Manifest(), TrainingCheckpoint.JsonOptions),
@@ -294,7 +295,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         _network.to(device);
         using var scope = torch.NewDisposeScope();
         var labels = Labels(count, options, device);
-        var sampler = Samplers.Create(options.Sampler, Schedule, new SamplerOptions { PredictionType = PredictionType, Eta = options.Eta });
+        var sampler = Samplers.Create(options.Sampler.ToString(), Schedule, new SamplerOptions { PredictionType = PredictionType, Eta = options.Eta });
         var steps = StepsFor(options);
         using var noise = SampleNoise.PerSample(seeds, device);
         var images = SamplingLoop.Run(sampler, UNetDenoiser.Create(_network, labels, labels is null ? 1 : options.Guidance),
@@ -407,7 +408,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
                 {
                     TransformOptions = fixedIn is null
                         ? new GenerationOptions()
-                        : new GenerationOptions { Sampler = fixedIn.Sampler, Steps = fixedIn.Steps, Guidance = fixedIn.Guidance },
+                        : new GenerationOptions { Sampler = Enum.Parse<SamplerKind>(fixedIn.Sampler), Steps = fixedIn.Steps, Guidance = fixedIn.Guidance },
                     LoadedFormatVersion = manifest.FormatVersion,
                     LoadedSampler = fixedIn,
                 };
@@ -447,12 +448,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
     private int StepsFor(GenerationOptions options) => options.Steps ?? DefaultSteps(options.Sampler);
 
     /// <summary>The sampler's usual step count: DDPM all training steps, DDIM 50, DPM-Solver++ 20 (at most the training steps).</summary>
-    internal int DefaultSteps(SamplerKind sampler) => sampler switch
-    {
-        SamplerKind.Ddpm => Schedule.TrainTimesteps,
-        SamplerKind.Ddim => Math.Min(50, Schedule.TrainTimesteps),
-        _ => Math.Min(20, Schedule.TrainTimesteps),
-    };
+    internal int DefaultSteps(SamplerKind sampler) => Samplers.DefaultSteps(sampler.ToString(), Schedule.TrainTimesteps);
 
     private ModelManifest Manifest() => new(FormatName, FormatVersion, LibraryVersion, Config, ScheduleOptions, PredictionType,
         new PreprocessingRecord(Config.ImageSize, Config.InChannels, Preprocessing.Range.Min, Preprocessing.Range.Max, Preprocessing.OffsetImage,

@@ -1,5 +1,3 @@
-using MLNet.Diffusion.Schedulers;
-
 namespace MLNet.Diffusion;
 
 /// <summary>The samplers a <see cref="DiffusionModel"/> generates with.</summary>
@@ -13,16 +11,4 @@ public enum SamplerKind
 
     /// <summary>DDPM ancestral sampling over all training steps.</summary>
     Ddpm,
-}
-
-/// <summary>The sampler of each <see cref="SamplerKind"/>: one place for the TorchSharp path and the ONNX export.</summary>
-internal static class Samplers
-{
-    public static DiffusionSampler Create(SamplerKind kind, NoiseSchedule schedule, SamplerOptions options) => kind switch
-    {
-        SamplerKind.Ddpm => new DdpmSampler(schedule, options),
-        SamplerKind.Ddim => new DdimSampler(schedule, options),
-        SamplerKind.DpmSolverPlusPlus => new DpmSolverMultistepSampler(schedule, options),
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown sampler."),
-    };
 }

@@ -3,10 +3,10 @@ using MLNet.Diffusion.IO;
 using System.IO.Compression;
 using System.Text;
 using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
+using MLNet.Diffusion.ForwardProcess;
 
 namespace MLNet.Diffusion.Tests;
 

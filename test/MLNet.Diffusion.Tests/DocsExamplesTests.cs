@@ -1,10 +1,11 @@
 using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
 using MLNet.Diffusion.Datasets;
 using MLNet.Diffusion.Images;
+using MLNet.Diffusion.ForwardProcess;
+using MLNet.Diffusion.Sampling;
 
 namespace MLNet.Diffusion.Tests;
 

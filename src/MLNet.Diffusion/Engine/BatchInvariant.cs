@@ -26,8 +26,8 @@ namespace MLNet.Diffusion.Engine;
 /// the vector code.</item>
 /// </list>
 /// The other operations of the network are per-image in any batch (GroupNorm's per-group moments, nearest upsampling,
-/// gathers, additions; attention with the care <see cref="Models.AttentionBlock"/> takes), and guidance combines with
-/// exactly rounded operations (<see cref="Schedulers.ClassifierFreeGuidance.Combine"/>). Only the CPU with float32 and a
+/// gathers, additions; attention with the care <c>Models.AttentionBlock</c> takes), and guidance combines with
+/// exactly rounded operations (<c>Sampling.ClassifierFreeGuidance.Combine</c>). Only the CPU with float32 and a
 /// libtorch built with oneDNN is covered (x86-64; TorchSharp's osx-arm64 libtorch has no oneDNN): elsewhere these run
 /// the ordinary operations, which compute the same function.
 /// </summary>

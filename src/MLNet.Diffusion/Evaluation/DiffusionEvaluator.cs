@@ -1,11 +1,11 @@
 using MLNet.Diffusion.Engine;
 using System.Diagnostics;
 using System.Globalization;
-using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Datasets;
+using MLNet.Diffusion.ForwardProcess;
+using MLNet.Diffusion.Sampling;
 
 namespace MLNet.Diffusion.Evaluation;
 

@@ -1,9 +1,9 @@
 using MLNet.Diffusion.IO;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using MLNet.Diffusion.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
+using MLNet.Diffusion.ForwardProcess;
 
 namespace MLNet.Diffusion.Evaluation;
 

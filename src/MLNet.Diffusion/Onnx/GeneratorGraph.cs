@@ -1,8 +1,9 @@
 using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Schedulers;
 using Onnx;
 using TorchSharp;
 using MLNet.Diffusion.Images;
+using MLNet.Diffusion.ForwardProcess;
+using MLNet.Diffusion.Sampling;
 
 namespace MLNet.Diffusion.Onnx;
 
@@ -84,15 +85,19 @@ internal static class GeneratorGraph
     }
 
     /// <summary>The sampler the graph unrolls, with its timesteps set (it validates the step count).</summary>
-    public static DiffusionSampler CreateSampler(NoiseSchedule schedule, PredictionType predictionType, SamplerKind kind, int steps)
+    /// <param name="schedule">The model's noise schedule.</param>
+    /// <param name="predictionType">What the network predicts.</param>
+    /// <param name="name">A <see cref="Samplers"/> name.</param>
+    /// <param name="steps">The sampling steps.</param>
+    public static DiffusionSampler CreateSampler(NoiseSchedule schedule, PredictionType predictionType, string name, int steps)
     {
-        if (kind is not (SamplerKind.Ddim or SamplerKind.DpmSolverPlusPlus))
+        if (!Samplers.IsDeterministic(name))
         {
             throw new ArgumentException(
-                $"An ONNX generator runs a deterministic sampler: DDIM (η = 0) or DPM-Solver++; {kind} draws fresh noise every step.", nameof(kind));
+                $"An ONNX generator runs a deterministic sampler: DDIM (η = 0) or DPM-Solver++; {name} draws fresh noise every step.", nameof(name));
         }
 
-        var sampler = Samplers.Create(kind, schedule, new SamplerOptions { PredictionType = predictionType });
+        var sampler = Samplers.Create(name, schedule, new SamplerOptions { PredictionType = predictionType });
         sampler.SetTimesteps(steps);
         return sampler;
     }

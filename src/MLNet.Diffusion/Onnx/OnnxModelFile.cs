@@ -1,17 +1,17 @@
 using System.IO.Compression;
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Training;
 using Google.Protobuf;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
+using MLNet.Diffusion.Sampling;
 
 namespace MLNet.Diffusion.Onnx;
 
 /// <summary>The sampler settings a generator graph fixes, stored as JSON under <see cref="OnnxModelFile.SamplerKey"/>.</summary>
-internal sealed record GeneratorSettings(SamplerKind Sampler, int Steps, double Guidance, int[] Timesteps);
+internal sealed record GeneratorSettings(string Sampler, int Steps, double Guidance, int[] Timesteps);
 
 /// <summary>
 /// Reads a generator graph back: finds it inside ML.NET's model zip, parses it with limits, and turns its
@@ -85,7 +85,7 @@ internal static class OnnxModelFile
             throw new InvalidDataException($"'{path}' is not a valid model: its sampler settings are not valid JSON ({ex.Message}).", ex);
         }
 
-        if (settings is null || settings.Sampler is not (SamplerKind.Ddim or SamplerKind.DpmSolverPlusPlus) || settings.Steps < 1 ||
+        if (settings is null || !Samplers.IsDeterministic(settings.Sampler) || settings.Steps < 1 ||
             !ClassifierFreeGuidance.IsValidScale(settings.Guidance) || settings.Timesteps?.Length != settings.Steps)
         {
             throw new InvalidDataException($"'{path}' is not a valid model: the sampler settings of its generator graph are not valid ({json}).");

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
-using MLNet.Diffusion.Schedulers;
 using Onnx;
+using MLNet.Diffusion.Sampling;
 
 namespace MLNet.Diffusion.Onnx;
 

@@ -4,10 +4,11 @@ using MLNet.Diffusion.Engine;
 using System.Diagnostics;
 using System.Globalization;
 using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Images;
+using MLNet.Diffusion.ForwardProcess;
+using MLNet.Diffusion.Sampling;
 
 namespace MLNet.Diffusion.Training;
 

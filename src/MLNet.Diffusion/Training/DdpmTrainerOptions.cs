@@ -1,8 +1,8 @@
 using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
+using MLNet.Diffusion.ForwardProcess;
 
 namespace MLNet.Diffusion.Training;
 

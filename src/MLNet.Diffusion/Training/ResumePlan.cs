@@ -1,6 +1,6 @@
 using System.Globalization;
 using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Schedulers;
+using MLNet.Diffusion.ForwardProcess;
 
 namespace MLNet.Diffusion.Training;
 

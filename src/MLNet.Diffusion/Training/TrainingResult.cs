@@ -1,5 +1,5 @@
 using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Schedulers;
+using MLNet.Diffusion.ForwardProcess;
 
 namespace MLNet.Diffusion.Training;
 

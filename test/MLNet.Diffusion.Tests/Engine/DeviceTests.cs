@@ -1,9 +1,9 @@
 using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using MLNet.Diffusion.ForwardProcess;
 
 namespace MLNet.Diffusion.Tests.Engine;
 

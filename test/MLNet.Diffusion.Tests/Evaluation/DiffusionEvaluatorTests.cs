@@ -1,12 +1,12 @@
 using System.Text.Json;
 using MLNet.Diffusion.Evaluation;
 using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
 using MLNet.Diffusion.Datasets;
 using MLNet.Diffusion.Tests.Images;
+using MLNet.Diffusion.ForwardProcess;
 
 namespace MLNet.Diffusion.Tests.Evaluation;
 

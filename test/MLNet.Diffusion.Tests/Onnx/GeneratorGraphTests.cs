@@ -1,8 +1,8 @@
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Onnx;
-using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Training;
 using TorchSharp;
+using MLNet.Diffusion.ForwardProcess;
 
 namespace MLNet.Diffusion.Tests.Onnx;
 

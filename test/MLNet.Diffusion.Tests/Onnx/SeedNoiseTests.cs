@@ -2,8 +2,8 @@ using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNet.Diffusion.Onnx;
-using MLNet.Diffusion.Schedulers;
 using Onnx;
+using MLNet.Diffusion.Sampling;
 
 namespace MLNet.Diffusion.Tests.Onnx;
 

@@ -1,10 +1,10 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.Diffusion.Onnx;
-using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Tests.Onnx;
 using MLNet.Diffusion.Images;
 using MLNet.Diffusion.Tests.Images;
+using MLNet.Diffusion.ForwardProcess;
 
 namespace MLNet.Diffusion.Tests.Pipeline;
 

@@ -4,9 +4,9 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML;
 using MLNet.Diffusion.Onnx;
-using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Tests.Onnx;
 using MLNet.Diffusion.Tests.Images;
+using MLNet.Diffusion.ForwardProcess;
 
 namespace MLNet.Diffusion.Tests.Pipeline;
 

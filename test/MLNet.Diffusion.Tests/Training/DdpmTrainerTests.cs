@@ -1,11 +1,12 @@
 using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.IO;
 using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
 using MLNet.Diffusion.Tests.Engine;
+using MLNet.Diffusion.ForwardProcess;
+using MLNet.Diffusion.Sampling;
 
 namespace MLNet.Diffusion.Tests.Training;
 

@@ -1,7 +1,7 @@
 using MLNet.Diffusion.Bench;
 using TorchSharp;
-using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Tests.Images;
+using MLNet.Diffusion.Sampling;
 
 namespace MLNet.Diffusion.Tests.Training;
 

@@ -1,10 +1,10 @@
 using System.Text.Json.Nodes;
 using MLNet.Diffusion.IO;
 using MLNet.Diffusion.Models;
-using MLNet.Diffusion.Schedulers;
 using MLNet.Diffusion.Training;
 using TorchSharp;
 using MLNet.Diffusion.Tests.Engine;
+using MLNet.Diffusion.ForwardProcess;
 
 namespace MLNet.Diffusion.Tests.Training;
 

@@ -1,11 +1,11 @@
 using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Bench;
-using MLNet.Diffusion.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
 using MLNet.Diffusion.Datasets;
 using MLNet.Diffusion.Tests.Images;
+using MLNet.Diffusion.ForwardProcess;
 
 namespace MLNet.Diffusion.Tests.Training;
 

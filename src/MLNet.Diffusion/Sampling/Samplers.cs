@@ -1,0 +1,45 @@
+using MLNet.Diffusion.ForwardProcess;
+
+namespace MLNet.Diffusion.Sampling;
+
+/// <summary>
+/// The samplers, by the names model files record (the members of the front door's <c>SamplerKind</c>), and what each can
+/// do: one place for the TorchSharp path, the ONNX export and the command line.
+/// </summary>
+internal static class Samplers
+{
+    /// <summary>DPM-Solver++(2M) (Lu et al. 2022).</summary>
+    public const string DpmSolverPlusPlus = nameof(DpmSolverPlusPlus);
+
+    /// <summary>DDIM (Song et al. 2021).</summary>
+    public const string Ddim = nameof(Ddim);
+
+    /// <summary>DDPM ancestral sampling (Ho et al. 2020).</summary>
+    public const string Ddpm = nameof(Ddpm);
+
+    /// <summary>Every sampler's name.</summary>
+    public static IReadOnlyList<string> Names { get; } = [DpmSolverPlusPlus, Ddim, Ddpm];
+
+    /// <summary>The sampler called <paramref name="name"/>.</summary>
+    public static DiffusionSampler Create(string name, NoiseSchedule schedule, SamplerOptions options) => name switch
+    {
+        Ddpm => new DdpmSampler(schedule, options),
+        Ddim => new DdimSampler(schedule, options),
+        DpmSolverPlusPlus => new DpmSolverMultistepSampler(schedule, options),
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, $"Unknown sampler: use one of {string.Join(", ", Names)}."),
+    };
+
+    /// <summary>
+    /// Whether the sampler draws no noise after x_T (DDIM with η = 0, DPM-Solver++), so that a seed fixes the image and the
+    /// whole loop fits in a graph; DDPM and DDIM with η &gt; 0 draw fresh noise every step.
+    /// </summary>
+    public static bool IsDeterministic(string name, double eta = 0) => name == DpmSolverPlusPlus || (name == Ddim && eta == 0);
+
+    /// <summary>The sampler's usual step count: DDPM all training steps, DDIM 50, DPM-Solver++ 20 (at most the training steps).</summary>
+    public static int DefaultSteps(string name, int trainTimesteps) => name switch
+    {
+        Ddpm => trainTimesteps,
+        Ddim => Math.Min(50, trainTimesteps),
+        _ => Math.Min(20, trainTimesteps),
+    };
+}
