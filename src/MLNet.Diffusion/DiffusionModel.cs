@@ -11,6 +11,7 @@ using MLNet.Diffusion.Training;
 using MLNet.Diffusion.Images;
 using MLNet.Diffusion.ForwardProcess;
 using MLNet.Diffusion.Sampling;
+using MLNet.Diffusion.Pipeline;
 
 namespace MLNet.Diffusion;
 
@@ -265,8 +266,8 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         var settings = new Onnx.GeneratorSettings(options.Sampler.ToString(), steps, guidance, [.. sampler.Timesteps]);
         var metadata = new Dictionary<string, string>
         {
-            [Onnx.OnnxModelFile.ManifestKey] = JsonSerializer.Serialize(Manifest(), TrainingCheckpoint.JsonOptions),
-            [Onnx.OnnxModelFile.SamplerKey] = JsonSerializer.Serialize(settings, TrainingCheckpoint.JsonOptions),
+            [Onnx.OnnxModelFile.ManifestKey] = JsonSerializer.Serialize(Manifest(), JsonSettings.Options),
+            [Onnx.OnnxModelFile.SamplerKey] = JsonSerializer.Serialize(settings, JsonSettings.Options),
         };
         var model = Onnx.GeneratorGraph.Build(_network, sampler, Preprocessing, guidance, rgbForGray, metadata);
         return Google.Protobuf.MessageExtensions.ToByteArray(model);
@@ -332,7 +333,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         {
             using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
             var manifest = Manifest() with { FormatVersion = 1, Weights = "ema.safetensors" };
-            Write(zip, ManifestEntry, JsonSerializer.SerializeToUtf8Bytes(manifest, TrainingCheckpoint.JsonOptions));
+            Write(zip, ManifestEntry, JsonSerializer.SerializeToUtf8Bytes(manifest, JsonSettings.Options));
             Write(zip, manifest.Weights, Weights(_network));
         });
     }
@@ -556,7 +557,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
 
         try
         {
-            return root.Deserialize<ModelManifest>(TrainingCheckpoint.JsonOptions) ?? throw Invalid(path, "its manifest is empty");
+            return root.Deserialize<ModelManifest>(JsonSettings.Options) ?? throw Invalid(path, "its manifest is empty");
         }
         catch (JsonException ex)
         {

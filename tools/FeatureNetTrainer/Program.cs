@@ -2,11 +2,11 @@ using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.IO;
 using System.Diagnostics;
 using System.Globalization;
-using MLNet.Diffusion.Evaluation;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
 using MLNet.Diffusion.Datasets;
+using MLNet.Diffusion.Metrics;
 
 namespace FeatureNetTrainer;
 
@@ -32,7 +32,7 @@ public sealed record Settings
     public int? TestLimit { get; init; }
 
     /// <summary>Where to write the weights.</summary>
-    public string Output { get; init; } = Path.Combine("src", "MLNet.Diffusion", "Evaluation", "fid-feature-net.safetensors");
+    public string Output { get; init; } = Path.Combine("src", "MLNet.Diffusion", "Metrics", "fid-feature-net.safetensors");
 }
 
 /// <summary>What a run produced.</summary>

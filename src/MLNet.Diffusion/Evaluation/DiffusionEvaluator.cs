@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 using MLNet.Diffusion.Datasets;
 using MLNet.Diffusion.ForwardProcess;
 using MLNet.Diffusion.Sampling;
+using MLNet.Diffusion.Metrics;
 
 namespace MLNet.Diffusion.Evaluation;
 

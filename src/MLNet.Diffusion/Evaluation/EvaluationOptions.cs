@@ -1,3 +1,5 @@
+using MLNet.Diffusion.Metrics;
+
 
 namespace MLNet.Diffusion.Evaluation;
 

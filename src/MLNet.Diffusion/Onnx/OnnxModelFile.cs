@@ -1,12 +1,12 @@
 using System.IO.Compression;
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using MLNet.Diffusion.Training;
 using Google.Protobuf;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Sampling;
+using MLNet.Diffusion.IO;
 
 namespace MLNet.Diffusion.Onnx;
 
@@ -78,7 +78,7 @@ internal static class OnnxModelFile
         GeneratorSettings? settings;
         try
         {
-            settings = JsonSerializer.Deserialize<GeneratorSettings>(json, TrainingCheckpoint.JsonOptions);
+            settings = JsonSerializer.Deserialize<GeneratorSettings>(json, JsonSettings.Options);
         }
         catch (JsonException ex)
         {

@@ -25,12 +25,6 @@ public sealed class TrainingCheckpoint
 
     private const string ManifestKey = "mlnet-diffusion.checkpoint";
 
-    internal static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        Converters = { new JsonStringEnumConverter() },
-        WriteIndented = false,
-    };
-
     /// <summary>Optimiser steps completed.</summary>
     public required long Step { get; init; }
 
@@ -84,7 +78,7 @@ public sealed class TrainingCheckpoint
             : [];
 
     internal static void Save(string path, TrainingCheckpoint manifest, IEnumerable<KeyValuePair<string, Tensor>> tensors) =>
-        Safetensors.Save(path, tensors, new Dictionary<string, string> { [ManifestKey] = JsonSerializer.Serialize(new Manifest(FormatVersion, manifest), JsonOptions) });
+        Safetensors.Save(path, tensors, new Dictionary<string, string> { [ManifestKey] = JsonSerializer.Serialize(new Manifest(FormatVersion, manifest), JsonSettings.Options) });
 
     /// <summary>
     /// Reads the manifest of the checkpoint <paramref name="path"/> without its tensors: what a run was set up with
@@ -134,7 +128,7 @@ public sealed class TrainingCheckpoint
         Manifest? manifest;
         try
         {
-            manifest = JsonSerializer.Deserialize<Manifest>(json, JsonOptions);
+            manifest = JsonSerializer.Deserialize<Manifest>(json, JsonSettings.Options);
         }
         catch (JsonException ex)
         {

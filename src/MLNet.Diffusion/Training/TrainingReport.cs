@@ -66,7 +66,7 @@ public static class TrainingReport
         }
 
         page.Append("<h2>Configuration</h2>\n<table>\n");
-        using (var options = JsonDocument.Parse(JsonSerializer.Serialize(o, TrainingCheckpoint.JsonOptions)))
+        using (var options = JsonDocument.Parse(JsonSerializer.Serialize(o, JsonSettings.Options)))
         {
             foreach (var property in options.RootElement.EnumerateObject())
             {

@@ -7,6 +7,7 @@ using MLNet.Diffusion.Training;
 using MLNet.Diffusion.Datasets;
 using MLNet.Diffusion.Tests.Images;
 using MLNet.Diffusion.ForwardProcess;
+using MLNet.Diffusion.Metrics;
 
 namespace MLNet.Diffusion.Tests.Evaluation;
 

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace MLNet.Diffusion;
+namespace MLNet.Diffusion.Pipeline;
 
 /// <summary>
 /// <see cref="DiffusionModel.GetRowToRowMapper"/>: generation one row at a time (what ML.NET's <c>PredictionEngine</c> calls), or a

@@ -1,11 +1,11 @@
 using System.Globalization;
 using MLNet.Diffusion.Engine;
-using MLNet.Diffusion.Evaluation;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Tests.Images;
+using MLNet.Diffusion.Metrics;
 
-namespace MLNet.Diffusion.Tests.Evaluation;
+namespace MLNet.Diffusion.Tests.Metrics;
 
 [TestClass]
 public sealed class FrechetDistanceTests

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace MLNet.Diffusion;
+namespace MLNet.Diffusion.Pipeline;
 
 /// <summary>
 /// The view <see cref="DiffusionModel.Transform"/> returns for a view of seeds: the input's rows plus generated image and pixel

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace MLNet.Diffusion;
+namespace MLNet.Diffusion.Pipeline;
 
 /// <summary>Getters of the generated image and pixel columns, shared by the generated view's cursors and the row mapper's rows.</summary>
 internal static class GenerationGetters

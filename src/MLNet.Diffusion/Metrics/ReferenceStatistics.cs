@@ -3,7 +3,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Datasets;
 
-namespace MLNet.Diffusion.Evaluation;
+namespace MLNet.Diffusion.Metrics;
 
 /// <summary>
 /// The FID reference: the feature statistics of the 10,000 Fashion-MNIST test images. They are computed on first use

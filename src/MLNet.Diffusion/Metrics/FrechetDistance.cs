@@ -1,4 +1,4 @@
-namespace MLNet.Diffusion.Evaluation;
+namespace MLNet.Diffusion.Metrics;
 
 /// <summary>
 /// The Fréchet distance between two Gaussians (Dowson and Landau 1982), which FID (Heusel et al. 2017) applies to the

@@ -1,18 +1,18 @@
 using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.IO;
-using MLNet.Diffusion.Evaluation;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Datasets;
 using MLNet.Diffusion.Tests.Images;
+using MLNet.Diffusion.Metrics;
 
-namespace MLNet.Diffusion.Tests.Evaluation;
+namespace MLNet.Diffusion.Tests.Metrics;
 
 [TestClass]
 public sealed class FeatureNetworkTests
 {
     private static string CommittedWeightsPath([System.Runtime.CompilerServices.CallerFilePath] string here = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(here)!, "../../../src/MLNet.Diffusion/Evaluation/fid-feature-net.safetensors"));
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(here)!, "../../../src/MLNet.Diffusion/Metrics/fid-feature-net.safetensors"));
 
     [TestMethod]
     public void LoadPretrained_CommittedWeights_MatchTheirRecordedHash()

@@ -2,7 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
 
-namespace MLNet.Diffusion;
+namespace MLNet.Diffusion.Pipeline;
 
 /// <summary>
 /// What <c>mlContext.Model.Save</c> writes for a <see cref="DiffusionModel"/>: ML.NET does not let a third-party

@@ -5,7 +5,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using TorchSharp.Modules;
 
-namespace MLNet.Diffusion.Evaluation;
+namespace MLNet.Diffusion.Metrics;
 
 /// <summary>
 /// The feature network of our FID: a small CNN classifier for 28×28 grayscale Fashion-MNIST images in [−1, 1]
@@ -25,12 +25,12 @@ public sealed class FeatureNetwork : nn.Module<Tensor, Tensor>
     public const int ImageSize = 28;
 
     /// <summary>
-    /// The SHA-256 of the committed weights (<c>Evaluation/fid-feature-net.safetensors</c>, embedded in the assembly),
+    /// The SHA-256 of the committed weights (<c>Metrics/fid-feature-net.safetensors</c>, embedded in the assembly),
     /// checked on every load. It also names the cached reference statistics, so new weights never meet old statistics.
     /// </summary>
     public const string PretrainedSha256 = "b64dcb0bb57f263967ac68afe6ebcfa3238fb96588382a17e7a174d722a633a9";
 
-    internal const string ResourceName = "MLNet.Diffusion.Evaluation.fid-feature-net.safetensors";
+    internal const string ResourceName = "MLNet.Diffusion.Metrics.fid-feature-net.safetensors";
 
     private readonly Conv2d _conv1;
     private readonly Conv2d _conv2;

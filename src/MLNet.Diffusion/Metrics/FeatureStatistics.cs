@@ -3,7 +3,7 @@ using System.Globalization;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MLNet.Diffusion.Evaluation;
+namespace MLNet.Diffusion.Metrics;
 
 /// <summary>
 /// The Gaussian that FID fits to a set of feature vectors: their mean and their covariance (normalised by N − 1),

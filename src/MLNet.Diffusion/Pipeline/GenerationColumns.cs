@@ -3,7 +3,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
 using MLNet.Diffusion.Pipeline;
 
-namespace MLNet.Diffusion;
+namespace MLNet.Diffusion.Pipeline;
 
 /// <summary>
 /// A <see cref="DiffusionModel"/>'s generation bound to an input schema: which input columns hold seeds and labels, and the
