@@ -12,6 +12,7 @@ using MLNet.Diffusion.Images;
 using MLNet.Diffusion.ForwardProcess;
 using MLNet.Diffusion.Sampling;
 using MLNet.Diffusion.Pipeline;
+using MLNet.Diffusion.ModelFormat;
 
 namespace MLNet.Diffusion;
 
@@ -48,13 +49,10 @@ namespace MLNet.Diffusion;
 public sealed class DiffusionModel : ITransformer, IDisposable
 {
     /// <summary>The model zip format this library writes (and the newest it reads).</summary>
-    public const int FormatVersion = 2;
+    public const int FormatVersion = ModelFile.FormatVersion;
 
     /// <summary>The largest entry a model zip may hold (4 GiB; the ddpm-cifar10 weights are 143 MB).</summary>
     public const long DefaultMaxEntryBytes = 4L << 30;
-
-    private const string ManifestEntry = "manifest.json";
-    private const string FormatName = "mlnet-diffusion-model";
 
     private readonly UNet2D _network;
 
@@ -262,15 +260,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         ClassifierFreeGuidance.CheckScale(options.Guidance, nameof(options));
 
         var (_, steps, guidance) = GraphSettings(options);
-        var sampler = Onnx.GeneratorGraph.CreateSampler(Schedule, PredictionType, options.Sampler.ToString(), steps);
-        var settings = new Onnx.GeneratorSettings(options.Sampler.ToString(), steps, guidance, [.. sampler.Timesteps]);
-        var metadata = new Dictionary<string, string>
-        {
-            [Onnx.OnnxModelFile.ManifestKey] = JsonSerializer.Serialize(Manifest(), JsonSettings.Options),
-            [Onnx.OnnxModelFile.SamplerKey] = JsonSerializer.Serialize(settings, JsonSettings.Options),
-        };
-        var model = Onnx.GeneratorGraph.Build(_network, sampler, Preprocessing, guidance, rgbForGray, metadata);
-        return Google.Protobuf.MessageExtensions.ToByteArray(model);
+        return ModelFileWriter.Graph(_network, Schedule, PredictionType, Preprocessing, Manifest(), options.Sampler.ToString(), steps, guidance, rgbForGray);
     }
 
     /// <summary>Images for <paramref name="seeds"/> (and per-image <paramref name="labels"/>) as planar 0–255 floats [N, C, H, W], rounded and clamped.</summary>
@@ -327,16 +317,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
     /// Writes the previous model file format (version 1: manifest.json and ema.safetensors in our own zip), which
     /// <see cref="Load"/> still reads; kept so that the compatibility is tested against real version-1 files.
     /// </summary>
-    internal void SaveFormatVersion1(string path)
-    {
-        AtomicFile.Write(path, stream =>
-        {
-            using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
-            var manifest = Manifest() with { FormatVersion = 1, Weights = "ema.safetensors" };
-            Write(zip, ManifestEntry, JsonSerializer.SerializeToUtf8Bytes(manifest, JsonSettings.Options));
-            Write(zip, manifest.Weights, Weights(_network));
-        });
-    }
+    internal void SaveFormatVersion1(string path) => ModelFileWriter.WriteFormatVersion1(path, Manifest(), _network);
 
     /// <summary>
     /// Reads a model zip, checking everything before any weight is used: the format and its version, entry names
@@ -353,86 +334,25 @@ public sealed class DiffusionModel : ITransformer, IDisposable
     /// <exception cref="InvalidDataException">The file is not a valid model; the message names the file and the reason.</exception>
     public static DiffusionModel Load(string path, string device = "auto", long maxEntryBytes = DefaultMaxEntryBytes)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
-        }
-
-        var target = Devices.Parse(device);
-        target.EnsureAvailable();
+        var file = ModelFileReader.Read(path, device, maxEntryBytes);
         try
         {
-            using var zip = ZipFile.OpenRead(path);
-            foreach (var entry in zip.Entries)
+            // The sampler settings fixed in the graph become the transform's, so LoadModel and mlContext.Model.Load
+            // of one file generate the same images.
+            var fixedIn = file.FixedIn;
+            return new DiffusionModel(file.Network, file.Manifest.Schedule, file.Manifest.PredictionType, file.Manifest.Training, file.Preprocessing)
             {
-                CheckEntry(entry, maxEntryBytes, path);
-            }
-
-            UNet2D network;
-            ModelManifest manifest;
-            Onnx.GeneratorSettings? fixedIn = null;
-            if (zip.GetEntry(ManifestEntry) is { } manifestEntry)
-            {
-                // Format version 1: our own zip (manifest.json + safetensors).
-                manifest = ReadManifest(ReadAll(manifestEntry, 1 << 20), path);
-                network = ReadNetwork(zip, manifest.Weights, manifest.Model.Validated(), path, target)
-                    ?? throw Invalid(path, $"the manifest names weights '{manifest.Weights}' but the archive has no such entry");
-            }
-            else
-            {
-                // Format version 2: ML.NET's model zip with the generator graph; the weights are its initializers.
-                var graph = Onnx.OnnxModelFile.Find(zip, path)
-                    ?? throw Invalid(path, "it holds neither an MLNet.Diffusion generator graph nor a manifest.json (is it a model saved by MLNet.Diffusion?)");
-                var json = Onnx.OnnxModelFile.Metadata(graph, Onnx.OnnxModelFile.ManifestKey)!;
-                manifest = ReadManifest(System.Text.Encoding.UTF8.GetBytes(json), path);
-                fixedIn = Onnx.OnnxModelFile.Settings(graph, path);
-                var weights = Onnx.OnnxModelFile.Weights(graph, path);
-                try
-                {
-                    network = LoadNetwork(weights, manifest.Model.Validated(), path, "the graph's initializers", target);
-                }
-                finally
-                {
-                    foreach (var tensor in weights.Values)
-                    {
-                        tensor.Dispose();
-                    }
-                }
-            }
-
-            try
-            {
-                // The sampler settings fixed in the graph become the transform's, so LoadModel and mlContext.Model.Load
-                // of one file generate the same images.
-                return new DiffusionModel(network, manifest.Schedule, manifest.PredictionType, manifest.Training, manifest.Preprocessing.ToEncoding(path, manifest.Model))
-                {
-                    TransformOptions = fixedIn is null
-                        ? new GenerationOptions()
-                        : new GenerationOptions { Sampler = Enum.Parse<SamplerKind>(fixedIn.Sampler), Steps = fixedIn.Steps, Guidance = fixedIn.Guidance },
-                    LoadedFormatVersion = manifest.FormatVersion,
-                    LoadedSampler = fixedIn,
-                };
-            }
-            catch
-            {
-                network.Dispose();
-                throw;
-            }
+                TransformOptions = fixedIn is null
+                    ? new GenerationOptions()
+                    : new GenerationOptions { Sampler = Enum.Parse<SamplerKind>(fixedIn.Sampler), Steps = fixedIn.Steps, Guidance = fixedIn.Guidance },
+                LoadedFormatVersion = file.Manifest.FormatVersion,
+                LoadedSampler = fixedIn,
+            };
         }
-        catch (InvalidDataException ex) when (!ex.Message.StartsWith($"'{path}'", StringComparison.Ordinal))
+        catch
         {
-            if (string.Equals(Path.GetExtension(path), ".onnx", StringComparison.OrdinalIgnoreCase))
-            {
-                throw Invalid(path, "it is not a zip: an .onnx file holds a generator graph alone (what export writes), and models are read from " +
-                    "the model .zip that holds it", ex);
-            }
-
-            throw Invalid(path, $"the archive is damaged or truncated ({ex.Message})", ex);
-        }
-        catch (ArgumentException ex)
-        {
-            throw Invalid(path, ex.Message, ex);
+            file.Network.Dispose();
+            throw;
         }
     }
 
@@ -451,11 +371,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
     /// <summary>The sampler's usual step count: DDPM all training steps, DDIM 50, DPM-Solver++ 20 (at most the training steps).</summary>
     internal int DefaultSteps(SamplerKind sampler) => Samplers.DefaultSteps(sampler.ToString(), Schedule.TrainTimesteps);
 
-    private ModelManifest Manifest() => new(FormatName, FormatVersion, LibraryVersion, Config, ScheduleOptions, PredictionType,
-        new PreprocessingRecord(Config.ImageSize, Config.InChannels, Preprocessing.Range.Min, Preprocessing.Range.Max, Preprocessing.OffsetImage,
-            Preprocessing.ScaleImage, Preprocessing.Colors, Preprocessing.Interleaved, Preprocessing.Resizing), Training, Onnx.UNetGraph.Prefix, null);
-
-    private static string LibraryVersion => typeof(DiffusionModel).Assembly.GetName().Version?.ToString() ?? "unknown";
+    private ModelManifest Manifest() => ModelManifest.Create(Config, ScheduleOptions, PredictionType, Preprocessing, Training);
 
     /// <summary>Refuses labels outside 0 to classes − 1 that are not <see cref="GenerationOptions.UnconditionalLabel"/>.</summary>
     /// <exception cref="ArgumentException">The model is unconditional, or a label is out of range (naming them).</exception>
@@ -492,151 +408,4 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         var nullLabel = (long)Config.NumClasses!.Value;
         return torch.tensor(labels.Select(l => l == GenerationOptions.UnconditionalLabel ? nullLabel : l).ToArray(), device: device);
     }
-
-    private static byte[] Weights(UNet2D network)
-    {
-        using var scope = torch.NewDisposeScope();
-        return Safetensors.Serialize(network.state_dict().Select(p => KeyValuePair.Create(p.Key, p.Value.to(torch.CPU))));
-    }
-
-    private static void Write(ZipArchive zip, string name, byte[] bytes)
-    {
-        using var stream = zip.CreateEntry(name, CompressionLevel.Fastest).Open();
-        stream.Write(bytes);
-    }
-
-    private static void CheckEntry(ZipArchiveEntry entry, long maxEntryBytes, string path)
-    {
-        var name = entry.FullName;
-        var segments = name.Split('/', '\\');
-        if (name.Length == 0 || Path.IsPathRooted(name) || name.Contains('\\', StringComparison.Ordinal) || segments.Any(s => s is ".." || s.Contains(':', StringComparison.Ordinal)))
-        {
-            throw Invalid(path, $"entry '{name}' would escape the archive");
-        }
-
-        if (entry.Length > maxEntryBytes || entry.Length < 0)
-        {
-            throw Invalid(path, $"entry '{name}' claims {entry.Length} bytes, over the limit of {maxEntryBytes}");
-        }
-    }
-
-    private static ModelManifest ReadManifest(byte[] json, string path)
-    {
-        if (json.Length > 1 << 20)
-        {
-            throw Invalid(path, $"its manifest is {json.Length} bytes, over the 1 MiB limit");
-        }
-
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(json);
-        }
-        catch (JsonException ex)
-        {
-            throw Invalid(path, $"its manifest is not JSON ({ex.Message})", ex);
-        }
-
-        using var parsed = document;
-        var root = document.RootElement;
-        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty(nameof(ModelManifest.Format), out var format) || format.GetString() != FormatName)
-        {
-            throw Invalid(path, $"its {ManifestEntry} is not an {FormatName} manifest");
-        }
-
-        var version = root.TryGetProperty(nameof(ModelManifest.FormatVersion), out var v) && v.TryGetInt32(out var n) ? n : -1;
-        if (version > FormatVersion)
-        {
-            throw Invalid(path, $"it has format version {version}, newer than this library reads ({FormatVersion}); upgrade MLNet.Diffusion");
-        }
-
-        if (version < 1)
-        {
-            throw Invalid(path, $"its format version is missing or invalid");
-        }
-
-        try
-        {
-            return root.Deserialize<ModelManifest>(JsonSettings.Options) ?? throw Invalid(path, "its manifest is empty");
-        }
-        catch (JsonException ex)
-        {
-            throw Invalid(path, $"its manifest does not describe a model ({ex.Message})", ex);
-        }
-    }
-
-    private static UNet2D? ReadNetwork(ZipArchive zip, string entryName, UNetConfig config, string path, Device device)
-    {
-        var entry = zip.GetEntry(entryName);
-        if (entry is null)
-        {
-            return null;
-        }
-
-        using var content = Safetensors.Deserialize(ReadAll(entry), $"{path}:{entryName}");
-        return LoadNetwork(content.Tensors, config, path, entryName, device);
-    }
-
-    private static UNet2D LoadNetwork(IReadOnlyDictionary<string, Tensor> weights, UNetConfig config, string path, string source, Device device)
-    {
-        var network = new UNet2D(config);
-        try
-        {
-            var wrongType = weights.Where(p => p.Value.dtype != ScalarType.Float32).Select(p => $"{p.Key} is {p.Value.dtype.Name()}").ToList();
-            if (wrongType.Count > 0)
-            {
-                throw Invalid(path, $"{source} holds tensors that are not float32: {string.Join(", ", wrongType)}");
-            }
-
-            network.LoadStateDict(weights);
-            network.to(device);
-            network.eval();
-            return network;
-        }
-        catch
-        {
-            network.Dispose();
-            throw;
-        }
-    }
-
-    private static byte[] ReadAll(ZipArchiveEntry entry, long limit)
-    {
-        if (entry.Length > limit)
-        {
-            throw new InvalidDataException($"entry '{entry.FullName}' is {entry.Length} bytes, over the {limit}-byte limit");
-        }
-
-        return ReadAll(entry);
-    }
-
-    private static byte[] ReadAll(ZipArchiveEntry entry)
-    {
-        using var stream = entry.Open();
-        return BoundedRead.Exactly(stream, entry.Length, $"entry '{entry.FullName}'");
-    }
-
-    private static InvalidDataException Invalid(string path, string reason, Exception? inner = null) =>
-        new($"'{path}' is not a valid model: {reason}.", inner);
-
-    // Format version 1 began with the first four fields (model space [−1, 1]); the encoding fields were added later and are optional.
-    private sealed record PreprocessingRecord(int ImageSize, int Channels, double RangeMin, double RangeMax, float? OffsetImage = null, float? ScaleImage = null,
-        PixelColors? Colors = null, bool? Interleaved = null, ImageResizeMode? Resizing = null)
-    {
-        public PixelEncoding ToEncoding(string path, UNetConfig config)
-        {
-            var model = PixelEncoding.ModelSpace(config.InChannels);
-            var encoding = new PixelEncoding(Colors ?? model.Colors, OffsetImage ?? model.OffsetImage, ScaleImage ?? model.ScaleImage, Interleaved ?? false, Resizing);
-            if (!float.IsFinite(encoding.OffsetImage) || !float.IsFinite(encoding.ScaleImage) || encoding.ScaleImage == 0 ||
-                (encoding.Colors == PixelColors.Gray ? 1 : 3) != config.InChannels)
-            {
-                throw Invalid(path, $"its preprocessing ({encoding}) does not fit a {config.InChannels}-channel model");
-            }
-
-            return encoding;
-        }
-    }
-
-    private sealed record ModelManifest(string Format, int FormatVersion, string LibraryVersion, UNetConfig Model, NoiseScheduleOptions Schedule,
-        PredictionType PredictionType, PreprocessingRecord Preprocessing, TrainingSummary? Training, string Weights, string? RawWeights);
 }

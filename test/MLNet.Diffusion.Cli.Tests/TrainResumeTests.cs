@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using MLNet.Diffusion.IO;
+using MLNet.Diffusion.ModelFormat;
 
 namespace MLNet.Diffusion.Cli.Tests;
 

@@ -1,4 +1,4 @@
-namespace MLNet.Diffusion;
+namespace MLNet.Diffusion.ModelFormat;
 
 /// <summary>What a model zip records about the training run that produced it.</summary>
 /// <param name="Steps">Optimiser steps.</param>
