@@ -14,20 +14,11 @@ namespace MLNet.Diffusion.Tests;
 [TestClass]
 public sealed partial class LayerTests
 {
-    // Report-only while the namespaces move into their layers (LAYERS_ENFORCED=1 enforces).
-    private static readonly bool Enforcing = Environment.GetEnvironmentVariable("LAYERS_ENFORCED") == "1";
-
     [TestMethod]
     public void Library_ReferencesOnlyItsOwnAndLowerLayers()
     {
         var layers = Layers.Read(Path.Combine(RepositoryTests.Root, "docs", "architecture.md"));
         var violations = Violations(layers);
-        if (!Enforcing)
-        {
-            Console.WriteLine($"{violations.Count} references break docs/architecture.md's layers (report only):\n{string.Join("\n", violations)}");
-            return;
-        }
-
         Assert.IsEmpty(violations, $"{violations.Count} references break docs/architecture.md's layers:\n{string.Join("\n", violations)}");
     }
 
@@ -47,12 +38,6 @@ public sealed partial class LayerTests
     {
         var layers = Layers.Read(Path.Combine(RepositoryTests.Root, "docs", "architecture.md"));
         var unknown = LibraryTypes().Select(t => NamespaceOf(t)).Distinct().Where(n => layers.LayerOf(n) < 0).ToList();
-        if (!Enforcing)
-        {
-            Console.WriteLine($"namespaces in no layer (report only): {string.Join(", ", unknown)}");
-            return;
-        }
-
         Assert.IsEmpty(unknown, $"namespaces that docs/architecture.md places in no layer: {string.Join(", ", unknown)}");
     }
 
