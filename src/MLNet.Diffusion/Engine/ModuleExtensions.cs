@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace MLNet.Diffusion.Engine;
 
 /// <summary>State-dict loading with one clear error, parameter counts and gradient zeroing, for any TorchSharp module.</summary>
-public static class ModuleExtensions
+internal static class ModuleExtensions
 {
     /// <summary>The number of scalar parameters of <paramref name="module"/> and its submodules.</summary>
     public static long ParameterCount(this nn.Module module)

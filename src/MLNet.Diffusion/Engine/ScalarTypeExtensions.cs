@@ -3,7 +3,7 @@ using TorchSharp;
 namespace MLNet.Diffusion.Engine;
 
 /// <summary>Names and sizes of TorchSharp's element types, as this project writes them in messages and files.</summary>
-public static class ScalarTypeExtensions
+internal static class ScalarTypeExtensions
 {
     /// <summary>Whether <paramref name="type"/> holds floating-point numbers.</summary>
     public static bool IsFloatingPoint(this torch.ScalarType type) =>

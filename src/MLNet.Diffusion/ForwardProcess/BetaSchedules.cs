@@ -1,7 +1,7 @@
 namespace MLNet.Diffusion.ForwardProcess;
 
 /// <summary>The β_t layouts as pure functions, computed in double precision.</summary>
-public static class BetaSchedules
+internal static class BetaSchedules
 {
     /// <summary>Evenly spaced β from <paramref name="start"/> to <paramref name="end"/> inclusive.</summary>
     public static double[] Linear(int timesteps, double start, double end) => Linspace(start, end, timesteps);

@@ -12,7 +12,7 @@ namespace MLNet.Diffusion.IO;
 /// (<c>{"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {..}}</c>),
 /// then the raw little-endian tensor bytes. No code runs on load; every field is validated.
 /// </summary>
-public static class Safetensors
+internal static class Safetensors
 {
     /// <summary>The largest header accepted (the reference implementation's limit).</summary>
     public const long MaxHeaderBytes = 100_000_000;

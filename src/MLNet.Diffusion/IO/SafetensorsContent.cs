@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace MLNet.Diffusion.IO;
 
 /// <summary>The tensors and metadata read from a safetensors file. Disposing it disposes the tensors.</summary>
-public sealed class SafetensorsContent : IDisposable
+internal sealed class SafetensorsContent : IDisposable
 {
     internal SafetensorsContent(Dictionary<string, Tensor> tensors, Dictionary<string, string> metadata)
     {

@@ -11,7 +11,7 @@ namespace MLNet.Diffusion.Metrics;
 /// feature network's hash and the test file's hash, so that new weights or other data never meet stale statistics.
 /// They are not committed because they are a function of two things that are (the weights and Debian's data set).
 /// </summary>
-public static class ReferenceStatistics
+internal static class ReferenceStatistics
 {
     /// <summary>
     /// <c>$XDG_CACHE_HOME/mlnet-diffusion</c> (<c>~/.cache/mlnet-diffusion</c> when unset) on Linux and macOS, the local

@@ -9,7 +9,7 @@ namespace MLNet.Diffusion.Models;
 /// Self-attention over the pixels of a feature map: GroupNorm, a 1×1 conv to queries, keys and values,
 /// softmax(q·kᵀ/√d)·v per head, a zero-initialised 1×1 output projection, plus the input.
 /// </summary>
-public sealed class AttentionBlock : nn.Module
+internal sealed class AttentionBlock : nn.Module
 {
     private readonly int _heads;
     private readonly GroupNorm _norm;

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace MLNet.Diffusion.Models;
 
 /// <summary>TorchSharp layers created the way PyTorch creates them, where TorchSharp 0.107 differs.</summary>
-public static class Layers
+internal static class Layers
 {
     /// <summary>
     /// <c>nn.GroupNorm</c> with PyTorch's initial affine parameters, weight 1 and bias 0. TorchSharp 0.107 leaves them

@@ -10,7 +10,7 @@ namespace MLNet.Diffusion.Models;
 /// GroupNorm → SiLU → dropout → conv3×3 (zero-initialised, so the block starts as the identity), plus the
 /// input (through a 1×1 conv when the channel count changes).
 /// </summary>
-public sealed class ResidualBlock : nn.Module
+internal sealed class ResidualBlock : nn.Module
 {
     private readonly GroupNorm _norm1;
     private readonly Conv2d _conv1;
