@@ -96,7 +96,7 @@ public static class Program
             CheckpointEvery = (int)Math.Max(1, settings.Steps / 4),
         };
         var every = Math.Max(1, settings.Steps / 20);
-        var progress = new Reporter(p =>
+        var progress = new SynchronousProgress<TrainingProgress>(p =>
         {
             if (p.Step % every == 0 || p.Step == p.TotalSteps)
             {
@@ -127,10 +127,5 @@ public static class Program
         log.WriteLine($"wrote {report}");
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trained {result.Steps} steps in {result.Elapsed:hh\\:mm\\:ss}: {result.ImagesPerSecond:F1} images/s; last checkpoint {result.LastCheckpoint}"));
         return DiffusionModel.FromTraining(result);
-    }
-
-    private sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
     }
 }

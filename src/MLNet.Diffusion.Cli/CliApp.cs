@@ -17,6 +17,7 @@ using MLNet.Diffusion.Datasets;
 using MLNet.Diffusion.Images;
 using MLNet.Diffusion.ForwardProcess;
 using MLNet.Diffusion.Sampling;
+using MLNet.Diffusion.ModelFormat;
 
 namespace MLNet.Diffusion.Cli;
 
@@ -345,23 +346,19 @@ public static class CliApp
 
         var wanted = model.GraphSettings(options);
         var fromFile = ModelFile.FixedSampler(model, path) is { } fixedIn && (fixedIn.Sampler, fixedIn.Steps, fixedIn.Guidance) == wanted;
-        var graph = fromFile ? ModelFile.GraphBytes(path) : model.ToOnnx(options);
         PrepareOutput("--out", target, folder: !grid);
         output.WriteLine(string.Create(s_invariant,
             $"engine onnx: {(fromFile ? "the graph in the model file" : "a graph built from the model's weights")}: {SamplerName(wanted.Sampler)}, {wanted.Steps} steps, guidance {wanted.Guidance}"));
-        using var generator = new OnnxGenerator(graph);
-        var pixels = new float[(long)count * generator.Channels * generator.ImageSize * generator.ImageSize];
-        var offset = 0;
+        using var generator = fromFile ? OnnxGenerator.FromModelFile(path) : new OnnxGenerator(model.ToOnnx(options));
+        var images = new List<Image>(count);
         for (var first = 0; first < count; first += OnnxBatch)
         {
             var n = Math.Min(OnnxBatch, count - first);
             var seeds = Enumerable.Range(first, n).Select(i => (long)options.Seed + i).ToArray();
-            var batch = generator.Generate(seeds, labels?[first..(first + n)]);
-            batch.CopyTo(pixels, offset);
-            offset += batch.Length;
+            images.AddRange(generator.GenerateImages(seeds, labels?[first..(first + n)]));
         }
 
-        return ModelFile.ToImages(pixels, count, generator.Channels, generator.ImageSize);
+        return [.. images];
     }
 
     private static Command InfoCommand(TextWriter output)

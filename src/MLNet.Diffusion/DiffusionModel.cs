@@ -308,10 +308,17 @@ public sealed class DiffusionModel : ITransformer, IDisposable
     }
 
     /// <summary>The format version of the file <see cref="Load"/> read this model from; null for a model not loaded from a file.</summary>
-    internal int? LoadedFormatVersion { get; private init; }
+    public int? LoadedFormatVersion { get; private init; }
 
     /// <summary>The sampler settings fixed in the generator graph of that file; null for a format-1 file or a graph that records none.</summary>
     internal Onnx.GeneratorSettings? LoadedSampler { get; private init; }
+
+    /// <summary>
+    /// The sampler, steps and guidance fixed in the generator graph of the file <see cref="Load"/> read this model from;
+    /// null for a format-1 file, a graph that records none, or a model not loaded from a file.
+    /// </summary>
+    public (SamplerKind Sampler, int Steps, double Guidance)? LoadedGraphSettings =>
+        LoadedSampler is { } s ? (Enum.Parse<SamplerKind>(s.Sampler), s.Steps, s.Guidance) : null;
 
     /// <summary>
     /// Writes the previous model file format (version 1: manifest.json and ema.safetensors in our own zip), which
@@ -363,19 +370,23 @@ public sealed class DiffusionModel : ITransformer, IDisposable
     /// The sampler, steps and guidance a generator graph made for <paramref name="options"/> fixes: the sampler's default
     /// steps when none are given, and guidance 1 for an unconditional model (which has nothing to steer toward).
     /// </summary>
-    internal (SamplerKind Sampler, int Steps, double Guidance) GraphSettings(GenerationOptions options) =>
+    /// <param name="options">The generation options a graph is asked for.</param>
+    public (SamplerKind Sampler, int Steps, double Guidance) GraphSettings(GenerationOptions options) =>
         (options.Sampler, StepsFor(options), Config.NumClasses is null ? 1 : options.Guidance);
 
     private int StepsFor(GenerationOptions options) => options.Steps ?? DefaultSteps(options.Sampler);
 
     /// <summary>The sampler's usual step count: DDPM all training steps, DDIM 50, DPM-Solver++ 20 (at most the training steps).</summary>
-    internal int DefaultSteps(SamplerKind sampler) => Samplers.DefaultSteps(sampler.ToString(), Schedule.TrainTimesteps);
+    /// <param name="sampler">The sampler.</param>
+    public int DefaultSteps(SamplerKind sampler) => Samplers.DefaultSteps(sampler.ToString(), Schedule.TrainTimesteps);
 
     private ModelManifest Manifest() => ModelManifest.Create(Config, ScheduleOptions, PredictionType, Preprocessing, Training);
 
     /// <summary>Refuses labels outside 0 to classes − 1 that are not <see cref="GenerationOptions.UnconditionalLabel"/>.</summary>
     /// <exception cref="ArgumentException">The model is unconditional, or a label is out of range (naming them).</exception>
-    internal void CheckLabels(IEnumerable<int> labels, string parameterName)
+    /// <param name="labels">The labels.</param>
+    /// <param name="parameterName">The parameter (or option) the message names.</param>
+    public void CheckLabels(IEnumerable<int> labels, string parameterName)
     {
         if (Config.NumClasses is not { } classes)
         {

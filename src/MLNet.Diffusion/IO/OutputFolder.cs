@@ -5,12 +5,12 @@ namespace MLNet.Diffusion.IO;
 /// its parents), and a file is created in it and removed. Every error names the path as the caller gave it, never a
 /// temporary file. Shared by the trainer (checkpoints, the report) and the command line (every output of every command).
 /// </summary>
-internal static class OutputFolder
+public static class OutputFolder
 {
     /// <summary>Prepares the folder that will hold the file <paramref name="file"/>; errors name <paramref name="file"/> as given.</summary>
     /// <exception cref="IOException">The path is a folder, or its folder cannot be created or written.</exception>
     /// <exception cref="UnauthorizedAccessException">Permission to create or write the folder is denied.</exception>
-    internal static void PrepareFor(string file)
+    public static void PrepareFor(string file)
     {
         ArgumentException.ThrowIfNullOrEmpty(file);
         if (Directory.Exists(file))
@@ -25,7 +25,7 @@ internal static class OutputFolder
     /// <summary>Prepares the folder <paramref name="folder"/> to receive files; errors name it as given.</summary>
     /// <exception cref="IOException">The path is a file, or the folder cannot be created or written.</exception>
     /// <exception cref="UnauthorizedAccessException">Permission to create or write the folder is denied.</exception>
-    internal static void Prepare(string folder) => Prepare(Path.GetFullPath(folder), folder);
+    public static void Prepare(string folder) => Prepare(Path.GetFullPath(folder), folder);
 
     private static void Prepare(string fullFolder, string given)
     {

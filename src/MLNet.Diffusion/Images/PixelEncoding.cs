@@ -28,6 +28,15 @@ public sealed record PixelEncoding(PixelColors Colors, float OffsetImage, float 
         return float.IsNaN(pixel) ? (byte)0 : (byte)Math.Clamp(pixel, 0, 255);
     }
 
+    /// <summary>
+    /// The byte of a whole-pixel value (0–255, what a generator graph outputs), rounded (halves to even) and clamped; a
+    /// value that is not a number means sampling diverged, an <see cref="InvalidOperationException"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The value is NaN.</exception>
+    public static byte WholePixelToByte(float value) => float.IsNaN(value)
+        ? throw new InvalidOperationException("The images hold NaN values (did sampling diverge?).")
+        : (byte)Math.Clamp(MathF.Round(value), 0, 255);
+
     /// <summary>The model-space values that the pixel bytes 0 and 255 become, lowest first.</summary>
     public (float Min, float Max) Range
     {

@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using TorchSharp;
+using MLNet.Diffusion.Images;
 
 namespace MLNet.Diffusion.Onnx;
 
@@ -14,11 +15,17 @@ namespace MLNet.Diffusion.Onnx;
 /// (<c>session.intra_op.allow_spinning = 0</c>), so a generator left loaded beside training does not burn the cores
 /// training uses.
 /// </remarks>
-internal sealed class OnnxGenerator : IDisposable
+public sealed class OnnxGenerator : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly bool _conditional;
 
+    /// <summary>The <c>metadata_props</c> key under which a generator graph records the sampler, steps and guidance it fixes (JSON).</summary>
+    public const string SamplerMetadataKey = OnnxModelFile.SamplerKey;
+
+    /// <summary>A session over the generator graph <paramref name="model"/> (ONNX bytes, what <see cref="DiffusionModel.ToOnnx(GenerationOptions?)"/> returns).</summary>
+    /// <param name="model">The graph's bytes.</param>
+    /// <param name="intraOpThreads">ONNX Runtime's threads; default TorchSharp's thread count.</param>
     public OnnxGenerator(byte[] model, int? intraOpThreads = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -77,5 +84,32 @@ internal sealed class OnnxGenerator : IDisposable
         return [.. results[0].AsEnumerable<float>()];
     }
 
+    /// <summary>Disposes the ONNX Runtime session.</summary>
     public void Dispose() => _session.Dispose();
+
+    /// <summary>The generator graph stored in the model file at <paramref name="path"/> (format 2), in a session of its own.</summary>
+    /// <param name="path">A model .zip written by <see cref="DiffusionModel.Save(string)"/> or <c>mlContext.Model.Save</c>.</param>
+    /// <param name="intraOpThreads">ONNX Runtime's threads; default TorchSharp's thread count.</param>
+    /// <exception cref="InvalidDataException">The file holds no generator graph; the message names the file.</exception>
+    public static OnnxGenerator FromModelFile(string path, int? intraOpThreads = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var zip = System.IO.Compression.ZipFile.OpenRead(path);
+        var graph = OnnxModelFile.Find(zip, path) ?? throw new InvalidDataException($"'{path}' is not a valid model: it holds no MLNet.Diffusion generator graph.");
+        return new OnnxGenerator(Google.Protobuf.MessageExtensions.ToByteArray(graph), intraOpThreads);
+    }
+
+    /// <summary>
+    /// <see cref="Generate"/>'s pixels as images, one per seed; a pixel that is not a number (sampling diverged) is an
+    /// <see cref="InvalidOperationException"/>.
+    /// </summary>
+    /// <param name="seeds">The seeds, each ≥ 0.</param>
+    /// <param name="labels">One class per seed for a class-conditional graph (−1 unconditional), else null.</param>
+    /// <exception cref="InvalidOperationException">The images hold NaN values.</exception>
+    public Image[] GenerateImages(IReadOnlyList<long> seeds, IReadOnlyList<long>? labels = null)
+    {
+        var pixels = Generate(seeds, labels);
+        var length = Channels * ImageSize * ImageSize;
+        return [.. Enumerable.Range(0, seeds.Count).Select(n => ImagePixels.ToImage(pixels.AsSpan(n * length, length), ImageSize, ImageSize, Channels, PixelEncoding.WholePixelToByte))];
+    }
 }

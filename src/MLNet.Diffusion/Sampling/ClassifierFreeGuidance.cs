@@ -24,7 +24,7 @@ public static class ClassifierFreeGuidance
     }
 
     /// <summary>Whether <paramref name="scale"/> is a guidance scale: a finite number ≥ 0.</summary>
-    internal static bool IsValidScale(double scale) => double.IsFinite(scale) && scale >= 0;
+    public static bool IsValidScale(double scale) => double.IsFinite(scale) && scale >= 0;
 
     /// <summary>Refuses a guidance scale that is not a finite number ≥ 0, naming <paramref name="parameterName"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="scale"/> is not a finite number ≥ 0.</exception>
