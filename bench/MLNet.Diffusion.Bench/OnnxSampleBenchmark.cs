@@ -17,7 +17,7 @@ using static TorchSharp.torch;
 namespace MLNet.Diffusion.Bench;
 
 /// <summary>
-/// A sampling step three ways, interleaved in one run (<c>mlnet-diffusion bench --onnx</c>): ONNX Runtime running the
+/// A sampling step three ways, interleaved in one run (<c>./build.sh bench --onnx</c>): ONNX Runtime running the
 /// generator graph (<see cref="GeneratorGraph"/> through <see cref="OnnxGenerator"/>, as shipped), TorchSharp running
 /// <see cref="SamplingLoop"/>, and PyTorch running <c>diffusion.sample_loop</c> (bench/reference/torch_bench.py,
 /// <c>sample-run</c>); all three DPM-Solver++(2M) on the same UNet with the same perturbed weights, batch, image size and
@@ -40,28 +40,6 @@ namespace MLNet.Diffusion.Bench;
 /// </remarks>
 public static class OnnxSampleBenchmark
 {
-    /// <summary>The usage text.</summary>
-    public const string Usage = """
-        usage: mlnet-diffusion bench --onnx [--preset NAME] [--batch-size N] [--image-size N] [--channels N] [--threads N]
-                                            [--rounds N] [--steps N] [--warmup N] [--ort-variants] [--profile]
-                                            [--malloc steady|default] [--python PATH] [--script PATH]
-
-          --preset NAME    tiny, small (default), ddpm-cifar10
-          --batch-size N   images per run (default 16)
-          --image-size N   image side (default 28), --channels N: 1 (default) or 3
-          --threads N      intra-op threads of all three engines (default: the processor count)
-          --rounds N       interleaved rounds (default 5)
-          --steps N        sampler steps of the long run, ≥ 2 (default 20); a step costs (T_N − T_1)/(N − 1)
-          --warmup N       untimed N-step and 1-step runs per engine before the first round (default 1)
-          --ort-variants   also time ONNX Runtime with its graph optimizations off, basic, extended, with spinning
-                           threads and without its CPU memory arena, each against the shipped settings
-          --profile        after the rounds: ONNX Runtime's optimized step graph (node counts) and per-operator
-                           profiles of one N-step run of ONNX Runtime and of PyTorch
-          --malloc M       steady (default) or default: glibc's mmap/trim thresholds, as in the side-by-side benchmark
-          --python PATH    the interpreter with torch (default /usr/bin/python3)
-          --script PATH    torch_bench.py (default: found next to the program or in bench/reference/)
-        """;
-
     /// <summary>
     /// The largest accepted difference between two engines' final model-space x, relative to its largest magnitude. The
     /// three run different kernels (MLAS, libtorch 2.10, libtorch 1.13); the first step, from t = 999, divides by
@@ -76,47 +54,13 @@ public static class OnnxSampleBenchmark
     private static readonly CultureInfo s_invariant = CultureInfo.InvariantCulture;
 
     /// <summary>
-    /// Parses <paramref name="args"/> (see <see cref="Usage"/>), checks that the engines agree, times them and writes
-    /// the report to <paramref name="output"/>. Returns 0 on success, 1 when the engines disagree or one cannot run (the
-    /// reason is written), 2 on a usage error.
+    /// Checks that the engines agree, times them and writes the report to <paramref name="output"/>. Throws
+    /// <see cref="InvalidOperationException"/> when the engines disagree or PyTorch cannot be run.
     /// </summary>
-    public static int Run(IReadOnlyList<string> args, TextWriter output)
+    public static void Run(OnnxSampleOptions settings, TextWriter output)
     {
-        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(output);
-        Settings settings;
-        try
-        {
-            settings = Settings.Parse(args);
-        }
-        catch (ArgumentException ex)
-        {
-            output.WriteLine(ex.Message);
-            output.WriteLine(Usage);
-            return 2;
-        }
-
-        if (settings.Help)
-        {
-            output.WriteLine(Usage);
-            return 0;
-        }
-
-        try
-        {
-            Run(settings, output);
-            return 0;
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or InvalidDataException or FileNotFoundException or DllNotFoundException
-            or ExternalException or ArgumentException or OnnxRuntimeException)
-        {
-            output.WriteLine($"benchmark failed: {ex.Message}");
-            return 1;
-        }
-    }
-
-    private static void Run(Settings settings, TextWriter output)
-    {
         if (settings.SteadyMalloc && !ProcessMemory.TryMakeMallocSteady())
         {
             throw new InvalidOperationException("mallopt failed in this process; run with --malloc default.");
@@ -236,7 +180,7 @@ public static class OnnxSampleBenchmark
     // --- Agreement ----------------------------------------------------------------------------------------------------
 
     // Returns the resident set size after TorchSharp's run, before ONNX Runtime's first session.
-    private static long? Check(Workload workload, PythonReference python, byte[] checkBytes, string loopInput, string loopOutput, Settings settings,
+    private static long? Check(Workload workload, PythonReference python, byte[] checkBytes, string loopInput, string loopOutput, OnnxSampleOptions settings,
         long[] seeds, ulong[] useeds, long[] shape, PixelEncoding encoding, TextWriter output)
     {
         var n = settings.Steps;
@@ -363,7 +307,7 @@ public static class OnnxSampleBenchmark
 
     // --- Timing -------------------------------------------------------------------------------------------------------
 
-    private static void TimeRounds(List<Engine> engines, Settings settings, TextWriter output)
+    private static void TimeRounds(List<Engine> engines, OnnxSampleOptions settings, TextWriter output)
     {
         var n = settings.Steps;
         for (var round = 0; round < settings.Rounds; round++)
@@ -394,7 +338,7 @@ public static class OnnxSampleBenchmark
         }
     }
 
-    private static void WriteSummary(List<Engine> engines, Settings settings, TextWriter output)
+    private static void WriteSummary(List<Engine> engines, OnnxSampleOptions settings, TextWriter output)
     {
         output.WriteLine();
         output.WriteLine(string.Create(s_invariant,
@@ -428,7 +372,7 @@ public static class OnnxSampleBenchmark
             $"{label,-56} {Timing.Median(numerator.PerStep) / Timing.Median(denominator.PerStep),6:F3}   per round {perRound.Min():F3} – {perRound.Max():F3}   ({meaning})"));
     }
 
-    private static void WriteMemory(PythonReference python, long? model, long? torchRun, long? onnx, Settings settings, TextWriter output)
+    private static void WriteMemory(PythonReference python, long? model, long? torchRun, long? onnx, OnnxSampleOptions settings, TextWriter output)
     {
         output.WriteLine();
         output.WriteLine(string.Create(s_invariant,
@@ -469,7 +413,7 @@ public static class OnnxSampleBenchmark
 
     // --- Profiles -----------------------------------------------------------------------------------------------------
 
-    private static void Profile(Workload workload, ModelProto graph, byte[] bytes, Settings settings, long[] seeds, PythonReference python, TextWriter output)
+    private static void Profile(Workload workload, ModelProto graph, byte[] bytes, OnnxSampleOptions settings, long[] seeds, PythonReference python, TextWriter output)
     {
         var n = settings.Steps;
         var folder = Path.Combine(Path.GetTempPath(), string.Create(s_invariant, $"mlnd-onnx-profile-{Environment.ProcessId}"));
@@ -527,7 +471,7 @@ public static class OnnxSampleBenchmark
 
     // One UNet evaluation as a graph of its own, inputs x [B, C, S, S] and the time embedding [1, D]: its node counts
     // after optimization and the median time of one evaluation (after one warm-up), against the Loop's per-step time.
-    private static void PlainUNet(Workload workload, Settings settings, string folder, TextWriter output)
+    private static void PlainUNet(Workload workload, OnnxSampleOptions settings, string folder, TextWriter output)
     {
         var config = workload.Network.Config;
         var g = new OnnxGraph("unet_step");
@@ -621,7 +565,7 @@ public static class OnnxSampleBenchmark
     private static string FormatCounts(Dictionary<string, int> counts) =>
         string.Join(", ", counts.OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value}"));
 
-    private static void WriteHeader(Settings settings, PythonReference python, Workload workload, TextWriter output)
+    private static void WriteHeader(OnnxSampleOptions settings, PythonReference python, Workload workload, TextWriter output)
     {
         output.WriteLine("MLNet.Diffusion: a DPM-Solver++ sampling step through ONNX Runtime, TorchSharp and PyTorch");
         using var defaults = new SessionOptions();
@@ -704,74 +648,5 @@ public static class OnnxSampleBenchmark
         public override double[] Probe() => [];
 
         public override double[] Run(int iterations) => [];
-    }
-
-    private sealed record Settings
-    {
-        public string Preset { get; init; } = "small";
-
-        public int BatchSize { get; init; } = 16;
-
-        public int ImageSize { get; init; } = 28;
-
-        public int Channels { get; init; } = 1;
-
-        public int Threads { get; init; } = Environment.ProcessorCount;
-
-        public int Rounds { get; init; } = 5;
-
-        public int Steps { get; init; } = 20;
-
-        public int Warmup { get; init; } = 1;
-
-        public bool OrtVariants { get; init; }
-
-        public bool Profile { get; init; }
-
-        public bool SteadyMalloc { get; init; } = true;
-
-        public string Python { get; init; } = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-
-        public string? Script { get; init; }
-
-        public bool Help { get; init; }
-
-        public static Settings Parse(IReadOnlyList<string> args)
-        {
-            var settings = new Settings();
-            for (var i = 0; i < args.Count; i++)
-            {
-                int Count(int least)
-                {
-                    var name = args[i];
-                    var text = BenchOptions.Value(args, ref i);
-                    return int.TryParse(text, NumberStyles.None, s_invariant, out var value) && value >= least
-                        ? value
-                        : throw new ArgumentException($"{name} needs a whole number ≥ {least}, not '{text}'.");
-                }
-
-                settings = args[i] switch
-                {
-                    "--onnx" => settings,  // the CLI's switch to this benchmark
-                    "--preset" => settings with { Preset = BenchOptions.ParsePreset(args, ref i) },
-                    "--batch-size" => settings with { BatchSize = Count(1) },
-                    "--image-size" => settings with { ImageSize = Count(1) },
-                    "--channels" => settings with { Channels = Count(1) },
-                    "--threads" => settings with { Threads = Count(1) },
-                    "--rounds" => settings with { Rounds = Count(1) },
-                    "--steps" => settings with { Steps = Count(2) },
-                    "--warmup" => settings with { Warmup = Count(0) },
-                    "--ort-variants" => settings with { OrtVariants = true },
-                    "--profile" => settings with { Profile = true },
-                    "--malloc" => settings with { SteadyMalloc = BenchOptions.ParseMalloc(args, ref i) },
-                    "--python" => settings with { Python = BenchOptions.Value(args, ref i) },
-                    "--script" => settings with { Script = BenchOptions.Value(args, ref i) },
-                    "-h" or "--help" => settings with { Help = true },
-                    var unknown => throw new ArgumentException($"Unknown argument '{unknown}'."),
-                };
-            }
-
-            return settings;
-        }
     }
 }
