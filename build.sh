@@ -3,7 +3,8 @@
 #   ./build.sh          install what is missing, build the .NET solution
 #   ./build.sh test     ... and run every test (the package tests use packages packed into artifacts/packages/ci)
 #   ./build.sh pack     ... and pack the library (MLNet.Diffusion) and the tool (mlnet-diffusion) into artifacts/packages
-#   ./build.sh bench    ... and run the side-by-side benchmark against PyTorch (Debian's python3-torch)
+#   ./build.sh bench    ... and run the benchmark program: side by side against PyTorch (Debian's python3-torch) unless
+#                       a flag picks another of its benchmarks (./build.sh bench --help, bench/README.md)
 #   ./build.sh demo     ... and train the small model on Fashion-MNIST for a few minutes: out/model.zip, out/samples.png, out/report.html
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -76,7 +77,7 @@ case "$command_name" in
     ;;
   bench)
     build
-    dotnet run --project src/MLNet.Diffusion.Cli -c "$configuration" --no-build -- bench "${@:2}"
+    dotnet run --project bench/MLNet.Diffusion.Bench -c "$configuration" --no-build -- "${@:2}"
     ;;
   pack)
     build

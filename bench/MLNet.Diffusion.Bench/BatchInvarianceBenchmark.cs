@@ -16,58 +16,26 @@ namespace MLNet.Diffusion.Bench;
 /// </summary>
 public static class BatchInvarianceBenchmark
 {
-    /// <summary>The usage text.</summary>
-    public const string Usage = """
-        usage: mlnet-diffusion bench --batch-invariance [--preset NAME] [--image-size N] [--channels N] [--threads N]
-                                     [--rounds N] [--warmup N]
-          --preset NAME     tiny, small (default), ddpm-cifar10
-          --image-size N    image side in pixels (default 28)
-          --channels N      image channels (default 1)
-          --threads N       intra-op threads (default: the processor count)
-          --rounds N        interleaved rounds (default 5; 10 or more for a report)
-          --warmup N        untimed calls of each path per batch size first (default 3)
-        """;
-
     /// <summary>The batch sizes timed.</summary>
     public static IReadOnlyList<int> BatchSizes { get; } = [1, 5, 16, 64];
 
-    /// <summary>Runs the benchmark with the CLI's arguments (the --batch-invariance flag among them); the exit code.</summary>
-    public static int Run(IReadOnlyList<string> args, TextWriter output)
+    /// <summary>Runs the benchmark, writing its table to <paramref name="output"/>; the process's thread count is restored after.</summary>
+    public static void Run(BatchInvarianceOptions options, TextWriter output)
     {
-        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(output);
-        BenchOptions options;
-        try
-        {
-            options = BenchOptions.Parse([.. args.Where(a => a != "--batch-invariance")]);
-        }
-        catch (ArgumentException ex)
-        {
-            output.WriteLine(ex.Message);
-            output.WriteLine(Usage);
-            return 2;
-        }
-
-        if (options.Help)
-        {
-            output.WriteLine(Usage);
-            return 0;
-        }
-
         var threads = torch.get_num_threads();
         try
         {
-            Run(options, output);
+            Time(options, output);
         }
         finally
         {
-            torch.set_num_threads(threads);  // the thread count is process-wide; the CLI's tests run in one process
+            torch.set_num_threads(threads);  // the thread count is process-wide; the tests run the benchmark in their process
         }
-
-        return 0;
     }
 
-    private static void Run(BenchOptions options, TextWriter output)
+    private static void Time(BatchInvarianceOptions options, TextWriter output)
     {
         torch.set_num_threads(options.Threads);
         const int classes = 10;

@@ -22,18 +22,13 @@ public static class DataPathBenchmark
 
     /// <summary>Runs both measurements and prints them; <paramref name="trainer"/> makes the start info of one <c>mlnet-diffusion train</c> process.</summary>
     /// <returns>0 when the IDataView path kept <see cref="TargetShare"/> of the tensor path's rate, 1 otherwise.</returns>
-    public static int Run(IReadOnlyList<string> args, Func<IReadOnlyList<string>, ProcessStartInfo> trainer, TextWriter output)
+    public static int Run(DataPathOptions options, Func<IReadOnlyList<string>, ProcessStartInfo> trainer, TextWriter output)
     {
-        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(output);
-        var preset = BenchArguments.Value(args, "--preset") ?? "small";
-        var batch = int.Parse(BenchArguments.Value(args, "--batch-size") ?? "64", CultureInfo.InvariantCulture);
-        var steps = int.Parse(BenchArguments.Value(args, "--steps") ?? "12", CultureInfo.InvariantCulture);
-        var rounds = int.Parse(BenchArguments.Value(args, "--rounds") ?? "3", CultureInfo.InvariantCulture);
-        var sizes = (BenchArguments.Value(args, "--folder-sizes") ?? "2000,8000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).Where(n => n > 0).ToArray();
-        var share = Throughput(preset, batch, steps, rounds, output);
-        FolderMemory(sizes, trainer, output);
+        var share = Throughput(options.Preset, options.BatchSize, options.Steps, options.Rounds, output);
+        FolderMemory(options.FolderSizes, trainer, output);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"target: the IDataView path keeps ≥ {TargetShare:P0} of the tensor path's images/s: {(share >= TargetShare ? "met" : "NOT MET")}"));
         return share >= TargetShare ? 0 : 1;
@@ -80,7 +75,7 @@ public static class DataPathBenchmark
         return median;
     }
 
-    private static void FolderMemory(int[] sizes, Func<IReadOnlyList<string>, ProcessStartInfo> trainer, TextWriter output)
+    private static void FolderMemory(IReadOnlyList<int> sizes, Func<IReadOnlyList<string>, ProcessStartInfo> trainer, TextWriter output)
     {
         var root = Path.Combine(Path.GetTempPath(), "mlnet-diffusion-folder-" + Guid.NewGuid().ToString("N"));
         try

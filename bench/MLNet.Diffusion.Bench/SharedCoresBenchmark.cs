@@ -18,18 +18,18 @@ public static partial class SharedCoresBenchmark
 
     /// <summary>
     /// Runs the measurement and prints a table. <paramref name="trainer"/> makes the start info of one
-    /// <c>mlnet-diffusion train</c> process for the given arguments (the CLI passes its own executable).
+    /// <c>mlnet-diffusion train</c> process for the given arguments.
     /// </summary>
     /// <returns>0 when two trainings each kept at least <see cref="TargetShare"/> of the solo rate under the default policy, 1 otherwise.</returns>
-    public static int Run(IReadOnlyList<string> args, Func<IReadOnlyList<string>, ProcessStartInfo> trainer, TextWriter output)
+    public static int Run(SharedCoresOptions options, Func<IReadOnlyList<string>, ProcessStartInfo> trainer, TextWriter output)
     {
-        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(output);
-        var preset = BenchArguments.Value(args, "--preset") ?? "tiny";
-        var batch = BenchArguments.Value(args, "--batch-size") ?? "16";
-        var steps = BenchArguments.Value(args, "--steps") ?? "60";
-        var threads = BenchArguments.Value(args, "--threads");
+        var preset = options.Preset;
+        var batch = options.BatchSize.ToString(CultureInfo.InvariantCulture);
+        var steps = options.Steps.ToString(CultureInfo.InvariantCulture);
+        var threads = options.Threads?.ToString(CultureInfo.InvariantCulture);
         var folder = Path.Combine(Path.GetTempPath(), "mlnet-diffusion-shared-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 namespace MLNet.Diffusion.Bench;
 
 /// <summary>
-/// The side-by-side benchmark (<c>mlnet-diffusion bench</c>, <c>./build.sh bench</c>): times the same workloads
+/// The side-by-side benchmark (<c>./build.sh bench</c> without a benchmark flag): times the same workloads
 /// through TorchSharp and through PyTorch (same models and weights, same batch, same thread count, same iteration
 /// counts) in one run, interleaving the two so that machine noise hits both alike, after checking that both sides
 /// compute the same numbers to a stated tolerance. See bench/README.md.
@@ -29,45 +29,6 @@ public static class SideBySideBenchmark
     private const int Seed = 0;
 
     private static readonly CultureInfo s_invariant = CultureInfo.InvariantCulture;
-
-    /// <summary>
-    /// Parses <paramref name="args"/> (see <see cref="BenchOptions.Usage"/>) and runs the benchmark. Returns 0 on
-    /// success, 1 when the benchmark failed (the reason on <paramref name="error"/>), 2 on a usage error.
-    /// </summary>
-    public static int Run(IReadOnlyList<string> args, TextWriter output, TextWriter error)
-    {
-        ArgumentNullException.ThrowIfNull(args);
-        ArgumentNullException.ThrowIfNull(output);
-        ArgumentNullException.ThrowIfNull(error);
-        BenchOptions options;
-        try
-        {
-            options = BenchOptions.Parse(args);
-        }
-        catch (ArgumentException ex)
-        {
-            error.WriteLine(ex.Message);
-            error.WriteLine(BenchOptions.Usage);
-            return 2;
-        }
-
-        if (options.Help)
-        {
-            output.WriteLine(BenchOptions.Usage);
-            return 0;
-        }
-
-        try
-        {
-            Run(options, output);
-            return 0;
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or InvalidDataException or FileNotFoundException or DllNotFoundException or ExternalException or ArgumentException)
-        {
-            error.WriteLine($"benchmark failed: {ex.Message}");
-            return 1;
-        }
-    }
 
     /// <summary>
     /// Runs the benchmark with <paramref name="options"/>, writing the report to <paramref name="output"/>. Throws

@@ -19,6 +19,9 @@ internal static class Timing
         return ms;
     }
 
+    /// <summary>Runs <paramref name="step"/> once; its wall time in milliseconds.</summary>
+    public static double Once(Action step) => Measure(1, step)[0];
+
     /// <summary>The median (the mean of the middle two for an even count).</summary>
     public static double Median(IEnumerable<double> values) => Quantile(values, 0.5);
 

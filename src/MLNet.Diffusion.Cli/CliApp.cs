@@ -4,7 +4,6 @@ using System.Runtime.InteropServices;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
-using MLNet.Diffusion.Bench;
 using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Evaluation;
 using MLNet.Diffusion.IO;
@@ -22,7 +21,7 @@ using MLNet.Diffusion.ModelFormat;
 namespace MLNet.Diffusion.Cli;
 
 /// <summary>
-/// The commands of <c>mlnet-diffusion</c>: <c>train</c>, <c>generate</c>, <c>info</c>, <c>export</c>, <c>eval</c> and <c>bench</c>. Exit code 0 on success,
+/// The commands of <c>mlnet-diffusion</c>: <c>train</c>, <c>generate</c>, <c>info</c>, <c>export</c> and <c>eval</c>. Exit code 0 on success,
 /// 1 on failure (one line <c>error: ...</c> on standard error; the stack trace with <c>--verbose</c>), 2 on a
 /// usage error.
 /// </summary>
@@ -42,7 +41,6 @@ public static class CliApp
         root.Add(GenerateCommand(output));
         root.Add(InfoCommand(output));
         root.Add(ExportCommand(output));
-        root.Add(BenchCommand(output, error));
         root.Add(EvalCommand(output));
 
         var parsed = root.Parse(args);
@@ -443,110 +441,6 @@ public static class CliApp
             return 0;
         });
         return command;
-    }
-
-    private static Command BenchCommand(TextWriter output, TextWriter error)
-    {
-        // The benchmark parses its own arguments (BenchOptions, shared with ./build.sh bench); these declarations give
-        // them a --help here, and every option given is passed on as it was written.
-        Option[] options =
-        [
-            new Option<string>("--preset") { Description = "The UNet of the UNet workloads: tiny, small (default) or ddpm-cifar10." },
-            new Option<int>("--batch-size") { Description = "Images per UNet step (default 64)." },
-            new Option<int>("--image-size") { Description = "Image side in pixels (default 28)." },
-            new Option<int>("--channels") { Description = "Image channels (default 1)." },
-            new Option<string>("--workloads") { Description = "Comma-separated, from conv, block, unet-train, unet-sample (default: all)." },
-            new Option<int>("--threads") { Description = "Intra-op threads, both sides (default: the processor count)." },
-            new Option<int>("--rounds") { Description = "Interleaved rounds (default 5)." },
-            new Option<int>("--iters") { Description = "Timed steps per block (default 20)." },
-            new Option<int>("--warmup") { Description = "Untimed steps per side and workload first (default 3)." },
-            new Option<bool>("--quick") { Description = "A smoke run: 2 rounds of 2 steps after 1 warm-up step." },
-            new Option<bool>("--check-only") { Description = "Only check that both sides compute the same numbers (to stated tolerances); time nothing." },
-            new Option<string>("--malloc") { Description = "steady (default) or default: glibc's malloc thresholds in both processes." },
-            new Option<string>("--python") { Description = "The Python interpreter with torch (default /usr/bin/python3)." },
-            new Option<string>("--script") { Description = "The PyTorch side, torch_bench.py (default: found next to the program)." },
-            new Option<int>("--memory-steps") { Description = "After the timed rounds, N more steps of our first workload, reporting the RSS slope per 1,000 steps." },
-            new Option<bool>("--shared-cores") { Description = "Instead: the images/s of 1, 2 and 3 trainings run together (--preset, --batch-size, --threads, --steps)." },
-            new Option<int>("--steps") { Description = "With --shared-cores: steps of each training (default 60); with --data-path: steps of each run (default 12); with --onnx: steps of the long run (default 20, at least 2)." },
-            new Option<bool>("--data-path") { Description = "Instead: training images/s through ML.NET's IDataView against in-memory tensors (--preset, --batch-size, --steps, --rounds), and peak RSS training on image folders (--folder-sizes)." },
-            new Option<string>("--folder-sizes") { Description = "With --data-path: image counts of the folders (default 2000,8000; 0: none)." },
-            new Option<bool>("--onnx") { Description = "Instead: a DPM-Solver++ sampling step through ONNX Runtime, TorchSharp and PyTorch, interleaved, as ratios (--preset, --batch-size, --image-size, --channels, --threads, --rounds, --steps, --warmup)." },
-            new Option<bool>("--ort-variants") { Description = "With --onnx: also ONNX Runtime with one setting changed at a time (optimization levels, spinning, arena, weights outside the loop)." },
-            new Option<bool>("--profile") { Description = "With --onnx: per-operator profiles of ONNX Runtime and PyTorch." },
-            new Option<bool>("--batch-invariance") { Description = "Instead: the sampling network call, batch-invariant against batched, interleaved, at batches 1, 5, 16, 64 (--preset, --image-size, --channels, --threads, --rounds, --warmup)." },
-        ];
-        var command = new Command("bench", "Time training and sampling steps against PyTorch on the same machine (see bench/README.md).");
-        foreach (var option in options)
-        {
-            command.Add(option);
-        }
-
-        command.SetAction(p =>
-        {
-            var args = new List<string>();
-            foreach (var option in options)
-            {
-                if (option is Option<bool> flag)
-                {
-                    if (p.GetValue(flag))
-                    {
-                        args.Add(flag.Name);
-                    }
-                }
-                else if (p.GetResult(option) is { Implicit: false } result)
-                {
-                    args.Add(option.Name);
-                    args.AddRange(result.Tokens.Select(t => t.Value));
-                }
-            }
-
-            // Each benchmark reads only some of the options: one given to a benchmark that would not read it is refused.
-            var given = args.Where(a => a.StartsWith("--", StringComparison.Ordinal)).ToList();
-            Check(given.Count(a => a is "--shared-cores" or "--data-path" or "--onnx" or "--batch-invariance") <= 1,
-                "--shared-cores, --data-path, --onnx and --batch-invariance are separate benchmarks: give one of them");
-            var (benchmark, reads) = given.Contains("--shared-cores") ? ("--shared-cores", s_sharedCoresOptions)
-                : given.Contains("--onnx") ? ("--onnx", s_onnxOptions)
-                : given.Contains("--batch-invariance") ? ("--batch-invariance", s_batchInvarianceOptions)
-                : given.Contains("--data-path") ? ("--data-path", s_dataPathOptions)
-                : given.Contains("--check-only") ? ("--check-only", s_checkOnlyOptions)
-                : ("the side-by-side benchmark", s_sideBySideOptions);
-            var unread = given.Where(a => a != benchmark && !reads.Contains(a)).ToList();
-            Check(unread.Count == 0,
-                $"{string.Join(", ", unread)} {(unread.Count == 1 ? "does" : "do")} not apply to {benchmark}, which reads only {string.Join(", ", reads)}");
-
-            return args.Contains("--shared-cores") ? SharedCoresBenchmark.Run(args, TrainerProcess, output)
-                : args.Contains("--data-path") ? DataPathBenchmark.Run(args, TrainerProcess, output)
-                : args.Contains("--onnx") ? OnnxSampleBenchmark.Run(args, output)
-                : args.Contains("--batch-invariance") ? BatchInvarianceBenchmark.Run(args, output)
-                : SideBySideBenchmark.Run(args, output, error);
-        });
-        return command;
-    }
-
-    // The options each benchmark reads (bench/MLNet.Diffusion.Bench: SharedCoresBenchmark, DataPathBenchmark, OnnxSampleBenchmark, BatchInvarianceBenchmark, BenchOptions, SideBySideBenchmark).
-    private static readonly string[] s_sharedCoresOptions = ["--preset", "--batch-size", "--steps", "--threads"];
-    private static readonly string[] s_dataPathOptions = ["--preset", "--batch-size", "--steps", "--rounds", "--folder-sizes"];
-    private static readonly string[] s_batchInvarianceOptions = ["--preset", "--image-size", "--channels", "--threads", "--rounds", "--warmup"];
-    private static readonly string[] s_onnxOptions = ["--preset", "--batch-size", "--image-size", "--channels", "--threads", "--rounds", "--steps", "--warmup", "--ort-variants", "--profile", "--malloc", "--python", "--script"];
-    private static readonly string[] s_checkOnlyOptions = ["--preset", "--batch-size", "--image-size", "--channels", "--workloads", "--threads", "--malloc", "--python", "--script"];
-    private static readonly string[] s_sideBySideOptions = [.. s_checkOnlyOptions, "--rounds", "--iters", "--warmup", "--quick", "--memory-steps"];
-
-    // A child process of this same tool (its apphost, or `dotnet mlnet-diffusion.dll` when run through dotnet).
-    private static System.Diagnostics.ProcessStartInfo TrainerProcess(IReadOnlyList<string> arguments)
-    {
-        var self = Environment.ProcessPath ?? "dotnet";
-        var info = new System.Diagnostics.ProcessStartInfo(self);
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
-        {
-            info.ArgumentList.Add(typeof(CliApp).Assembly.Location);
-        }
-
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        return info;
     }
 
     private static Command EvalCommand(TextWriter output)

@@ -20,7 +20,7 @@ public sealed class PyTorchReferenceTests
 {
     private static string ReferenceScript(string name)
     {
-        // The bench library copies the scripts next to everything that references it, this test assembly included.
+        // The bench project copies the scripts next to everything that references it, this test assembly included.
         var path = Path.Combine(AppContext.BaseDirectory, "reference", name);
         Assert.IsTrue(File.Exists(path), $"{path} was not copied next to the tests.");
         return path;
@@ -35,7 +35,7 @@ public sealed class PyTorchReferenceTests
 
         // The benchmark's start-up check at test size: the same weights and inputs on both sides, then one forward pass,
         // one training step (loss, weights, EMA) and 5-step DDIM and DPM-Solver++ runs compared element by element.
-        var code = SideBySideBenchmark.Run(
+        var code = BenchApp.Run(
             ["--check-only", "--workloads", "unet-train,unet-sample", "--preset", "tiny", "--batch-size", "4", "--image-size", "16", "--threads", "1", "--malloc", "default"],
             output, error);
 

@@ -3,10 +3,10 @@ using TorchSharp;
 using MLNet.Diffusion.Tests.Images;
 using MLNet.Diffusion.Sampling;
 
-namespace MLNet.Diffusion.Tests.Training;
+namespace MLNet.Diffusion.Tests.Bench;
 
 /// <summary>
-/// The ONNX Runtime / TorchSharp / PyTorch sampling benchmark (<c>mlnet-diffusion bench --onnx</c>,
+/// The ONNX Runtime / TorchSharp / PyTorch sampling benchmark (<c>./build.sh bench --onnx</c>,
 /// bench/MLNet.Diffusion.Bench/OnnxSampleBenchmark.cs) at test size: its agreement check passes and its report has its
 /// lines. Inconclusive where Debian's python3-torch is absent, as the other PyTorch cross-checks.
 /// </summary>
@@ -18,13 +18,14 @@ public sealed class OnnxSampleBenchmarkTests
     {
         DebianPython.RequireTorchOrInconclusive();
         using var output = new StringWriter();
+        using var error = new StringWriter();
         var threads = torch.get_num_threads();
         int code;
         try
         {
-            code = OnnxSampleBenchmark.Run(
+            code = BenchApp.Run(
                 ["--onnx", "--preset", "tiny", "--batch-size", "2", "--image-size", "16", "--steps", "3", "--rounds", "1", "--threads", "1", "--malloc", "default"],
-                output);
+                output, error);
         }
         finally
         {
@@ -33,7 +34,7 @@ public sealed class OnnxSampleBenchmarkTests
 
         var text = output.ToString();
         Console.WriteLine(text);
-        Assert.AreEqual(0, code, text);
+        Assert.AreEqual(0, code, $"{text}\n{error}");
         foreach (var line in new[]
         {
             "check x_T: ONNX Runtime's counter-based noise from the seeds against SampleNoise.Initial of the same seeds: largest difference 0",
@@ -58,13 +59,21 @@ public sealed class OnnxSampleBenchmarkTests
     }
 
     [TestMethod]
+    public void Run_StepsBelowTwo_IsAUsageError()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        Assert.AreEqual(2, BenchApp.Run(["--onnx", "--steps", "1"], output, error));
+        StringAssert.Contains(error.ToString(), "--steps needs a whole number ≥ 2");
+        Assert.AreEqual(string.Empty, output.ToString());
+    }
+
+    [TestMethod]
     public void Run_UnknownArgument_IsAUsageError()
     {
         using var output = new StringWriter();
-        Assert.AreEqual(2, OnnxSampleBenchmark.Run(["--steps", "1"], output));
-        StringAssert.Contains(output.ToString(), "--steps needs a whole number ≥ 2");
-        using var other = new StringWriter();
-        Assert.AreEqual(2, OnnxSampleBenchmark.Run(["--iters", "3"], other));
-        StringAssert.Contains(other.ToString(), "Unknown argument '--iters'");
+        using var error = new StringWriter();
+        Assert.AreEqual(2, BenchApp.Run(["--onnx", "--iterations", "3"], output, error));
+        StringAssert.Contains(error.ToString(), "Unknown argument '--iterations'");
     }
 }
