@@ -17,8 +17,17 @@ internal static class Samplers
     /// <summary>DDPM ancestral sampling (Ho et al. 2020).</summary>
     public const string Ddpm = nameof(Ddpm);
 
-    /// <summary>Every sampler's name.</summary>
+    /// <summary>Every sampler's name, the default first.</summary>
     public static IReadOnlyList<string> Names { get; } = [DpmSolverPlusPlus, Ddim, Ddpm];
+
+    /// <summary>The name a command line gives the sampler (lower case, as diffusers' and the papers' short names).</summary>
+    public static string CommandLineName(string name) => name switch
+    {
+        DpmSolverPlusPlus => "dpm-solver++",
+        Ddim => "ddim",
+        Ddpm => "ddpm",
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, $"Unknown sampler: use one of {string.Join(", ", Names)}."),
+    };
 
     /// <summary>The sampler called <paramref name="name"/>.</summary>
     public static DiffusionSampler Create(string name, NoiseSchedule schedule, SamplerOptions options) => name switch

@@ -1,0 +1,74 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+using MLNet.Diffusion.Engine;
+using MLNet.Diffusion.Evaluation;
+using MLNet.Diffusion.IO;
+using MLNet.Diffusion.Onnx;
+using MLNet.Diffusion.Training;
+using Spectre.Console;
+using TorchSharp;
+using static TorchSharp.torch;
+using MLNet.Diffusion.Datasets;
+using MLNet.Diffusion.Images;
+using MLNet.Diffusion.ForwardProcess;
+using MLNet.Diffusion.Sampling;
+using MLNet.Diffusion.ModelFormat;
+
+using static MLNet.Diffusion.Cli.SharedOptions;
+
+namespace MLNet.Diffusion.Cli.Commands;
+
+/// <summary><c>mlnet-diffusion export</c>: writes the generator as an ONNX graph.</summary>
+internal static class ExportCommand
+{
+    public static Command Create(TextWriter output)
+    {
+        var modelPath = new Option<string>("--model") { Description = "A model .zip.", Required = true };
+        var outPath = new Option<string>("--out") { Description = "The .onnx file to write (its folder is created when missing; an existing file is replaced).", Required = true };
+        var sampler = SamplerOption("dpm-solver++ or ddim (η 0): the graph is deterministic.");
+        var steps = StepsOption("Sampling steps fixed in the graph (default: 20 for dpm-solver++, 50 for ddim).");
+        var eta = new Option<double>("--eta") { Description = "0 only: a graph is deterministic.", DefaultValueFactory = _ => 0 };
+        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale fixed in the graph (class-conditional models; 1: none).", DefaultValueFactory = _ => 1 };
+
+        // What a graph cannot do is a usage error: a graph draws no noise after x_T.
+        // (The tokens, not the values: a value that does not parse has its own error already.)
+        sampler.Validators.Add(result =>
+        {
+            if (result.Tokens is [.., { Value: var name }] && SamplerKindExtensions.Names.Contains(name) && !ParseSampler(name).IsDeterministic())
+            {
+                result.AddError("--sampler ddpm draws fresh noise at every step, which a deterministic graph cannot: export takes --sampler ddim or dpm-solver++");
+            }
+        });
+        eta.Validators.Add(result =>
+        {
+            if (result.Tokens is [.., var token] && double.TryParse(token.Value, NumberStyles.Float, Invariant, out var value) && value != 0)
+            {
+                result.AddError($"--eta {token.Value}: a graph is deterministic, so export takes DDIM's η = 0 only");
+            }
+        });
+        var command = new Command("export", "Write a model's generator as an ONNX graph: seeds (and labels) in, 0–255 pixels out.") { modelPath, outPath, sampler, steps, eta, guidance };
+        command.SetAction(p =>
+        {
+            CheckSteps(p, steps);
+            CheckGuidance(p, guidance);
+            var path = p.GetRequiredValue(modelPath);
+            var target = p.GetRequiredValue(outPath);
+            using var model = DiffusionModel.Load(path, "cpu");
+            CheckGuidanceApplies(p, guidance, model, path, "it steers toward the label given to the graph");
+            var kind = ParseSampler(p.GetRequiredValue(sampler));
+            var options = new GenerationOptions { Sampler = kind, Steps = p.GetValue(steps) ?? model.DefaultSteps(kind), Guidance = p.GetValue(guidance) };
+            PrepareOutput("--out", target, folder: false);
+            model.ExportOnnx(target, options);
+            var conditional = model.Config.NumClasses is { } classes ? string.Create(Invariant, $" and label int64 [B, 1] (0 to {classes - 1}, −1 none)") : string.Empty;
+            var (c, s) = (model.Config.InChannels, model.Config.ImageSize);
+            output.WriteLine(string.Create(Invariant,
+                $"wrote {target}, {new FileInfo(target).Length:N0} bytes: {SamplerName(kind)}, {options.Steps} steps, guidance {options.Guidance}; inputs seed int64 [B, 1]{conditional}; output pixels float [B, {c}, {s}, {s}], 0–255"));
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,63 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+using MLNet.Diffusion.Engine;
+using MLNet.Diffusion.Evaluation;
+using MLNet.Diffusion.IO;
+using MLNet.Diffusion.Onnx;
+using MLNet.Diffusion.Training;
+using Spectre.Console;
+using TorchSharp;
+using static TorchSharp.torch;
+using MLNet.Diffusion.Datasets;
+using MLNet.Diffusion.Images;
+using MLNet.Diffusion.ForwardProcess;
+using MLNet.Diffusion.Sampling;
+using MLNet.Diffusion.ModelFormat;
+
+using static MLNet.Diffusion.Cli.SharedOptions;
+
+namespace MLNet.Diffusion.Cli.Commands;
+
+/// <summary><c>mlnet-diffusion info</c>: describes a saved model.</summary>
+internal static class InfoCommand
+{
+    public static Command Create(TextWriter output)
+    {
+        var modelPath = new Option<string>("--model") { Description = "A model .zip.", Required = true };
+        var command = new Command("info", "Describe a saved model.") { modelPath };
+        command.SetAction(p =>
+        {
+            var path = p.GetRequiredValue(modelPath);
+            using var model = DiffusionModel.Load(path, "cpu");
+            var (bytes, version) = (new FileInfo(path).Length, model.LoadedFormatVersion);
+            if (ModelFile.FixedSampler(model, path) is { } fixedIn)
+            {
+                output.WriteLine(string.Create(Invariant,
+                    $"file:       {path} ({bytes:N0} bytes): format version {version}, ML.NET's model zip with the generator as an ONNX graph (mlContext.Model.Load runs it)"));
+                output.WriteLine(string.Create(Invariant, $"sampler:    {SamplerName(fixedIn.Sampler)}, {fixedIn.Steps} steps, guidance {fixedIn.Guidance} (fixed in the graph)"));
+            }
+            else
+            {
+                output.WriteLine(string.Create(Invariant,
+                    $"file:       {path} ({bytes:N0} bytes): format version {version}, manifest.json and safetensors weights (no generator graph)"));
+                output.WriteLine("sampler:    none fixed (no graph; generate --engine onnx builds one)");
+            }
+
+            output.WriteLine($"model:      {model.Config}");
+            output.WriteLine(string.Create(Invariant, $"parameters: {model.ParameterCount:N0}"));
+            var schedule = model.ScheduleOptions;
+            output.WriteLine(string.Create(Invariant, $"schedule:   {schedule.Kind}, {schedule.TrainTimesteps} steps{(schedule.RescaleZeroTerminalSnr ? ", zero terminal SNR" : string.Empty)}; predicts {model.PredictionType}"));
+            if (model.Training is { } t)
+            {
+                output.WriteLine(string.Create(Invariant, $"training:   {t.Steps} steps of {t.BatchSize}, final loss {t.FinalLoss:F4}, seed {t.Seed}, {TimeSpan.FromSeconds(t.Seconds):hh\\:mm\\:ss} at {t.ImagesPerSecond:F1} images/s"));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,112 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+using MLNet.Diffusion.Engine;
+using MLNet.Diffusion.Evaluation;
+using MLNet.Diffusion.IO;
+using MLNet.Diffusion.Onnx;
+using MLNet.Diffusion.Training;
+using Spectre.Console;
+using TorchSharp;
+using static TorchSharp.torch;
+using MLNet.Diffusion.Datasets;
+using MLNet.Diffusion.Images;
+using MLNet.Diffusion.ForwardProcess;
+using MLNet.Diffusion.Sampling;
+using MLNet.Diffusion.ModelFormat;
+
+
+namespace MLNet.Diffusion.Cli;
+
+/// <summary>The options, checks and names the commands share: each rule stated once.</summary>
+internal static class SharedOptions
+{
+    /// <summary>Numbers in messages and file names, whatever the user's culture.</summary>
+    public static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    public static void Check(bool condition, string message, bool invalidOperation = false)
+    {
+        if (!condition)
+        {
+            throw invalidOperation ? new InvalidOperationException(message) : new ArgumentException(message);
+        }
+    }
+
+    public static void CheckGuidance(ParseResult p, Option<double> guidance) =>
+        Check(ClassifierFreeGuidance.IsValidScale(p.GetValue(guidance)), $"--guidance must be a finite number ≥ 0, not {p.GetValue(guidance).ToString(Invariant)}");
+
+    // A guidance other than 1 on an unconditional model would change nothing: refused, saying why it needs classes.
+    public static void CheckGuidanceApplies(ParseResult p, Option<double> guidance, DiffusionModel model, string path, string why) =>
+        Check(model.Config.NumClasses is not null || p.GetValue(guidance) == 1,
+            $"--guidance {p.GetValue(guidance).ToString(Invariant)} applies only to a class-conditional model ({why}); '{path}' is unconditional");
+
+    // Shared by generate and eval: the guidance scale's range, and η only where DDIM reads it (η 0, the default, asks for nothing).
+    public static void CheckGuidanceAndEta(ParseResult p, Option<string> sampler, Option<double> eta, Option<double> guidance)
+    {
+        CheckGuidance(p, guidance);
+        Check(p.GetValue(eta) == 0 || ParseSampler(p.GetRequiredValue(sampler)) == SamplerKind.Ddim,
+            $"--eta applies only to --sampler ddim (η is DDIM's share of fresh noise), not to {p.GetRequiredValue(sampler)}");
+    }
+
+    // Every output of every command is checked before the work that produces it: its folder is created when missing, and a
+    // place that cannot be written fails at once, named as the user gave it.
+    public static void PrepareOutput(string option, string path, bool folder)
+    {
+        try
+        {
+            if (folder)
+            {
+                OutputFolder.Prepare(path);
+            }
+            else
+            {
+                OutputFolder.PrepareFor(path);
+            }
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new UnauthorizedAccessException($"{option}: {ex.Message}", ex);
+        }
+        catch (IOException ex)
+        {
+            throw new IOException($"{option}: {ex.Message}", ex);
+        }
+    }
+
+    public static string ScheduleName(NoiseScheduleOptions schedule)
+    {
+        var name = schedule.Kind.ToString().ToLowerInvariant();
+        return schedule == new NoiseScheduleOptions { Kind = schedule.Kind } ? name : $"{name} ({schedule})";
+    }
+
+    public static string PredictionName(PredictionType prediction) => prediction switch
+    {
+        PredictionType.Sample => "sample",
+        PredictionType.VPrediction => "v",
+        _ => "epsilon",
+    };
+
+    /// <summary>The sampler's name on the command line (the library's <see cref="SamplerKindExtensions.ToName"/>).</summary>
+    public static string SamplerName(SamplerKind sampler) => sampler.ToName();
+
+    /// <summary>The sampler a <c>--sampler</c> value names (one <see cref="SamplerOption"/> accepted).</summary>
+    public static SamplerKind ParseSampler(string name) => SamplerKindExtensions.ParseName(name);
+
+    /// <summary><c>--sampler</c>: the library's sampler names, DPM-Solver++ by default.</summary>
+    public static Option<string> SamplerOption(string description)
+    {
+        var option = new Option<string>("--sampler") { Description = description, DefaultValueFactory = _ => SamplerKind.DpmSolverPlusPlus.ToName() };
+        option.AcceptOnlyFromAmong([.. SamplerKindExtensions.Names]);
+        return option;
+    }
+
+    /// <summary><c>--steps</c> of sampling, checked by <see cref="CheckSteps"/>; none: the sampler's usual count.</summary>
+    public static Option<int?> StepsOption(string description) => new("--steps") { Description = description };
+
+    /// <summary>Refuses a sampling step count below 1.</summary>
+    public static void CheckSteps(ParseResult p, Option<int?> steps) =>
+        Check(p.GetValue(steps) is null or >= 1, $"--steps must be ≥ 1, not {p.GetValue(steps)}");
+}
