@@ -59,7 +59,7 @@ public sealed class IdxFile
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw Invalid(path, $"it cannot be read: {ex.Message.TrimEnd('.')}", ex);
+            throw IdxHeader.Invalid(path, $"it cannot be read: {ex.Message.TrimEnd('.')}", ex);
         }
     }
 
@@ -128,83 +128,11 @@ public sealed class IdxFile
 
     private static IdxFile ReadDecompressed(Stream stream, string source)
     {
-        const string Truncated = " (a truncated file?)";
-        Span<byte> header = stackalloc byte[4];
-        var read = Fill(stream, header, source);
-        if (read < header.Length)
-        {
-            throw Invalid(source, $"it has {read} bytes, fewer than the 4-byte IDX magic number{Truncated}");
-        }
-
-        if (header[0] != 0 || header[1] != 0)
-        {
-            throw Invalid(source,
-                $"its magic number starts 0x{header[0]:X2} 0x{header[1]:X2}, not 0x00 0x00: it is not an IDX file");
-        }
-
-        var elementType = header[2] switch
-        {
-            0x08 => ScalarType.Byte,
-            0x09 => ScalarType.Int8,
-            0x0B => ScalarType.Int16,
-            0x0C => ScalarType.Int32,
-            0x0D => ScalarType.Float32,
-            0x0E => ScalarType.Float64,
-            _ => throw Invalid(source,
-                $"its element type code 0x{header[2]:X2} is not an IDX type " +
-                "(0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64)"),
-        };
-
-        int count = header[3];
-        if (count is < 1 or > MaxDimensions)
-        {
-            throw Invalid(source, $"it declares {count} dimensions; IDX files here have 1 to {MaxDimensions}");
-        }
-
-        Span<byte> sizes = stackalloc byte[4 * count];
-        read = Fill(stream, sizes, source);
-        if (read < sizes.Length)
-        {
-            throw Invalid(source, $"its header ends after {4 + read} bytes, before the sizes of its {count} dimensions{Truncated}");
-        }
-
-        var dimensions = new int[count];
-        long length = elementType.ElementSize();
-        for (var i = 0; i < count; i++)
-        {
-            var size = BinaryPrimitives.ReadUInt32BigEndian(sizes[(4 * i)..]);
-            if (size is 0 or > int.MaxValue)
-            {
-                throw Invalid(source, $"the size of its dimension {i} is {size}; sizes must be 1 to {int.MaxValue}");
-            }
-
-            dimensions[i] = (int)size;
-            length *= size;
-            if (length > Array.MaxLength)
-            {
-                // Checked per dimension, so the product never overflows.
-                throw Invalid(source,
-                    $"its header declares sizes [{string.Join(", ", sizes.ToArray().Chunk(4).Select(s => BinaryPrimitives.ReadUInt32BigEndian(s)))}], " +
-                    $"more data than the {Array.MaxLength}-byte limit of one array");
-            }
-        }
-
-        var shape = $"[{string.Join(", ", dimensions)}] {elementType.Name()}";
-        var data = new byte[length];
-        read = Fill(stream, data, source);
-        if (read < data.Length)
-        {
-            throw Invalid(source, $"its header declares {shape}, {data.Length} bytes of data, but only {read} follow{Truncated}");
-        }
-
-        var trailing = CountRemaining(stream, source);
-        if (trailing > 0)
-        {
-            throw Invalid(source,
-                $"{trailing} trailing bytes follow the {data.Length} bytes of data its header declares ({shape})");
-        }
-
-        return new IdxFile(elementType, dimensions, data);
+        var header = IdxHeader.Read(buffer => Fill(stream, buffer, source), source);
+        var data = new byte[header.DataLength];
+        var read = Fill(stream, data, source);
+        header.CheckDataLength(source, read < data.Length ? read : data.Length + CountRemaining(stream, source));
+        return new IdxFile(header.ElementType, [.. header.Dimensions], data);
     }
 
     /// <summary>Reads until <paramref name="buffer"/> is full or the stream ends; returns the count read.</summary>
@@ -217,7 +145,7 @@ public sealed class IdxFile
         catch (InvalidDataException ex)
         {
             // Only a GZipStream throws this: the compressed data is damaged.
-            throw Invalid(source, $"its gzip data is corrupt: {ex.Message.TrimEnd('.')}", ex);
+            throw IdxHeader.Invalid(source, $"its gzip data is corrupt: {ex.Message.TrimEnd('.')}", ex);
         }
     }
 
@@ -267,7 +195,4 @@ public sealed class IdxFile
         ScalarType.Float32 => "float",
         _ => "double",
     };
-
-    private static InvalidDataException Invalid(string source, string reason, Exception? inner = null) =>
-        new($"IDX file '{source}' is invalid: {reason}.", inner);
 }

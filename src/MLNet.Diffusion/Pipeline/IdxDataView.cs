@@ -2,10 +2,6 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.Win32.SafeHandles;
 using System.Buffers;
-using System.Buffers.Binary;
-using System.IO.Compression;
-using System.Security.Cryptography;
-using System.Text;
 using MLNet.Diffusion.Datasets;
 
 namespace MLNet.Diffusion.Pipeline;
@@ -24,10 +20,8 @@ namespace MLNet.Diffusion.Pipeline;
 /// </list>
 /// <para>
 /// Each <c>Pixels</c> getter call reads its row from the file with a positioned read; the view keeps only the file
-/// handle and the labels (N bytes). A gzip-compressed file (recognized by its content, as <see cref="IdxFile"/> does) is
-/// decompressed once into a cache file, <c>idx-&lt;hash&gt;</c> under <see cref="DefaultCacheDirectory"/>, keyed by the
-/// compressed file's full path, length and modification time; it is written under a temporary name and then renamed, so
-/// no process ever sees half a file, and later opens read it without decompressing again.
+/// handle and the labels (N bytes). A gzip-compressed file is read from its decompressed copy in <see cref="IdxCache"/>,
+/// made by the first open and reused by later ones.
 /// </para>
 /// <para>
 /// Disposing the view closes its files; a view that is not disposed closes them when it is garbage-collected.
@@ -41,8 +35,6 @@ internal sealed class IdxDataView : PositionalDataView, IDisposable
     /// <summary>The default name of the label column.</summary>
     public const string DefaultLabelColumn = "Label";
 
-    private const byte UnsignedByteCode = 0x08;
-
     private readonly SafeFileHandle _images;
 
     private IdxDataView(Source source)
@@ -50,11 +42,8 @@ internal sealed class IdxDataView : PositionalDataView, IDisposable
     {
         _images = source.Images;
         (ImagesPath, LabelsPath, Height, Width, ClassNames) = (source.ImagesPath, source.LabelsPath, source.Height, source.Width, source.ClassNames);
-        (ImagesDataPath, LabelsDataPath) = (source.ImagesDataPath, source.LabelsDataPath);
+        ImagesDataPath = source.ImagesDataPath;
     }
-
-    /// <summary>Where decompressed copies of gzip-compressed IDX files are cached: <c>mlnet-diffusion</c> under the temporary folder.</summary>
-    public static string DefaultCacheDirectory => Path.Combine(Path.GetTempPath(), "mlnet-diffusion");
 
     /// <summary>The image file as given.</summary>
     public string ImagesPath { get; }
@@ -64,9 +53,6 @@ internal sealed class IdxDataView : PositionalDataView, IDisposable
 
     /// <summary>The file the images are read from: <see cref="ImagesPath"/>, or its decompressed cache when it is gzip-compressed.</summary>
     public string ImagesDataPath { get; }
-
-    /// <summary>The file the labels were read from (its decompressed cache when compressed), or null.</summary>
-    public string? LabelsDataPath { get; }
 
     /// <summary>The height of every image, in pixels.</summary>
     public int Height { get; }
@@ -88,7 +74,7 @@ internal sealed class IdxDataView : PositionalDataView, IDisposable
     /// <param name="classNames">The class names in label order (the KeyValues annotation), or null for none.</param>
     /// <param name="pixelsColumn">The name of the pixels column.</param>
     /// <param name="labelColumn">The name of the label column.</param>
-    /// <param name="cacheDirectory">Where to cache decompressed copies of compressed files; <see cref="DefaultCacheDirectory"/> when null.</param>
+    /// <param name="cacheDirectory">Where to cache decompressed copies of compressed files; <see cref="IdxCache.DefaultDirectory"/> when null.</param>
     /// <exception cref="ArgumentException">
     /// A path or column name is empty, the column names are the same, <paramref name="limit"/> or
     /// <paramref name="classCount"/> is not positive (<see cref="ArgumentOutOfRangeException"/>), or
@@ -138,26 +124,25 @@ internal sealed class IdxDataView : PositionalDataView, IDisposable
             throw new ArgumentException($"The pixels and label columns are both named '{pixelsColumn}': give each its own name.", nameof(labelColumn));
         }
 
-        var cache = cacheDirectory ?? DefaultCacheDirectory;
+        var cache = cacheDirectory ?? IdxCache.DefaultDirectory;
         var source = new Source { ImagesPath = imagesPath, LabelsPath = labelsPath, PixelsColumn = pixelsColumn, LabelColumn = labelColumn };
         try
         {
-            source.ImagesDataPath = Decompressed(imagesPath, cache);
+            source.ImagesDataPath = IdxCache.Decompressed(imagesPath, cache);
             source.Images = OpenData(source.ImagesDataPath, imagesPath);
-            var images = ReadLayout(source.Images, imagesPath, "an image file", "[N, height, width]", rank: 3);
+            var images = ReadHeader(source.Images, imagesPath, "an image file", "[N, height, width]", rank: 3);
             (source.Height, source.Width, source.ImagesOffset) = (images.Dimensions[1], images.Dimensions[2], images.DataOffset);
             if ((long)source.Height * source.Width > Array.MaxLength)
             {
-                throw Invalid(imagesPath, $"its images are {source.Height}×{source.Width}, more pixels than one array can hold");
+                throw IdxHeader.Invalid(imagesPath, $"its images are {source.Height}×{source.Width}, more pixels than one array can hold");
             }
 
             var total = images.Dimensions[0];
             source.Count = Math.Min(total, limit ?? total);
             if (labelsPath is not null)
             {
-                source.LabelsDataPath = Decompressed(labelsPath, cache);
-                using var labelsHandle = OpenData(source.LabelsDataPath, labelsPath);
-                var labels = ReadLayout(labelsHandle, labelsPath, "a label file", "[N]", rank: 1);
+                using var labelsHandle = OpenData(IdxCache.Decompressed(labelsPath, cache), labelsPath);
+                var labels = ReadHeader(labelsHandle, labelsPath, "a label file", "[N]", rank: 1);
                 if (labels.Dimensions[0] != total)
                 {
                     throw new InvalidDataException(
@@ -197,7 +182,7 @@ internal sealed class IdxDataView : PositionalDataView, IDisposable
     /// <param name="directory">The folder holding the four files; <see cref="FashionMnist.DefaultDirectory"/> when null.</param>
     /// <param name="pixelsColumn">The name of the pixels column.</param>
     /// <param name="labelColumn">The name of the label column.</param>
-    /// <param name="cacheDirectory">Where to cache the decompressed files; <see cref="DefaultCacheDirectory"/> when null.</param>
+    /// <param name="cacheDirectory">Where to cache the decompressed files; <see cref="IdxCache.DefaultDirectory"/> when null.</param>
     /// <exception cref="DirectoryNotFoundException">The folder is missing; the message says how to install the data set.</exception>
     /// <exception cref="FileNotFoundException">A file is missing.</exception>
     /// <exception cref="InvalidDataException">A file is malformed, its images are not 28×28, or a label is outside 0..9.</exception>
@@ -233,76 +218,6 @@ internal sealed class IdxDataView : PositionalDataView, IDisposable
     /// <summary>Closes the image file; cursors read after this throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose() => _images.Dispose();
 
-    /// <summary>
-    /// The file to read <paramref name="path"/>'s IDX bytes from: itself when it is not gzip-compressed, else its
-    /// decompressed copy in <paramref name="cacheDirectory"/>, made now unless an earlier open made it.
-    /// </summary>
-    internal static string Decompressed(string path, string cacheDirectory)
-    {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"IDX file '{path}' was not found.", path);
-        }
-
-        Span<byte> magic = stackalloc byte[2];
-        FileInfo info;
-        try
-        {
-            using (var handle = File.OpenHandle(path))
-            {
-                if (RandomAccess.Read(handle, magic, 0) < 2 || magic[0] != 0x1F || magic[1] != 0x8B)
-                {
-                    return path;
-                }
-            }
-
-            info = new FileInfo(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw Invalid(path, $"it cannot be read: {ex.Message.TrimEnd('.')}", ex);
-        }
-
-        // A changed file (another length or modification time) gets another cache file.
-        var key = $"{Path.GetFullPath(path)}\n{info.Length}\n{info.LastWriteTimeUtc.Ticks}";
-        var cached = Path.Combine(cacheDirectory, $"idx-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..32]}");
-        if (File.Exists(cached))
-        {
-            return cached;
-        }
-
-        Directory.CreateDirectory(cacheDirectory);
-        var temporary = $"{cached}.{Environment.ProcessId}-{Guid.NewGuid():N}.tmp";
-        try
-        {
-            using (var input = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16))
-            using (var gzip = new GZipStream(input, CompressionMode.Decompress))
-            using (var output = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
-            {
-                gzip.CopyTo(output);
-            }
-
-            try
-            {
-                File.Move(temporary, cached, overwrite: false);
-            }
-            catch (IOException) when (File.Exists(cached))
-            {
-                // Another process finished the same copy first; its file is as good as ours.
-            }
-
-            return cached;
-        }
-        catch (InvalidDataException ex)
-        {
-            throw Invalid(path, $"its gzip data is corrupt: {ex.Message.TrimEnd('.')}", ex);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
-    }
-
     private static SafeFileHandle OpenData(string dataPath, string source)
     {
         try
@@ -311,76 +226,22 @@ internal sealed class IdxDataView : PositionalDataView, IDisposable
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw Invalid(source, $"it cannot be read: {ex.Message.TrimEnd('.')}", ex);
+            throw IdxHeader.Invalid(source, $"it cannot be read: {ex.Message.TrimEnd('.')}", ex);
         }
     }
 
     /// <summary>Reads and checks an IDX header of unsigned bytes with <paramref name="rank"/> dimensions, and the file's length.</summary>
-    private static (int[] Dimensions, long DataOffset) ReadLayout(SafeFileHandle handle, string source, string what, string shape, int rank)
+    private static IdxHeader ReadHeader(SafeFileHandle handle, string source, string what, string shape, int rank)
     {
-        const string Truncated = " (a truncated file?)";
-        var length = RandomAccess.GetLength(handle);
-        Span<byte> header = stackalloc byte[4 + (4 * rank)];
-        var read = RandomAccess.Read(handle, header[..4], 0);
-        if (read < 4)
+        long position = 0;
+        var header = IdxHeader.ReadUnsignedBytes(buffer =>
         {
-            throw Invalid(source, $"it has {read} bytes, fewer than the 4-byte IDX magic number{Truncated}");
-        }
-
-        if (header[0] != 0 || header[1] != 0)
-        {
-            throw Invalid(source, $"its magic number starts 0x{header[0]:X2} 0x{header[1]:X2}, not 0x00 0x00: it is not an IDX file");
-        }
-
-        if (header[2] != UnsignedByteCode)
-        {
-            throw Invalid(source, $"its element type code is 0x{header[2]:X2}, not 0x{UnsignedByteCode:X2} (unsigned bytes), which {what} must hold");
-        }
-
-        if (header[3] != rank)
-        {
-            throw Invalid(source, $"it has {header[3]} dimensions, but {what} has {rank}: {shape}");
-        }
-
-        read = RandomAccess.Read(handle, header[4..], 4);
-        if (read < 4 * rank)
-        {
-            throw Invalid(source, $"its header ends after {4 + read} bytes, before the sizes of its {rank} dimensions{Truncated}");
-        }
-
-        var dimensions = new int[rank];
-        long expected = 1;
-        for (var i = 0; i < rank; i++)
-        {
-            var size = BinaryPrimitives.ReadUInt32BigEndian(header[(4 + (4 * i))..]);
-            if (size is 0 or > int.MaxValue)
-            {
-                throw Invalid(source, $"the size of its dimension {i} is {size}; sizes must be 1 to {int.MaxValue}");
-            }
-
-            dimensions[i] = (int)size;
-            if (expected > long.MaxValue / size)
-            {
-                // Checked before multiplying, so the product never overflows.
-                throw Invalid(source, $"its header declares sizes [{string.Join(", ", dimensions[..(i + 1)])}, ...], more data than a file can hold");
-            }
-
-            expected *= size;
-        }
-
-        var offset = header.Length;
-        var declared = $"[{string.Join(", ", dimensions)}] uint8";
-        if (length - offset < expected)
-        {
-            throw Invalid(source, $"its header declares {declared}, {expected} bytes of data, but only {length - offset} follow{Truncated}");
-        }
-
-        if (length - offset > expected)
-        {
-            throw Invalid(source, $"{length - offset - expected} trailing bytes follow the {expected} bytes of data its header declares ({declared})");
-        }
-
-        return (dimensions, offset);
+            var read = RandomAccess.Read(handle, buffer, position);
+            position += read;
+            return read;
+        }, source, what, shape, rank);
+        header.CheckDataLength(source, RandomAccess.GetLength(handle) - header.DataOffset);
+        return header;
     }
 
     private static void ReadExactly(SafeFileHandle handle, Span<byte> buffer, long offset, string source)
@@ -390,16 +251,13 @@ internal sealed class IdxDataView : PositionalDataView, IDisposable
             var read = RandomAccess.Read(handle, buffer, offset);
             if (read == 0)
             {
-                throw Invalid(source, $"it ends before byte {offset + buffer.Length} (was it truncated after it was opened?)");
+                throw IdxHeader.Invalid(source, $"it ends before byte {offset + buffer.Length} (was it truncated after it was opened?)");
             }
 
             buffer = buffer[read..];
             offset += read;
         }
     }
-
-    private static InvalidDataException Invalid(string source, string reason, Exception? inner = null) =>
-        new($"IDX file '{source}' is invalid: {reason}.", inner);
 
     /// <summary>What <see cref="Open"/> found, passed to the constructor (the columns' callbacks capture it, not the view).</summary>
     private sealed class Source
@@ -413,8 +271,6 @@ internal sealed class IdxDataView : PositionalDataView, IDisposable
         public required string LabelColumn { get; init; }
 
         public string ImagesDataPath { get; set; } = "";
-
-        public string? LabelsDataPath { get; set; }
 
         public SafeFileHandle Images { get; set; } = null!;
 

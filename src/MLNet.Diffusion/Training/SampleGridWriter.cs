@@ -1,0 +1,79 @@
+using System.Globalization;
+using MLNet.Diffusion.ForwardProcess;
+using MLNet.Diffusion.Images;
+using MLNet.Diffusion.Models;
+using MLNet.Diffusion.Sampling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLNet.Diffusion.Training;
+
+/// <summary>
+/// Writes the sample grids of a run's checkpoints, <c>samples-&lt;step&gt;.png</c> beside them (the files
+/// <see cref="TrainingReport"/> shows), and brings a resumed run's earlier grids into its new checkpoint directory.
+/// </summary>
+/// <param name="config">The run's network configuration.</param>
+/// <param name="device">Where the run trains.</param>
+/// <param name="schedule">The run's noise schedule.</param>
+/// <param name="options">The run's options: grid size, prediction type and seed.</param>
+internal sealed class SampleGridWriter(UNetConfig config, Device device, NoiseSchedule schedule, DdpmTrainerOptions options)
+{
+    /// <summary>
+    /// Samples a grid from the moving average <paramref name="ema"/> into <paramref name="directory"/>, unless the grid size
+    /// is 0. The grid comes from a separate model with its own generators, so that writing it changes nothing in the run
+    /// (resuming stays exact).
+    /// </summary>
+    public void Write(string directory, long step, ExponentialMovingAverage ema)
+    {
+        var count = options.SampleGridSize;
+        if (count == 0)
+        {
+            return;
+        }
+
+        // Building a model draws its initial weights from the default generator, which dropout also uses: put
+        // the generator back as it was.
+        using var defaultRng = torch.Generator.Default;
+        using var state = defaultRng.get_state().DetachFromDisposeScope();
+        using var model = new UNet2D(config);
+        defaultRng.set_state(state);
+        model.to(device);
+        ema.CopyTo(model);
+        model.eval();
+        using var scope = torch.NewDisposeScope();
+        var labels = config.NumClasses is { } classes
+            ? torch.tensor(Enumerable.Range(0, count).Select(i => (long)(i % classes)).ToArray(), device: device)
+            : null;
+        var sampler = new DdimSampler(schedule, new SamplerOptions { PredictionType = options.PredictionType });
+        using var noise = SampleNoise.PerSample(options.Seed!.Value, count, device);
+        var images = SamplingLoop.Run(sampler, UNetDenoiser.Create(model, labels), [count, config.InChannels, config.ImageSize, config.ImageSize],
+            noise, Math.Min(50, schedule.TrainTimesteps));
+        var columns = config.NumClasses ?? (int)Math.Ceiling(Math.Sqrt(count));
+        ImageGrid.SaveGrid(images, Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"samples-{step:D8}.png")), Math.Min(columns, count));
+    }
+
+    /// <summary>
+    /// Copies the grids of steps up to <paramref name="step"/> from the folder of <paramref name="resumedFrom"/> into
+    /// <paramref name="directory"/> when they differ, so that a run resumed into another checkpoint directory has a folder
+    /// (and a report made from it) that covers the whole run. Grids of later steps (from a run that went further before)
+    /// stay behind, and a grid already there is kept.
+    /// </summary>
+    public static void CarryOver(string? resumedFrom, string directory, long step)
+    {
+        if (resumedFrom is null || Path.GetDirectoryName(Path.GetFullPath(resumedFrom)) is not { } previous
+            || string.Equals(previous, Path.GetFullPath(directory).TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        foreach (var grid in Directory.GetFiles(previous, "samples-*.png"))
+        {
+            var name = Path.GetFileName(grid);
+            var target = Path.Combine(directory, name);
+            if (TrainingReport.GridStep(name) is { } gridStep && gridStep <= step && !File.Exists(target))
+            {
+                File.Copy(grid, target);
+            }
+        }
+    }
+}
