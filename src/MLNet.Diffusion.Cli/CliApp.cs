@@ -5,18 +5,10 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using MLNet.Diffusion.Engine;
-using MLNet.Diffusion.Evaluation;
-using MLNet.Diffusion.IO;
-using MLNet.Diffusion.Onnx;
 using MLNet.Diffusion.Training;
 using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;
-using MLNet.Diffusion.Datasets;
-using MLNet.Diffusion.Images;
-using MLNet.Diffusion.ForwardProcess;
-using MLNet.Diffusion.Sampling;
-using MLNet.Diffusion.ModelFormat;
 
 
 namespace MLNet.Diffusion.Cli;

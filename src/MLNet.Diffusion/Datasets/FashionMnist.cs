@@ -2,6 +2,7 @@ using MLNet.Diffusion.Engine;
 using System.Collections.ObjectModel;
 using TorchSharp;
 using static TorchSharp.torch;
+using MLNet.Diffusion.Images;
 
 namespace MLNet.Diffusion.Datasets;
 
@@ -106,7 +107,7 @@ public static class FashionMnist
 
         using var scope = torch.NewDisposeScope();
         var pixels = TensorBytes.FromBytes(images.Data.Span[..(count * ImageSize * ImageSize)], ScalarType.Byte, [count, 1, ImageSize, ImageSize]);
-        var scaled = (pixels.to(ScalarType.Float32) / 127.5) - 1;
+        var scaled = PixelEncoding.ToModelSpace(pixels);
         var classes = TensorBytes.FromBytes(labelBytes, ScalarType.Byte, [count]).to(ScalarType.Int64);
         return (scope.MoveToOuter(scaled), scope.MoveToOuter(classes));
     }

@@ -20,7 +20,7 @@ internal static class ImageFolderPixels
         var pixels = ImagePixels.Composite(image, channels);
         for (var i = 0; i < pixels.Length; i++)
         {
-            pixels[i] = (pixels[i] / 127.5f) - 1f;
+            pixels[i] = PixelEncoding.ToModelSpace(pixels[i]);
         }
 
         using var scope = torch.NewDisposeScope();

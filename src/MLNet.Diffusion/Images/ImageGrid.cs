@@ -9,7 +9,9 @@ namespace MLNet.Diffusion.Images;
 /// <see cref="Image"/>s, and lays images out in one grid image, as sample sheets are shown during training.
 /// </summary>
 /// <remarks>
-/// A value x becomes the byte round((clamp(x, −1, 1) + 1) · 127.5), halves rounding up: −1 → 0, 0 → 128, 1 → 255.
+/// A value x becomes the byte <see cref="PixelEncoding.ModelSpace"/>'s <see cref="PixelEncoding.ToPixel"/> gives it —
+/// x · 127.5 + 127.5 in float32, halves to even, clamped: −1 → 0, 0 → 128, 1 → 255 — the byte the generator graph and
+/// <c>DiffusionModel.ConvertToImages</c> give a model-space value, so grids and generated images agree.
 /// The grid puts <c>padding</c> pixels between cells and around the edge, as torchvision's <c>make_grid</c> does,
 /// but fills them with white by default rather than black: Fashion-MNIST and most generated samples have dark
 /// backgrounds, on which black separators vanish.
@@ -41,12 +43,13 @@ public static class ImageGrid
 
         var (count, channels, height, width) = ((int)shape[0], (int)shape[1], (int)shape[2], (int)shape[3]);
         Image.Validate(width, height, channels);
-        double[] values;
+        float[] values;
         using (var scope = torch.NewDisposeScope())
         {
-            values = batch.detach().to(torch.CPU).to(ScalarType.Float64).contiguous().data<double>().ToArray();
+            values = batch.detach().to(torch.CPU).to(ScalarType.Float32).contiguous().data<float>().ToArray();
         }
 
+        var encoding = PixelEncoding.ModelSpace(channels);
         var images = new Image[count];
         var plane = height * width;
         for (var n = 0; n < count; n++)
@@ -59,7 +62,10 @@ public static class ImageGrid
                 var offset = start + (c * plane);
                 for (var i = 0; i < plane; i++)
                 {
-                    pixels[(i * channels) + c] = ToByte(values[offset + i], nameof(batch));
+                    var value = values[offset + i];
+                    pixels[(i * channels) + c] = float.IsNaN(value)
+                        ? throw new ArgumentException("The images hold NaN values (did sampling diverge?).", nameof(batch))
+                        : encoding.ToPixel(value);
                 }
             }
 
@@ -150,16 +156,5 @@ public static class ImageGrid
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ImageCodec.SavePng(FromTensor(batch, columns, padding, paddingValue), path);
-    }
-
-    /// <summary>round((clamp(x, −1, 1) + 1) · 127.5), halves up.</summary>
-    internal static byte ToByte(double value, string parameterName)
-    {
-        if (double.IsNaN(value))
-        {
-            throw new ArgumentException("The images hold NaN values (did sampling diverge?).", parameterName);
-        }
-
-        return (byte)Math.Round((Math.Clamp(value, -1, 1) + 1) * 127.5, MidpointRounding.AwayFromZero);
     }
 }

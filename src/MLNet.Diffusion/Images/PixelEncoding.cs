@@ -37,6 +37,16 @@ public sealed record PixelEncoding(PixelColors Colors, float OffsetImage, float 
         ? throw new InvalidOperationException("The images hold NaN values (did sampling diverge?).")
         : (byte)Math.Clamp(MathF.Round(value), 0, 255);
 
+    /// <summary>
+    /// A pixel byte in DDPM's model space [−1, 1]: x / 127.5 − 1 in float32, the value every data view, Fashion-MNIST and
+    /// the PyTorch reference train on. ML.NET's <c>ExtractPixels(offsetImage: 127.5f, scaleImage: 1 / 127.5f)</c> computes
+    /// (x − 127.5) · (1/127.5) instead, which differs by one unit in the last place for 174 of the 256 bytes.
+    /// </summary>
+    internal static float ToModelSpace(float pixel) => (pixel / 127.5f) - 1f;
+
+    /// <summary><see cref="ToModelSpace(float)"/> on a tensor of pixels 0–255, as float32 (the same operations, elementwise).</summary>
+    internal static TorchSharp.torch.Tensor ToModelSpace(TorchSharp.torch.Tensor pixels) => (pixels.to(TorchSharp.torch.ScalarType.Float32) / 127.5f) - 1f;
+
     /// <summary>The model-space values that the pixel bytes 0 and 255 become, lowest first.</summary>
     public (float Min, float Max) Range
     {

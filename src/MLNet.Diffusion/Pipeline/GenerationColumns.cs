@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
 using MLNet.Diffusion.Pipeline;
+using MLNet.Diffusion.Images;
 
 namespace MLNet.Diffusion.Pipeline;
 
@@ -128,7 +129,7 @@ internal sealed class GenerationColumns
         {
             for (var c = 0; c < 3; c++)
             {
-                rgba[(i * 4) + c] = (byte)pixels[(channels == 1 ? 0 : c * plane) + i];
+                rgba[(i * 4) + c] = PixelEncoding.WholePixelToByte(pixels[(channels == 1 ? 0 : c * plane) + i]);
             }
 
             rgba[(i * 4) + 3] = 255;

@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using Microsoft.Win32.SafeHandles;
 using System.Buffers;
 using MLNet.Diffusion.Datasets;
+using MLNet.Diffusion.Images;
 
 namespace MLNet.Diffusion.Pipeline;
 
@@ -303,7 +304,7 @@ internal sealed class IdxDataView : PositionalDataView, IDisposable
                             var editor = VBufferEditor.Create(ref value, length);
                             for (var i = 0; i < length; i++)
                             {
-                                editor.Values[i] = (bytes[i] / 127.5f) - 1f;
+                                editor.Values[i] = PixelEncoding.ToModelSpace(bytes[i]);
                             }
 
                             value = editor.Commit();

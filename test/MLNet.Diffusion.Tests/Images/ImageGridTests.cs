@@ -8,9 +8,9 @@ namespace MLNet.Diffusion.Tests.Images;
 public sealed class ImageGridTests
 {
     [TestMethod]
-    public void ToImages_Gray_MapsMinusOneOneToBytesRoundingHalvesUp()
+    public void ToImages_Gray_MapsMinusOneOneToBytesRoundingHalvesToEven()
     {
-        // (x + 1)·127.5: -1 → 0, 1 → 255, 0 → 127.5 → 128, 0.5 → 191.25 → 191, -0.5 → 63.75 → 64, 0.25 → 159.375 → 159.
+        // x·127.5 + 127.5: -1 → 0, 1 → 255, 0 → 127.5 → 128 (even), 0.5 → 191.25 → 191, -0.5 → 63.75 → 64, 0.25 → 159.375 → 159.
         using var scope = torch.NewDisposeScope();
         var batch = torch.tensor(new float[] { -1, 1, 0, 0.5f, -0.5f, 0.25f, 1, -1 }, [2, 1, 2, 2]);
         var images = ImageGrid.ToImages(batch);
@@ -18,6 +18,28 @@ public sealed class ImageGridTests
         Assert.AreEqual((2, 2, 1), (images[0].Width, images[0].Height, images[0].Channels));
         CollectionAssert.AreEqual(new byte[] { 0, 255, 128, 191 }, images[0].Pixels.ToArray());
         CollectionAssert.AreEqual(new byte[] { 64, 159, 255, 0 }, images[1].Pixels.ToArray());
+    }
+
+    [TestMethod]
+    public void ToImages_GiveTheBytesOfTheModelSpaceEncoding_HalvesToEvenAsTheGeneratorGraph()
+    {
+        // Grids and generated images (DiffusionModel.ConvertToImages, the ONNX graph's Round) turn a value into the same
+        // byte. Every value whose float32 image is exactly k + 0.5 with k even rounds down to k, where halves-up gave k + 1.
+        var encoding = PixelEncoding.ModelSpace(1);
+        var values = Enumerable.Range(0, 2049).Select(i => -1.05f + (2.1f * i / 2048)).ToList();
+        var ties = Enumerable.Range(0, 128).Select(k => 2 * k)
+            .Select(k => (K: k, V: (k + 0.5f - 127.5f) / 127.5f))
+            .Where(t => (t.V / encoding.ScaleImage) + encoding.OffsetImage == t.K + 0.5f)
+            .ToList();
+        Assert.IsNotEmpty(ties, "no value lands exactly on a half");
+        values.AddRange(ties.Select(t => t.V));
+        using var scope = torch.NewDisposeScope();
+        var image = ImageGrid.ToImages(torch.tensor(values.ToArray(), [1, 1, 1, values.Count]))[0];
+        CollectionAssert.AreEqual(values.Select(encoding.ToPixel).ToArray(), image.Pixels.ToArray());
+        foreach (var (k, v) in ties)
+        {
+            Assert.AreEqual((byte)k, encoding.ToPixel(v), $"value {v} lies on {k} + 0.5");
+        }
     }
 
     [TestMethod]
