@@ -81,20 +81,16 @@ public static class Program
         labels.Dispose();
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Fashion-MNIST: {data.Count} images, {data.NumClasses} classes; preset {settings.Preset}, {settings.Steps} steps of {settings.BatchSize}, {torch.get_num_threads()} threads"));
 
-        var options = new DdpmTrainerOptions
+        var options = TrainingRecipes.ShortRun(new DdpmTrainerOptions
         {
             ModelPreset = settings.Preset,
             ClassConditional = true,
             BatchSize = settings.BatchSize,
             MaxSteps = settings.Steps,
-            LearningRate = 1e-3,
-            WarmupSteps = (int)Math.Min(100, settings.Steps),
-            LearningRateSchedule = LearningRateSchedule.Cosine,
-            EmaDecay = 0.999,
             Seed = settings.Seed,
             CheckpointDirectory = Path.Combine(settings.Output, "checkpoints"),
             CheckpointEvery = (int)Math.Max(1, settings.Steps / 4),
-        };
+        });
         var every = Math.Max(1, settings.Steps / 20);
         var progress = new SynchronousProgress<TrainingProgress>(p =>
         {

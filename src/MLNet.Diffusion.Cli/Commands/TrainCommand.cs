@@ -29,7 +29,7 @@ internal static class TrainCommand
         var preset = new Option<string>("--model") { Description = "tiny, small or ddpm-cifar10.", DefaultValueFactory = _ => "small" };
         var steps = new Option<long>("--steps") { Description = "Optimiser steps.", DefaultValueFactory = _ => 2000 };
         var batch = new Option<int>("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 64 };
-        var rate = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => 1e-3 };
+        var rate = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => TrainingRecipes.ShortRunLearningRate };
         var schedule = new Option<string>("--schedule") { Description = "linear, cosine or sigmoid.", DefaultValueFactory = _ => "linear" };
         var prediction = new Option<string>("--prediction") { Description = "epsilon, sample or v.", DefaultValueFactory = _ => "epsilon" };
         var conditional = new Option<bool>("--class-conditional") { Description = "Train on the labels (with 10 % label dropout for guidance)." };
@@ -114,15 +114,11 @@ internal static class TrainCommand
             DiffusionTrainer.Options options;
             if (stored is null)
             {
-                options = new DiffusionTrainer.Options
+                options = TrainingRecipes.ShortRun(new DiffusionTrainer.Options
                 {
                     ModelPreset = p.GetRequiredValue(preset),
                     MaxSteps = p.GetValue(steps),
                     BatchSize = p.GetValue(batch),
-                    LearningRate = p.GetValue(rate),
-                    WarmupSteps = (int)Math.Min(100, p.GetValue(steps)),
-                    LearningRateSchedule = LearningRateSchedule.Cosine,
-                    EmaDecay = 0.999,
                     Schedule = new NoiseScheduleOptions { Kind = Enum.Parse<BetaScheduleKind>(p.GetRequiredValue(schedule), ignoreCase: true) },
                     PredictionType = p.GetRequiredValue(prediction) switch { "sample" => PredictionType.Sample, "v" => PredictionType.VPrediction, _ => PredictionType.Epsilon },
                     Seed = p.GetValue(seed),
@@ -130,7 +126,7 @@ internal static class TrainCommand
                     Threads = p.GetValue(threads),
                     CheckpointEvery = p.GetValue(checkpointEvery),
                     SampleGridSize = p.GetValue(grid),
-                };
+                }) with { LearningRate = p.GetValue(rate) };
             }
             else
             {
