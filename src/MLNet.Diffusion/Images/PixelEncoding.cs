@@ -9,9 +9,8 @@ namespace MLNet.Diffusion.Images;
 /// <param name="Colors">The colors extracted.</param>
 /// <param name="OffsetImage">Subtracted from each 0–255 pixel value first.</param>
 /// <param name="ScaleImage">Multiplies the difference second; never 0.</param>
-/// <param name="Interleaved">True when the vector is [H, W, C] (colors interleaved), false when planar [C, H, W].</param>
 /// <param name="Resizing">How the images were resized before extraction, when known.</param>
-public sealed record PixelEncoding(PixelColors Colors, float OffsetImage, float ScaleImage, bool Interleaved = false, ImageResizeMode? Resizing = null)
+public sealed record PixelEncoding(PixelColors Colors, float OffsetImage, float ScaleImage, ImageResizeMode? Resizing = null)
 {
     /// <summary>The model space of DDPM: 0–255 mapped to [−1, 1] by offset 127.5 and scale 1/127.5, planar.</summary>
     public static PixelEncoding ModelSpace(int channels) => new(channels == 1 ? PixelColors.Gray : PixelColors.Rgb, 127.5f, 1 / 127.5f);

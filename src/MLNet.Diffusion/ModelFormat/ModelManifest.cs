@@ -17,7 +17,7 @@ internal sealed record ModelManifest(string Format, int FormatVersion, string Li
         TrainingSummary? training) =>
         new(ModelFile.FormatName, ModelFile.FormatVersion, ThisLibraryVersion, config, schedule, predictionType,
             new PreprocessingRecord(config.ImageSize, config.InChannels, preprocessing.Range.Min, preprocessing.Range.Max, preprocessing.OffsetImage,
-                preprocessing.ScaleImage, preprocessing.Colors, preprocessing.Interleaved, preprocessing.Resizing), training, Onnx.UNetGraph.Prefix);
+                preprocessing.ScaleImage, preprocessing.Colors, Interleaved: false, preprocessing.Resizing), training, Onnx.UNetGraph.Prefix);
 
     private static string ThisLibraryVersion => typeof(ModelManifest).Assembly.GetName().Version?.ToString() ?? "unknown";
 }
