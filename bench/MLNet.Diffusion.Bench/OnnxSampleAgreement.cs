@@ -27,12 +27,12 @@ internal static class OnnxSampleAgreement
         var n = settings.Steps;
         using var scope = torch.NewDisposeScope();
         Tensor initial, ours;
-        using (var noise = SampleNoise.PerSample(useeds))
+        using (var noise = SamplingNoise.PerSample(useeds))
         {
             initial = noise.Initial(shape);
         }
 
-        using (var noise = SampleNoise.PerSample(useeds))
+        using (var noise = SamplingNoise.PerSample(useeds))
         {
             var sampler = GeneratorGraph.CreateSampler(workload.NoiseSchedule, PredictionType.Epsilon, Samplers.DpmSolverPlusPlus, n);
             ours = SamplingLoop.Run(sampler, UNetDenoiser.Create(workload.Network), shape, noise, n);
@@ -68,7 +68,7 @@ internal static class OnnxSampleAgreement
         var ortFinal = torch.tensor(ortX, shape);
         var noiseDifference = (ortInitial - initial).abs().max().ToDouble();
         output.WriteLine(string.Create(s_invariant,
-            $"check x_T: ONNX Runtime's counter-based noise from the seeds against SampleNoise.Initial of the same seeds: largest difference {noiseDifference:G3} (must be 0, bit for bit)"));
+            $"check x_T: ONNX Runtime's counter-based noise from the seeds against SamplingNoise.Initial of the same seeds: largest difference {noiseDifference:G3} (must be 0, bit for bit)"));
         var pairs = new (string Label, Tensor A, Tensor B)[]
         {
             ("ONNX Runtime vs TorchSharp", ortFinal, ours),

@@ -27,7 +27,7 @@ namespace MLNet.Diffusion.Bench;
 /// </para>
 /// <para>
 /// Agreement, before timing: ONNX Runtime generates from its own seeds (its counter-based x_T), TorchSharp and PyTorch
-/// start from <see cref="SampleNoise.Initial"/> of the same seeds. A copy of the N-step graph also outputs its x_T and
+/// start from <see cref="SamplingNoise.Initial"/> of the same seeds. A copy of the N-step graph also outputs its x_T and
 /// the loop's final model-space x (the clipped x̂₀ of the last step, before the pixel conversion), so the three are
 /// compared in model space, as floats, rather than as rounded pixels.
 /// </para>
@@ -115,7 +115,7 @@ public static class OnnxSampleBenchmark
             new("ONNX Runtime", n, steps => Timing.Once(() => (steps == 1 ? ort1 : ortN).Generate(seeds))),
             new("TorchSharp", n, steps => Timing.Once(() =>
             {
-                using var noise = SampleNoise.PerSample(useeds);
+                using var noise = SamplingNoise.PerSample(useeds);
                 var sampler = GeneratorGraph.CreateSampler(workload.NoiseSchedule, PredictionType.Epsilon, Samplers.DpmSolverPlusPlus, steps);
                 SamplingLoop.Run(sampler, denoiser, shape, noise, steps).Dispose();
             })),

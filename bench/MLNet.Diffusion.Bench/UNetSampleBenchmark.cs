@@ -56,7 +56,7 @@ internal sealed class UNetSampleBenchmark : UNetWorkload
         _denoiser = UNetDenoiser.Create(Model);
         _x = torch.randn(ImageShape(options.BatchSize)).DetachFromDisposeScope();
         _timesteps = torch.randint(0, Schedule.TrainTimesteps, [options.BatchSize], ScalarType.Int64).DetachFromDisposeScope();
-        using var noise = SampleNoise.PerSample(NoiseSeed, RunImages);
+        using var noise = SamplingNoise.PerSample(NoiseSeed, RunImages);
         _noise = noise.Initial(ImageShape(RunImages)).DetachFromDisposeScope();  // the x_T SamplingLoop starts from
     }
 
@@ -83,7 +83,7 @@ internal sealed class UNetSampleBenchmark : UNetWorkload
             ("dpm", $"DPM-Solver++(2M), {RunSteps} steps", new DpmSolverMultistepSampler(Schedule)),
         })
         {
-            using var noise = SampleNoise.PerSample(NoiseSeed, RunImages);
+            using var noise = SamplingNoise.PerSample(NoiseSeed, RunImages);
             var images = SamplingLoop.Run(sampler, _denoiser, shape, noise, RunSteps).DetachFromDisposeScope();
             AddProbeTensor(new(name, $"{label} from the same noise", images, null, "the largest value", SamplerTolerance));
         }

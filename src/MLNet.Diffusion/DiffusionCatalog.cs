@@ -133,7 +133,7 @@ public sealed class DiffusionCatalog
         ArgumentException.ThrowIfNullOrEmpty(path);
         if ((model as DiffusionModel ?? (model as IEnumerable<ITransformer>)?.LastOrDefault() as DiffusionModel) is { } generator)
         {
-            GeneratorHandOff.CheckSeedsSchema(generator, inputSchema);
+            BuiltInTransformerChain.CheckSeedsSchema(generator, inputSchema);
         }
 
         IO.AtomicFile.Write(path, stream => Context.Model.Save(model, inputSchema, stream));

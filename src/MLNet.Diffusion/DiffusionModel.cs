@@ -226,7 +226,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
     /// <see cref="DiffusionModel"/>); <c>mlContext.Model.Save</c> calls this. Throws <see cref="ArgumentException"/> when
     /// <see cref="TransformOptions"/> asks for a sampler a graph cannot hold (DDPM, DDIM with η &gt; 0).
     /// </summary>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => GeneratorHandOff.Save(this, ctx);
+    void ICanSaveModel.Save(ModelSaveContext ctx) => BuiltInTransformerChain.Save(this, ctx);
 
     /// <summary>
     /// The generator as an ONNX model (opset 18): inputs <c>seed</c> int64 [B, 1] (seeds in [0, 2⁶³)) and, for a
@@ -288,7 +288,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         var labels = Labels(count, options, device);
         var sampler = Samplers.Create(options.Sampler.ToString(), Schedule, new SamplerOptions { PredictionType = PredictionType, Eta = options.Eta });
         var steps = StepsFor(options);
-        using var noise = SampleNoise.PerSample(seeds, device);
+        using var noise = SamplingNoise.PerSample(seeds, device);
         var images = SamplingLoop.Run(sampler, UNetDenoiser.Create(_network, labels, labels is null ? 1 : options.Guidance),
             [count, Config.InChannels, Config.ImageSize, Config.ImageSize], noise, steps);
         return scope.MoveToOuter(images.clamp(-1, 1));
@@ -303,7 +303,7 @@ public sealed class DiffusionModel : ITransformer, IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var ml = new MLContext();
-        var schema = GeneratorHandOff.EmptySeeds(ml, this).Schema;
+        var schema = BuiltInTransformerChain.EmptySeeds(ml, this).Schema;
         AtomicFile.Write(path, stream => ml.Model.Save(this, schema, stream));
     }
 
@@ -346,14 +346,14 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         {
             // The sampler settings fixed in the graph become the transform's, so LoadModel and mlContext.Model.Load
             // of one file generate the same images.
-            var fixedIn = file.FixedIn;
+            var graphSettings = file.FixedIn;
             return new DiffusionModel(file.Network, file.Manifest.Schedule, file.Manifest.PredictionType, file.Manifest.Training, file.Preprocessing)
             {
-                TransformOptions = fixedIn is null
+                TransformOptions = graphSettings is null
                     ? new GenerationOptions()
-                    : new GenerationOptions { Sampler = Enum.Parse<SamplerKind>(fixedIn.Sampler), Steps = fixedIn.Steps, Guidance = fixedIn.Guidance },
+                    : new GenerationOptions { Sampler = Enum.Parse<SamplerKind>(graphSettings.Sampler), Steps = graphSettings.Steps, Guidance = graphSettings.Guidance },
                 LoadedFormatVersion = file.Manifest.FormatVersion,
-                LoadedSampler = fixedIn,
+                LoadedSampler = graphSettings,
             };
         }
         catch

@@ -60,7 +60,7 @@ public sealed class DocsExamplesTests
             PredictionType = PredictionType.Sample,   // what the denoiser returns
             ClipSample = false,                       // the data is not confined to [-1, 1]
         });
-        using var noise = SampleNoise.PerSample(firstSeed: 42, count: 256);  // one generator per sample
+        using var noise = SamplingNoise.PerSample(firstSeed: 42, count: 256);  // one generator per sample
         using var samples = SamplingLoop.Run(sampler, denoiser, [256, 1], noise, steps: 20);
         // end
         Assert.AreEqual(0.3, samples.mean().ToDouble(), 0.1);
@@ -118,7 +118,7 @@ public sealed class DocsExamplesTests
         // docs: generate
         var sampler = new DdimSampler(result.Schedule);
         var denoiser = UNetDenoiser.Create(result.EmaModel, torch.tensor(new long[] { 0, 1, 2, 2 }), guidanceScale: 3);
-        using var noise = SampleNoise.PerSample(firstSeed: 1, count: 4);
+        using var noise = SamplingNoise.PerSample(firstSeed: 1, count: 4);
         using var generated = SamplingLoop.Run(sampler, denoiser, [4, 1, 8, 8], noise, steps: 50);  // in [-1, 1]
         // end
         CollectionAssert.AreEqual(new long[] { 4, 1, 8, 8 }, generated.shape);

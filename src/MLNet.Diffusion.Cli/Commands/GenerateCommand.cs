@@ -128,7 +128,7 @@ internal static class GenerateCommand
         }
 
         var wanted = model.GraphSettings(options);
-        var fromFile = ModelFile.FixedSampler(model, path) is { } fixedIn && (fixedIn.Sampler, fixedIn.Steps, fixedIn.Guidance) == wanted;
+        var fromFile = ModelFile.FixedSampler(model, path) is { } graphSettings && (graphSettings.Sampler, graphSettings.Steps, graphSettings.Guidance) == wanted;
         PrepareOutput("--out", target, folder: !grid);
         output.WriteLine(string.Create(Invariant,
             $"engine onnx: {(fromFile ? "the graph in the model file" : "a graph built from the model's weights")}: {SamplerName(wanted.Sampler)}, {wanted.Steps} steps, guidance {wanted.Guidance}"));

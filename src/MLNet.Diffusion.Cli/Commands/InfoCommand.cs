@@ -27,11 +27,11 @@ internal static class InfoCommand
             var path = p.GetRequiredValue(modelPath);
             using var model = DiffusionModel.Load(path, "cpu");
             var (bytes, version) = (new FileInfo(path).Length, model.LoadedFormatVersion);
-            if (ModelFile.FixedSampler(model, path) is { } fixedIn)
+            if (ModelFile.FixedSampler(model, path) is { } graphSettings)
             {
                 output.WriteLine(string.Create(Invariant,
                     $"file:       {path} ({bytes:N0} bytes): format version {version}, ML.NET's model zip with the generator as an ONNX graph (mlContext.Model.Load runs it)"));
-                output.WriteLine(string.Create(Invariant, $"sampler:    {SamplerName(fixedIn.Sampler)}, {fixedIn.Steps} steps, guidance {fixedIn.Guidance} (fixed in the graph)"));
+                output.WriteLine(string.Create(Invariant, $"sampler:    {SamplerName(graphSettings.Sampler)}, {graphSettings.Steps} steps, guidance {graphSettings.Guidance} (fixed in the graph)"));
             }
             else
             {

@@ -14,10 +14,8 @@ public static partial class NativeEnvironment
     /// How many times an idle OpenMP thread polls for work before it sleeps (libgomp's <c>GOMP_SPINCOUNT</c>), set unless
     /// the process already sets <c>GOMP_SPINCOUNT</c> or <c>OMP_WAIT_POLICY</c>: 1,000. libgomp's own default, 300,000
     /// polls (about a millisecond), lets two libtorch processes on few cores spend their time spinning against each
-    /// other: measured on 2 cores, tiny preset at batch 16, two trainings together fell to 4–27 images/s each from 124
-    /// alone. Sleeping at once (<c>OMP_WAIT_POLICY=PASSIVE</c>) shares the cores well but costs a single training half
-    /// its speed at that size (63 images/s). 1,000 polls kept 54 % of the solo rate each for two trainings together and
-    /// cost 6 % of the solo rate of the small preset at batch 64 (bench/README.md, "Shared cores").
+    /// other; sleeping at once (<c>OMP_WAIT_POLICY=PASSIVE</c>) shares the cores but slows a training that runs alone.
+    /// 1,000 polls sits between the two; bench/README.md ("Shared cores") has the measurements.
     /// </summary>
     public const string DefaultGompSpinCount = "1000";
 

@@ -48,7 +48,7 @@ internal static class ModelFileReader
 
             UNet2D network;
             ModelManifest manifest;
-            GeneratorSettings? fixedIn = null;
+            GeneratorSettings? graphSettings = null;
             if (zip.GetEntry(ModelFile.ManifestEntry) is { } manifestEntry)
             {
                 // Format version 1: our own zip (manifest.json + safetensors).
@@ -63,7 +63,7 @@ internal static class ModelFileReader
                     ?? throw ModelFile.Invalid(path, "it holds neither an MLNet.Diffusion generator graph nor a manifest.json (is it a model saved by MLNet.Diffusion?)");
                 var json = OnnxModelFile.Metadata(graph, OnnxModelFile.ManifestKey)!;
                 manifest = ReadManifest(System.Text.Encoding.UTF8.GetBytes(json), path);
-                fixedIn = OnnxModelFile.Settings(graph, path);
+                graphSettings = OnnxModelFile.Settings(graph, path);
                 var weights = OnnxModelFile.Weights(graph, path);
                 try
                 {
@@ -80,7 +80,7 @@ internal static class ModelFileReader
 
             try
             {
-                return new ModelFileContent(network, manifest, manifest.Preprocessing.ToEncoding(path, manifest.Model), fixedIn);
+                return new ModelFileContent(network, manifest, manifest.Preprocessing.ToEncoding(path, manifest.Model), graphSettings);
             }
             catch
             {

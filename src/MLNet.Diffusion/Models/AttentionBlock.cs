@@ -56,16 +56,16 @@ internal sealed class AttentionBlock : nn.Module
         using var scope = torch.NewDisposeScope();
         var shape = x.shape;
         var (batch, channels, height, width) = (shape[0], shape[1], shape[2], shape[3]);
-        var qkv = _norm.forward(x).Then(t => BatchInvariant.Conv2d(_qkv, t, batchInvariant)).Then(t => t.reshape(batch, 3, _heads, channels / _heads, height * width));
+        var qkv = _norm.forward(x).ThenDispose(t => BatchInvariant.Conv2d(_qkv, t, batchInvariant)).ThenDispose(t => t.reshape(batch, 3, _heads, channels / _heads, height * width));
         // [B, heads, HW, d] for each of q, k, v.
         // ATen's flash attention cuts the queries into blocks of 32 below 192 of them (64 up to 767, then 256), and its
         // parallel loop runs over (image, head, block): a single item only for one image with one head and ≤ 32 pixels.
         var copies = batchInvariant && batch * _heads == 1 && height * width <= 32 ? 2 : 1;
         // repeat always copies, so each part is contiguous (flash attention) even when copies is 1.
-        Tensor Part(int index) => qkv.select(1, index).transpose(-1, -2).Then(t => batchInvariant ? t.repeat(copies, 1, 1, 1) : t);
+        Tensor Part(int index) => qkv.select(1, index).transpose(-1, -2).ThenDispose(t => batchInvariant ? t.repeat(copies, 1, 1, 1) : t);
         var (q, k, v) = (Part(0), Part(1), Part(2));
         var attended = nn.functional.scaled_dot_product_attention(q, k, v)
-            .Then(t => t.narrow(0, 0, batch)).Then(t => t.transpose(-1, -2)).Then(t => t.reshape(batch, channels, height, width));
-        return scope.MoveToOuter(attended.Then(t => BatchInvariant.Conv2d(_projection, t, batchInvariant)).Then(t => x + t));
+            .ThenDispose(t => t.narrow(0, 0, batch)).ThenDispose(t => t.transpose(-1, -2)).ThenDispose(t => t.reshape(batch, channels, height, width));
+        return scope.MoveToOuter(attended.ThenDispose(t => BatchInvariant.Conv2d(_projection, t, batchInvariant)).ThenDispose(t => x + t));
     }
 }

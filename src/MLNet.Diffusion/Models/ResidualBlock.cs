@@ -76,14 +76,14 @@ internal sealed class ResidualBlock : nn.Module
         using var scope = torch.NewDisposeScope();
         Tensor Silu(Tensor t) => BatchInvariant.Silu(t, batchInvariant);
         // Each intermediate is freed as soon as it is consumed (see Eager).
-        var h = _norm1.forward(x).Then(Silu).Then(t => BatchInvariant.Conv2d(_conv1, t, batchInvariant));
+        var h = _norm1.forward(x).ThenDispose(Silu).ThenDispose(t => BatchInvariant.Conv2d(_conv1, t, batchInvariant));
         using (var broadcast = projection.unsqueeze(-1).unsqueeze(-1))
         {
-            h = h.Then(t => t + broadcast);
+            h = h.ThenDispose(t => t + broadcast);
         }
 
-        h = h.Then(_norm2.forward).Then(Silu).Then(_dropout.forward).Then(t => BatchInvariant.Conv2d(_conv2, t, batchInvariant));
+        h = h.ThenDispose(_norm2.forward).ThenDispose(Silu).ThenDispose(_dropout.forward).ThenDispose(t => BatchInvariant.Conv2d(_conv2, t, batchInvariant));
         var skip = _shortcut is null ? x : BatchInvariant.Conv2d(_shortcut, x, batchInvariant);
-        return scope.MoveToOuter(h.Then(t => skip + t));
+        return scope.MoveToOuter(h.ThenDispose(t => skip + t));
     }
 }

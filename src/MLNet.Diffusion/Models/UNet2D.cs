@@ -239,7 +239,7 @@ public sealed class UNet2D : nn.Module
         {
             var (block, attention) = _down[i];
             h = Block(block, h);
-            if (attention is not null) h = h.Then(t => attention.Forward(t, batchInvariant));
+            if (attention is not null) h = h.ThenDispose(t => attention.Forward(t, batchInvariant));
             skips.Push(h);
             if ((i + 1) % perLevel == 0 && _downsamplers[i / perLevel] is { } downsample)
             {
@@ -248,24 +248,24 @@ public sealed class UNet2D : nn.Module
             }
         }
 
-        h = Block(_middle1, h).Then(t => _middleAttention.Forward(t, batchInvariant)).Then(t => Block(_middle2, t));
+        h = Block(_middle1, h).ThenDispose(t => _middleAttention.Forward(t, batchInvariant)).ThenDispose(t => Block(_middle2, t));
         // On the way up each skip, and every intermediate, is freed as soon as it is consumed (see Eager).
         for (var i = 0; i < _up.Count; i++)
         {
             var (block, attention) = _up[i];
             using (var skip = skips.Pop())
             {
-                h = h.Then(t => torch.cat([t, skip], 1)).Then(t => Block(block, t));
+                h = h.ThenDispose(t => torch.cat([t, skip], 1)).ThenDispose(t => Block(block, t));
             }
 
-            if (attention is not null) h = h.Then(t => attention.Forward(t, batchInvariant));
+            if (attention is not null) h = h.ThenDispose(t => attention.Forward(t, batchInvariant));
             if ((i + 1) % (perLevel + 1) == 0 && _upsamplers[i / (perLevel + 1)] is { } upsample)
             {
-                h = h.Then(t => nn.functional.interpolate(t, size: [t.size(2) * 2, t.size(3) * 2], mode: InterpolationMode.Nearest)).Then(t => Conv(upsample, t));
+                h = h.ThenDispose(t => nn.functional.interpolate(t, size: [t.size(2) * 2, t.size(3) * 2], mode: InterpolationMode.Nearest)).ThenDispose(t => Conv(upsample, t));
             }
         }
 
-        return scope.MoveToOuter(h.Then(_normOut.forward).Then(t => BatchInvariant.Silu(t, batchInvariant)).Then(t => Conv(_convOut, t)));
+        return scope.MoveToOuter(h.ThenDispose(_normOut.forward).ThenDispose(t => BatchInvariant.Silu(t, batchInvariant)).ThenDispose(t => Conv(_convOut, t)));
     }
 
     /// <summary>

@@ -29,7 +29,7 @@ public sealed class DdimSampler : DiffusionSampler
     public override bool IsStochastic => Options.Eta > 0;
 
     /// <inheritdoc/>
-    public override Tensor Step(Tensor modelOutput, int timestep, Tensor sample, SampleNoise? noise = null)
+    public override Tensor Step(Tensor modelOutput, int timestep, Tensor sample, SamplingNoise? noise = null)
     {
         ArgumentNullException.ThrowIfNull(modelOutput);
         ArgumentNullException.ThrowIfNull(sample);

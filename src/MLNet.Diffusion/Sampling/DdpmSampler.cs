@@ -26,7 +26,7 @@ public sealed class DdpmSampler : DiffusionSampler
     public override bool IsStochastic => true;
 
     /// <inheritdoc/>
-    public override Tensor Step(Tensor modelOutput, int timestep, Tensor sample, SampleNoise? noise = null)
+    public override Tensor Step(Tensor modelOutput, int timestep, Tensor sample, SamplingNoise? noise = null)
     {
         ArgumentNullException.ThrowIfNull(modelOutput);
         ArgumentNullException.ThrowIfNull(sample);

@@ -66,7 +66,7 @@ public abstract class DiffusionSampler : IDiffusionSampler
     }
 
     /// <inheritdoc/>
-    public abstract Tensor Step(Tensor modelOutput, int timestep, Tensor sample, SampleNoise? noise = null);
+    public abstract Tensor Step(Tensor modelOutput, int timestep, Tensor sample, SamplingNoise? noise = null);
 
     /// <summary>The 0-based timesteps of a run of <paramref name="steps"/> over <paramref name="schedule"/>, largest first.</summary>
     public static int[] Spaced(NoiseSchedule schedule, int steps, TimestepSpacing spacing)
@@ -191,7 +191,7 @@ public abstract class DiffusionSampler : IDiffusionSampler
     }
 
     /// <summary>Adds σ·z to <paramref name="mean"/> when σ &gt; 0, drawing z from <paramref name="noise"/>.</summary>
-    protected static Tensor AddNoise(Tensor mean, double sigma, SampleNoise? noise)
+    protected static Tensor AddNoise(Tensor mean, double sigma, SamplingNoise? noise)
     {
         if (sigma <= 0)
         {
@@ -200,7 +200,7 @@ public abstract class DiffusionSampler : IDiffusionSampler
 
         if (noise is null)
         {
-            throw new ArgumentNullException(nameof(noise), "This step adds noise; pass a SampleNoise.");
+            throw new ArgumentNullException(nameof(noise), "This step adds noise; pass a SamplingNoise.");
         }
 
         using var scope = torch.NewDisposeScope();

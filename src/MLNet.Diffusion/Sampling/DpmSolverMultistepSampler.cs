@@ -51,7 +51,7 @@ public sealed class DpmSolverMultistepSampler : DiffusionSampler
     }
 
     /// <inheritdoc/>
-    public override Tensor Step(Tensor modelOutput, int timestep, Tensor sample, SampleNoise? noise = null)
+    public override Tensor Step(Tensor modelOutput, int timestep, Tensor sample, SamplingNoise? noise = null)
     {
         ArgumentNullException.ThrowIfNull(modelOutput);
         ArgumentNullException.ThrowIfNull(sample);

@@ -29,5 +29,5 @@ public interface IDiffusionSampler
     /// One reverse step from <paramref name="sample"/> (x_t at <paramref name="timestep"/>) given the network's
     /// <paramref name="modelOutput"/>; returns the previous sample. Stochastic samplers draw from <paramref name="noise"/>.
     /// </summary>
-    Tensor Step(Tensor modelOutput, int timestep, Tensor sample, SampleNoise? noise = null);
+    Tensor Step(Tensor modelOutput, int timestep, Tensor sample, SamplingNoise? noise = null);
 }

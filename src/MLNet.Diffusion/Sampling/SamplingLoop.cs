@@ -8,11 +8,11 @@ namespace MLNet.Diffusion.Sampling;
 public static class SamplingLoop
 {
     /// <summary>
-    /// Starts from x_T ~ N(0, I) of <paramref name="shape"/> (<see cref="SampleNoise.Initial"/>), then takes
+    /// Starts from x_T ~ N(0, I) of <paramref name="shape"/> (<see cref="SamplingNoise.Initial"/>), then takes
     /// <paramref name="steps"/> steps of <paramref name="sampler"/>. Each step runs in its own dispose scope.
     /// <paramref name="progress"/> receives the number of steps done.
     /// </summary>
-    public static Tensor Run(IDiffusionSampler sampler, Denoiser denoiser, long[] shape, SampleNoise noise, int steps,
+    public static Tensor Run(IDiffusionSampler sampler, Denoiser denoiser, long[] shape, SamplingNoise noise, int steps,
         ScalarType dtype = ScalarType.Float32, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(sampler);

@@ -71,7 +71,7 @@ public record DdpmTrainerOptions
 
     /// <summary>
     /// Flip each training image left to right with probability ½ (DDPM's CIFAR-10 augmentation), drawn from the run's own
-    /// generator so that resuming stays exact. Default false (and then nothing is drawn: runs are as before).
+    /// generator so that resuming stays exact. Default false (and then nothing is drawn).
     /// </summary>
     public bool RandomHorizontalFlip { get; init; }
 

@@ -45,7 +45,7 @@ internal sealed class SampleGridWriter(UNetConfig config, Device device, NoiseSc
             ? torch.tensor(Enumerable.Range(0, count).Select(i => (long)(i % classes)).ToArray(), device: device)
             : null;
         var sampler = new DdimSampler(schedule, new SamplerOptions { PredictionType = options.PredictionType });
-        using var noise = SampleNoise.PerSample(options.Seed!.Value, count, device);
+        using var noise = SamplingNoise.PerSample(options.Seed!.Value, count, device);
         var images = SamplingLoop.Run(sampler, UNetDenoiser.Create(model, labels), [count, config.InChannels, config.ImageSize, config.ImageSize],
             noise, Math.Min(50, schedule.TrainTimesteps));
         var columns = config.NumClasses ?? (int)Math.Ceiling(Math.Sqrt(count));

@@ -189,7 +189,7 @@ internal sealed class TrainingRun
             var batch = images.size(0);
             if (_options.RandomHorizontalFlip)
             {
-                // Drawn only when flipping is on, so runs without it draw exactly as before.
+                // Drawn only when flipping is on, so a run without it draws nothing here and its random stream is not shifted.
                 var flip = torch.rand([batch], generator: rng).lt(0.5).to(_device).view(batch, 1, 1, 1);
                 images = torch.where(flip, images.flip(3), images);
             }

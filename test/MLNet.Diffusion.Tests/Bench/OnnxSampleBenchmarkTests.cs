@@ -37,7 +37,7 @@ public sealed class OnnxSampleBenchmarkTests
         Assert.AreEqual(0, code, $"{text}\n{error}");
         foreach (var line in new[]
         {
-            "check x_T: ONNX Runtime's counter-based noise from the seeds against SampleNoise.Initial of the same seeds: largest difference 0",
+            "check x_T: ONNX Runtime's counter-based noise from the seeds against SamplingNoise.Initial of the same seeds: largest difference 0",
             "ONNX Runtime vs TorchSharp: largest difference",
             "PyTorch vs TorchSharp: largest difference",
             "agreement: the three engines compute the same samples",

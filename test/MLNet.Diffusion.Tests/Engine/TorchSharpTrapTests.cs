@@ -152,11 +152,11 @@ public sealed class TorchSharpTrapTests
         torch.random.manual_seed(11);
         CollectionAssert.AreEqual(first, torch.randn(4).data<float>().ToArray());
 
-        using var noiseA = MLNet.Diffusion.Sampling.SampleNoise.PerSample(42, 2);
+        using var noiseA = MLNet.Diffusion.Sampling.SamplingNoise.PerSample(42, 2);
         using var a = noiseA.Next([2, 1, 4, 4]);
         torch.random.manual_seed(999);
         _ = torch.randn(100);
-        using var noiseB = MLNet.Diffusion.Sampling.SampleNoise.PerSample(42, 2);
+        using var noiseB = MLNet.Diffusion.Sampling.SamplingNoise.PerSample(42, 2);
         using var b = noiseB.Next([2, 1, 4, 4]);
         Assert.IsTrue(Same(a, b));
     }

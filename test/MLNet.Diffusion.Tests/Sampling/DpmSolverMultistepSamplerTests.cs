@@ -80,7 +80,7 @@ public sealed class DpmSolverMultistepSamplerTests
 
     private static Tensor Sample(IDiffusionSampler sampler, Denoiser denoiser, int steps)
     {
-        using var noise = SampleNoise.PerSample(firstSeed: 100, count: 8);
+        using var noise = SamplingNoise.PerSample(firstSeed: 100, count: 8);
         using var x = SamplingLoop.Run(sampler, denoiser, [8, 1, 8, 8], noise, steps);
         return x.clamp(-1, 1);
     }

@@ -123,8 +123,8 @@ public sealed class SamplerTests
         var denoiser = AnalyticDenoisers.TwoPoint(schedule, PredictionType.Epsilon);
         var sampler = new DdpmSampler(schedule, new SamplerOptions { ClipSample = false });
         using var scope = torch.NewDisposeScope();
-        using var batchNoise = SampleNoise.PerSample([10UL, 11UL, 12UL]);
-        using var aloneNoise = SampleNoise.PerSample([12UL]);
+        using var batchNoise = SamplingNoise.PerSample([10UL, 11UL, 12UL]);
+        using var aloneNoise = SamplingNoise.PerSample([12UL]);
         var batch = SamplingLoop.Run(sampler, denoiser, [3, 2, 2], batchNoise, 50);
         var alone = SamplingLoop.Run(sampler, denoiser, [1, 2, 2], aloneNoise, 50);
         CollectionAssert.AreEqual(alone[0].data<float>().ToArray(), batch[2].data<float>().ToArray());
@@ -233,7 +233,7 @@ public sealed class SamplerTests
         // TorchSharp counts, per thread, the tensors created minus those disposed (exact since 0.105; other threads do not
         // move it, and a tensor left to the finalizer never counts as disposed here).
         var baseline = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        using (var noise = SampleNoise.Shared(1))
+        using (var noise = SamplingNoise.Shared(1))
         {
             var reports = new List<int>();
             using (SamplingLoop.Run(sampler, denoiser, [2, 3], noise, 20, progress: new SynchronousProgress(reports.Add)))
@@ -281,7 +281,7 @@ public sealed class SamplerTests
     private static double[] Sample(IDiffusionSampler sampler, Denoiser denoiser, int steps, int count = Samples, ScalarType dtype = ScalarType.Float32)
     {
         using var scope = torch.NewDisposeScope();
-        using var noise = SampleNoise.Shared(20261122);
+        using var noise = SamplingNoise.Shared(20261122);
         var result = SamplingLoop.Run(sampler, denoiser, [count, 1], noise, steps, dtype);
         using var asDouble = result.to(ScalarType.Float64);
         return asDouble.data<double>().ToArray();

@@ -99,7 +99,7 @@ public sealed class DdpmTrainerTests
         // Samples from the averaged model (DDPM's ancestral sampler over all 100 steps) land on one of the four
         // patterns.
         using var scope = torch.NewDisposeScope();
-        using var noise = SampleNoise.PerSample(firstSeed: 1, count: 8);
+        using var noise = SamplingNoise.PerSample(firstSeed: 1, count: 8);
         var sampler = new DdpmSampler(result.Schedule);
         var samples = SamplingLoop.Run(sampler, UNetDenoiser.Create(result.EmaModel), [8, 1, 8, 8], noise, 100);
 
@@ -337,9 +337,9 @@ public sealed class DdpmTrainerTests
         using var scope = torch.NewDisposeScope();
         var sampler = new DdimSampler(result.Schedule);
         var labels = torch.tensor(new long[] { 0, 1, 2, 3 });
-        using var noiseA = SampleNoise.PerSample(firstSeed: 5, count: 4);
-        using var noiseB = SampleNoise.PerSample(firstSeed: 5, count: 4);
-        using var noiseC = SampleNoise.PerSample(firstSeed: 5, count: 4);
+        using var noiseA = SamplingNoise.PerSample(firstSeed: 5, count: 4);
+        using var noiseB = SamplingNoise.PerSample(firstSeed: 5, count: 4);
+        using var noiseC = SamplingNoise.PerSample(firstSeed: 5, count: 4);
         var guided = SamplingLoop.Run(sampler, UNetDenoiser.Create(result.EmaModel, labels, guidanceScale: 0), [4, 1, 8, 8], noiseA, 10);
         var unconditional = SamplingLoop.Run(sampler, UNetDenoiser.Create(result.EmaModel), [4, 1, 8, 8], noiseB, 10);
         var conditional = SamplingLoop.Run(sampler, UNetDenoiser.Create(result.EmaModel, labels), [4, 1, 8, 8], noiseC, 10);

@@ -10,7 +10,7 @@ namespace MLNet.Diffusion.Pipeline;
 /// built-in transformers that need no MLNet.Diffusion to load:
 /// seed (and label) → ConvertType to int64 → ApplyOnnxModel (the generator graph) → Pixels → ConvertToImage → Image.
 /// </summary>
-internal static class GeneratorHandOff
+internal static class BuiltInTransformerChain
 {
     // The generator graph's input and output names (GeneratorGraph), which OnnxTransformer uses as column names.
     private const string SeedInput = "seed";

@@ -10,13 +10,13 @@ namespace MLNet.Diffusion.Sampling;
 /// is generated in and wherever it sits in it. Noise is drawn on the CPU and moved to the target device, so the
 /// same seed gives the same noise on every device.
 /// </summary>
-public sealed class SampleNoise : IDisposable
+public sealed class SamplingNoise : IDisposable
 {
     private readonly Generator[] _generators;
     private readonly Device _device;
     private readonly ulong[] _seeds;
 
-    private SampleNoise(Generator[] generators, Device device, bool perSample, ulong[] seeds)
+    private SamplingNoise(Generator[] generators, Device device, bool perSample, ulong[] seeds)
     {
         _seeds = seeds;
         _generators = generators;
@@ -25,7 +25,7 @@ public sealed class SampleNoise : IDisposable
     }
 
     /// <summary>One generator per sample, seeded with <paramref name="seeds"/>; the batch size is the seed count.</summary>
-    public static SampleNoise PerSample(IReadOnlyList<ulong> seeds, Device? device = null)
+    public static SamplingNoise PerSample(IReadOnlyList<ulong> seeds, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(seeds);
         if (seeds.Count == 0)
@@ -33,18 +33,18 @@ public sealed class SampleNoise : IDisposable
             throw new ArgumentException("Give at least one seed.", nameof(seeds));
         }
 
-        return new SampleNoise([.. seeds.Select(s => new Generator(s))], device ?? torch.CPU, perSample: true, [.. seeds]);
+        return new SamplingNoise([.. seeds.Select(s => new Generator(s))], device ?? torch.CPU, perSample: true, [.. seeds]);
     }
 
     /// <summary>Consecutive seeds <paramref name="firstSeed"/>, +1, ... for <paramref name="count"/> samples.</summary>
-    public static SampleNoise PerSample(ulong firstSeed, int count, Device? device = null)
+    public static SamplingNoise PerSample(ulong firstSeed, int count, Device? device = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         return PerSample([.. Enumerable.Range(0, count).Select(i => firstSeed + (ulong)i)], device);
     }
 
     /// <summary>One generator for the whole batch: faster for large batches, but samples depend on the batch.</summary>
-    public static SampleNoise Shared(ulong seed, Device? device = null) => new([new Generator(seed)], device ?? torch.CPU, perSample: false, [seed]);
+    public static SamplingNoise Shared(ulong seed, Device? device = null) => new([new Generator(seed)], device ?? torch.CPU, perSample: false, [seed]);
 
     /// <summary>Whether every sample has its own generator.</summary>
     public bool IsPerSample { get; }
