@@ -17,13 +17,11 @@ public sealed class UNet2D : nn.Module
     private readonly Linear _timeOut;
     private readonly Embedding? _classEmbedding;
     private readonly Conv2d _convIn;
-    private readonly List<(ResidualBlock Block, AttentionBlock? Attention)> _down = [];
-    private readonly List<Conv2d?> _downsamplers = [];
+    private readonly List<UNetLevel> _downLevels = [];
     private readonly ResidualBlock _middle1;
     private readonly AttentionBlock _middleAttention;
     private readonly ResidualBlock _middle2;
-    private readonly List<(ResidualBlock Block, AttentionBlock? Attention)> _up = [];
-    private readonly List<Conv2d?> _upsamplers = [];
+    private readonly List<UNetLevel> _upLevels = [];
     private readonly GroupNorm _normOut;
     private readonly Conv2d _convOut;
 
@@ -60,6 +58,7 @@ public sealed class UNet2D : nn.Module
         {
             var outChannels = ch * config.ChannelMultipliers[level];
             var attend = config.AttentionResolutions.Contains(config.ImageSize >> level);
+            var blocks = new List<(ResidualBlock, AttentionBlock?)>();
             for (var i = 0; i < config.ResBlocksPerLevel; i++)
             {
                 var block = new ResidualBlock(current, outChannels, embedding, config.Dropout, groups);
@@ -70,7 +69,7 @@ public sealed class UNet2D : nn.Module
                     down.Add(attention);
                 }
 
-                _down.Add((block, attention));
+                blocks.Add((block, attention));
                 current = outChannels;
                 skipChannels.Push(current);
             }
@@ -83,7 +82,7 @@ public sealed class UNet2D : nn.Module
                 skipChannels.Push(current);
             }
 
-            _downsamplers.Add(downsample);
+            _downLevels.Add(new UNetLevel(blocks, downsample));
         }
 
         // After the list is filled: a ModuleList registers its items when it is registered, never later.
@@ -100,6 +99,7 @@ public sealed class UNet2D : nn.Module
         {
             var outChannels = ch * config.ChannelMultipliers[level];
             var attend = config.AttentionResolutions.Contains(config.ImageSize >> level);
+            var blocks = new List<(ResidualBlock, AttentionBlock?)>();
             for (var i = 0; i <= config.ResBlocksPerLevel; i++)
             {
                 var block = new ResidualBlock(current + skipChannels.Pop(), outChannels, embedding, config.Dropout, groups);
@@ -110,7 +110,7 @@ public sealed class UNet2D : nn.Module
                     up.Add(attention);
                 }
 
-                _up.Add((block, attention));
+                blocks.Add((block, attention));
                 current = outChannels;
             }
 
@@ -121,7 +121,7 @@ public sealed class UNet2D : nn.Module
                 up.Add(upsample);
             }
 
-            _upsamplers.Add(upsample);
+            _upLevels.Add(new UNetLevel(blocks, upsample));
         }
 
         register_module("up", up);
@@ -188,7 +188,8 @@ public sealed class UNet2D : nn.Module
         // [1, E] for an unconditional model (broadcast over the batch where it is added), else [B, E].
         var activated = BatchInvariant.Silu(WithClasses(time, labels, x));
         // Every residual block's projection of it in one product on the blocks' stacked weights, then each block's columns.
-        var blocks = _down.Select(d => d.Block).Append(_middle1).Append(_middle2).Concat(_up.Select(u => u.Block)).ToList();
+        var blocks = _downLevels.SelectMany(l => l.Blocks).Select(b => b.Block).Append(_middle1).Append(_middle2)
+            .Concat(_upLevels.SelectMany(l => l.Blocks).Select(b => b.Block)).ToList();
         var projections = BatchInvariant.Linear(
             torch.cat([.. blocks.Select(b => b.TimeProjection.weight)]),
             torch.cat([.. blocks.Select(b => b.TimeProjection.bias!)]),
@@ -234,14 +235,16 @@ public sealed class UNet2D : nn.Module
         var skips = new Stack<Tensor>();
         var h = Conv(_convIn, x);
         skips.Push(h);
-        var perLevel = Config.ResBlocksPerLevel;
-        for (var i = 0; i < _down.Count; i++)
+        foreach (var level in _downLevels)
         {
-            var (block, attention) = _down[i];
-            h = Block(block, h);
-            if (attention is not null) h = h.ThenDispose(t => attention.Forward(t, batchInvariant));
-            skips.Push(h);
-            if ((i + 1) % perLevel == 0 && _downsamplers[i / perLevel] is { } downsample)
+            foreach (var (block, attention) in level.Blocks)
+            {
+                h = Block(block, h);
+                if (attention is not null) h = h.ThenDispose(t => attention.Forward(t, batchInvariant));
+                skips.Push(h);
+            }
+
+            if (level.Resample is { } downsample)
             {
                 h = Conv(downsample, h);
                 skips.Push(h);
@@ -250,16 +253,19 @@ public sealed class UNet2D : nn.Module
 
         h = Block(_middle1, h).ThenDispose(t => _middleAttention.Forward(t, batchInvariant)).ThenDispose(t => Block(_middle2, t));
         // On the way up each skip, and every intermediate, is freed as soon as it is consumed (see Eager).
-        for (var i = 0; i < _up.Count; i++)
+        foreach (var level in _upLevels)
         {
-            var (block, attention) = _up[i];
-            using (var skip = skips.Pop())
+            foreach (var (block, attention) in level.Blocks)
             {
-                h = h.ThenDispose(t => torch.cat([t, skip], 1)).ThenDispose(t => Block(block, t));
+                using (var skip = skips.Pop())
+                {
+                    h = h.ThenDispose(t => torch.cat([t, skip], 1)).ThenDispose(t => Block(block, t));
+                }
+
+                if (attention is not null) h = h.ThenDispose(t => attention.Forward(t, batchInvariant));
             }
 
-            if (attention is not null) h = h.ThenDispose(t => attention.Forward(t, batchInvariant));
-            if ((i + 1) % (perLevel + 1) == 0 && _upsamplers[i / (perLevel + 1)] is { } upsample)
+            if (level.Resample is { } upsample)
             {
                 h = h.ThenDispose(t => nn.functional.interpolate(t, size: [t.size(2) * 2, t.size(3) * 2], mode: InterpolationMode.Nearest)).ThenDispose(t => Conv(upsample, t));
             }
