@@ -1,5 +1,4 @@
 using MLNet.Diffusion.Engine;
-using MLNet.Diffusion.IO;
 using System.IO.Compression;
 using System.Text.Json;
 using MLNet.Diffusion.Models;
@@ -46,7 +45,7 @@ namespace MLNet.Diffusion;
 /// <see cref="Load"/> reads such a zip (or one saved by <see cref="Save(string)"/>) back into a full model.
 /// </para>
 /// </remarks>
-public sealed class DiffusionModel : ITransformer, IDisposable
+public sealed partial class DiffusionModel : ITransformer, IDisposable
 {
     /// <summary>The model zip format this library writes (and the newest it reads).</summary>
     public const int FormatVersion = ModelFile.FormatVersion;
@@ -221,48 +220,6 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         return GenerationColumns.Bind(this, inputSchema) is { } bound ? new GenerationRowMapper(bound) : new GenerationRowMapper(inputSchema);
     }
 
-    /// <summary>
-    /// Saves the model as ML.NET's built-in transformers around the generator graph (see the remarks of
-    /// <see cref="DiffusionModel"/>); <c>mlContext.Model.Save</c> calls this. Throws <see cref="ArgumentException"/> when
-    /// <see cref="TransformOptions"/> asks for a sampler a graph cannot hold (DDPM, DDIM with η &gt; 0).
-    /// </summary>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => BuiltInTransformerChain.Save(this, ctx);
-
-    /// <summary>
-    /// The generator as an ONNX model (opset 18): inputs <c>seed</c> int64 [B, 1] (seeds in [0, 2⁶³)) and, for a
-    /// class-conditional model, <c>label</c> int64 [B, 1] (class 0 to classes − 1, or −1 for none); output <c>pixels</c>
-    /// float [B, C, S, S], whole numbers 0–255, planar. The image of a seed is the one <see cref="Transform"/> makes with
-    /// the same <paramref name="options"/>' sampler, steps and guidance (ONNX Runtime and TorchSharp differ only by
-    /// kernel rounding). The network's weights are initializers; <c>metadata_props</c> carry the manifest and the settings.
-    /// </summary>
-    /// <param name="options">Sampler (DDIM with η = 0, or DPM-Solver++), steps and guidance; default <see cref="TransformOptions"/>.
-    /// Seed, labels and device are not part of a graph.</param>
-    /// <exception cref="ArgumentException">The sampler is DDPM or DDIM with η &gt; 0 (they draw noise every step), or
-    /// the step count is out of range.</exception>
-    public byte[] ToOnnx(GenerationOptions? options = null) => ToOnnx(options ?? TransformOptions, rgbForGray: false);
-
-    /// <summary>Writes <see cref="ToOnnx(GenerationOptions?)"/>'s graph to <paramref name="path"/> (a temporary file, then renamed).</summary>
-    public void ExportOnnx(string path, GenerationOptions? options = null)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        var bytes = ToOnnx(options);
-        AtomicFile.Write(path, stream => stream.Write(bytes));
-    }
-
-    internal byte[] ToOnnx(GenerationOptions options, bool rgbForGray)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        if (options.Sampler == SamplerKind.Ddim && options.Eta != 0)
-        {
-            throw new ArgumentException($"An ONNX generator is deterministic: DDIM takes η = 0, not {options.Eta}.", nameof(options));
-        }
-
-        ClassifierFreeGuidance.CheckScale(options.Guidance, nameof(options));
-
-        var (_, steps, guidance) = GraphSettings(options);
-        return ModelFileWriter.Graph(_network, Schedule, PredictionType, Preprocessing, Manifest(), options.Sampler.ToString(), steps, guidance, rgbForGray);
-    }
-
     /// <summary>Images for <paramref name="seeds"/> (and per-image <paramref name="labels"/>) as planar 0–255 floats [N, C, H, W], rounded and clamped.</summary>
     internal float[] GeneratePixels(ulong[] seeds, int[]? labels)
     {
@@ -294,75 +251,6 @@ public sealed class DiffusionModel : ITransformer, IDisposable
         return scope.MoveToOuter(images.clamp(-1, 1));
     }
 
-    /// <summary>
-    /// Writes the model file to <paramref name="path"/> (a temporary file, then renamed): ML.NET's model zip, as
-    /// <c>mlContext.Model.Save(model, seeds.Schema, path)</c> writes it, with a seeds schema of an int64
-    /// <see cref="SeedColumnName"/> (and an int32 <see cref="LabelColumnName"/> for a class-conditional model).
-    /// </summary>
-    public void Save(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        var ml = new MLContext();
-        var schema = BuiltInTransformerChain.EmptySeeds(ml, this).Schema;
-        AtomicFile.Write(path, stream => ml.Model.Save(this, schema, stream));
-    }
-
-    /// <summary>The format version of the file <see cref="Load"/> read this model from; null for a model not loaded from a file.</summary>
-    public int? LoadedFormatVersion { get; private init; }
-
-    /// <summary>The sampler settings fixed in the generator graph of that file; null for a format-1 file or a graph that records none.</summary>
-    internal Onnx.GeneratorSettings? LoadedSampler { get; private init; }
-
-    /// <summary>
-    /// The sampler, steps and guidance fixed in the generator graph of the file <see cref="Load"/> read this model from;
-    /// null for a format-1 file, a graph that records none, or a model not loaded from a file.
-    /// </summary>
-    public (SamplerKind Sampler, int Steps, double Guidance)? LoadedGraphSettings =>
-        LoadedSampler is { } s ? (Enum.Parse<SamplerKind>(s.Sampler), s.Steps, s.Guidance) : null;
-
-    /// <summary>
-    /// Writes the previous model file format (version 1: manifest.json and ema.safetensors in our own zip), which
-    /// <see cref="Load"/> still reads; kept so that the compatibility is tested against real version-1 files.
-    /// </summary>
-    internal void SaveFormatVersion1(string path) => ModelFileWriter.WriteFormatVersion1(path, Manifest(), _network);
-
-    /// <summary>
-    /// Reads a model zip, checking everything before any weight is used: the format and its version, entry names
-    /// (none may leave the archive), entry sizes, the configuration, and every tensor's name, shape and type. Reads
-    /// ML.NET's model zip with a generator graph in it (format 2: what <see cref="Save(string)"/> and
-    /// <c>mlContext.Model.Save</c> write, the model alone or as the last stage of a chain; the weights come from the
-    /// graph's initializers, the description from its metadata) and the previous format 1 (manifest.json and
-    /// safetensors). Parses only: no code from the file runs, no file is written.
-    /// </summary>
-    /// <param name="path">The model .zip.</param>
-    /// <param name="device">cpu, cuda, cuda:N or auto.</param>
-    /// <param name="maxEntryBytes">The largest zip entry accepted (default 4 GiB); a larger claim is refused before reading.</param>
-    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is not a valid model; the message names the file and the reason.</exception>
-    public static DiffusionModel Load(string path, string device = "auto", long maxEntryBytes = DefaultMaxEntryBytes)
-    {
-        var file = ModelFileReader.Read(path, device, maxEntryBytes);
-        try
-        {
-            // The sampler settings fixed in the graph become the transform's, so LoadModel and mlContext.Model.Load
-            // of one file generate the same images.
-            var graphSettings = file.FixedIn;
-            return new DiffusionModel(file.Network, file.Manifest.Schedule, file.Manifest.PredictionType, file.Manifest.Training, file.Preprocessing)
-            {
-                TransformOptions = graphSettings is null
-                    ? new GenerationOptions()
-                    : new GenerationOptions { Sampler = Enum.Parse<SamplerKind>(graphSettings.Sampler), Steps = graphSettings.Steps, Guidance = graphSettings.Guidance },
-                LoadedFormatVersion = file.Manifest.FormatVersion,
-                LoadedSampler = graphSettings,
-            };
-        }
-        catch
-        {
-            file.Network.Dispose();
-            throw;
-        }
-    }
-
     /// <summary>Disposes the network.</summary>
     public void Dispose() => _network.Dispose();
 
@@ -379,8 +267,6 @@ public sealed class DiffusionModel : ITransformer, IDisposable
     /// <summary>The sampler's usual step count: DDPM all training steps, DDIM 50, DPM-Solver++ 20 (at most the training steps).</summary>
     /// <param name="sampler">The sampler.</param>
     public int DefaultSteps(SamplerKind sampler) => Samplers.DefaultSteps(sampler.ToString(), Schedule.TrainTimesteps);
-
-    private ModelManifest Manifest() => ModelManifest.Create(Config, ScheduleOptions, PredictionType, Preprocessing, Training);
 
     /// <summary>Refuses labels outside 0 to classes − 1 that are not <see cref="GenerationOptions.UnconditionalLabel"/>.</summary>
     /// <exception cref="ArgumentException">The model is unconditional, or a label is out of range (naming them).</exception>
