@@ -100,6 +100,9 @@ internal static class SharedOptions
     /// <summary><c>--steps</c> of sampling, checked by <see cref="CheckSteps"/>; none: the sampler's usual count.</summary>
     public static Option<int?> StepsOption(string description) => new("--steps") { Description = description };
 
+    /// <summary>Whether the command line gave <paramref name="option"/> (rather than leaving it at its default).</summary>
+    public static bool Given(this ParseResult p, Option option) => p.GetResult(option) is { Implicit: false };
+
     /// <summary>Refuses a sampling step count below 1.</summary>
     public static void CheckSteps(ParseResult p, Option<int?> steps) =>
         Check(p.GetValue(steps) is null or >= 1, $"--steps must be ≥ 1, not {p.GetValue(steps)}");

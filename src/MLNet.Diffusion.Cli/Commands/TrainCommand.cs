@@ -16,160 +16,175 @@ using static MLNet.Diffusion.Cli.SharedOptions;
 namespace MLNet.Diffusion.Cli.Commands;
 
 /// <summary><c>mlnet-diffusion train</c>: trains a model on an image folder, an IDX file or Fashion-MNIST, with checkpoints and resume.</summary>
-internal static class TrainCommand
+internal sealed class TrainCommand
 {
-    public static Command Create(TextWriter output, bool interactive)
+    private readonly TextWriter _output;
+    private readonly bool _interactive;
+    private readonly Option<string> _data = new("--data") { Description = "fashion-mnist, an IDX file of images (plain or .gz), or a folder of PNG/JPEG images (one sub-folder per class, or flat).", Required = true };
+    private readonly Option<string?> _labels = new("--labels") { Description = "An IDX file of labels for --data (fashion-mnist brings its own)." };
+    private readonly Option<int?> _limit = new("--limit") { Description = "Use only the first N images." };
+    private readonly Option<string> _modelPath = new("--out") { Description = "Where to write the model .zip.", Required = true };
+    private readonly Option<int?> _imageSize = new("--image-size") { Description = "The image size: required for a folder (images are scaled and center-cropped to it); for other data, checked against it." };
+    private readonly Option<int?> _channels = new("--channels") { Description = "The channels, 1 or 3: for a folder, images are converted to it (default 3); for other data, checked against it." };
+    private readonly Option<string> _preset = new("--model") { Description = "tiny, small or ddpm-cifar10.", DefaultValueFactory = _ => "small" };
+    private readonly Option<long> _steps = new("--steps") { Description = "Optimiser steps.", DefaultValueFactory = _ => 2000 };
+    private readonly Option<int> _batch = new("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 64 };
+    private readonly Option<double> _rate = new("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => TrainingRecipes.ShortRunLearningRate };
+    private readonly Option<string> _schedule = new("--schedule") { Description = "linear, cosine or sigmoid.", DefaultValueFactory = _ => "linear" };
+    private readonly Option<string> _prediction = new("--prediction") { Description = "epsilon, sample or v.", DefaultValueFactory = _ => "epsilon" };
+    private readonly Option<bool> _conditional = new("--class-conditional") { Description = "Train on the labels (with 10 % label dropout for guidance)." };
+    private readonly Option<ulong> _seed = new("--seed") { Description = "The seed of the run.", DefaultValueFactory = _ => 0 };
+    private readonly Option<string> _device = new("--device") { Description = "auto, cpu or cuda[:N].", DefaultValueFactory = _ => "auto" };
+    private readonly Option<int?> _threads = new("--threads") { Description = "Intra-op CPU threads (default: libtorch's, one per physical core); part of what makes a CPU run reproducible. A resumed run uses the count its checkpoint records unless this is given." };
+    private readonly Option<string?> _checkpointDirectory = new("--checkpoint-dir") { Description = "Where checkpoints and sample grids go (created when missing)." };
+    private readonly Option<int> _checkpointEvery = new("--checkpoint-every") { Description = "Steps between checkpoints.", DefaultValueFactory = _ => 500 };
+    private readonly Option<bool> _resume = new("--resume") { Description = "Continue the run of the newest checkpoint in --checkpoint-dir: options left out keep the run's values; --steps, --lr, --checkpoint-dir, --checkpoint-every, --sample-grid, --threads and --device may change; the others may not." };
+    private readonly Option<int> _grid = new("--sample-grid") { Description = "Images in the sample grid written with each checkpoint (0: none).", DefaultValueFactory = _ => 16 };
+
+    private TrainCommand(TextWriter output, bool interactive)
     {
-        var data = new Option<string>("--data") { Description = "fashion-mnist, an IDX file of images (plain or .gz), or a folder of PNG/JPEG images (one sub-folder per class, or flat).", Required = true };
-        var labels = new Option<string?>("--labels") { Description = "An IDX file of labels for --data (fashion-mnist brings its own)." };
-        var limit = new Option<int?>("--limit") { Description = "Use only the first N images." };
-        var modelPath = new Option<string>("--out") { Description = "Where to write the model .zip.", Required = true };
-        var imageSize = new Option<int?>("--image-size") { Description = "The image size: required for a folder (images are scaled and center-cropped to it); for other data, checked against it." };
-        var channels = new Option<int?>("--channels") { Description = "The channels, 1 or 3: for a folder, images are converted to it (default 3); for other data, checked against it." };
-        var preset = new Option<string>("--model") { Description = "tiny, small or ddpm-cifar10.", DefaultValueFactory = _ => "small" };
-        var steps = new Option<long>("--steps") { Description = "Optimiser steps.", DefaultValueFactory = _ => 2000 };
-        var batch = new Option<int>("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 64 };
-        var rate = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => TrainingRecipes.ShortRunLearningRate };
-        var schedule = new Option<string>("--schedule") { Description = "linear, cosine or sigmoid.", DefaultValueFactory = _ => "linear" };
-        var prediction = new Option<string>("--prediction") { Description = "epsilon, sample or v.", DefaultValueFactory = _ => "epsilon" };
-        var conditional = new Option<bool>("--class-conditional") { Description = "Train on the labels (with 10 % label dropout for guidance)." };
-        var seed = new Option<ulong>("--seed") { Description = "The seed of the run.", DefaultValueFactory = _ => 0 };
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda[:N].", DefaultValueFactory = _ => "auto" };
-        var threads = new Option<int?>("--threads") { Description = "Intra-op CPU threads (default: libtorch's, one per physical core); part of what makes a CPU run reproducible. A resumed run uses the count its checkpoint records unless this is given." };
-        var checkpointDirectory = new Option<string?>("--checkpoint-dir") { Description = "Where checkpoints and sample grids go (created when missing)." };
-        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints.", DefaultValueFactory = _ => 500 };
-        var resume = new Option<bool>("--resume") { Description = "Continue the run of the newest checkpoint in --checkpoint-dir: options left out keep the run's values; --steps, --lr, --checkpoint-dir, --checkpoint-every, --sample-grid, --threads and --device may change; the others may not." };
-        var grid = new Option<int>("--sample-grid") { Description = "Images in the sample grid written with each checkpoint (0: none).", DefaultValueFactory = _ => 16 };
-        schedule.AcceptOnlyFromAmong("linear", "cosine", "sigmoid");
-        prediction.AcceptOnlyFromAmong("epsilon", "sample", "v");
-        preset.AcceptOnlyFromAmong([.. Models.UNetConfig.PresetNames]);
+        (_output, _interactive) = (output, interactive);
+        _schedule.AcceptOnlyFromAmong("linear", "cosine", "sigmoid");
+        _prediction.AcceptOnlyFromAmong("epsilon", "sample", "v");
+        _preset.AcceptOnlyFromAmong([.. Models.UNetConfig.PresetNames]);
+    }
+
+    /// <summary>The <c>train</c> command, writing its progress to <paramref name="output"/> (a live bar when <paramref name="interactive"/>).</summary>
+    public static Command Create(TextWriter output, bool interactive) => new TrainCommand(output, interactive).Build();
+
+    private Command Build()
+    {
         var command = new Command("train", "Train a model on images and save it as a .zip.")
         {
-            data, labels, limit, modelPath, imageSize, channels, preset, steps, batch, rate, schedule, prediction, conditional, seed, device, threads,
-            checkpointDirectory, checkpointEvery, resume, grid,
+            _data, _labels, _limit, _modelPath, _imageSize, _channels, _preset, _steps, _batch, _rate, _schedule, _prediction, _conditional, _seed, _device, _threads,
+            _checkpointDirectory, _checkpointEvery, _resume, _grid,
         };
-        command.SetAction(p =>
-        {
-            bool Given(Option option) => p.GetResult(option) is { Implicit: false };
-            var directory = p.GetValue(checkpointDirectory);
-            var path = p.GetRequiredValue(modelPath);
-
-            // No option is silently ignored: one given where it changes nothing is refused, saying where it applies.
-            Check(directory is not null || !Given(checkpointEvery), "--checkpoint-every applies only with --checkpoint-dir (checkpoints are written only there)");
-            Check(directory is not null || !Given(grid) || p.GetValue(grid) == 0, "--sample-grid applies only with --checkpoint-dir (the grids are written beside the checkpoints)");
-
-            // A resumed run: the options given explicitly are compared with those its checkpoint recorded, before any work.
-            string? from = null;
-            TrainingCheckpoint? stored = null;
-            if (p.GetValue(resume))
-            {
-                Check(directory is not null, "--resume needs --checkpoint-dir");
-                var checkpoints = TrainingCheckpoint.List(directory!);
-                from = checkpoints.Count > 0 ? checkpoints[^1] : null;
-                Check(from is not null, $"--resume: no checkpoint in '{directory}'");
-                stored = TrainingCheckpoint.Read(from!);
-                var o = stored.Options;
-                var conflicts = new List<string>();
-                void Fixed(Option option, string recorded, string given)
-                {
-                    if (Given(option) && recorded != given)
-                    {
-                        conflicts.Add($"{option.Name} is {recorded} in the run, {given} given");
-                    }
-                }
-
-                Fixed(preset, o.Model is null ? o.ModelPreset : $"an explicit configuration ({o.Model})", p.GetRequiredValue(preset));
-                Fixed(batch, o.BatchSize.ToString(Invariant), p.GetValue(batch).ToString(Invariant));
-                Fixed(schedule, ScheduleName(o.Schedule), p.GetRequiredValue(schedule));
-                Fixed(prediction, PredictionName(o.PredictionType), p.GetRequiredValue(prediction));
-                Fixed(conditional, o.ClassConditional ? "on" : "off", p.GetValue(conditional) ? "on" : "off");
-                Fixed(seed, (o.Seed ?? 0).ToString(Invariant), p.GetValue(seed).ToString(Invariant));
-                Check(conflicts.Count == 0,
-                    $"--resume: {string.Join("; ", conflicts)}. These define the run in '{from}' and cannot change when it resumes: leave them out to keep the run's values, or start a new run in another --checkpoint-dir");
-            }
-
-            var classConditional = stored?.Options.ClassConditional ?? p.GetValue(conditional);
-            Check(!Given(labels) || classConditional, "--labels applies only with --class-conditional (the labels are what a class-conditional model trains on)");
-
-            // Every output before any work: a missing folder is created, and one that cannot be written fails now, named as given.
-            PrepareOutput("--out", path, folder: false);
-            var report = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "report.html");
-            if (directory is not null)
-            {
-                PrepareOutput("--checkpoint-dir", directory, folder: true);
-            }
-
-            var ml = new MLContext(seed: 0);
-            var view = LoadData(ml, p.GetRequiredValue(data), p.GetValue(labels), p.GetValue(limit), p.GetValue(imageSize), p.GetValue(channels));
-            var dims = ((VectorDataViewType)view.Schema["Pixels"].Type).Dimensions;
-            var (dataChannels, dataSize) = (dims[0], dims[1]);
-            Check(p.GetValue(imageSize) is not { } size || size == dataSize, $"--image-size {p.GetValue(imageSize)} does not match the data's {dataSize} px (resizing is supported only for image folders)");
-            Check(p.GetValue(channels) is not { } c || c == dataChannels, $"--channels {p.GetValue(channels)} does not match the data's {dataChannels}");
-            var classes = (view.Schema.GetColumnOrNull("Label")?.Type as KeyDataViewType)?.Count;
-            Check(!classConditional || classes is not null,
-                $"{(stored is null ? "--class-conditional" : "--resume: the run is class-conditional, but")}: '{p.GetRequiredValue(data)}' has no labels (a folder needs one sub-folder per class; an IDX file needs --labels)");
-
-            var count = view.GetRowCount() ?? 0;
-            output.WriteLine(string.Create(Invariant, $"training on {count} images ({dataChannels}×{dataSize}×{dataSize}{(classes is { } n ? $", {n} classes" : string.Empty)}){(from is null ? string.Empty : $", resuming {from}")}"));
-            DiffusionTrainer.Options options;
-            if (stored is null)
-            {
-                options = TrainingRecipes.ShortRun(new DiffusionTrainer.Options
-                {
-                    ModelPreset = p.GetRequiredValue(preset),
-                    MaxSteps = p.GetValue(steps),
-                    BatchSize = p.GetValue(batch),
-                    Schedule = new NoiseScheduleOptions { Kind = Enum.Parse<BetaScheduleKind>(p.GetRequiredValue(schedule), ignoreCase: true) },
-                    PredictionType = p.GetRequiredValue(prediction) switch { "sample" => PredictionType.Sample, "v" => PredictionType.VPrediction, _ => PredictionType.Epsilon },
-                    Seed = p.GetValue(seed),
-                    Device = p.GetRequiredValue(device),
-                    Threads = p.GetValue(threads),
-                    CheckpointEvery = p.GetValue(checkpointEvery),
-                    SampleGridSize = p.GetValue(grid),
-                }) with { LearningRate = p.GetValue(rate) };
-            }
-            else
-            {
-                // The run's own settings, with what may change on resume replaced by the options given.
-                var o = stored.Options;
-                options = new DiffusionTrainer.Options(o)
-                {
-                    MaxSteps = Given(steps) ? p.GetValue(steps) : o.MaxSteps,
-                    Epochs = Given(steps) ? null : o.Epochs,
-                    LearningRate = Given(rate) ? p.GetValue(rate) : o.LearningRate,
-                    Device = Given(device) ? p.GetRequiredValue(device) : o.Device,
-                    Threads = Given(threads) ? p.GetValue(threads) : o.Threads,
-                    CheckpointEvery = Given(checkpointEvery) ? p.GetValue(checkpointEvery) : o.CheckpointEvery,
-                    SampleGridSize = Given(grid) ? p.GetValue(grid) : o.SampleGridSize,
-                };
-                var changes = new[]
-                {
-                    ("--steps", o.Epochs is null ? o.MaxSteps.ToString(Invariant) : $"{o.Epochs} epochs", options.Epochs is null ? options.MaxSteps.ToString(Invariant) : $"{options.Epochs} epochs"),
-                    ("--lr", o.LearningRate.ToString(Invariant), options.LearningRate.ToString(Invariant)),
-                    ("--device", o.Device, options.Device),
-                    ("--threads", (o.Threads ?? stored.Threads)?.ToString(Invariant) ?? "libtorch's", (options.Threads ?? o.Threads ?? stored.Threads)?.ToString(Invariant) ?? "libtorch's"),
-                    ("--checkpoint-dir", o.CheckpointDirectory ?? "none", directory!),
-                    ("--checkpoint-every", o.CheckpointEvery.ToString(Invariant), options.CheckpointEvery.ToString(Invariant)),
-                    ("--sample-grid", o.SampleGridSize.ToString(Invariant), options.SampleGridSize.ToString(Invariant)),
-                }.Where(change => change.Item2 != change.Item3).Select(change => $"{change.Item1} {change.Item2} → {change.Item3}").ToList();
-                output.WriteLine(string.Create(Invariant, $"resuming at step {stored.Step}{(changes.Count == 0 ? string.Empty : $" with {string.Join(", ", changes)}")}"));
-            }
-
-            options = options with { LabelColumnName = classConditional ? "Label" : null, CheckpointDirectory = directory, ResumeFrom = from, ReportPath = report };
-            var model = WithProgress(output, interactive, progress => ml.Diffusion().Train(options with { Progress = progress }).Fit(view));
-            using (model)
-            {
-                // The model file is ML.NET's model zip with the generator graph, which fixes these sampler settings: what
-                // mlContext.Model.Load and `generate --engine onnx` run without building another graph.
-                model.TransformOptions = s_savedSampler;
-                model.Save(path);
-                var t = model.Training!;
-                output.WriteLine(string.Create(Invariant, $"trained {t.Steps} steps in {TimeSpan.FromSeconds(t.Seconds):hh\\:mm\\:ss} ({t.ImagesPerSecond:F1} images/s); wrote {path} and {report}"));
-            }
-
-            return 0;
-        });
+        command.SetAction(Run);
         return command;
+    }
+
+    private int Run(ParseResult p)
+    {
+        var directory = p.GetValue(_checkpointDirectory);
+        var path = p.GetRequiredValue(_modelPath);
+
+        // No option is silently ignored: one given where it changes nothing is refused, saying where it applies.
+        Check(directory is not null || !p.Given(_checkpointEvery), "--checkpoint-every applies only with --checkpoint-dir (checkpoints are written only there)");
+        Check(directory is not null || !p.Given(_grid) || p.GetValue(_grid) == 0, "--sample-grid applies only with --checkpoint-dir (the grids are written beside the checkpoints)");
+
+        // A resumed run: the options given explicitly are compared with those its checkpoint recorded, before any work.
+        var (from, stored) = p.GetValue(_resume) ? ReadResumed(p, directory) : (null, null);
+
+        var classConditional = stored?.Options.ClassConditional ?? p.GetValue(_conditional);
+        Check(!p.Given(_labels) || classConditional, "--labels applies only with --class-conditional (the labels are what a class-conditional model trains on)");
+
+        // Every output before any work: a missing folder is created, and one that cannot be written fails now, named as given.
+        PrepareOutput("--out", path, folder: false);
+        var report = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "report.html");
+        if (directory is not null)
+        {
+            PrepareOutput("--checkpoint-dir", directory, folder: true);
+        }
+
+        var ml = new MLContext(seed: 0);
+        var view = LoadData(ml, p.GetRequiredValue(_data), p.GetValue(_labels), p.GetValue(_limit), p.GetValue(_imageSize), p.GetValue(_channels));
+        var dims = ((VectorDataViewType)view.Schema["Pixels"].Type).Dimensions;
+        var (dataChannels, dataSize) = (dims[0], dims[1]);
+        Check(p.GetValue(_imageSize) is not { } size || size == dataSize, $"--image-size {p.GetValue(_imageSize)} does not match the data's {dataSize} px (resizing is supported only for image folders)");
+        Check(p.GetValue(_channels) is not { } c || c == dataChannels, $"--channels {p.GetValue(_channels)} does not match the data's {dataChannels}");
+        var classes = (view.Schema.GetColumnOrNull("Label")?.Type as KeyDataViewType)?.Count;
+        Check(!classConditional || classes is not null,
+            $"{(stored is null ? "--class-conditional" : "--resume: the run is class-conditional, but")}: '{p.GetRequiredValue(_data)}' has no labels (a folder needs one sub-folder per class; an IDX file needs --labels)");
+
+        var count = view.GetRowCount() ?? 0;
+        _output.WriteLine(string.Create(Invariant, $"training on {count} images ({dataChannels}×{dataSize}×{dataSize}{(classes is { } n ? $", {n} classes" : string.Empty)}){(from is null ? string.Empty : $", resuming {from}")}"));
+        var options = stored is null ? NewRunOptions(p) : ResumedOptions(p, stored, directory!);
+        options = options with { LabelColumnName = classConditional ? "Label" : null, CheckpointDirectory = directory, ResumeFrom = from, ReportPath = report };
+        var model = WithProgress(_output, _interactive, progress => ml.Diffusion().Train(options with { Progress = progress }).Fit(view));
+        using (model)
+        {
+            // The model file is ML.NET's model zip with the generator graph, which fixes these sampler settings: what
+            // mlContext.Model.Load and `generate --engine onnx` run without building another graph.
+            model.TransformOptions = s_savedSampler;
+            model.Save(path);
+            var t = model.Training!;
+            _output.WriteLine(string.Create(Invariant, $"trained {t.Steps} steps in {TimeSpan.FromSeconds(t.Seconds):hh\\:mm\\:ss} ({t.ImagesPerSecond:F1} images/s); wrote {path} and {report}"));
+        }
+
+        return 0;
+    }
+
+    // The checkpoint a --resume continues, refused when an option given explicitly differs from what the run recorded.
+    private (string? From, TrainingCheckpoint? Stored) ReadResumed(ParseResult p, string? directory)
+    {
+        Check(directory is not null, "--resume needs --checkpoint-dir");
+        var checkpoints = TrainingCheckpoint.List(directory!);
+        var from = checkpoints.Count > 0 ? checkpoints[^1] : null;
+        Check(from is not null, $"--resume: no checkpoint in '{directory}'");
+        var stored = TrainingCheckpoint.Read(from!);
+        var o = stored.Options;
+        var conflicts = new List<string>();
+        void Fixed(Option option, string recorded, string given)
+        {
+            if (p.Given(option) && recorded != given)
+            {
+                conflicts.Add($"{option.Name} is {recorded} in the run, {given} given");
+            }
+        }
+
+        Fixed(_preset, o.Model is null ? o.ModelPreset : $"an explicit configuration ({o.Model})", p.GetRequiredValue(_preset));
+        Fixed(_batch, o.BatchSize.ToString(Invariant), p.GetValue(_batch).ToString(Invariant));
+        Fixed(_schedule, ScheduleName(o.Schedule), p.GetRequiredValue(_schedule));
+        Fixed(_prediction, PredictionName(o.PredictionType), p.GetRequiredValue(_prediction));
+        Fixed(_conditional, o.ClassConditional ? "on" : "off", p.GetValue(_conditional) ? "on" : "off");
+        Fixed(_seed, (o.Seed ?? 0).ToString(Invariant), p.GetValue(_seed).ToString(Invariant));
+        Check(conflicts.Count == 0,
+            $"--resume: {string.Join("; ", conflicts)}. These define the run in '{from}' and cannot change when it resumes: leave them out to keep the run's values, or start a new run in another --checkpoint-dir");
+        return (from, stored);
+    }
+
+    // A new run: the options given, on the library's short-run recipe (with the rate of --lr).
+    private DiffusionTrainer.Options NewRunOptions(ParseResult p) =>
+        TrainingRecipes.ShortRun(new DiffusionTrainer.Options
+        {
+            ModelPreset = p.GetRequiredValue(_preset),
+            MaxSteps = p.GetValue(_steps),
+            BatchSize = p.GetValue(_batch),
+            Schedule = new NoiseScheduleOptions { Kind = Enum.Parse<BetaScheduleKind>(p.GetRequiredValue(_schedule), ignoreCase: true) },
+            PredictionType = p.GetRequiredValue(_prediction) switch { "sample" => PredictionType.Sample, "v" => PredictionType.VPrediction, _ => PredictionType.Epsilon },
+            Seed = p.GetValue(_seed),
+            Device = p.GetRequiredValue(_device),
+            Threads = p.GetValue(_threads),
+            CheckpointEvery = p.GetValue(_checkpointEvery),
+            SampleGridSize = p.GetValue(_grid),
+        }) with { LearningRate = p.GetValue(_rate) };
+
+    // A resumed run: the run's own settings, with what may change on resume replaced by the options given.
+    private DiffusionTrainer.Options ResumedOptions(ParseResult p, TrainingCheckpoint stored, string directory)
+    {
+        var o = stored.Options;
+        var options = new DiffusionTrainer.Options(o)
+        {
+            MaxSteps = p.Given(_steps) ? p.GetValue(_steps) : o.MaxSteps,
+            Epochs = p.Given(_steps) ? null : o.Epochs,
+            LearningRate = p.Given(_rate) ? p.GetValue(_rate) : o.LearningRate,
+            Device = p.Given(_device) ? p.GetRequiredValue(_device) : o.Device,
+            Threads = p.Given(_threads) ? p.GetValue(_threads) : o.Threads,
+            CheckpointEvery = p.Given(_checkpointEvery) ? p.GetValue(_checkpointEvery) : o.CheckpointEvery,
+            SampleGridSize = p.Given(_grid) ? p.GetValue(_grid) : o.SampleGridSize,
+        };
+        var changes = new[]
+        {
+            ("--steps", o.Epochs is null ? o.MaxSteps.ToString(Invariant) : $"{o.Epochs} epochs", options.Epochs is null ? options.MaxSteps.ToString(Invariant) : $"{options.Epochs} epochs"),
+            ("--lr", o.LearningRate.ToString(Invariant), options.LearningRate.ToString(Invariant)),
+            ("--device", o.Device, options.Device),
+            ("--threads", (o.Threads ?? stored.Threads)?.ToString(Invariant) ?? "libtorch's", (options.Threads ?? o.Threads ?? stored.Threads)?.ToString(Invariant) ?? "libtorch's"),
+            ("--checkpoint-dir", o.CheckpointDirectory ?? "none", directory!),
+            ("--checkpoint-every", o.CheckpointEvery.ToString(Invariant), options.CheckpointEvery.ToString(Invariant)),
+            ("--sample-grid", o.SampleGridSize.ToString(Invariant), options.SampleGridSize.ToString(Invariant)),
+        }.Where(change => change.Item2 != change.Item3).Select(change => $"{change.Item1} {change.Item2} → {change.Item3}").ToList();
+        _output.WriteLine(string.Create(Invariant, $"resuming at step {stored.Step}{(changes.Count == 0 ? string.Empty : $" with {string.Join(", ", changes)}")}"));
+        return options;
     }
 
     // The sampler settings `train` fixes in the generator graph of the model file: DPM-Solver++ at its usual 20 steps, no guidance.
