@@ -7,7 +7,7 @@ namespace MLNet.Diffusion.Training;
 /// An exponential moving average of a module's parameters (and a copy of its buffers):
 /// <c>ema ← ema + (1 − decay)·(θ − ema)</c>, one in-place lerp per tensor in one native call.
 /// </summary>
-public sealed class ExponentialMovingAverage : IDisposable
+internal sealed class ExponentialMovingAverage : IDisposable
 {
     private readonly string[] _names;
     private readonly Tensor[] _shadow;
