@@ -1,7 +1,5 @@
-using TorchSharp;
 using static TorchSharp.torch;
 using TorchSharp.Modules;
-using MLNet.Diffusion.Models;
 
 namespace MLNet.Diffusion.Bench;
 

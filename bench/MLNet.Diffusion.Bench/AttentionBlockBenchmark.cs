@@ -1,7 +1,6 @@
 using MLNet.Diffusion.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
-using MLNet.Diffusion.Models;
 
 namespace MLNet.Diffusion.Bench;
 

@@ -1,5 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;

@@ -1,10 +1,8 @@
-using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.IO;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using TorchSharp;
-using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Bench;
 

@@ -1,8 +1,6 @@
 using MLNet.Diffusion;
-using MLNet.Diffusion.Engine;
 using System.Globalization;
 using TorchSharp;
-using static TorchSharp.torch;
 using MLNet.Diffusion.Training;
 using MLNet.Diffusion.Datasets;
 using MLNet.Diffusion.Images;

@@ -1,14 +1,7 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Runtime.InteropServices;
-using Microsoft.ML;
-using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
-using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Training;
-using Spectre.Console;
-using TorchSharp;
-using static TorchSharp.torch;
 
 
 namespace MLNet.Diffusion.Cli;

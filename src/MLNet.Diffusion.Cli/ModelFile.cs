@@ -1,5 +1,4 @@
 using MLNet.Diffusion.Onnx;
-using MLNet.Diffusion.ModelFormat;
 
 namespace MLNet.Diffusion.Cli;
 

@@ -1,5 +1,4 @@
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using MLNet.Diffusion.Images;
 using MLNet.Diffusion.Pipeline;
 

@@ -1,15 +1,5 @@
-using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.IO;
-using System.IO.Compression;
-using System.Text.Json;
-using MLNet.Diffusion.Models;
 using Microsoft.ML;
-using Microsoft.ML.Data;
-using TorchSharp;
-using static TorchSharp.torch;
-using MLNet.Diffusion.Training;
-using MLNet.Diffusion.Images;
-using MLNet.Diffusion.ForwardProcess;
 using MLNet.Diffusion.Sampling;
 using MLNet.Diffusion.Pipeline;
 using MLNet.Diffusion.ModelFormat;

@@ -1,6 +1,4 @@
 using MLNet.Diffusion.Engine;
-using System.IO.Compression;
-using System.Text.Json;
 using MLNet.Diffusion.Models;
 using Microsoft.ML;
 using Microsoft.ML.Data;

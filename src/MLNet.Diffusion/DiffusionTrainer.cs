@@ -2,8 +2,6 @@ using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Microsoft.ML.Transforms.Image;
-using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.IO;
 using MLNet.Diffusion.Training;
 using TorchSharp;

@@ -1,5 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
 namespace MLNet.Diffusion;
 
 /// <summary>How <see cref="DiffusionModel.Generate"/> samples.</summary>

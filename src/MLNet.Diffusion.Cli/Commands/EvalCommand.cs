@@ -1,17 +1,8 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Runtime.InteropServices;
-using Microsoft.ML;
-using Microsoft.ML.Data;
-using Microsoft.ML.OnnxRuntime;
-using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Evaluation;
 using MLNet.Diffusion.Training;
 using Spectre.Console;
-using TorchSharp;
-using static TorchSharp.torch;
 using MLNet.Diffusion.Datasets;
-using MLNet.Diffusion.Images;
 
 using static MLNet.Diffusion.Cli.SharedOptions;
 

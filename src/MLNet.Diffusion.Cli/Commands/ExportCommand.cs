@@ -1,13 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Runtime.InteropServices;
-using Microsoft.ML;
-using Microsoft.ML.Data;
-using Microsoft.ML.OnnxRuntime;
-using MLNet.Diffusion.Engine;
-using Spectre.Console;
-using TorchSharp;
-using static TorchSharp.torch;
 
 using static MLNet.Diffusion.Cli.SharedOptions;
 

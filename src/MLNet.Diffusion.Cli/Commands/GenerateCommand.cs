@@ -1,16 +1,7 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Runtime.InteropServices;
-using Microsoft.ML;
-using Microsoft.ML.Data;
-using Microsoft.ML.OnnxRuntime;
-using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Onnx;
 using Spectre.Console;
-using TorchSharp;
-using static TorchSharp.torch;
 using MLNet.Diffusion.Images;
-using MLNet.Diffusion.ModelFormat;
 
 using static MLNet.Diffusion.Cli.SharedOptions;
 

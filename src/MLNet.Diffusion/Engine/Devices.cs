@@ -1,4 +1,3 @@
-using static TorchSharp.torch;
 using System.Globalization;
 using TorchSharp;
 

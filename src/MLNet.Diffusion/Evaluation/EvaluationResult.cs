@@ -1,8 +1,6 @@
 using MLNet.Diffusion.IO;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using TorchSharp;
-using static TorchSharp.torch;
 using MLNet.Diffusion.ForwardProcess;
 
 namespace MLNet.Diffusion.Evaluation;

@@ -2,7 +2,6 @@ using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Engine;
 using System.Buffers.Binary;
-using System.Text;
 using System.Text.Json;
 
 namespace MLNet.Diffusion.IO;

@@ -1,7 +1,5 @@
 using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Models;
-using TorchSharp;
-using static TorchSharp.torch;
 using MLNet.Diffusion.ForwardProcess;
 
 namespace MLNet.Diffusion.Training;

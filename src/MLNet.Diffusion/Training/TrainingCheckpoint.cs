@@ -1,9 +1,7 @@
 using MLNet.Diffusion.IO;
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using MLNet.Diffusion.Models;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Training;

@@ -4,8 +4,6 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace MLNet.Diffusion.Training;
 
