@@ -97,5 +97,5 @@ internal static class SharedOptions
 
     /// <summary>Refuses a sampling step count below 1.</summary>
     public static void CheckSteps(ParseResult p, Option<int?> steps) =>
-        Check(p.GetValue(steps) is null or >= 1, $"--steps must be ≥ 1, not {p.GetValue(steps)}");
+        Check(p.GetValue(steps) is null or >= DiffusionSampler.MinSteps, $"--steps must be ≥ {DiffusionSampler.MinSteps}, not {p.GetValue(steps)}");
 }

@@ -47,7 +47,7 @@ internal static class GeneratorGraph
 
         var noise = SeedNoiseGraph.Emit(g, "seed", channels, size);
         // The body keeps the weights and tables itself: only then does ONNX Runtime give its convolutions the blocked
-        // kernels (0.59 of the step time measured with the weights outside; bench/README.md).
+        // kernels (bench/README.md has the step times of both forms).
         var body = g.Subgraph("sampler_step", ownInitializers: true);
         UNetGraph.AddWeights(body, network);
         body.Initializer("sampler.time_embedding", TimeEmbeddingTable(timesteps, config.BaseChannels), timesteps.Length, config.BaseChannels);

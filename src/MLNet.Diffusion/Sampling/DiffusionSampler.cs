@@ -52,13 +52,16 @@ public abstract class DiffusionSampler : IDiffusionSampler
     /// <summary>Whether x₀ predictions are clipped or thresholded.</summary>
     protected bool ProcessesSample => Options.ClipSample || Options.DynamicThresholding;
 
+    /// <summary>The fewest sampling steps a run takes; the most are the schedule's training timesteps.</summary>
+    public const int MinSteps = 1;
+
     /// <inheritdoc/>
     public virtual void SetTimesteps(int steps)
     {
         var t = Schedule.TrainTimesteps;
-        if (steps < 1 || steps > t)
+        if (steps < MinSteps || steps > t)
         {
-            throw new ArgumentOutOfRangeException(nameof(steps), steps, $"The number of sampling steps must be in [1, {t}] (the training timesteps).");
+            throw new ArgumentOutOfRangeException(nameof(steps), steps, $"The number of sampling steps must be in [{MinSteps}, {t}] (the training timesteps).");
         }
 
         _timesteps = Spaced(Schedule, steps, Options.Spacing ?? DefaultSpacing);

@@ -30,14 +30,11 @@ public sealed class DpmSolverMultistepSampler : DiffusionSampler
     public override bool IsStochastic => false;
 
     /// <summary>
-    /// <see cref="TimestepSpacing.Tapered"/>: t_i = (T − 1)·((n − i)/n)^1.5, chosen by measurement. The last step jumps to x̂₀
-    /// from the run's smallest timestep, so that one should be small (even steps in t leave it at T/n, where on the linear
-    /// schedule samples lose variance: std 0.41 instead of 0.5 at 10 steps on Gaussian data); equal steps in λ
-    /// (<see cref="TimestepSpacing.LogSnr"/>, the solver paper's choice and our default before) crowd the noisy end of the
-    /// cosine schedule, where λ falls to −9.9 at t = 999 (8 of 20 timesteps at t ≥ 990), and lost to DDIM at 8 and 10
-    /// steps. Against a 1,000-step DDIM reference on tiny trained models (pixel RMSE, docs/schedulers.md), tapered had at
-    /// most 0.68 of DDIM's error at 8–25 steps on both the cosine and the linear schedule, where trailing was up to 2.7×
-    /// worse than tapered on the linear schedule and quadratic spacing up to 2.3× worse on the cosine one.
+    /// <see cref="TimestepSpacing.Tapered"/>: t_i = (T − 1)·((n − i)/n)^1.5. The last step jumps to x̂₀ from the run's
+    /// smallest timestep, so that one should be small (even steps in t leave it at T/n, where on the linear schedule
+    /// samples lose variance); equal steps in λ (<see cref="TimestepSpacing.LogSnr"/>, the solver paper's choice) crowd the
+    /// noisy end of the cosine schedule. docs/schedulers.md has the measurements that chose it, against a 1,000-step DDIM
+    /// reference on both schedules.
     /// </summary>
     protected override TimestepSpacing DefaultSpacing => TimestepSpacing.Tapered;
 

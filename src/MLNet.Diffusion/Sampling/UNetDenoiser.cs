@@ -21,7 +21,7 @@ public static class UNetDenoiser
 
     /// <summary>
     /// <see cref="Create(UNet2D, Tensor?, double)"/>, or, without <paramref name="batchInvariant"/>, the network's
-    /// batched <see cref="UNet2D.Forward"/> (the benchmark's "before").
+    /// batched <see cref="UNet2D.Forward"/> (what the batch-invariance benchmark compares with).
     /// </summary>
     internal static Denoiser Create(UNet2D model, Tensor? labels, double guidanceScale, bool batchInvariant)
     {
