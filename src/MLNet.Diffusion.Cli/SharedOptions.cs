@@ -3,7 +3,7 @@ using System.Globalization;
 using MLNet.Diffusion.IO;
 using MLNet.Diffusion.ForwardProcess;
 using MLNet.Diffusion.Sampling;
-
+using MLNet.Diffusion.Training;
 
 namespace MLNet.Diffusion.Cli;
 
@@ -91,6 +91,22 @@ internal static class SharedOptions
 
     /// <summary><c>--steps</c> of sampling, checked by <see cref="CheckSteps"/>; none: the sampler's usual count.</summary>
     public static Option<int?> StepsOption(string description) => new("--steps") { Description = description };
+
+    /// <summary>
+    /// The model file at <paramref name="path"/>, read onto <paramref name="device"/>; a training checkpoint given instead
+    /// is named as one, with the command that continues its run, rather than reported as a damaged model.
+    /// </summary>
+    public static DiffusionModel LoadModel(string path, string device)
+    {
+        if (TrainingCheckpoint.IsCheckpointFile(path))
+        {
+            var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+            throw new InvalidDataException(
+                $"'{path}' is a training checkpoint, not a model .zip: `mlnet-diffusion train --resume --checkpoint-dir {folder}` (with the run's --data and --out) continues its run, and --out is the model it writes.");
+        }
+
+        return DiffusionModel.Load(path, device);
+    }
 
     /// <summary>Whether the command line gave <paramref name="option"/> (rather than leaving it at its default).</summary>
     public static bool Given(this ParseResult p, Option option) => p.GetResult(option) is { Implicit: false };

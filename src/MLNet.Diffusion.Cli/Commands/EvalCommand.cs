@@ -40,7 +40,7 @@ internal static class EvalCommand
 
             // The model file is read (and checked) before the outputs are prepared, so a file that is not a model writes nothing.
             var path = p.GetRequiredValue(modelPath);
-            using var model = DiffusionModel.Load(path, p.GetRequiredValue(device));
+            using var model = LoadModel(path, p.GetRequiredValue(device));
             CheckGuidanceApplies(p, guidance, model, path, "image i is generated as class i mod 10");
             if (p.GetValue(json) is { } jsonOutput)
             {

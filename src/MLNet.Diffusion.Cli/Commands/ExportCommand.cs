@@ -40,7 +40,7 @@ internal static class ExportCommand
             CheckGuidance(p, guidance);
             var path = p.GetRequiredValue(modelPath);
             var target = p.GetRequiredValue(outPath);
-            using var model = DiffusionModel.Load(path, "cpu");
+            using var model = LoadModel(path, "cpu");
             CheckGuidanceApplies(p, guidance, model, path, "it steers toward the label given to the graph");
             var kind = ParseSampler(p.GetRequiredValue(sampler));
             var options = new GenerationOptions { Sampler = kind, Steps = p.GetValue(steps) ?? model.DefaultSteps(kind), Guidance = p.GetValue(guidance) };

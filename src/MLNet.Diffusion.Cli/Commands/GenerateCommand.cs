@@ -60,7 +60,7 @@ internal static class GenerateCommand
 
             // The model file is read (and checked) before the output is prepared, so a file that is not a model writes nothing.
             var path = p.GetRequiredValue(modelPath);
-            using var model = DiffusionModel.Load(path, onnx ? "cpu" : p.GetRequiredValue(device));
+            using var model = LoadModel(path, onnx ? "cpu" : p.GetRequiredValue(device));
             var options = new GenerationOptions
             {
                 Sampler = ParseSampler(p.GetRequiredValue(sampler)),

@@ -14,7 +14,7 @@ internal static class InfoCommand
         command.SetAction(p =>
         {
             var path = p.GetRequiredValue(modelPath);
-            using var model = DiffusionModel.Load(path, "cpu");
+            using var model = LoadModel(path, "cpu");
             var (bytes, version) = (new FileInfo(path).Length, model.LoadedFormatVersion);
             if (ModelFile.FixedSampler(model, path) is { } graphSettings)
             {

@@ -5,6 +5,7 @@ using MLNet.Diffusion.Images;
 using MLNet.Diffusion.IO;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.Onnx;
+using MLNet.Diffusion.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -90,6 +91,12 @@ internal static class ModelFileReader
         }
         catch (InvalidDataException ex) when (!ex.Message.StartsWith($"'{path}'", StringComparison.Ordinal))
         {
+            if (TrainingCheckpoint.IsCheckpointFile(path))
+            {
+                throw ModelFile.Invalid(path, "it is a training checkpoint (TrainingCheckpoint), not a model file: DdpmTrainer.Resume continues its run, " +
+                    "and DiffusionModel.FromTraining of the run's result makes the model that Save writes", ex);
+            }
+
             if (string.Equals(Path.GetExtension(path), ".onnx", StringComparison.OrdinalIgnoreCase))
             {
                 throw ModelFile.Invalid(path, "it is not a zip: an .onnx file holds a generator graph alone (what export writes), and models are read from " +

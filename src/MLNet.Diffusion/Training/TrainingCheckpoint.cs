@@ -95,6 +95,29 @@ public sealed class TrainingCheckpoint
         return Parse(path, Safetensors.ReadMetadata(path));
     }
 
+    /// <summary>
+    /// Whether <paramref name="path"/> is an existing training checkpoint (a safetensors file with this library's
+    /// checkpoint manifest), so that a tool given one where it wants a model can say what the file is.
+    /// </summary>
+    /// <param name="path">Any path.</param>
+    public static bool IsCheckpointFile(string path)
+    {
+        if (string.IsNullOrEmpty(path) || !File.Exists(path))
+        {
+            return false;
+        }
+
+        try
+        {
+            _ = Read(path);
+            return true;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or ArgumentException or JsonException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Reads a checkpoint; the caller disposes the returned tensors.</summary>
     internal static (TrainingCheckpoint Manifest, SafetensorsContent Content) Load(string path)
     {

@@ -150,6 +150,24 @@ public sealed class DdpmTrainerTests
     }
 
     [TestMethod]
+    public void Checkpoint_GivenAsAModel_IsNamedAsACheckpoint()
+    {
+        // A checkpoint is not a model file, and is not a damaged one either: the message says what it is and what reads it.
+        using var data = Patterns(4);
+        var options = Small(1) with { CheckpointDirectory = NewDirectory(), CheckpointEvery = 1 };
+        using (new DdpmTrainer(options).Train(data))
+        {
+        }
+
+        var checkpoint = TrainingCheckpoint.PathFor(options.CheckpointDirectory!, 1);
+        Assert.IsTrue(TrainingCheckpoint.IsCheckpointFile(checkpoint));
+        Assert.IsFalse(TrainingCheckpoint.IsCheckpointFile(checkpoint + ".missing"));
+        var message = Assert.ThrowsExactly<InvalidDataException>(() => DiffusionModel.Load(checkpoint, "cpu")).Message;
+        Assert.StartsWith($"'{checkpoint}' is not a valid model: it is a training checkpoint (TrainingCheckpoint), not a model file: DdpmTrainer.Resume", message);
+        Assert.DoesNotContain("damaged", message);
+    }
+
+    [TestMethod]
     public void Resume_ReportsTheWholeRun_LikeAStraightRun()
     {
         using var data = Patterns(6);
