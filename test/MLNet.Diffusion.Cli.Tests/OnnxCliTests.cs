@@ -69,8 +69,9 @@ public sealed class OnnxCliTests
         var (code, output, error) = Run([.. common, "--engine", "onnx", "--out", onnx]);
         Assert.AreEqual(0, code, error);
         StringAssert.Contains(output, $"engine onnx: {graph}\n");
-        (code, _, error) = Run([.. common, "--device", "cpu", "--out", torch]);
+        (code, output, error) = Run([.. common, "--device", "cpu", "--out", torch]);
         Assert.AreEqual(0, code, error);
+        StringAssert.Contains(output, $"engine torch (cpu): {graph[(graph.IndexOf(": ", StringComparison.Ordinal) + 2)..]}\n");
 
         var names = Directory.GetFiles(onnx).Select(Path.GetFileName).Order().ToArray();
         CollectionAssert.AreEqual(new[] { "0000.png", "0001.png", "0002.png", "0003.png", "0004.png" }, names);

@@ -86,6 +86,10 @@ internal static class GenerateCommand
 
                 // Through the model's pixel encoding, rounded as the generator graph rounds: both engines write the same bytes.
                 images = model.ConvertToImages(values);
+                // Said once the images exist, so that a refused request prints only its error.
+                var (used, usedSteps, usedGuidance) = model.GraphSettings(options);
+                output.WriteLine(string.Create(Invariant,
+                    $"engine torch ({model.Network.parameters().First().device}): {SamplerName(used)}{(used == SamplerKind.Ddim && options.Eta != 0 ? $" (η {options.Eta})" : string.Empty)}, {usedSteps} steps, guidance {usedGuidance}"));
             }
 
             if (grid)
