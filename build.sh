@@ -15,11 +15,15 @@ configuration="${CONFIGURATION:-Release}"
 # Debian packages the project needs. The engine is TorchSharp (NuGet packages TorchSharp and TorchSharp-cpu, which
 # bring libtorch 2.10 for CPU); nothing of libtorch comes from apt. patchelf and gcc let build/debian12 fix
 # TorchSharp's native library for Debian 12's older libstdc++ after each build (docs/torchsharp-on-debian.md).
-# python3-torch is PyTorch for Debian's own /usr/bin/python3: the benchmark's and agreement tests' reference.
 # dataset-fashion-mnist puts Fashion-MNIST's IDX files in /usr/share/datasets/fashion-mnist, the real dataset that
-# training and tests use; python3-pil lets the PNG and JPEG tests check our decoding against an independent codec.
-# Images are read and written through SkiaSharp, whose native library comes from NuGet (docs/images.md).
-packages=(patchelf gcc python3-torch dataset-fashion-mnist python3-pil)
+# training, the demo and the tests use. Only the tests and the benchmark add Python: python3-torch is PyTorch for
+# Debian's own /usr/bin/python3, the benchmark's and agreement tests' reference; python3-pil lets the PNG and JPEG tests
+# check our decoding against an independent codec. Images are read and written through SkiaSharp, whose native library
+# comes from NuGet (docs/images.md).
+packages=(patchelf gcc dataset-fashion-mnist)
+case "$command_name" in
+  test | bench) packages+=(python3-torch python3-pil) ;;
+esac
 
 install_missing() {
   local missing=()
