@@ -114,10 +114,26 @@ public sealed class CliAppTests
     public void Generate_PngPathWritesAGridAndAFolderOnePngPerImage()
     {
         var grid = Path.Combine(s_folder, "grid.png");
-        var (code, _, error) = Run("generate", "--model", s_model, "--count", "3", "--label", "7", "--guidance", "2", "--steps", "5", "--out", grid, "--device", "cpu");
+        var (code, _, error) = Run("generate", "--model", s_model, "--count", "3", "--label", "7", "--guidance", "2", "--steps", "5", "--out", grid, "--device", "cpu", "--scale", "1");
         Assert.AreEqual(0, code, error);
         var image = ImageCodec.Load(grid);
         Assert.AreEqual((2 + (3 * 30), 2 + 30), (image.Width, image.Height));
+
+        // By default images below 64 px are shown at 2× (nearest neighbour: each pixel a 2 × 2 block of the 1× grid's).
+        var enlarged = Path.Combine(s_folder, "grid-2x.png");
+        (code, _, error) = Run("generate", "--model", s_model, "--count", "3", "--label", "7", "--guidance", "2", "--steps", "5", "--out", enlarged, "--device", "cpu");
+        Assert.AreEqual(0, code, error);
+        var twice = ImageCodec.Load(enlarged);
+        Assert.AreEqual((2 + (3 * 58), 2 + 58), (twice.Width, twice.Height));
+        for (var (y, x) = (0, 0); y < 28; y++, x = (x + 5) % 28)
+        {
+            for (var c = 0; c < image.Channels; c++)
+            {
+                var one = image[2 + 30 + x, 2 + y, c];
+                Assert.AreEqual(one, twice[2 + 58 + (2 * x), 2 + (2 * y), c]);
+                Assert.AreEqual(one, twice[2 + 58 + (2 * x) + 1, 2 + (2 * y) + 1, c]);
+            }
+        }
         var folder = Path.Combine(s_folder, "images");
         Assert.AreEqual(0, Run("generate", "--model", s_model, "--count", "2", "--sampler", "ddim", "--steps", "5", "--eta", "0.5", "--out", folder).Code);
         CollectionAssert.AreEqual(new[] { "0000.png", "0001.png" }, Directory.GetFiles(folder).Select(Path.GetFileName).Order().ToArray());
@@ -170,6 +186,8 @@ public sealed class CliAppTests
     [TestMethod]
     // Each row is cheap even where the option is accepted (tiny models, few steps), so that a regression fails fast.
     [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.png", "--steps", "2", "--guidance", "3" }, "--guidance 3 applies only with --label")]
+    [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/images", "--steps", "2", "--scale", "2" }, "--scale applies only to a grid (--out ending in .png)")]
+    [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.png", "--steps", "2", "--scale", "17" }, "--scale must be 1 to 16, not 17")]
     [DataRow(new[] { "generate", "--model", "{unconditional}", "--out", "{folder}/g.png", "--steps", "2", "--guidance", "3" }, "--guidance 3 applies only with --label")]
     [DataRow(new[] { "generate", "--model", "{unconditional}", "--out", "{folder}/g.png", "--guidance", "3", "--label", "1" }, "This model is unconditional; it takes no labels")]
     [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.png", "--guidance", "-1", "--label", "1" }, "--guidance must be a finite number ≥ 0, not -1")]

@@ -92,7 +92,7 @@ public sealed class OnnxCliTests
 
         // The grid of the onnx engine is laid out as the torch engine's.
         var grid = NewPath("grid.png");
-        (code, _, error) = Run([.. common, "--engine", "onnx", "--out", grid]);
+        (code, _, error) = Run([.. common, "--engine", "onnx", "--out", grid, "--scale", "1"]);
         Assert.AreEqual(0, code, error);
         var image = ImageCodec.Load(grid);
         Assert.AreEqual((2 + (5 * 30), 2 + 30), (image.Width, image.Height));

@@ -30,8 +30,12 @@ internal static class GenerateCommand
             Description = "torch (TorchSharp, any sampler, any device) or onnx (the generator graph through ONNX Runtime on the CPU: the model file's graph when it fixes the sampler, steps and guidance asked for, else one built for them; ddim with η 0 or dpm-solver++).",
             DefaultValueFactory = _ => "torch",
         };
+        var scale = new Option<int?>("--scale")
+        {
+            Description = $"Enlargement of the grid's images by nearest neighbour, 1 to 16 (default: 2 below {ImageGrid.SmallImageSize} px, else 1); a folder's PNGs keep the model's size.",
+        };
         engine.AcceptOnlyFromAmong("torch", "onnx");
-        var command = new Command("generate", "Generate images with a saved model.") { modelPath, count, outPath, sampler, steps, eta, seed, label, guidance, device, engine };
+        var command = new Command("generate", "Generate images with a saved model.") { modelPath, count, outPath, sampler, steps, eta, seed, label, guidance, device, engine, scale };
         command.SetAction(p =>
         {
             Check(p.GetValue(count) >= 1, $"--count must be ≥ 1, not {p.GetValue(count)}");
@@ -55,6 +59,8 @@ internal static class GenerateCommand
 
             var target = p.GetRequiredValue(outPath);
             var grid = target.EndsWith(".png", StringComparison.OrdinalIgnoreCase);
+            Check(p.GetValue(scale) is null or (>= 1 and <= 16), $"--scale must be 1 to 16, not {p.GetValue(scale)}");
+            Check(grid || p.GetValue(scale) is null, "--scale applies only to a grid (--out ending in .png): a folder's PNGs keep the model's size");
             Check(grid || Path.GetExtension(target).ToLowerInvariant() is not (".jpg" or ".jpeg" or ".bmp" or ".gif" or ".webp" or ".tif" or ".tiff"),
                 $"--out '{target}': generate writes PNG only; end the path with .png for one grid, or give a folder for one PNG per image");
 
@@ -94,7 +100,8 @@ internal static class GenerateCommand
 
             if (grid)
             {
-                ImageCodec.SavePng(ImageGrid.Compose(images, Math.Min(images.Length, 8)), target);
+                var factor = p.GetValue(scale) ?? ImageGrid.DefaultScale(model.Config.ImageSize);
+                ImageCodec.SavePng(ImageGrid.Compose([.. images.Select(i => ImageGrid.Upscale(i, factor))], Math.Min(images.Length, 8)), target);
                 output.WriteLine($"wrote {target}");
             }
             else

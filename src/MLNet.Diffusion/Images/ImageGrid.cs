@@ -27,6 +27,46 @@ public static class ImageGrid
     /// <summary>The default value of padding pixels, in every color channel: white. Alpha channels are padded opaque.</summary>
     public const byte DefaultPaddingValue = 255;
 
+    /// <summary>The side below which a grid's images are shown enlarged: smaller ones are hard to see at 1×.</summary>
+    public const int SmallImageSize = 64;
+
+    /// <summary>The enlargement a grid of <paramref name="imageSize"/>-pixel images gets by default: 2 below <see cref="SmallImageSize"/>, else 1.</summary>
+    /// <param name="imageSize">The images' side in pixels.</param>
+    public static int DefaultScale(int imageSize) => imageSize < SmallImageSize ? 2 : 1;
+
+    /// <summary>
+    /// <paramref name="image"/> enlarged <paramref name="factor"/> times by nearest neighbour (each pixel becomes a
+    /// factor × factor block), so that no value is invented; factor 1 returns the image itself.
+    /// </summary>
+    /// <param name="image">The image.</param>
+    /// <param name="factor">The enlargement, 1 to 16.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="factor"/> is outside 1 to 16.</exception>
+    public static Image Upscale(Image image, int factor)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentOutOfRangeException.ThrowIfLessThan(factor, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(factor, 16);
+        if (factor == 1)
+        {
+            return image;
+        }
+
+        var result = new Image(image.Width * factor, image.Height * factor, image.Channels);
+        var source = image.Pixels;
+        var target = result.Pixels;
+        var channels = image.Channels;
+        for (var y = 0; y < result.Height; y++)
+        {
+            for (var x = 0; x < result.Width; x++)
+            {
+                source.Slice((((y / factor) * image.Width) + (x / factor)) * channels, channels)
+                    .CopyTo(target.Slice(((y * result.Width) + x) * channels, channels));
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>Converts a batch [N, C, H, W] (C = 1 gray or 3 RGB) with values in [−1, 1] to N 8-bit images.</summary>
     /// <param name="batch">A floating-point tensor on any device; values outside [−1, 1] are clamped.</param>
     /// <exception cref="ArgumentException">The tensor is not floating-point [N, C, H, W] with C = 1 or 3, or holds NaN.</exception>

@@ -43,6 +43,27 @@ public sealed class ImageGridTests
     }
 
     [TestMethod]
+    public void Upscale_RepeatsEachPixelAsABlock_AndOneIsTheImageItself()
+    {
+        var image = new Image(2, 1, 3, [1, 2, 3, 4, 5, 6]);
+        Assert.AreSame(image, ImageGrid.Upscale(image, 1));
+        var big = ImageGrid.Upscale(image, 3);
+        Assert.AreEqual((6, 3, 3), (big.Width, big.Height, big.Channels));
+        for (var y = 0; y < 3; y++)
+        {
+            for (var x = 0; x < 6; x++)
+            {
+                Assert.AreEqual(x < 3 ? (byte)1 : (byte)4, big[x, y, 0]);
+                Assert.AreEqual(x < 3 ? (byte)3 : (byte)6, big[x, y, 2]);
+            }
+        }
+
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ImageGrid.Upscale(image, 0));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ImageGrid.Upscale(image, 17));
+        Assert.AreEqual((2, 1), (ImageGrid.DefaultScale(63), ImageGrid.DefaultScale(64)));
+    }
+
+    [TestMethod]
     public void ToImages_Rgb_InterleavesThePlanes()
     {
         using var scope = torch.NewDisposeScope();
