@@ -63,8 +63,10 @@ public sealed class PipelineDocsTests
                 Console.WriteLine(e.Message);                     // progress, now and then
             }
         };
-        var rows = ml.Data.LoadFromEnumerable(Directory.GetFiles(imageFolder, "*.png", SearchOption.AllDirectories)
-            .Select(file => new ImageRow { Path = Path.GetRelativePath(imageFolder, file), Label = Path.GetFileName(Path.GetDirectoryName(file)!) }));
+        var rows = ml.Data.LoadFromEnumerable(Directory.GetFiles(imageFolder, "*", SearchOption.AllDirectories)
+            .Where(file => Path.GetExtension(file).ToLowerInvariant() is ".png" or ".jpg" or ".jpeg")
+            .Select(file => new ImageRow { Path = Path.GetRelativePath(imageFolder, file), Label = Path.GetFileName(Path.GetDirectoryName(file)!) })
+            .OrderBy(row => row.Label, StringComparer.Ordinal));  // keys in the CLI's class order: folder names, ordinal
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
             .Append(ml.Transforms.LoadImages("Image", imageFolder, "Path"))
             .Append(ml.Transforms.ResizeImages("Image", 16, 16))
