@@ -108,6 +108,30 @@ internal static class SharedOptions
         return DiffusionModel.Load(path, device);
     }
 
+    /// <summary>
+    /// Refuses a <c>--device</c> this process cannot use before any work, in the tool's terms: the tool carries libtorch
+    /// for the CPU, so a GPU is only for apps that reference a TorchSharp CUDA package.
+    /// </summary>
+    public static void CheckDevice(ParseResult p, Option<string> device)
+    {
+        var name = p.GetRequiredValue(device);
+        if (name is "auto" or "cpu")
+        {
+            return;
+        }
+
+        try
+        {
+            Engine.Devices.EnsureAvailable(Engine.Devices.Parse(name));
+        }
+        catch (InvalidOperationException ex) when (!TorchSharp.torch.cuda.is_available())
+        {
+            throw new InvalidOperationException(
+                $"--device {name}: CUDA is not available to mlnet-diffusion, which runs libtorch for the CPU (a GPU takes an app that references " +
+                "the MLNet.Diffusion library and a TorchSharp CUDA package); use --device cpu or auto.", ex);
+        }
+    }
+
     /// <summary>Whether the command line gave <paramref name="option"/> (rather than leaving it at its default).</summary>
     public static bool Given(this ParseResult p, Option option) => p.GetResult(option) is { Implicit: false };
 

@@ -187,6 +187,8 @@ public sealed class CliAppTests
     // Each row is cheap even where the option is accepted (tiny models, few steps), so that a regression fails fast.
     [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.png", "--steps", "2", "--guidance", "3" }, "--guidance 3 applies only with --label")]
     [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/images", "--steps", "2", "--scale", "2" }, "--scale applies only to a grid (--out ending in .png)")]
+    [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.png", "--steps", "2", "--device", "cuda" }, "--device cuda: CUDA is not available to mlnet-diffusion, which runs libtorch for the CPU")]
+    [DataRow(new[] { "train", "--data", "fashion-mnist", "--out", "{folder}/t.zip", "--device", "cuda:1" }, "--device cuda:1: CUDA is not available to mlnet-diffusion")]
     [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.png", "--steps", "2", "--scale", "17" }, "--scale must be 1 to 16, not 17")]
     [DataRow(new[] { "generate", "--model", "{unconditional}", "--out", "{folder}/g.png", "--steps", "2", "--guidance", "3" }, "--guidance 3 applies only with --label")]
     [DataRow(new[] { "generate", "--model", "{unconditional}", "--out", "{folder}/g.png", "--guidance", "3", "--label", "1" }, "This model is unconditional; it takes no labels")]

@@ -35,6 +35,7 @@ internal static class EvalCommand
             Check(p.GetValue(count) <= 60_000, $"--count must be ≤ 60000 (the real-data floor uses that many Fashion-MNIST training images), not {p.GetValue(count)}");
             Check(p.GetValue(batch) >= 1, $"--batch-size must be ≥ 1, not {p.GetValue(batch)}");
             CheckSteps(p, steps);
+            CheckDevice(p, device);
             Check(p.GetValue(bitsPerDim) is >= 0 and <= 10_000, $"--bits-per-dim-count must be in [0, 10000] (the test set), not {p.GetValue(bitsPerDim)}");
             CheckGuidanceAndEta(p, sampler, eta, guidance);
 

@@ -57,6 +57,11 @@ internal static class GenerateCommand
                     $"--engine onnx takes seeds below 2^63: --seed {p.GetValue(seed)} with --count {p.GetValue(count)} goes past it");
             }
 
+            if (!onnx)
+            {
+                CheckDevice(p, device);
+            }
+
             var target = p.GetRequiredValue(outPath);
             var grid = target.EndsWith(".png", StringComparison.OrdinalIgnoreCase);
             Check(p.GetValue(scale) is null or (>= 1 and <= 16), $"--scale must be 1 to 16, not {p.GetValue(scale)}");

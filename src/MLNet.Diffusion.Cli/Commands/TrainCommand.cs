@@ -66,6 +66,8 @@ internal sealed class TrainCommand
         Check(directory is not null || !p.Given(_checkpointEvery), "--checkpoint-every applies only with --checkpoint-dir (checkpoints are written only there)");
         Check(directory is not null || !p.Given(_grid) || p.GetValue(_grid) == 0, "--sample-grid applies only with --checkpoint-dir (the grids are written beside the checkpoints)");
 
+        CheckDevice(p, _device);
+
         // A resumed run: the options given explicitly are compared with those its checkpoint recorded, before any work.
         var (from, stored) = p.GetValue(_resume) ? ReadResumed(p, directory) : (null, null);
 

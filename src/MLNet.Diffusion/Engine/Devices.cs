@@ -44,7 +44,7 @@ public static class Devices
 
     /// <summary>
     /// Throws one clear error when <paramref name="device"/> is a GPU this process cannot use: no CUDA build of libtorch
-    /// (an app that references <c>TorchSharp-cpu</c>), no GPU, or an index past the last GPU. See docs/gpu.md.
+    /// (an app that references <c>TorchSharp-cpu</c>), no GPU, or an index past the last GPU.
     /// </summary>
     /// <exception cref="InvalidOperationException">The device is not available.</exception>
     public static void EnsureAvailable(this torch.Device device)
@@ -65,7 +65,8 @@ public static class Devices
         {
             throw new InvalidOperationException(
                 $"Device {device} was asked for, but CUDA is not available to this process: it needs an NVIDIA GPU with its driver and the app " +
-                "must reference a CUDA build of TorchSharp (TorchSharp-cuda-linux or TorchSharp-cuda-windows) instead of TorchSharp-cpu (docs/gpu.md). Use --device cpu.");
+                "must reference a CUDA build of TorchSharp (TorchSharp-cuda-linux or TorchSharp-cuda-windows) instead of TorchSharp-cpu; " +
+                "or ask for the device \"cpu\" (the Device of the trainer's and the generation options, DiffusionModel.Load's device).");
         }
 
         if (device.index >= count)
