@@ -28,6 +28,60 @@ internal static class AdamWState
         }
     }
 
+    /// <summary>
+    /// One AdamW step (Loshchilov and Hutter 2019, decoupled weight decay) over the optimiser's parameters and state,
+    /// with exactly TorchSharp's <c>AdamW.step</c> operations in its order, so the numbers are its numbers. Why not its
+    /// own: TorchSharp 0.107 passes temporary <see cref="Scalar"/>s (an <c>alpha</c> of 1, ε, the step size) to native
+    /// code without keeping them alive, so a garbage collection started by another thread during the call may finalize
+    /// one while libtorch reads it (seen as c10's "Expected false to be true" in <c>Scalar::toFloat</c>, once in some
+    /// thousands of training steps). Here every scalar lives until the step returns.
+    /// </summary>
+    internal static void Step(AdamW optimizer)
+    {
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var states = States(optimizer);
+        var next = 0;
+        using var one = 1.ToScalar();
+        foreach (var group in optimizer.ParamGroups.Cast<AdamW.ParamGroup>())
+        {
+            var options = (AdamW.Options)group.Options;
+            var (beta1, beta2, weightDecay, eps, lr) =
+                (options.beta1!.Value, options.beta2!.Value, options.weight_decay!.Value, options.eps!.Value, options.LearningRate!.Value);
+            if (options.maximize == true || options.amsgrad == true)
+            {
+                throw new NotSupportedException("AdamW with maximize or amsgrad is not what the trainer creates.");
+            }
+
+            using var decay = (1 - (lr * weightDecay)).ToScalar();
+            using var b1 = beta1.ToScalar();
+            using var oneMinusB1 = (1 - beta1).ToScalar();
+            using var b2 = beta2.ToScalar();
+            using var oneMinusB2 = (1 - beta2).ToScalar();
+            using var epsilon = eps.ToScalar();
+            foreach (var param in group.Parameters)
+            {
+                var state = states[next++];
+                var grad = param.grad;
+                if (grad is null)
+                {
+                    continue;
+                }
+
+                state.step += 1;
+                param.mul_(decay);
+                var biasCorrection1 = 1 - Math.Pow(beta1, state.step);
+                var biasCorrection2 = 1 - Math.Pow(beta2, state.step);
+                state.exp_avg.mul_(b1).add_(grad, alpha: oneMinusB1);
+                state.exp_avg_sq.mul_(b2).addcmul_(grad, grad, value: oneMinusB2);
+                using var root = Math.Sqrt(biasCorrection2).ToScalar();
+                var denom = state.exp_avg_sq.sqrt().div(root).add_(epsilon, one);
+                using var stepSize = (-(lr / biasCorrection1)).ToScalar();
+                param.addcdiv_(state.exp_avg, denom, value: stepSize);
+            }
+        }
+    }
+
     /// <summary>Copies of the optimiser's state, owned by the caller.</summary>
     internal static Dictionary<string, Tensor> Save(AdamW optimizer)
     {

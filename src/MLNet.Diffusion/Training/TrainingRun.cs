@@ -233,7 +233,7 @@ internal sealed class TrainingRun
 
         if (double.IsFinite(total))
         {
-            optimizer.step();
+            AdamWState.Step(optimizer);
         }
 
         return total;
