@@ -73,6 +73,37 @@ public sealed class CliAppTests
     }
 
     [TestMethod]
+    public void Train_ImageFolderWithBadFiles_NamesThemAllBeforeAnyStep()
+    {
+        // A text file named .png and a truncated PNG among good images: both are named in one error before training starts.
+        var images = Path.Combine(s_folder, "bad-images");
+        Directory.CreateDirectory(Path.Combine(images, "a"));
+        Directory.CreateDirectory(Path.Combine(images, "b"));
+        var good = new Image(8, 8, 3);
+        good.Pixels.Fill(120);
+        ImageCodec.SavePng(good, Path.Combine(images, "a", "good.png"));
+        ImageCodec.SavePng(good, Path.Combine(images, "b", "good.png"));
+        var text = Path.Combine(images, "a", "notes.png");
+        File.WriteAllText(text, "not an image");
+        var truncated = Path.Combine(images, "b", "half.png");
+        var bytes = File.ReadAllBytes(Path.Combine(images, "a", "good.png"));
+        File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
+        var model = Path.Combine(s_folder, "bad-images.zip");
+
+        var (code, output, error) = Run("train", "--data", images, "--image-size", "8", "--model", "tiny", "--steps", "2", "--batch-size", "2",
+            "--device", "cpu", "--out", model, "--sample-grid", "0");
+
+        Assert.AreEqual(1, code, output);
+        var line = error.Trim();
+        Assert.HasCount(1, line.Split('\n'), line);
+        StringAssert.StartsWith(line, $"error: --data: 2 of the 4 files in '{images}' cannot be read as images, so nothing was trained:");
+        StringAssert.Contains(line, text);
+        StringAssert.Contains(line, truncated);
+        Assert.DoesNotContain("step 1/", output);
+        Assert.IsFalse(File.Exists(model));
+    }
+
+    [TestMethod]
     public void Train_ImageFolder_UsesItsClassesAndNeedsAnImageSize()
     {
         var images = Path.Combine(s_folder, "images");
@@ -97,6 +128,7 @@ public sealed class CliAppTests
             "--device", "cpu", "--out", model, "--sample-grid", "0");
         Assert.AreEqual(0, code, error);
         StringAssert.Contains(output, "training on 4 images (3×8×8, 2 classes)");
+        StringAssert.Contains(output, "checked 4 images in ");
         StringAssert.Contains(output, "trained 2 steps");
         Assert.IsTrue(File.Exists(model));
         Assert.AreEqual(0, Run("info", "--model", model).Code);
