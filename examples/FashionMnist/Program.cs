@@ -120,6 +120,8 @@ public static class Program
         TrainingReport.Write(report, result, "Fashion-MNIST training report");
         log.WriteLine($"wrote {report}");
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trained {result.Steps} steps in {result.Elapsed:hh\\:mm\\:ss}: {result.ImagesPerSecond:F1} images/s; last checkpoint {result.LastCheckpoint}"));
-        return DiffusionModel.FromTraining(result);
+        var model = DiffusionModel.FromTraining(result);
+        model.ClassNames = FashionMnist.ClassNames;                // saved with the model: info lists them, --label takes them
+        return model;
     }
 }

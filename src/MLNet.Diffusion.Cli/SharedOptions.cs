@@ -132,6 +132,29 @@ internal static class SharedOptions
         }
     }
 
+    /// <summary>
+    /// The class a <c>--label</c> names: a class name of the model wins, then a number (0 to classes − 1, or −1 for an
+    /// unconditional image), so that folders named "1", "10", "2" are found by name. Anything else is refused, listing
+    /// the classes.
+    /// </summary>
+    public static int ClassIndex(DiffusionModel model, string label)
+    {
+        if (model.ClassNames is { } names && names.ToList().IndexOf(label) is var index and >= 0)
+        {
+            return index;
+        }
+
+        if (int.TryParse(label, NumberStyles.Integer, Invariant, out var number))
+        {
+            return number;
+        }
+
+        var classes = model.Config.NumClasses is not { } count ? "the model is unconditional and takes no --label"
+            : model.ClassNames is { } known ? $"its classes are {string.Join(", ", known.Select((n, i) => string.Create(Invariant, $"{i} {n}")))}"
+            : string.Create(Invariant, $"the model records no class names: give a number from 0 to {count - 1}");
+        throw new ArgumentException($"--label '{label}' is not a class of this model: {classes} (or -1 for an unconditional image).");
+    }
+
     /// <summary>Whether the command line gave <paramref name="option"/> (rather than leaving it at its default).</summary>
     public static bool Given(this ParseResult p, Option option) => p.GetResult(option) is { Implicit: false };
 

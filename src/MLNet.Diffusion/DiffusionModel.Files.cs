@@ -104,7 +104,7 @@ public sealed partial class DiffusionModel
             // The sampler settings fixed in the graph become the transform's, so LoadModel and mlContext.Model.Load
             // of one file generate the same images.
             var graphSettings = file.FixedIn;
-            return new DiffusionModel(file.Network, file.Manifest.Schedule, file.Manifest.PredictionType, file.Manifest.Training, file.Preprocessing)
+            var model = new DiffusionModel(file.Network, file.Manifest.Schedule, file.Manifest.PredictionType, file.Manifest.Training, file.Preprocessing)
             {
                 TransformOptions = graphSettings is null
                     ? new GenerationOptions()
@@ -112,6 +112,17 @@ public sealed partial class DiffusionModel
                 LoadedFormatVersion = file.Manifest.FormatVersion,
                 LoadedSampler = graphSettings,
             };
+            try
+            {
+                // Files written before names were recorded have none: their classes stay numbers.
+                model.ClassNames = file.Manifest.ClassNames;
+            }
+            catch (ArgumentException ex)
+            {
+                throw new InvalidDataException($"'{path}' is not a valid model: its class names do not fit it ({ex.Message})", ex);
+            }
+
+            return model;
         }
         catch
         {
@@ -120,5 +131,5 @@ public sealed partial class DiffusionModel
         }
     }
 
-    private ModelManifest Manifest() => ModelManifest.Create(Config, ScheduleOptions, PredictionType, Preprocessing, Training);
+    private ModelManifest Manifest() => ModelManifest.Create(Config, ScheduleOptions, PredictionType, Preprocessing, Training, ClassNames);
 }

@@ -86,6 +86,38 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
     /// </summary>
     public PixelEncoding Preprocessing { get; }
 
+    /// <summary>
+    /// The classes' names in label order (index 0 first) for a class-conditional model, when known: an image folder's
+    /// sub-folders, Fashion-MNIST's names, or the key values of the label column it was trained on; null when unknown or
+    /// unconditional (then classes are numbers only). Saved in the model file's manifest.
+    /// </summary>
+    /// <exception cref="ArgumentException">Set on an unconditional model, with a count other than its classes, with an empty
+    /// or repeated name, or with a name "-1" (the command line's unconditional label).</exception>
+    public IReadOnlyList<string>? ClassNames
+    {
+        get => _classNames;
+        set => _classNames = value is null ? null : CheckClassNames(value, Config.NumClasses);
+    }
+
+    private IReadOnlyList<string>? _classNames;
+
+    /// <summary>The names, checked: as many as the classes, none empty, none repeated, none "-1".</summary>
+    internal static string[] CheckClassNames(IEnumerable<string> names, int? classes)
+    {
+        var list = names.ToArray();
+        if (classes is not { } count)
+        {
+            throw new ArgumentException("An unconditional model has no classes to name.", nameof(names));
+        }
+
+        var problem = list.Length != count ? $"{list.Length} names for {count} classes"
+            : list.FirstOrDefault(string.IsNullOrWhiteSpace) is not null ? "an empty name"
+            : list.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice ? $"'{twice.Key}' twice"
+            : list.Contains("-1") ? "a class named '-1', which reads as the unconditional label"
+            : null;
+        return problem is null ? list : throw new ArgumentException($"Class names must be one per class, distinct and not empty; got {problem}.", nameof(names));
+    }
+
     /// <summary>The input column of seeds (an integer column: Int32, Int64, UInt32 or UInt64; values ≥ 0) that <see cref="Transform"/> reads. Default "Seed".</summary>
     public string SeedColumnName { get; set; } = "Seed";
 

@@ -98,6 +98,7 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
         var options = TrainerOptions;
         var (pixels, channels, size) = CheckPixels(input.Schema);
         var (label, classes) = CheckLabels(input);
+        var classNames = ClassNames(label, classes);
         var data = new DataViewTrainingData(_context, input, pixels, label, channels, size, classes, options.ShufflePoolSize);
         var encoding = options.PixelEncoding ?? PixelEncoding.ModelSpace(channels);
         CheckEncoding(encoding, channels);
@@ -148,6 +149,7 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
         }
 
         var model = DiffusionModel.FromTraining(result, encoding);
+        model.ClassNames = classNames;
         model.FeatureColumnName = options.FeatureColumnName;
         model.LabelColumnName = options.LabelColumnName ?? model.LabelColumnName;
         return model;
@@ -212,6 +214,27 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
         }
 
         return (column, channels, height);
+    }
+
+    // The classes' names from a key label column's KeyValues (text), checked before any work; null without them.
+    private static string[]? ClassNames(DataViewSchema.Column? label, int? classes)
+    {
+        if (label is not { } column || classes is null || column.Type is not KeyDataViewType ||
+            column.Annotations.Schema.GetColumnOrNull("KeyValues")?.Type is not VectorDataViewType { ItemType: TextDataViewType })
+        {
+            return null;
+        }
+
+        var values = default(VBuffer<ReadOnlyMemory<char>>);
+        column.GetKeyValues(ref values);
+        try
+        {
+            return DiffusionModel.CheckClassNames(values.DenseValues().Select(v => v.ToString()), classes);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"The key values of label column '{column.Name}' cannot name the model's classes: {ex.Message}", nameof(label), ex);
+        }
     }
 
     private (DataViewSchema.Column? Column, int? Classes) CheckLabels(IDataView input)

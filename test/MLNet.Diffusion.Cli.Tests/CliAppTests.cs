@@ -104,6 +104,37 @@ public sealed class CliAppTests
     }
 
     [TestMethod]
+    public void Train_ImageFolderClassConditional_RecordsTheFolderNamesAndGenerateTakesThem()
+    {
+        var images = Path.Combine(s_folder, "named-images");
+        foreach (var (name, value) in new[] { ("light", (byte)220), ("dark", (byte)30) })
+        {
+            Directory.CreateDirectory(Path.Combine(images, name));
+            for (var i = 0; i < 2; i++)
+            {
+                var image = new Image(8, 8, 3);
+                image.Pixels.Fill(value);
+                ImageCodec.SavePng(image, Path.Combine(images, name, $"{i}.png"));
+            }
+        }
+
+        var model = Path.Combine(s_folder, "named.zip");
+        var (code, _, error) = Run("train", "--data", images, "--image-size", "8", "--model", "tiny", "--steps", "1", "--batch-size", "2",
+            "--class-conditional", "--device", "cpu", "--out", model, "--sample-grid", "0");
+        Assert.AreEqual(0, code, error);
+        var (infoCode, info, infoError) = Run("info", "--model", model);
+        Assert.AreEqual(0, infoCode, infoError);
+        StringAssert.Contains(info, "classes:    0 dark, 1 light\n");
+        var byName = Path.Combine(s_folder, "light.png");
+        var (nameCode, _, nameError) = Run("generate", "--model", model, "--count", "2", "--steps", "2", "--label", "light", "--device", "cpu", "--out", byName);
+        Assert.AreEqual(0, nameCode, nameError);
+        Assert.IsTrue(File.Exists(byName));
+        var (badCode, _, badError) = Run("generate", "--model", model, "--count", "2", "--steps", "2", "--label", "grey", "--device", "cpu", "--out", Path.Combine(s_folder, "grey.png"));
+        Assert.AreEqual(1, badCode);
+        StringAssert.Contains(badError, "--label 'grey' is not a class of this model: its classes are 0 dark, 1 light (or -1 for an unconditional image).");
+    }
+
+    [TestMethod]
     public void Train_ImageFolder_UsesItsClassesAndNeedsAnImageSize()
     {
         var images = Path.Combine(s_folder, "images");

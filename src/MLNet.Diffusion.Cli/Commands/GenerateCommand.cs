@@ -22,7 +22,10 @@ internal static class GenerateCommand
         var steps = StepsOption("Sampling steps (default: 20 for dpm-solver++, 50 for ddim, all for ddpm).");
         var eta = new Option<double>("--eta") { Description = "DDIM's η (--sampler ddim only).", DefaultValueFactory = _ => 0 };
         var seed = new Option<ulong>("--seed") { Description = "Image i uses seed + i.", DefaultValueFactory = _ => 0 };
-        var label = new Option<int?>("--label") { Description = "The class to generate (class-conditional models); -1 generates unconditionally." };
+        var label = new Option<string?>("--label")
+        {
+            Description = "The class to generate (class-conditional models): its name (info lists them) or its number; -1 generates unconditionally.",
+        };
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale, toward --label (1: none).", DefaultValueFactory = _ => 1 };
         var device = new Option<string>("--device") { Description = "auto, cpu or cuda[:N] (--engine torch).", DefaultValueFactory = _ => "auto" };
         var engine = new Option<string>("--engine")
@@ -78,7 +81,7 @@ internal static class GenerateCommand
                 Steps = p.GetValue(steps),
                 Eta = p.GetValue(eta),
                 Seed = p.GetValue(seed),
-                Label = p.GetValue(label),
+                Label = p.GetValue(label) is { } given ? ClassIndex(model, given) : null,
                 Guidance = p.GetValue(guidance),
             };
             Image[] images;

@@ -31,6 +31,13 @@ internal static class InfoCommand
 
             output.WriteLine($"model:      {model.Config}");
             output.WriteLine(string.Create(Invariant, $"parameters: {model.ParameterCount:N0}"));
+            if (model.Config.NumClasses is { } classes)
+            {
+                output.WriteLine(model.ClassNames is { } names
+                    ? "classes:    " + string.Join(", ", names.Select((n, c) => string.Create(Invariant, $"{c} {n}")))
+                    : string.Create(Invariant, $"classes:    {classes}, numbered 0 to {classes - 1} (the file records no names)"));
+            }
+
             var schedule = model.ScheduleOptions;
             output.WriteLine(string.Create(Invariant, $"schedule:   {schedule.Kind}, {schedule.TrainTimesteps} steps{(schedule.RescaleZeroTerminalSnr ? ", zero terminal SNR" : string.Empty)}; predicts {model.PredictionType}"));
             if (model.Training is { } t)

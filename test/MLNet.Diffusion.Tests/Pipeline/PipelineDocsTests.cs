@@ -83,16 +83,20 @@ public sealed class PipelineDocsTests
         generator.Save(modelPath);
         // end
         Assert.AreEqual((2, 3), (generator.Config.NumClasses, generator.Config.InChannels));
+        // The classes keep their names (MapValueToKey's key values: the folder names, in the rows' ordinal order).
+        CollectionAssert.AreEqual(new[] { "boots", "shirts" }, generator.ClassNames!.ToArray());
 
         // docs: getting-started folder
         var folderData = ml.Diffusion().LoadImageFolder(imageFolder, imageSize: 16);
         using var folderModel = ml.Diffusion().Train(labelColumnName: "Label", modelPreset: "tiny", maxSteps: steps, batchSize: 8).Fit(folderData);
         // end
         Assert.AreEqual((16, 2), (folderModel.Config.ImageSize, folderModel.Config.NumClasses));
+        CollectionAssert.AreEqual(new[] { "boots", "shirts" }, folderModel.ClassNames!.ToArray());
 
         // docs: getting-started generate
         var context = new MLContext();
         using var loaded = context.Diffusion().LoadModel(modelPath);
+        CollectionAssert.AreEqual(new[] { "boots", "shirts" }, loaded.ClassNames?.ToArray(), "the names travel in the model file");
         loaded.TransformOptions = new GenerationOptions { Sampler = SamplerKind.Ddim, Steps = 20 };
         var seeds = context.Diffusion().CreateSeeds(count: 4, firstSeed: 7, labels: [1]);
         var generated = loaded.Transform(seeds);                  // lazy: images are made when rows are read
