@@ -98,14 +98,17 @@ internal static class SharedOptions
     /// </summary>
     public static DiffusionModel LoadModel(string path, string device)
     {
-        if (TrainingCheckpoint.IsCheckpointFile(path))
+        try
         {
+            return DiffusionModel.Load(path, device);
+        }
+        catch (InvalidDataException ex) when (TrainingCheckpoint.IsCheckpointFile(path))
+        {
+            // Only a file that is not a model is probed as a checkpoint; the message names the flags that use one.
             var folder = Path.GetDirectoryName(Path.GetFullPath(path));
             throw new InvalidDataException(
-                $"'{path}' is a training checkpoint, not a model .zip: `mlnet-diffusion train --resume --checkpoint-dir {folder}` (with the run's --data and --out) continues its run, and --out is the model it writes.");
+                $"'{path}' is a training checkpoint, not a model .zip: `mlnet-diffusion train --resume --checkpoint-dir {folder}` (with the run's --data and --out) continues its run, and --out is the model it writes.", ex);
         }
-
-        return DiffusionModel.Load(path, device);
     }
 
     /// <summary>
