@@ -96,27 +96,10 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
     public IReadOnlyList<string>? ClassNames
     {
         get => _classNames;
-        set => _classNames = value is null ? null : CheckClassNames(value, Config.NumClasses);
+        set => _classNames = value is null ? null : ClassNameRules.Check(value, Config.NumClasses);
     }
 
     private IReadOnlyList<string>? _classNames;
-
-    /// <summary>The names, checked: as many as the classes, none empty, none repeated, none "-1".</summary>
-    internal static string[] CheckClassNames(IEnumerable<string> names, int? classes)
-    {
-        var list = names.ToArray();
-        if (classes is not { } count)
-        {
-            throw new ArgumentException("An unconditional model has no classes to name.", nameof(names));
-        }
-
-        var problem = list.Length != count ? $"{list.Length} names for {count} classes"
-            : list.FirstOrDefault(string.IsNullOrWhiteSpace) is not null ? "an empty name"
-            : list.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice ? $"'{twice.Key}' twice"
-            : list.Contains("-1") ? "a class named '-1', which reads as the unconditional label"
-            : null;
-        return problem is null ? list : throw new ArgumentException($"Class names must be one per class, distinct and not empty; got {problem}.", nameof(names));
-    }
 
     /// <summary>The input column of seeds (an integer column: Int32, Int64, UInt32 or UInt64; values ≥ 0) that <see cref="Transform"/> reads. Default "Seed".</summary>
     public string SeedColumnName { get; set; } = "Seed";
@@ -155,7 +138,8 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
 
     /// <summary>A model with copies of the networks of a finished training run (the result can be disposed).</summary>
     /// <param name="result">The run.</param>
-    /// <param name="preprocessing">How the training images became the model's values; null: 0–255 mapped to [−1, 1].</param>
+    /// <param name="preprocessing">How the training images became the model's values; null: the run's <see cref="DdpmTrainerOptions.PixelEncoding"/>, else 0–255 mapped to [−1, 1].</param>
+    /// <remarks>The model's <see cref="ClassNames"/> are the run's <see cref="DdpmTrainerOptions.ClassNames"/>.</remarks>
     public static DiffusionModel FromTraining(TrainingResult result, PixelEncoding? preprocessing = null)
     {
         ArgumentNullException.ThrowIfNull(result);
@@ -165,7 +149,10 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
         var ema = Copy(result.EmaModel);
         try
         {
-            return new DiffusionModel(ema, result.Options.Schedule, result.Options.PredictionType, summary, preprocessing);
+            return new DiffusionModel(ema, result.Options.Schedule, result.Options.PredictionType, summary, preprocessing ?? result.Options.PixelEncoding)
+            {
+                ClassNames = result.Options.ClassNames,
+            };
         }
         catch
         {

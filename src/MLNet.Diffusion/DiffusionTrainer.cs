@@ -106,6 +106,8 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
         var trainerOptions = (DdpmTrainerOptions)options with
         {
             ClassConditional = classes is not null,
+            PixelEncoding = encoding,
+            ClassNames = classNames,
             Model = options.ResumeFrom is not null && options.InitialModel is { } initial ? initial.Config : options.Model,
         };
 
@@ -148,8 +150,7 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
             TrainingReport.Write(report, result, $"Training report: {Path.GetFileName(report)}");
         }
 
-        var model = DiffusionModel.FromTraining(result, encoding);
-        model.ClassNames = classNames;
+        var model = DiffusionModel.FromTraining(result);
         model.FeatureColumnName = options.FeatureColumnName;
         model.LabelColumnName = options.LabelColumnName ?? model.LabelColumnName;
         return model;
@@ -229,7 +230,7 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
         column.GetKeyValues(ref values);
         try
         {
-            return DiffusionModel.CheckClassNames(values.DenseValues().Select(v => v.ToString()), classes);
+            return ClassNameRules.Check(values.DenseValues().Select(v => v.ToString()), classes);
         }
         catch (ArgumentException ex)
         {
@@ -372,12 +373,6 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
 
         /// <summary>A key (or integer 0 to K − 1) column of class labels; set, it trains a class-conditional model. Default null (unconditional).</summary>
         public string? LabelColumnName { get; init; }
-
-        /// <summary>
-        /// How the pixel column was made from 8-bit images (ExtractPixels does not record it), so the model can turn generated values back
-        /// into pixels. Its range must be [−1, 1]. Null (the default): offset 127.5, scale 1/127.5, RGB or gray by the channel count.
-        /// </summary>
-        public PixelEncoding? PixelEncoding { get; init; }
 
         /// <summary>
         /// The pool of ML.NET's pool shuffling (<c>ShuffleRows</c>) for views that cannot shuffle themselves (<c>LoadFromEnumerable</c>,

@@ -135,6 +135,11 @@ public sealed class DdpmTrainer
             throw new ArgumentException($"The model takes {config.InChannels}-channel {config.ImageSize} px images but the data has {data.Channels}-channel {data.ImageSize} px images.", nameof(data));
         }
 
+        if (Options.ClassNames is { } names)
+        {
+            _ = ClassNameRules.Check(names, config.NumClasses);
+        }
+
         return config.Validated();
     }
 

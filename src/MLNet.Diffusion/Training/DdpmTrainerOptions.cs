@@ -1,6 +1,7 @@
 using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Models;
 using MLNet.Diffusion.ForwardProcess;
+using MLNet.Diffusion.Images;
 
 namespace MLNet.Diffusion.Training;
 
@@ -104,6 +105,20 @@ public record DdpmTrainerOptions
     /// moving average, fixed seeds; class-conditional grids cycle through the classes). 0 writes none. Default 16.
     /// </summary>
     public int SampleGridSize { get; init; } = 16;
+
+    /// <summary>
+    /// How the training values were made from 8-bit images (ML.NET's ExtractPixels does not record it), so that a model or a
+    /// checkpoint can turn generated values back into pixels; recorded in checkpoints. Its range must be [−1, 1]. Null (the
+    /// default): offset 127.5, scale 1/127.5, RGB or gray by the channel count.
+    /// </summary>
+    public PixelEncoding? PixelEncoding { get; init; }
+
+    /// <summary>
+    /// The name of each class, by index (a class-conditional run's label key values: image sub-folders, Fashion-MNIST's names), recorded
+    /// in checkpoints and in the model so that <c>--label</c> and the report can use names. One distinct, non-empty name per class, none
+    /// "-1". Null (the default): the classes are numbered only.
+    /// </summary>
+    public IReadOnlyList<string>? ClassNames { get; init; }
 
     /// <summary>Checks every setting; throws an <see cref="ArgumentException"/> naming the first that is out of range.</summary>
     public DdpmTrainerOptions Validated()

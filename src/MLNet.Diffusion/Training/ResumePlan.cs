@@ -87,6 +87,10 @@ internal sealed record ResumePlan(string Path, TrainingCheckpoint Checkpoint, Dd
                 CheckpointEvery = given.CheckpointEvery,
                 KeepCheckpoints = given.KeepCheckpoints,
                 SampleGridSize = given.SampleGridSize,
+
+                // What the data means: a checkpoint of an earlier version recorded neither, and then the given ones describe it.
+                PixelEncoding = stored.PixelEncoding ?? given.PixelEncoding,
+                ClassNames = stored.ClassNames ?? given.ClassNames,
             };
         }
 
@@ -95,7 +99,7 @@ internal sealed record ResumePlan(string Path, TrainingCheckpoint Checkpoint, Dd
         {
             throw new ArgumentException(
                 $"Cannot resume '{path}': {string.Join("; ", conflicts)}. What defines a run (model, schedule, prediction, loss, conditioning, " +
-                "batch, augmentation, seed, data) cannot change when it resumes: keep these as the checkpoint has them " +
+                "batch, augmentation, seed, data and what it means: pixel encoding, class names) cannot change when it resumes: keep these as the checkpoint has them " +
                 "(TrainingCheckpoint.Read(path).Options), or start a new run.",
                 given is null ? nameof(data) : "options");
         }
@@ -160,6 +164,16 @@ internal sealed record ResumePlan(string Path, TrainingCheckpoint Checkpoint, Dd
         Check(nameof(DdpmTrainerOptions.BatchSize), stored.BatchSize, given.BatchSize);
         Check(nameof(DdpmTrainerOptions.GradientAccumulationSteps), stored.GradientAccumulationSteps, given.GradientAccumulationSteps);
         Check(nameof(DdpmTrainerOptions.RandomHorizontalFlip), stored.RandomHorizontalFlip, given.RandomHorizontalFlip);
+        if (stored.PixelEncoding is not null && given.PixelEncoding is not null)
+        {
+            Check(nameof(DdpmTrainerOptions.PixelEncoding), stored.PixelEncoding, given.PixelEncoding);
+        }
+
+        if (stored.ClassNames is { } storedNames && given.ClassNames is { } givenNames && !storedNames.SequenceEqual(givenNames, StringComparer.Ordinal))
+        {
+            Check(nameof(DdpmTrainerOptions.ClassNames), string.Join(", ", storedNames), string.Join(", ", givenNames));
+        }
+
         if (given.Seed is { } seed)
         {
             Check(nameof(DdpmTrainerOptions.Seed), stored.Seed ?? 0, seed);

@@ -7,6 +7,7 @@ using MLNet.Diffusion.Training;
 using MLNet.Diffusion.Tests.Engine;
 using MLNet.Diffusion.ForwardProcess;
 using MLNet.Diffusion.Sampling;
+using MLNet.Diffusion.Images;
 
 namespace MLNet.Diffusion.Tests.Training;
 
@@ -255,6 +256,40 @@ public sealed class DdpmTrainerTests
         Assert.AreEqual(0, reports.Count, "no step was trained");
         CollectionAssert.AreEqual(before, File.ReadAllBytes(checkpoint));
         CollectionAssert.AreEqual(new[] { checkpoint }, TrainingCheckpoint.List(directory).ToArray());
+    }
+
+    [TestMethod]
+    public void ClassNamesAndPixelEncoding_AreRecordedInCheckpointsAndTheModel_AndKeptOnResume()
+    {
+        using var data = Patterns(4);
+        var directory = NewDirectory();
+        var names = new[] { "stripes", "checks", "square", "cross" };
+        var encoding = new PixelEncoding(PixelColors.Gray, 127.5f, 1 / 127.5f, ImageResizeMode.IsoCrop);
+        var options = Small(3) with { ClassConditional = true, CheckpointDirectory = directory, CheckpointEvery = 3, ClassNames = names, PixelEncoding = encoding };
+        using (var result = new DdpmTrainer(options).Train(data))
+        using (var model = DiffusionModel.FromTraining(result))
+        {
+            CollectionAssert.AreEqual(names, model.ClassNames!.ToArray());
+            Assert.AreEqual(encoding, model.Preprocessing);
+        }
+
+        var checkpoint = TrainingCheckpoint.PathFor(directory, 3);
+        var recorded = TrainingCheckpoint.Read(checkpoint).Options;
+        CollectionAssert.AreEqual(names, recorded.ClassNames!.ToArray());
+        Assert.AreEqual(encoding, recorded.PixelEncoding);
+
+        // A resume given no names keeps the checkpoint's; other names mean other data, refused like any change that defines the run.
+        using (var resumed = DdpmTrainer.Resume(checkpoint, data, options with { MaxSteps = 4, ClassNames = null, PixelEncoding = null }))
+        {
+            CollectionAssert.AreEqual(names, resumed.Options.ClassNames!.ToArray());
+        }
+
+        var renamed = Assert.ThrowsExactly<ArgumentException>(() => DdpmTrainer.Resume(checkpoint, data, options with { MaxSteps = 5, ClassNames = ["a", "b", "c", "d"] }));
+        StringAssert.Contains(renamed.Message, "ClassNames is stripes, checks, square, cross in the checkpoint but a, b, c, d in the options");
+
+        // Names that cannot name the classes are refused before the first step.
+        var error = Assert.ThrowsExactly<ArgumentException>(() => new DdpmTrainer(Small(1) with { ClassConditional = true, ClassNames = ["one", "two"] }).Train(data));
+        StringAssert.Contains(error.Message, "2 names for 4 classes");
     }
 
     [TestMethod]
