@@ -83,6 +83,7 @@ public static class Program
         {
             ModelPreset = settings.Preset,
             ClassConditional = true,
+            ClassNames = FashionMnist.ClassNames,                 // saved with the model: info lists them, --label takes them
             BatchSize = settings.BatchSize,
             MaxSteps = settings.Steps,
             Seed = settings.Seed,
@@ -94,10 +95,12 @@ public static class Program
         {
             if (p.Step % every == 0 || p.Step == p.TotalSteps)
             {
-                log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {p.Step}/{p.TotalSteps}  loss {p.SmoothedLoss:F4}  lr {p.LearningRate:E2}  {p.ImagesPerSecond:F0} images/s  {p.Remaining:hh\\:mm\\:ss} left"));
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {p.Step}/{p.TotalSteps}  loss {p.MeanLoss:F4} (mean of {p.LossWindow})  lr {p.LearningRate:E2}  {p.ImagesPerSecond:F0} images/s  {p.Remaining:hh\\:mm\\:ss} left"));
             }
         });
-        using var model = TrainModel(options, data, progress, log, Path.Combine(settings.Output, "report.html"));
+        using var result = new DdpmTrainer(options).Train(data, progress);
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trained {result.Steps} steps in {result.Elapsed:hh\\:mm\\:ss}: {result.ImagesPerSecond:F1} images/s; last checkpoint {result.LastCheckpoint}"));
+        using var model = DiffusionModel.FromTraining(result);
         if (settings.Model is { } modelPath)
         {
             model.Save(modelPath);
@@ -111,17 +114,25 @@ public static class Program
         var path = Path.Combine(settings.Output, "samples.png");
         ImageGrid.SaveGrid(samples, path, settings.PerClass);
         log.WriteLine("rows: " + string.Join(", ", FashionMnist.ClassNames));
-        return path;
-    }
 
-    private static DiffusionModel TrainModel(DdpmTrainerOptions options, TensorTrainingData data, IProgress<TrainingProgress> progress, TextWriter log, string report)
-    {
-        using var result = new DdpmTrainer(options).Train(data, progress);
-        TrainingReport.Write(report, result, "Fashion-MNIST training report");
+        var report = Path.Combine(settings.Output, "report.html");
+        TrainingReport.Write(report, result, new TrainingReportDetails
+        {
+            Title = "Fashion-MNIST training report",
+            Dataset = string.Create(CultureInfo.InvariantCulture, $"Fashion-MNIST training set: {data.Count:N0} images, 1×28×28, {FashionMnist.ClassCount} classes"),
+            ModelPath = settings.Model,
+            FinalGrid = path,
+            FinalGridRows = FashionMnist.ClassNames,
+            NextSteps = settings.Model is { } saved
+                ?
+                [
+                    $"mlnet-diffusion generate --model {saved} --label Sneaker --count 16 --out {Path.Combine(settings.Output, "generated")}",
+                    $"mlnet-diffusion eval --model {saved} --count 10000",
+                    $"dotnet run --project examples/FashionMnist -c Release -- --steps {settings.Steps * 10} --model {saved}   (more steps, better images)",
+                ]
+                : [$"dotnet run --project examples/FashionMnist -c Release -- --steps {settings.Steps} --model {Path.Combine(settings.Output, "model.zip")}   (the same run, saving its model)"],
+        });
         log.WriteLine($"wrote {report}");
-        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trained {result.Steps} steps in {result.Elapsed:hh\\:mm\\:ss}: {result.ImagesPerSecond:F1} images/s; last checkpoint {result.LastCheckpoint}"));
-        var model = DiffusionModel.FromTraining(result);
-        model.ClassNames = FashionMnist.ClassNames;                // saved with the model: info lists them, --label takes them
-        return model;
+        return path;
     }
 }

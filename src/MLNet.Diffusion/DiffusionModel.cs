@@ -143,8 +143,7 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
     public static DiffusionModel FromTraining(TrainingResult result, PixelEncoding? preprocessing = null)
     {
         ArgumentNullException.ThrowIfNull(result);
-        var last = result.Losses.TakeLast(100).DefaultIfEmpty(double.NaN).Average();
-        var summary = new TrainingSummary(result.Steps, result.Options.BatchSize * result.Options.GradientAccumulationSteps, last,
+        var summary = new TrainingSummary(result.Steps, result.Options.BatchSize * result.Options.GradientAccumulationSteps, result.FinalLoss,
             result.Options.Seed ?? 0, result.Elapsed.TotalSeconds, result.ImagesPerSecond);
         var ema = Copy(result.EmaModel);
         try

@@ -137,7 +137,7 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
             if (p.Step % every == 0 || p.Step == p.TotalSteps)
             {
                 channel.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
-                    $"step {p.Step}/{p.TotalSteps} loss {p.SmoothedLoss:F4} lr {p.LearningRate:G3} {p.ImagesPerSecond:F1} images/s, {p.Remaining:hh\\:mm\\:ss} left"));
+                    $"step {p.Step}/{p.TotalSteps} loss {p.MeanLoss:F4} (mean of {p.LossWindow}) lr {p.LearningRate:G3} {p.ImagesPerSecond:F1} images/s, {p.Remaining:hh\\:mm\\:ss} left"));
             }
         });
         using var result = resume is not null
@@ -147,7 +147,12 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
             $"{(result.Completed ? "finished" : "cancelled")} after {result.Steps} steps in {result.Elapsed.TotalSeconds:F1} s ({result.ImagesPerSecond:F1} images/s)"));
         if (options.ReportPath is { } report)
         {
-            TrainingReport.Write(report, result, $"Training report: {Path.GetFileName(report)}");
+            var details = options.ReportDetails ?? new TrainingReportDetails { Title = $"Training report: {Path.GetFileName(report)}" };
+            TrainingReport.Write(report, result, details with
+            {
+                Dataset = details.Dataset ?? string.Create(CultureInfo.InvariantCulture,
+                    $"an ML.NET data view: {data.Count:N0} rows, '{options.FeatureColumnName}' {channels}×{size}×{size}{(classes is { } k ? $", labels '{options.LabelColumnName}' in {k} classes" : string.Empty)}"),
+            });
         }
 
         var model = DiffusionModel.FromTraining(result);
@@ -397,8 +402,14 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
         /// <summary>A model to fine-tune: training starts from its weights (its configuration replaces the preset). Default null.</summary>
         public DiffusionModel? InitialModel { get; init; }
 
-        /// <summary>Where to write the HTML training report (loss curve, sample grids, configuration, timings); null writes none. Default null.</summary>
+        /// <summary>Where to write the HTML training report (<see cref="TrainingReport"/>: loss and learning-rate curves, sample grids, configuration, environment); null writes none. Default null.</summary>
         public string? ReportPath { get; init; }
+
+        /// <summary>
+        /// What the report at <see cref="ReportPath"/> says beyond the run's record: its title, the data in a line, where the model
+        /// goes, a final grid and the next steps. Null (the default): the file's name as title and a line about the data view.
+        /// </summary>
+        public TrainingReportDetails? ReportDetails { get; init; }
 
         /// <summary>Receives a report after every optimiser step (on the training thread). Default null.</summary>
         public IProgress<TrainingProgress>? Progress { get; init; }

@@ -9,6 +9,7 @@ public sealed class CliAppTests
     private static string s_folder = null!;
     private static string s_model = null!;
     private static string s_unconditional = null!;
+    private static string s_trainOutput = null!;
 
     [ClassInitialize]
     public static void TrainOnce(TestContext context)
@@ -21,6 +22,7 @@ public sealed class CliAppTests
         Assert.AreEqual(0, code, error);
         StringAssert.Contains(output, "training on 32 images (1×28×28, 10 classes)");
         StringAssert.Contains(output, "trained 2 steps");
+        s_trainOutput = output;
         StringAssert.Contains(File.ReadAllText(Path.Combine(s_folder, "report.html")), "<svg");
         s_unconditional = Path.Combine(s_folder, "unconditional", "model.zip");
         (code, _, error) = Run("train", "--data", "fashion-mnist", "--limit", "8", "--model", "tiny", "--steps", "1", "--batch-size", "4", "--device", "cpu",
@@ -58,6 +60,11 @@ public sealed class CliAppTests
         Assert.AreEqual(0, code);
         StringAssert.Contains(output, "10 classes");
         StringAssert.Contains(output, "training:   2 steps of 8");
+
+        // One loss statistic: the console's last value is the model's final loss and the report's.
+        var printed = System.Text.RegularExpressions.Regex.Matches(s_trainOutput, @"loss (\d+\.\d{4})").Last().Groups[1].Value;
+        StringAssert.Contains(output, $"final loss {printed}");
+        StringAssert.Contains(File.ReadAllText(Path.Combine(s_folder, "report.html")), $"final loss {printed} (mean of the last 10 steps)");
     }
 
     [TestMethod]
@@ -161,6 +168,7 @@ public sealed class CliAppTests
         StringAssert.Contains(output, "training on 4 images (3×8×8, 2 classes)");
         StringAssert.Contains(output, "checked 4 images in ");
         StringAssert.Contains(output, "trained 2 steps");
+        s_trainOutput = output;
         Assert.IsTrue(File.Exists(model));
         Assert.AreEqual(0, Run("info", "--model", model).Code);
         var (evalCode, _, evalError) = Run("eval", "--model", model, "--count", "4", "--device", "cpu");

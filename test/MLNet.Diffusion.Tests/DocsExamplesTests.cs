@@ -103,7 +103,7 @@ public sealed class DocsExamplesTests
             Device = "cpu",
         };
         using var result = new DdpmTrainer(options).Train(data, new Progress<TrainingProgress>(p =>
-            Console.WriteLine($"step {p.Step}/{p.TotalSteps} loss {p.SmoothedLoss:F4} {p.ImagesPerSecond:F0} img/s, {p.Remaining:mm\\:ss} left")));
+            Console.WriteLine($"step {p.Step}/{p.TotalSteps} loss {p.MeanLoss:F4} {p.ImagesPerSecond:F0} img/s, {p.Remaining:mm\\:ss} left")));
         // end
         Assert.AreEqual(20, result.Steps);
         // docs: resume

@@ -49,7 +49,7 @@ internal sealed class TrainCommand
 
     private Command Build()
     {
-        var command = new Command("train", "Train a model on images and save it as a .zip.")
+        var command = new Command("train", "Train a model on images and save it as a .zip, with report.html beside it. The loss printed (and drawn and recorded as the final loss) is the mean of the per-step loss over the last max(10, steps / 50) steps.")
         {
             _data, _labels, _limit, _modelPath, _imageSize, _channels, _preset, _steps, _batch, _rate, _schedule, _prediction, _conditional, _seed, _device, _threads,
             _checkpointDirectory, _checkpointEvery, _resume, _grid,
@@ -101,7 +101,11 @@ internal sealed class TrainCommand
         var count = view.GetRowCount() ?? 0;
         _output.WriteLine(string.Create(Invariant, $"training on {count} images ({dataChannels}×{dataSize}×{dataSize}{(classes is { } n ? $", {n} classes" : string.Empty)}){(from is null ? string.Empty : $", resuming {from}")}"));
         var options = stored is null ? NewRunOptions(p) : ResumedOptions(p, stored, directory!);
-        options = options with { LabelColumnName = classConditional ? "Label" : null, CheckpointDirectory = directory, ResumeFrom = from, ReportPath = report };
+        options = options with
+        {
+            LabelColumnName = classConditional ? "Label" : null, CheckpointDirectory = directory, ResumeFrom = from, ReportPath = report,
+            ReportDetails = ReportDetails(p, path, count, dataChannels, dataSize, classConditional ? view.Schema["Label"] : null, options.MaxSteps),
+        };
         var model = WithProgress(_output, _interactive, progress => ml.Diffusion().Train(options with { Progress = progress }).Fit(view));
         using (model)
         {
@@ -114,6 +118,46 @@ internal sealed class TrainCommand
         }
 
         return 0;
+    }
+
+    // What the report says about the data, where the model goes and what to run next, in this tool's terms.
+    private TrainingReportDetails ReportDetails(ParseResult p, string path, long count, int channels, int size, DataViewSchema.Column? label, long steps)
+    {
+        var data = p.GetRequiredValue(_data);
+        var names = label is { } column ? KeyNames(column) : null;
+        var classes = names is null ? string.Empty : string.Create(Invariant, $", {names.Count} classes");
+        var dataset = Directory.Exists(data) ? string.Create(Invariant, $"image folder '{data}': {count:N0} images, resized to {channels}×{size}×{size}{classes}")
+            : string.Equals(data, "fashion-mnist", StringComparison.OrdinalIgnoreCase) ? string.Create(Invariant, $"Fashion-MNIST training set: {count:N0} images, {channels}×{size}×{size}{classes}")
+            : string.Create(Invariant, $"IDX file '{data}': {count:N0} images, {channels}×{size}×{size}{classes}");
+        var folder = Path.GetDirectoryName(path) is { Length: > 0 } f ? f : ".";
+        var label0 = names is { Count: > 0 } ? $" --label {Quote(names[0])}" : string.Empty;
+        var next = new List<string>
+        {
+            $"mlnet-diffusion generate --model {Quote(path)}{label0} --count 16 --out {Quote(Path.Combine(folder, "generated"))}",
+            $"mlnet-diffusion info --model {Quote(path)}",
+        };
+        if (p.GetValue(_checkpointDirectory) is { } checkpoints)
+        {
+            var dataFlags = $"--data {Quote(data)}" + (p.GetValue(_imageSize) is { } s ? string.Create(Invariant, $" --image-size {s}") : string.Empty)
+                + (p.GetValue(_labels) is { } l ? $" --labels {Quote(l)}" : string.Empty) + (p.GetValue(_limit) is { } n ? string.Create(Invariant, $" --limit {n}") : string.Empty);
+            next.Add(string.Create(Invariant, $"mlnet-diffusion train {dataFlags} --out {Quote(path)} --checkpoint-dir {Quote(checkpoints)} --resume --steps {steps * 2}   (continues this run to {steps * 2} steps)"));
+        }
+
+        return new TrainingReportDetails { Title = $"Training report: {Path.GetFileName(path)}", Dataset = dataset, ModelPath = path, NextSteps = next };
+
+        static string Quote(string text) => text.Contains(' ', StringComparison.Ordinal) ? $"\"{text}\"" : text;
+    }
+
+    private static List<string>? KeyNames(DataViewSchema.Column column)
+    {
+        if (!column.HasKeyValues())
+        {
+            return null;
+        }
+
+        VBuffer<ReadOnlyMemory<char>> values = default;
+        column.GetKeyValues(ref values);
+        return [.. values.DenseValues().Select(v => v.ToString())];
     }
 
     // Every file of a folder decoded once before step 1, so that all the files that are not images are named now, together,
@@ -266,7 +310,7 @@ internal sealed class TrainCommand
                     {
                         task.MaxValue = p.TotalSteps;
                         task.Value = p.Step;
-                        task.Description = string.Create(Invariant, $"step {p.Step}/{p.TotalSteps}  loss {p.SmoothedLoss:F4}  {p.ImagesPerSecond:F0} images/s");
+                        task.Description = string.Create(Invariant, $"step {p.Step}/{p.TotalSteps}  loss {p.MeanLoss:F4}  {p.ImagesPerSecond:F0} images/s");
                     }));
                 });
             return result!;
@@ -277,7 +321,7 @@ internal sealed class TrainCommand
             var every = Math.Max(1, p.TotalSteps / 20);
             if (p.Step % every == 0 || p.Step == p.TotalSteps)
             {
-                output.WriteLine(string.Create(Invariant, $"step {p.Step}/{p.TotalSteps}  loss {p.SmoothedLoss:F4}  {p.ImagesPerSecond:F0} images/s  {p.Remaining:hh\\:mm\\:ss} left"));
+                output.WriteLine(string.Create(Invariant, $"step {p.Step}/{p.TotalSteps}  loss {p.MeanLoss:F4}  {p.ImagesPerSecond:F0} images/s  {p.Remaining:hh\\:mm\\:ss} left"));
             }
         }));
     }

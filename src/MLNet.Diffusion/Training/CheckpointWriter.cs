@@ -7,7 +7,7 @@ namespace MLNet.Diffusion.Training;
 
 /// <summary>
 /// Writes a run's checkpoints into one directory, and keeps only the newest of them. A checkpoint holds the network, the
-/// moving average and the optimiser under the prefixes below, both generators' states and the loss history, so that
+/// moving average and the optimiser under the prefixes below, both generators' states and the loss and learning-rate histories, so that
 /// <see cref="RestoredState.Read"/> resumes the run exactly.
 /// </summary>
 /// <param name="directory">The checkpoint directory.</param>
@@ -35,7 +35,7 @@ internal sealed class CheckpointWriter(string directory, int keep)
     /// <summary>Writes the checkpoint of <see cref="TrainingCheckpoint.Step"/>; returns its path.</summary>
     /// <remarks>Tensors made here go to the caller's dispose scope.</remarks>
     public string Write(TrainingCheckpoint manifest, UNet2D model, AdamW optimizer, ExponentialMovingAverage ema, Generator trainRng, Generator defaultRng,
-        IReadOnlyList<double> losses)
+        IReadOnlyList<double> losses, IReadOnlyList<double> learningRates)
     {
         Directory.CreateDirectory(DirectoryPath);
         var path = TrainingCheckpoint.PathFor(DirectoryPath, manifest.Step);
@@ -46,6 +46,7 @@ internal sealed class CheckpointWriter(string directory, int keep)
             .Append(KeyValuePair.Create(TrainRngTensor, trainRng.get_state()))
             .Append(KeyValuePair.Create(DefaultRngTensor, defaultRng.get_state()))
             .Append(KeyValuePair.Create(TrainingCheckpoint.LossHistoryTensor, torch.tensor(losses.ToArray(), ScalarType.Float64)))
+            .Append(KeyValuePair.Create(TrainingCheckpoint.LearningRateHistoryTensor, torch.tensor(learningRates.ToArray(), ScalarType.Float64)))
             .ToList();
         TrainingCheckpoint.Save(path, manifest, tensors);
         return path;

@@ -17,7 +17,7 @@ namespace MLNet.Diffusion.Training;
 /// <param name="TrainRng">The state of the run's own generator (timesteps, noise, flips, label dropout).</param>
 /// <param name="DefaultRng">The state of TorchSharp's default generator (dropout).</param>
 /// <param name="Losses">The loss of every step so far; empty for checkpoints that did not record it.</param>
-/// <param name="SmoothedLoss">The running average of the loss, before bias correction.</param>
+/// <param name="LearningRates">The learning rate of each step of <paramref name="Losses"/>; NaN where the checkpoint did not record it.</param>
 /// <param name="Elapsed">Training time before the resume point.</param>
 /// <param name="ImagesTrained">Images trained on before the resume point.</param>
 internal sealed record RestoredState(
@@ -31,7 +31,7 @@ internal sealed record RestoredState(
     Tensor TrainRng,
     Tensor DefaultRng,
     IReadOnlyList<double> Losses,
-    double SmoothedLoss,
+    IReadOnlyList<double> LearningRates,
     TimeSpan Elapsed,
     long ImagesTrained)
 {
@@ -44,23 +44,31 @@ internal sealed record RestoredState(
         var optimizer = Prefixed(tensors, CheckpointWriter.OptimizerPrefix);
         var trainRng = tensors.TryGetValue(CheckpointWriter.TrainRngTensor, out var train) ? train : throw Missing(path, CheckpointWriter.TrainRngTensor);
         var defaultRng = tensors.TryGetValue(CheckpointWriter.DefaultRngTensor, out var global) ? global : throw Missing(path, CheckpointWriter.DefaultRngTensor);
-        double[] losses = [];
-        var smoothed = 0.0;
-        if (tensors.TryGetValue(TrainingCheckpoint.LossHistoryTensor, out var history))
-        {
-            if (history.dtype != ScalarType.Float64 || history.shape.Length != 1 || history.shape[0] > manifest.Step)
-            {
-                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                    $"Checkpoint '{path}' has a '{TrainingCheckpoint.LossHistoryTensor}' tensor of {history.dtype} [{string.Join(", ", history.shape)}]; expected float64 [n] with n ≤ {manifest.Step}."));
-            }
-
-            losses = history.data<double>().ToArray();
-            smoothed = manifest.SmoothedLoss ?? 0;
-        }
+        var losses = History(tensors, TrainingCheckpoint.LossHistoryTensor, manifest.Step, path) ?? [];
+        var learningRates = History(tensors, TrainingCheckpoint.LearningRateHistoryTensor, losses.Length, path) is { } rates && rates.Length == losses.Length
+            ? rates
+            : Enumerable.Repeat(double.NaN, losses.Length).ToArray();
 
         // Checkpoints of earlier versions recorded no time or image count: the run's record starts at the resume point.
         return new RestoredState(path, manifest.Step, manifest.Epoch, manifest.Position, model, ema, optimizer, trainRng, defaultRng,
-            losses, smoothed, TimeSpan.FromSeconds(manifest.ElapsedSeconds ?? 0), manifest.ImagesTrained ?? 0);
+            losses, learningRates, TimeSpan.FromSeconds(manifest.ElapsedSeconds ?? 0), manifest.ImagesTrained ?? 0);
+    }
+
+    // A float64 [n] history tensor with n ≤ max, or null when the checkpoint has none.
+    private static double[]? History(IReadOnlyDictionary<string, Tensor> tensors, string name, long max, string path)
+    {
+        if (!tensors.TryGetValue(name, out var history))
+        {
+            return null;
+        }
+
+        if (history.dtype != ScalarType.Float64 || history.shape.Length != 1 || history.shape[0] > max)
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"Checkpoint '{path}' has a '{name}' tensor of {history.dtype} [{string.Join(", ", history.shape)}]; expected float64 [n] with n ≤ {max}."));
+        }
+
+        return history.data<double>().ToArray();
     }
 
     private static Dictionary<string, Tensor> Prefixed(IReadOnlyDictionary<string, Tensor> tensors, string prefix) =>

@@ -39,18 +39,30 @@ internal sealed class SampleGridWriter(UNetConfig config, Device device, NoiseSc
         defaultRng.set_state(state);
         model.to(device);
         ema.CopyTo(model);
+        ImageCodec.SavePng(Render(model), Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"samples-{step:D8}.png")));
+    }
+
+    /// <summary>
+    /// The grid of <paramref name="model"/>'s samples: the run's grid size, DDIM with min(50, timesteps) steps, seeds from the
+    /// run's seed, labels cycling through the classes with one column per class (so column c is class c).
+    /// </summary>
+    public Image Render(UNet2D model)
+    {
+        var count = Math.Max(1, options.SampleGridSize);
         model.eval();
         using var scope = torch.NewDisposeScope();
         var labels = config.NumClasses is { } classes
             ? torch.tensor(Enumerable.Range(0, count).Select(i => (long)(i % classes)).ToArray(), device: device)
             : null;
         var sampler = new DdimSampler(schedule, new SamplerOptions { PredictionType = options.PredictionType });
-        using var noise = SamplingNoise.PerSample(options.Seed!.Value, count, device);
+        using var noise = SamplingNoise.PerSample(options.Seed ?? 0, count, device);
         var images = SamplingLoop.Run(sampler, UNetDenoiser.Create(model, labels), [count, config.InChannels, config.ImageSize, config.ImageSize],
             noise, Math.Min(50, schedule.TrainTimesteps));
-        var columns = config.NumClasses ?? (int)Math.Ceiling(Math.Sqrt(count));
-        ImageGrid.SaveGrid(images, Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"samples-{step:D8}.png")), Math.Min(columns, count));
+        return ImageGrid.FromTensor(images, Columns(config, count));
     }
+
+    /// <summary>The columns of a run's grid of <paramref name="count"/> images: one per class, or a square's side.</summary>
+    public static int Columns(UNetConfig config, int count) => Math.Min(config.NumClasses ?? (int)Math.Ceiling(Math.Sqrt(count)), count);
 
     /// <summary>
     /// Copies the grids of steps up to <paramref name="step"/> from the folder of <paramref name="resumedFrom"/> into

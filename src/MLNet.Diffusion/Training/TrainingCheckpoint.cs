@@ -9,9 +9,9 @@ namespace MLNet.Diffusion.Training;
 /// <summary>
 /// A training checkpoint: one safetensors file holding the model (<c>model.*</c>), its moving average
 /// (<c>ema.*</c>), the optimiser state (<c>optimizer.*</c>), the random generators' states (<c>rng.*</c>) and the
-/// loss of every step so far (<c>history.loss</c>, float64), with a JSON manifest in the metadata: format version,
-/// step, data position, the full options and model config, and what the run has recorded (smoothed loss, training
-/// time, images trained). Written to a temporary file and renamed, so a checkpoint on disk is always complete.
+/// loss and learning rate of every step so far (<c>history.loss</c>, <c>history.lr</c>, float64), with a JSON manifest in
+/// the metadata: format version, step, data position, the full options (with the pixel encoding and class names) and model
+/// config, and what the run has recorded (training time, images trained). Written to a temporary file and renamed, so a checkpoint on disk is always complete.
 /// </summary>
 public sealed class TrainingCheckpoint
 {
@@ -20,6 +20,12 @@ public sealed class TrainingCheckpoint
 
     /// <summary>The float64 tensor of the losses of the last steps, oldest first, ending with step <see cref="Step"/>: every step for runs of this version.</summary>
     internal const string LossHistoryTensor = "history.loss";
+
+    /// <summary>
+    /// The float64 tensor of the learning rate of each step of <see cref="LossHistoryTensor"/>, aligned with it; absent in
+    /// checkpoints of earlier versions.
+    /// </summary>
+    internal const string LearningRateHistoryTensor = "history.lr";
 
     private const string ManifestKey = "mlnet-diffusion.checkpoint";
 
@@ -43,12 +49,6 @@ public sealed class TrainingCheckpoint
     /// again unless its options name another, since the count can change the last bits of CPU results.
     /// </summary>
     public int? Threads { get; init; }
-
-    /// <summary>
-    /// The exponential moving average of the loss behind <see cref="TrainingProgress.SmoothedLoss"/> (weight 0.98 on the
-    /// past, before bias correction), over the steps of the loss history. Null in checkpoints of earlier versions.
-    /// </summary>
-    public double? SmoothedLoss { get; init; }
 
     /// <summary>Training time of the run so far in seconds, summed over every resumed part. Null in checkpoints of earlier versions.</summary>
     public double? ElapsedSeconds { get; init; }

@@ -1,77 +1,125 @@
 using MLNet.Diffusion.Engine;
+using MLNet.Diffusion.Images;
 using MLNet.Diffusion.IO;
 using System.Globalization;
 using System.Net;
+using System.Reflection;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
+using TorchSharp;
 
 namespace MLNet.Diffusion.Training;
 
 /// <summary>
-/// A self-contained HTML page about a training run: the loss curve (inline SVG, raw and smoothed), the sample
-/// grids written with the checkpoints (embedded as data URIs), the configuration and the timings.
+/// A self-contained HTML page about a training run, for a person: what was trained and where it went, the next command,
+/// the loss (per step and its mean over the run's window, <see cref="LossWindow"/>, on a log scale) and the learning rate
+/// against the step, the final samples and those of each checkpoint (enlarged, with class names), the configuration as a
+/// table, and the environment it ran in. Images are embedded as data URIs; nothing is fetched.
 /// </summary>
-public static class TrainingReport
+public static partial class TrainingReport
 {
-    private const int MaxCurvePoints = 800;
+    private static readonly CultureInfo s_c = CultureInfo.InvariantCulture;
 
     /// <summary>Writes the report of <paramref name="result"/> to <paramref name="path"/> (to a temporary file, then renamed).</summary>
-    public static void Write(string path, TrainingResult result, string title = "MLNet.Diffusion training report")
+    /// <param name="path">The HTML file to write; its folder must exist.</param>
+    /// <param name="result">The finished (or stopped) run.</param>
+    /// <param name="details">What the page adds to the run's record (title, dataset, model path, final grid, next steps); null: none.</param>
+    public static void Write(string path, TrainingResult result, TrainingReportDetails? details = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(result);
-        AtomicFile.Write(path, [.. Encoding.UTF8.GetPreamble(), .. Encoding.UTF8.GetBytes(Render(result, title))]);
+        AtomicFile.Write(path, [.. Encoding.UTF8.GetPreamble(), .. Encoding.UTF8.GetBytes(Render(result, details))]);
     }
 
-    /// <summary>The report's HTML.</summary>
-    public static string Render(TrainingResult result, string title = "MLNet.Diffusion training report")
+    /// <summary>The report's HTML (see <see cref="Write"/>).</summary>
+    /// <param name="result">The finished (or stopped) run.</param>
+    /// <param name="details">What the page adds to the run's record; null: none.</param>
+    public static string Render(TrainingResult result, TrainingReportDetails? details = null)
     {
         ArgumentNullException.ThrowIfNull(result);
-        var c = CultureInfo.InvariantCulture;
+        details ??= new TrainingReportDetails();
         var o = result.Options;
+        var window = result.LossWindowSize;
         var page = new StringBuilder();
-        page.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").Append(Encode(title)).Append("</title>\n")
-            .Append("<style>body{font-family:sans-serif;margin:2em;max-width:60em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left}")
-            .Append("figure{display:inline-block;margin:0 1em 1em 0}img{image-rendering:pixelated;width:240px}</style></head><body>\n")
-            .Append("<h1>").Append(Encode(title)).Append("</h1>\n");
+        page.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+            .Append("<title>").Append(Encode(details.Title)).Append("</title>\n<style>").Append(Style).Append("</style></head><body>\n")
+            .Append("<h1>").Append(Encode(details.Title)).Append("</h1>\n");
+
+        var status = result.Completed ? "Trained" : "Stopped after";
+        page.Append("<p class=\"lead\">").Append(Encode(string.Create(s_c,
+            $"{status} {result.Steps:N0} steps of {o.BatchSize * o.GradientAccumulationSteps} images in {Duration(result.Elapsed)} on {result.Device}; final loss {result.FinalLoss:F4} (mean of the last {window} steps).")))
+            .Append("</p>\n");
 
         page.Append("<h2>Run</h2>\n<table>\n");
-        Row(page, "steps", string.Create(c, $"{result.Steps:N0}{(result.Completed ? string.Empty : " (stopped early)")}"));
-        Row(page, "images per step", string.Create(c, $"{o.BatchSize * o.GradientAccumulationSteps}"));
-        Row(page, "wall-clock time", result.Elapsed.ToString(@"hh\:mm\:ss", c));
-        Row(page, "throughput", string.Create(c, $"{result.ImagesPerSecond:F1} images/s"));
-        Row(page, "final loss (mean of last 100 steps)", result.Losses.Count == 0 ? "—" : result.Losses.TakeLast(100).Average().ToString("F5", c));
-        Row(page, "parameters", result.Model.ParameterCount().ToString("N0", c));
-        Row(page, "model", result.Model.Config.ToString());
-        Row(page, "last checkpoint", result.LastCheckpoint ?? "—");
+        Row(page, "steps", string.Create(s_c, $"{result.Steps:N0} of {Math.Max(result.TotalSteps, result.Steps):N0}{(result.Completed ? string.Empty : " (stopped early)")}"));
+        Row(page, "images per step", string.Create(s_c, $"{o.BatchSize * o.GradientAccumulationSteps}"));
+        Row(page, "training time", Duration(result.Elapsed));
+        Row(page, "throughput", string.Create(s_c, $"{result.ImagesPerSecond:F1} images/s"));
+        Row(page, $"final loss (mean of the last {window} steps)", result.Losses.Count == 0 ? "—" : result.FinalLoss.ToString("F5", s_c));
+        Row(page, "parameters", result.EmaModel.ParameterCount().ToString("N0", s_c));
+        Row(page, "network", result.EmaModel.Config.ToString());
+        Row(page, "classes", ClassNames(result) is { } names ? string.Join(", ", names.Select((n, i) => string.Create(s_c, $"{i} {n}"))) : "none (unconditional)");
+        if (details.Dataset is { } dataset)
+        {
+            Row(page, "data", dataset);
+        }
+
+        if (details.ModelPath is { } modelPath)
+        {
+            Row(page, "model written to", modelPath);
+        }
+
+        Row(page, "last checkpoint", result.LastCheckpoint ?? "none (no checkpoint directory)");
         page.Append("</table>\n");
 
-        page.Append("<h2>Loss</h2>\n").Append(LossCurve(result.Losses, result.Steps - result.Losses.Count));
-
-        // Grids of this run's steps only: a folder may also hold those of a run that went further before this one resumed.
-        var grids = result.Options.CheckpointDirectory is { } directory && Directory.Exists(directory)
-            ? Directory.GetFiles(directory, "samples-*.png").Where(g => GridStep(Path.GetFileName(g)) <= result.Steps).Order(StringComparer.Ordinal).ToArray()
-            : [];
-        if (grids.Length > 0)
+        if (details.NextSteps.Count > 0)
         {
-            page.Append("<h2>Samples during training</h2>\n");
-            foreach (var grid in grids)
+            page.Append("<h2>Next</h2>\n");
+            foreach (var step in details.NextSteps)
             {
-                var step = GridStep(Path.GetFileName(grid))!.Value.ToString("N0", c);
-                page.Append("<figure><img alt=\"samples at step ").Append(step).Append("\" src=\"data:image/png;base64,")
-                    .Append(Convert.ToBase64String(File.ReadAllBytes(grid))).Append("\"><figcaption>step ").Append(step).Append("</figcaption></figure>\n");
+                page.Append("<pre><code>").Append(Breakable(step)).Append("</code></pre>\n");
             }
         }
+
+        var firstStep = result.Steps - result.Losses.Count + 1;
+        var target = o.PredictionType switch { ForwardProcess.PredictionType.Sample => "clean-image (x₀)", ForwardProcess.PredictionType.VPrediction => "v", _ => "noise (ε)" };
+        page.Append("<h2>Loss</h2>\n<p>The training objective of each step (mean squared error of the network's ")
+            .Append(Encode(target)).Append(" prediction, ").Append(Encode(o.LossWeighting.ToString().ToLowerInvariant()))
+            .Append(" weighting over timesteps) and its mean over the last ").Append(window.ToString(s_c))
+            .Append(" steps, max(10, total steps / 50): the loss the console prints and the final loss.</p>\n")
+            .Append(ReportCharts.Render("training loss",
+                [
+                    new ReportCharts.Series(result.Losses, "per-step loss", "#9cc", 1),
+                    new ReportCharts.Series(LossWindow.Curve(result.Losses, window), string.Create(s_c, $"mean of the last {window} steps"), "#036", 2),
+                ], firstStep, "optimiser step", "loss (log scale)", logY: true) ?? "<p>Not enough steps for a curve.</p>\n");
+
+        page.Append("<h2>Learning rate</h2>\n")
+            .Append(ReportCharts.Render("learning rate", [new ReportCharts.Series(result.LearningRates, "learning rate", "#a40", 2)],
+                result.Steps - result.LearningRates.Count + 1, "optimiser step", "learning rate", logY: false)
+                ?? "<p>Not recorded for enough steps (a checkpoint of an earlier version records no rates).</p>\n");
+
+        Samples(page, result, details);
 
         page.Append("<h2>Configuration</h2>\n<table>\n");
         using (var options = JsonDocument.Parse(JsonSerializer.Serialize(o, JsonSettings.Options)))
         {
-            foreach (var property in options.RootElement.EnumerateObject())
+            foreach (var (name, value) in Flatten(string.Empty, options.RootElement))
             {
-                Row(page, property.Name, property.Value.ToString());
+                Row(page, name, value);
             }
         }
 
+        page.Append("</table>\n<h2>Environment</h2>\n<table>\n");
+        Row(page, "written", DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", s_c));
+        Row(page, "MLNet.Diffusion", Version(typeof(TrainingReport).Assembly));
+        Row(page, "TorchSharp", $"{Version(typeof(torch).Assembly)} (libtorch {torch.__version__})");
+        Row(page, ".NET", RuntimeInformation.FrameworkDescription);
+        Row(page, "operating system", RuntimeInformation.OSDescription);
+        Row(page, "CPU", string.Create(s_c, $"{CpuName()}, {Environment.ProcessorCount} logical processors"));
+        Row(page, "threads", string.Create(s_c, $"{result.Threads} (libtorch intra-op)"));
+        Row(page, "device", result.Device);
         page.Append("</table>\n</body></html>\n");
         return page.ToString();
     }
@@ -83,54 +131,137 @@ public static class TrainingReport
             ? step
             : null;
 
-    // The raw loss (light) and an exponential moving average (dark) against the step, on a linear scale.
-    private static string LossCurve(IReadOnlyList<double> losses, long firstStep)
+    // The final grid first (the one given, the last checkpoint's, or one sampled now from the moving average), then the grids
+    // of this run's checkpoints; a folder may also hold those of a run that went further before this one resumed.
+    private static void Samples(StringBuilder page, TrainingResult result, TrainingReportDetails details)
     {
-        var finite = losses.Where(double.IsFinite).ToList();
-        if (finite.Count < 2)
+        var o = result.Options;
+        var tile = result.EmaModel.Config.ImageSize;
+        var columns = ClassNames(result);
+        var grids = o.CheckpointDirectory is { } directory && Directory.Exists(directory)
+            ? Directory.GetFiles(directory, "samples-*.png").Where(g => GridStep(Path.GetFileName(g)) <= result.Steps).Order(StringComparer.Ordinal).ToList()
+            : [];
+        page.Append("<h2>Samples</h2>\n");
+        if (details.FinalGrid is { } finalGrid)
         {
-            return "<p>Not enough steps for a curve.</p>\n";
+            page.Append(ReportGrids.Figure(ImageCodec.Load(finalGrid), tile, $"final samples ({Path.GetFileName(finalGrid)})", rowNames: details.FinalGridRows));
+        }
+        else if (grids.Count > 0 && GridStep(Path.GetFileName(grids[^1])) == result.Steps)
+        {
+            page.Append(ReportGrids.Figure(ImageCodec.Load(grids[^1]), tile, string.Create(s_c, $"final samples (step {result.Steps:N0})"), columns));
+            grids.RemoveAt(grids.Count - 1);
+        }
+        else if (o.SampleGridSize > 0)
+        {
+            var device = result.EmaModel.parameters().First().device;
+            var grid = new SampleGridWriter(result.EmaModel.Config, device, result.Schedule, o).Render(result.EmaModel);
+            page.Append(ReportGrids.Figure(grid, tile, string.Create(s_c, $"final samples (step {result.Steps:N0}, moving-average weights)"), columns));
+        }
+        else
+        {
+            page.Append("<p>None (SampleGridSize is 0).</p>\n");
         }
 
-        const double Width = 720, Height = 240, Margin = 40;
-        var (low, high) = (Math.Min(0, finite.Min()), finite.Max());
-        var stride = Math.Max(1, losses.Count / MaxCurvePoints);
-        var raw = new StringBuilder();
-        var smooth = new StringBuilder();
-        var average = finite[0];
-        var c = CultureInfo.InvariantCulture;
-        for (var i = 0; i < losses.Count; i++)
+        if (grids.Count > 0)
         {
-            if (!double.IsFinite(losses[i]))
+            page.Append("<h3>During training</h3>\n<p>DDIM, 50 steps, from the moving-average weights, the same seeds at every checkpoint")
+                .Append(columns is null ? string.Empty : "; one column per class").Append(".</p>\n");
+            foreach (var grid in grids)
             {
-                continue;
+                page.Append(ReportGrids.Figure(ImageCodec.Load(grid), tile, string.Create(s_c, $"step {GridStep(Path.GetFileName(grid)):N0}"), columns));
             }
+        }
+    }
 
-            average = (0.98 * average) + (0.02 * losses[i]);
-            if (i % stride != 0 && i != losses.Count - 1)
+    // The classes' names, numbers when the run recorded none; null for an unconditional run.
+    private static IReadOnlyList<string>? ClassNames(TrainingResult result) =>
+        result.EmaModel.Config.NumClasses is not { } classes ? null
+            : result.Options.ClassNames ?? [.. Enumerable.Range(0, classes).Select(i => i.ToString(s_c))];
+
+    // Nested settings as rows of their own ("Schedule.Kind"); long lists of numbers summarised.
+    private static IEnumerable<(string Name, string Value)> Flatten(string prefix, JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    foreach (var row in Flatten(prefix + property.Name + ".", property.Value))
+                    {
+                        yield return row;
+                    }
+                }
+
+                break;
+            case JsonValueKind.Array:
+                var items = element.EnumerateArray().ToList();
+                yield return (prefix.TrimEnd('.'), items.Count > 8 && items.All(i => i.ValueKind == JsonValueKind.Number)
+                    ? string.Create(s_c, $"{items.Count} values from {items[0].GetDouble():G4} to {items[^1].GetDouble():G4}")
+                    : items.Count == 0 ? "none" : string.Join(", ", items.Select(i => i.ToString())));
+                break;
+            case JsonValueKind.Null:
+                yield return (prefix.TrimEnd('.'), "—");
+                break;
+            default:
+                yield return (prefix.TrimEnd('.'), element.ToString());
+                break;
+        }
+    }
+
+    private static string Duration(TimeSpan time) => time.TotalHours >= 1
+        ? string.Create(s_c, $"{(int)time.TotalHours} h {time.Minutes:D2} min")
+        : time.TotalMinutes >= 1 ? string.Create(s_c, $"{(int)time.TotalMinutes} min {time.Seconds:D2} s") : string.Create(s_c, $"{time.TotalSeconds:F1} s");
+
+    private static string Version(Assembly assembly)
+    {
+        var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? assembly.GetName().Version?.ToString() ?? "unknown";
+        return version.IndexOf('+', StringComparison.Ordinal) is var plus and > 0 && version.Length > plus + 13 ? version[..(plus + 13)] : version;
+    }
+
+    // The processor's name where the system says it (Linux), else its architecture.
+    private static string CpuName()
+    {
+        try
+        {
+            if (File.Exists("/proc/cpuinfo")
+                && File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal)) is { } line)
             {
-                continue;
+                return line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
             }
-
-            var x = Margin + (Width - (2 * Margin)) * i / (losses.Count - 1);
-            raw.Append(string.Create(c, $"{x:F1},{Y(losses[i]):F1} "));
-            smooth.Append(string.Create(c, $"{x:F1},{Y(average):F1} "));
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
         }
 
-        return string.Create(c,
-            $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height}\" role=\"img\" aria-label=\"training loss\">" +
-            $"<rect x=\"{Margin}\" y=\"{Margin / 2}\" width=\"{Width - (2 * Margin)}\" height=\"{Height - (1.5 * Margin)}\" fill=\"none\" stroke=\"#999\"/>" +
-            $"<polyline fill=\"none\" stroke=\"#9cc\" stroke-width=\"1\" points=\"{raw.ToString().TrimEnd()}\"/>" +
-            $"<polyline fill=\"none\" stroke=\"#036\" stroke-width=\"2\" points=\"{smooth.ToString().TrimEnd()}\"/>" +
-            $"<text x=\"2\" y=\"{Margin / 2 + 10}\" font-size=\"11\">{high:G3}</text><text x=\"2\" y=\"{Height - Margin}\" font-size=\"11\">{low:G3}</text>" +
-            $"<text x=\"{Margin}\" y=\"{Height - 8}\" font-size=\"11\">step {firstStep + 1}</text>" +
-            $"<text x=\"{Width - Margin - 60}\" y=\"{Height - 8}\" font-size=\"11\">step {firstStep + losses.Count}</text></svg>\n");
-
-        double Y(double loss) => (Margin / 2) + ((Height - (1.5 * Margin)) * (high - loss) / Math.Max(high - low, 1e-12));
+        return RuntimeInformation.ProcessArchitecture.ToString();
     }
 
     private static void Row(StringBuilder page, string name, string value) =>
-        page.Append("<tr><th>").Append(Encode(name)).Append("</th><td>").Append(Encode(value)).Append("</td></tr>\n");
+        page.Append("<tr><th>").Append(Encode(name)).Append("</th><td>").Append(Breakable(value)).Append("</td></tr>\n");
+
+    // Encoded text whose long unbroken runs (paths, lists without spaces) may wrap after a separator, so no cell is wider than the page.
+    private static string Breakable(string text) =>
+        LongRun().Replace(Encode(text), m => SeparatorAfter().Replace(m.Value, "$0<wbr>"));
+
+    [GeneratedRegex(@"[^\s<>]{41,}")]
+    private static partial Regex LongRun();
+
+    [GeneratedRegex(@"[/\\,_.=:-]")]
+    private static partial Regex SeparatorAfter();
 
     private static string Encode(string text) => WebUtility.HtmlEncode(text);
+
+    private const string Style =
+        "body{font-family:system-ui,sans-serif;margin:1.5em;max-width:64em;line-height:1.4;color:#222}" +
+        "table{border-collapse:collapse;margin-bottom:1em;max-width:100%}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left;vertical-align:top}" +
+        "th{font-weight:600;white-space:nowrap}td{overflow-wrap:anywhere}" +
+        "pre{background:#f4f4f4;padding:.5em;white-space:pre-wrap;overflow-wrap:anywhere}.lead{font-size:1.1em}" +
+        "svg.chart{width:100%;max-width:760px;height:auto;display:block}" +
+        "figure.grid{margin:0 0 1.2em 0}figure.grid .scroll{overflow-x:auto;max-width:100%}figure.grid img{image-rendering:pixelated;display:block}" +
+        ".col-names{display:flex;font-size:12px}.col-names span,.row-names span{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}" +
+        ".col-names span{flex:none;text-align:center}.row-grid{display:flex;gap:.5em}.row-names{display:flex;flex-direction:column;font-size:12px;text-align:right;max-width:10em}" +
+        "figcaption{font-size:.9em;color:#555}";
 }

@@ -42,6 +42,27 @@ public sealed class TrainingResult : IDisposable
     /// </summary>
     public IReadOnlyList<double> Losses { get; }
 
+    /// <summary>
+    /// The learning rate of each step of <see cref="Losses"/>, aligned with it; NaN for steps before a resume from a checkpoint
+    /// that did not record rates.
+    /// </summary>
+    public IReadOnlyList<double> LearningRates { get; init; } = [];
+
+    /// <summary>The steps the run was set to take (<see cref="Steps"/> when it completed).</summary>
+    public long TotalSteps { get; init; }
+
+    /// <summary>The device the last part of the run trained on (what <see cref="DdpmTrainerOptions.Device"/> resolved to): cpu, cuda:0, ...</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>libtorch's intra-op CPU thread count at the end of the run.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>The steps <see cref="FinalLoss"/> averages: <see cref="LossWindow.Size"/> of <see cref="TotalSteps"/>.</summary>
+    public int LossWindowSize => LossWindow.Size(Math.Max(TotalSteps, Steps));
+
+    /// <summary>The run's loss statistic at its last step: the mean of the last <see cref="LossWindowSize"/> losses (NaN with none).</summary>
+    public double FinalLoss => LossWindow.Mean(Losses, LossWindowSize);
+
     /// <summary>The last checkpoint written, or null.</summary>
     public string? LastCheckpoint { get; }
 

@@ -15,8 +15,6 @@ namespace MLNet.Diffusion.Training;
 /// </summary>
 internal sealed class TrainingRun
 {
-    private const double LossSmoothing = 0.98;
-
     private readonly DdpmTrainer _trainer;
     private readonly DdpmTrainerOptions _options;
     private readonly ITrainingData _data;
@@ -37,7 +35,7 @@ internal sealed class TrainingRun
 
     // What the run records, carried through checkpoints so that a resumed run reports the whole run.
     private readonly List<double> _losses = [];
-    private double _smoothed;
+    private readonly List<double> _learningRates = [];
     private readonly Stopwatch _clock = new();
     private long _startStep;
 
@@ -67,7 +65,7 @@ internal sealed class TrainingRun
     {
         (_step, _epoch, _position, _lastCheckpoint) = (state.Step, state.Epoch, state.Position, state.Path);
         _losses.AddRange(state.Losses);
-        _smoothed = state.SmoothedLoss;
+        _learningRates.AddRange(state.LearningRates);
         _restored = state;
     }
 
@@ -133,13 +131,14 @@ internal sealed class TrainingRun
                 ema.Decay = _options.EmaWarmup ? Math.Min(_options.EmaDecay, (1.0 + _step) / (10.0 + _step)) : _options.EmaDecay;
                 ema.Update(model);
                 _losses.Add(loss);
-                _smoothed = (LossSmoothing * _smoothed) + ((1 - LossSmoothing) * loss);
+                _learningRates.Add(learningRate);
                 if (progress is not null)
                 {
                     var done = _step - _startStep;
                     var elapsed = Elapsed;
-                    progress.Report(new TrainingProgress(_step, _totalSteps, _epoch, loss, _smoothed / (1 - Math.Pow(LossSmoothing, _losses.Count)), learningRate,
-                        ImagesTrained / Math.Max(elapsed.TotalSeconds, 1e-9), elapsed, _clock.Elapsed / done * (_totalSteps - _step)));
+                    var window = LossWindow.Size(_totalSteps);
+                    progress.Report(new TrainingProgress(_step, _totalSteps, _epoch, loss, LossWindow.Mean(_losses, window), learningRate,
+                        ImagesTrained / Math.Max(elapsed.TotalSeconds, 1e-9), elapsed, _clock.Elapsed / done * (_totalSteps - _step), window));
                 }
 
                 if (_step % _options.CheckpointEvery == 0 && _step < _totalSteps)
@@ -155,7 +154,13 @@ internal sealed class TrainingRun
             emaModel.eval();
             var seconds = Elapsed;
             return new TrainingResult(model, emaModel, _schedule, _options, _step, [.. _losses], _lastCheckpoint, completed, seconds,
-                ImagesTrained / Math.Max(seconds.TotalSeconds, 1e-9));
+                ImagesTrained / Math.Max(seconds.TotalSeconds, 1e-9))
+            {
+                LearningRates = [.. _learningRates],
+                TotalSteps = _totalSteps,
+                Device = _device.ToString(),
+                Threads = torch.get_num_threads(),
+            };
         }
         catch
         {
@@ -293,9 +298,9 @@ internal sealed class TrainingRun
         var manifest = new TrainingCheckpoint
         {
             Step = _step, Epoch = _epoch, Position = _position, Options = _options, Model = _config, Threads = torch.get_num_threads(),
-            SmoothedLoss = _smoothed, ElapsedSeconds = Elapsed.TotalSeconds, ImagesTrained = ImagesTrained, ExampleCount = _data.Count,
+            ElapsedSeconds = Elapsed.TotalSeconds, ImagesTrained = ImagesTrained, ExampleCount = _data.Count,
         };
-        _lastCheckpoint = _checkpoints.Write(manifest, model, optimizer, ema, trainRng, defaultRng, _losses);
+        _lastCheckpoint = _checkpoints.Write(manifest, model, optimizer, ema, trainRng, defaultRng, _losses, _learningRates);
         _grids.Write(_checkpoints.DirectoryPath, _step, ema);
         _checkpoints.Prune();
     }

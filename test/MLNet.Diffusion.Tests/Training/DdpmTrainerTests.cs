@@ -8,6 +8,7 @@ using MLNet.Diffusion.Tests.Engine;
 using MLNet.Diffusion.ForwardProcess;
 using MLNet.Diffusion.Sampling;
 using MLNet.Diffusion.Images;
+using System.Globalization;
 
 namespace MLNet.Diffusion.Tests.Training;
 
@@ -197,8 +198,7 @@ public sealed class DdpmTrainerTests
         var html = TrainingReport.Render(resumed);
         var points = html[(html.IndexOf("points=\"", StringComparison.Ordinal) + 8)..].Split('"')[0].Split(' ');
         Assert.AreEqual(20, points.Length, "one point per step of the whole run");
-        StringAssert.Contains(html, ">step 1</text>");
-        StringAssert.Contains(html, ">step 20</text>");
+        StringAssert.Contains(html, "text-anchor=\"middle\">20</text>", "the step axis ends at step 20");
         Assert.AreEqual(2, html.Split("data:image/png;base64,").Length - 1, "the grids of steps 10 (carried over) and 20");
         Assert.AreEqual(TrainingReport.Render(straight).Split("<h2>Loss</h2>")[1].Split("</svg>")[0], html.Split("<h2>Loss</h2>")[1].Split("</svg>")[0], "the same curve");
     }
@@ -342,7 +342,7 @@ public sealed class DdpmTrainerTests
         Assert.AreEqual(3, result.Steps);
         Assert.AreEqual(TrainingCheckpoint.PathFor(options.CheckpointDirectory!, 3), result.LastCheckpoint);
         CollectionAssert.AreEqual(new long[] { 1, 2, 3 }, reports.Select(r => r.Step).ToArray());
-        Assert.IsTrue(reports.All(r => r.TotalSteps == 50 && r.ImagesPerSecond > 0 && r.LearningRate > 0 && double.IsFinite(r.SmoothedLoss)));
+        Assert.IsTrue(reports.All(r => r.TotalSteps == 50 && r.ImagesPerSecond > 0 && r.LearningRate > 0 && double.IsFinite(r.MeanLoss)));
 
         using var resumed = DdpmTrainer.Resume(result.LastCheckpoint!, data, maxSteps: 5);
         Assert.IsTrue(resumed.Completed);
@@ -401,24 +401,61 @@ public sealed class DdpmTrainerTests
     }
 
     [TestMethod]
-    public void Report_HasTheLossCurveGridsAndConfiguration()
+    public void Report_IsWrittenForAPerson()
     {
         using var data = Patterns();
-        var options = Small(6) with { CheckpointDirectory = NewDirectory(), CheckpointEvery = 3, SampleGridSize = 4 };
+        var directory = NewDirectory();
+        var names = new[] { "stripes", "checks", "square", "cross" };
+        var options = Small(6) with { CheckpointDirectory = directory, CheckpointEvery = 3, SampleGridSize = 8, ClassConditional = true, ClassNames = names };
         using var result = new DdpmTrainer(options).Train(data);
-        var path = Path.Combine(options.CheckpointDirectory!, "report.html");
-        TrainingReport.Write(path, result, "run <1> & co");
+        var path = Path.Combine(directory, "report.html");
+        var modelPath = Path.Combine(directory, string.Concat(Enumerable.Repeat("a-long-folder-name/", 6)), "model.zip");
+        TrainingReport.Write(path, result, new TrainingReportDetails
+        {
+            Title = "run <1> & co",
+            Dataset = "four patterns",
+            ModelPath = modelPath,
+            NextSteps = [$"mlnet-diffusion generate --model {modelPath} --count 16"],
+        });
         var html = File.ReadAllText(path);
         StringAssert.Contains(html, "<h1>run &lt;1&gt; &amp; co</h1>", "the title is HTML-encoded");
-        Assert.AreEqual(2, html.Split("<polyline").Length - 1, "raw and smoothed loss");
-        var points = html[(html.IndexOf("points=\"", StringComparison.Ordinal) + 8)..].Split('"')[0].Split(' ');
-        Assert.AreEqual(6, points.Length, "one point per step");
-        Assert.AreEqual(2, html.Split("data:image/png;base64,").Length - 1, "the grids of steps 3 and 6");
+        ReportStructure.Check(html);
+
+        // One loss statistic: the mean of the last max(10, steps / 50) steps, in the lead, the final-loss row and the legend.
+        Assert.AreEqual(10, result.LossWindowSize);
+        Assert.AreEqual(result.Losses.Average(), result.FinalLoss, 1e-15, "six steps: the window holds them all");
+        StringAssert.Contains(html, $"<tr><th>final loss (mean of the last 10 steps)</th><td>{result.FinalLoss.ToString("F5", CultureInfo.InvariantCulture)}</td></tr>");
+        StringAssert.Contains(html, "mean of the last 10 steps</text>");
+        StringAssert.Contains(html, "per-step loss</text>");
+        StringAssert.Contains(html, "loss (log scale)</text>");
+        CollectionAssert.AreEqual(Enumerable.Range(0, 6).Select(s => options.LearningRate * Math.Min(s + 1, 5) / 5).ToArray(), result.LearningRates.ToArray(), "warm-up over 5 steps, then constant");
+
+        // The grids: the last checkpoint's as the final one, the earlier one under it, class names over the columns.
+        StringAssert.Contains(html, "<figcaption>final samples (step 6)</figcaption>");
+        StringAssert.Contains(html, "<figcaption>step 3</figcaption>");
+        StringAssert.Contains(html, "title=\"cross\">cross</span>");
+        StringAssert.Contains(html, "<tr><th>classes</th><td>0 stripes, 1 checks, 2 square, 3 cross</td></tr>");
+
+        // The configuration as rows (nested settings too), the environment, the data, the model and what to run next.
         StringAssert.Contains(html, "<tr><th>BatchSize</th><td>4</td></tr>");
-        StringAssert.Contains(html, "<tr><th>steps</th><td>6</td></tr>");
+        StringAssert.Contains(html, "<tr><th>Schedule.Kind</th><td>Cosine</td></tr>");
+        StringAssert.Contains(html, "<tr><th>device</th><td>cpu</td></tr>");
+        StringAssert.Contains(html, "<tr><th>data</th><td>four patterns</td></tr>");
+        StringAssert.Contains(html, "<tr><th>model written to</th><td>");
+        StringAssert.Contains(html, "<h2>Next</h2>");
+        foreach (var row in new[] { "written", "MLNet.Diffusion", "TorchSharp", ".NET", "CPU", "threads" })
+        {
+            StringAssert.Contains(html, $"<tr><th>{row}</th><td>");
+        }
+
+        // Without a checkpoint directory the final grid is sampled from the moving average.
+        using var plain = new DdpmTrainer(Small(2) with { SampleGridSize = 4 }).Train(data);
+        var sampled = TrainingReport.Render(plain);
+        ReportStructure.Check(sampled);
+        StringAssert.Contains(sampled, "<figcaption>final samples (step 2, moving-average weights)</figcaption>");
 
         // A folder that does not exist is named as given, never as the temporary file written first.
-        var missing = Path.Combine(options.CheckpointDirectory!, "missing", "report.html");
+        var missing = Path.Combine(directory, "missing", "report.html");
         var error = Assert.ThrowsExactly<DirectoryNotFoundException>(() => TrainingReport.Write(missing, result));
         StringAssert.StartsWith(error.Message, $"Cannot write '{missing}'");
         Assert.IsFalse(error.Message.Contains(".tmp", StringComparison.Ordinal), error.Message);

@@ -49,6 +49,30 @@ public sealed class PreviousFormatTests
         Assert.AreEqual(1, next.Tensors["history.loss"].shape[0], "later checkpoints record the history from there");
     }
 
+    [TestMethod]
+    public void Checkpoint_WithoutLearningRates_ResumesWithTheirStepsUnknown()
+    {
+        // Checkpoints written before the learning rates were recorded have history.loss but no history.lr.
+        var directory = Path.Combine(TestContext.TestRunDirectory ?? Path.GetTempPath(), "no-rates-" + Guid.NewGuid().ToString("N"));
+        using var data = Data();
+        using (var _ = new DdpmTrainer(Options(2) with { CheckpointDirectory = directory, CheckpointEvery = 1 }).Train(data))
+        {
+        }
+
+        var path = TrainingCheckpoint.PathFor(directory, 2);
+        using (var content = Safetensors.Load(path))
+        {
+            Assert.AreEqual(2, content.Tensors["history.lr"].shape[0]);
+            Safetensors.Save(path, content.Tensors.Where(p => p.Key != "history.lr"), content.Metadata);
+        }
+
+        using var resumed = DdpmTrainer.Resume(path, data, maxSteps: 3);
+        Assert.AreEqual(3, resumed.Losses.Count, "the losses are whole");
+        Assert.IsTrue(resumed.LearningRates.Take(2).All(double.IsNaN), "the rates of steps 1 and 2 are unknown");
+        Assert.IsTrue(resumed.LearningRates[2] > 0);
+        StringAssert.Contains(TrainingReport.Render(resumed), "Not recorded for enough steps");
+    }
+
     // The previous version's manifest: every recorded trainer options object has MixedPrecision, none has Threads.
     private static string Previous(string json)
     {
@@ -83,7 +107,7 @@ public sealed class PreviousFormatTests
         Visit(root);
         Assert.IsTrue(changed > 0, "the manifest records no trainer options");
         var state = root["State"]!.AsObject();
-        foreach (var recorded in new[] { "SmoothedLoss", "ElapsedSeconds", "ImagesTrained", "ExampleCount" })
+        foreach (var recorded in new[] { "ElapsedSeconds", "ImagesTrained", "ExampleCount" })
         {
             Assert.IsTrue(state.Remove(recorded), $"the manifest has no {recorded}");
         }
