@@ -105,11 +105,17 @@ public sealed class DiffusionModelFromCheckpointTests
         Assert.AreEqual($"Checkpoint '{missing}' does not exist.", Assert.ThrowsExactly<FileNotFoundException>(() => DiffusionModel.FromCheckpoint(missing)).Message);
 
         var zip = Path.Combine(directory, "model.zip");
+        var truncated = Path.Combine(directory, "truncated.safetensors");
         using (var result = Train(s_names, s_encoding))
         using (var model = DiffusionModel.FromTraining(result))
         {
             model.Save(zip);
+            var bytes = File.ReadAllBytes(result.LastCheckpoint!);
+            File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
         }
+
+        StringAssert.StartsWith(Assert.ThrowsExactly<InvalidDataException>(() => DiffusionModel.FromCheckpoint(truncated, "cpu")).Message,
+            $"Checkpoint '{truncated}' cannot be read: '{truncated}' is not a valid safetensors file: ");
 
         Assert.AreEqual($"'{zip}' is a zip, as model files are, not a training checkpoint (a safetensors file): DiffusionModel.Load reads model files.",
             Assert.ThrowsExactly<InvalidDataException>(() => DiffusionModel.FromCheckpoint(zip, "cpu")).Message);

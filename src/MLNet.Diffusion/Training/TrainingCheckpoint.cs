@@ -154,7 +154,8 @@ public sealed class TrainingCheckpoint
         }
         catch (InvalidDataException ex)
         {
-            throw NotACheckpoint(path, ex);
+            // A checkpoint's manifest in a file whose tensors cannot be read: a checkpoint cut short (a full disk, a partial copy).
+            throw IsCheckpointFile(path) ? new InvalidDataException($"Checkpoint '{path}' cannot be read: {ex.Message}", ex) : NotACheckpoint(path, ex);
         }
 
         try
