@@ -93,23 +93,47 @@ internal static class SharedOptions
     public static Option<int?> StepsOption(string description) => new("--steps") { Description = description };
 
     /// <summary>
-    /// The model file at <paramref name="path"/>, read onto <paramref name="device"/>; a training checkpoint given instead
-    /// is named as one, with the command that continues its run, rather than reported as a damaged model.
+    /// The model file at <paramref name="path"/>, read onto <paramref name="device"/>; a training checkpoint given instead is
+    /// read as a model of its moving-average weights, which one line on <paramref name="output"/> says, with the command that
+    /// continues its run.
     /// </summary>
-    public static DiffusionModel LoadModel(string path, string device)
+    public static DiffusionModel LoadModel(string path, string device, TextWriter output)
     {
+        var model = LoadModel(path, device, out var checkpoint);
+        if (checkpoint is not null)
+        {
+            output.WriteLine($"'{path}' is a training checkpoint ({CheckpointStep(checkpoint)}): using its moving-average weights; {ResumeHint(path)} continues its run");
+        }
+
+        return model;
+    }
+
+    /// <summary>
+    /// The model file at <paramref name="path"/>, or the model of a training checkpoint's moving-average weights, whose
+    /// manifest <paramref name="checkpoint"/> then is (null for a model file).
+    /// </summary>
+    public static DiffusionModel LoadModel(string path, string device, out TrainingCheckpoint? checkpoint)
+    {
+        checkpoint = null;
         try
         {
             return DiffusionModel.Load(path, device);
         }
-        catch (InvalidDataException ex) when (TrainingCheckpoint.IsCheckpointFile(path))
+        catch (InvalidDataException) when (TrainingCheckpoint.IsCheckpointFile(path))
         {
-            // Only a file that is not a model is probed as a checkpoint; the message names the flags that use one.
-            var folder = Path.GetDirectoryName(Path.GetFullPath(path));
-            throw new InvalidDataException(
-                $"'{path}' is a training checkpoint, not a model .zip: `mlnet-diffusion train --resume --checkpoint-dir {folder}` (with the run's --data and --out) continues its run, and --out is the model it writes.", ex);
+            // Only a file that is not a model is probed as a checkpoint.
+            checkpoint = TrainingCheckpoint.Read(path);
+            return DiffusionModel.FromCheckpoint(path, device);
         }
     }
+
+    /// <summary>"step 200 of 1000": how far the checkpoint's run got.</summary>
+    public static string CheckpointStep(TrainingCheckpoint checkpoint) =>
+        string.Create(Invariant, $"step {checkpoint.Step}{(checkpoint.TotalSteps() is { } total ? $" of {total}" : string.Empty)}");
+
+    /// <summary>The command that continues the run of the checkpoint at <paramref name="path"/>.</summary>
+    public static string ResumeHint(string path) =>
+        $"`mlnet-diffusion train --resume --checkpoint-dir {Path.GetDirectoryName(Path.GetFullPath(path))}` (with the run's --data and --out)";
 
     /// <summary>
     /// Refuses a <c>--device</c> this process cannot use before any work, in the tool's terms: the tool carries libtorch

@@ -3,10 +3,15 @@ using Microsoft.ML;
 using MLNet.Diffusion.Sampling;
 using MLNet.Diffusion.Pipeline;
 using MLNet.Diffusion.ModelFormat;
+using MLNet.Diffusion.Models;
+using MLNet.Diffusion.Training;
+using MLNet.Diffusion.Engine;
+using TorchSharp;
+using MLNet.Diffusion.Images;
 
 namespace MLNet.Diffusion;
 
-/// <content>The model file: saving as ML.NET's model zip, loading it back, and the generator as an ONNX graph.</content>
+/// <content>The model file: saving as ML.NET's model zip, loading it back, and the generator as an ONNX graph; a model from a training checkpoint.</content>
 public sealed partial class DiffusionModel
 {
     /// <summary>
@@ -129,6 +134,79 @@ public sealed partial class DiffusionModel
             file.Network.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// A model from a training checkpoint (one of the <c>checkpoint-*.safetensors</c> files a <see cref="DdpmTrainer"/> run writes
+    /// into its <see cref="DdpmTrainerOptions.CheckpointDirectory"/>): the network with the checkpoint's moving-average (EMA)
+    /// weights, the run's model configuration, noise schedule and prediction type, its
+    /// <see cref="DdpmTrainerOptions.PixelEncoding"/> (a checkpoint that records none reads as
+    /// <see cref="PixelEncoding.ModelSpace"/>) and <see cref="DdpmTrainerOptions.ClassNames"/> (none recorded: the classes are
+    /// numbered), and a <see cref="Training"/> summary of the run up to the checkpoint's step. This is the model
+    /// <see cref="FromTraining"/> makes of the run's result at that step; <see cref="DdpmTrainer.Resume(string, ITrainingData, IProgress{TrainingProgress}?, long?, CancellationToken)"/>
+    /// continues the run itself. Reads the checkpoint's manifest and its <c>ema.*</c> and <c>history.loss</c> tensors; the raw
+    /// weights and the optimiser state are not used.
+    /// </summary>
+    /// <param name="path">The checkpoint (<see cref="TrainingCheckpoint.List"/> lists those of a directory, oldest first).</param>
+    /// <param name="device">cpu, cuda, cuda:N or auto.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a training checkpoint this library reads (a model file, another
+    /// safetensors file, another format version) or its weights do not fit its configuration; the message names the file.</exception>
+    public static DiffusionModel FromCheckpoint(string path, string device = "auto")
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+        }
+
+        var target = Devices.Parse(device);
+        target.EnsureAvailable();
+        if (IsZip(path))
+        {
+            throw new InvalidDataException($"'{path}' is a zip, as model files are, not a training checkpoint (a safetensors file): DiffusionModel.Load reads model files.");
+        }
+
+        var (manifest, content) = TrainingCheckpoint.Load(path);
+        using (content)
+        {
+            // The state a resume reads, of which a model needs the moving average and the record of the run.
+            var state = RestoredState.Read(manifest, content.Tensors, path);
+            UNet2D? network = null;
+            try
+            {
+                network = new UNet2D(manifest.Model.Validated());
+                network.LoadStateDict(state.Ema);
+                network.to(target);
+            }
+            catch (ArgumentException ex)
+            {
+                network?.Dispose();
+                throw new InvalidDataException($"Checkpoint '{path}' is not valid: its moving-average weights do not fit its model configuration ({ex.Message})", ex);
+            }
+            catch
+            {
+                network?.Dispose();
+                throw;
+            }
+
+            try
+            {
+                return FromRun(network, manifest.Options, manifest.Step, state.Losses, LossWindow.Size(manifest.TotalSteps() ?? manifest.Step), state.Elapsed,
+                    state.ImagesPerSecond, preprocessing: null);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new InvalidDataException($"Checkpoint '{path}' is not valid: its class names do not fit its model ({ex.Message})", ex);
+            }
+        }
+    }
+
+    private static bool IsZip(string path)
+    {
+        Span<byte> magic = stackalloc byte[4];
+        using var stream = File.OpenRead(path);
+        return stream.ReadAtLeast(magic, 4, throwOnEndOfStream: false) == 4 && magic.SequenceEqual("PK\u0003\u0004"u8);
     }
 
     private ModelManifest Manifest() => ModelManifest.Create(Config, ScheduleOptions, PredictionType, Preprocessing, Training, ClassNames);

@@ -143,19 +143,30 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
     public static DiffusionModel FromTraining(TrainingResult result, PixelEncoding? preprocessing = null)
     {
         ArgumentNullException.ThrowIfNull(result);
-        var summary = new TrainingSummary(result.Steps, result.Options.BatchSize * result.Options.GradientAccumulationSteps, result.FinalLoss,
-            result.Options.Seed ?? 0, result.Elapsed.TotalSeconds, result.ImagesPerSecond);
-        var ema = Copy(result.EmaModel);
+        return FromRun(Copy(result.EmaModel), result.Options, result.Steps, result.Losses, result.LossWindowSize, result.Elapsed, result.ImagesPerSecond, preprocessing);
+    }
+
+    /// <summary>
+    /// The model of a run at step <paramref name="steps"/>, from what the run recorded up to it: one rule for
+    /// <see cref="FromTraining"/> (a finished run) and <see cref="FromCheckpoint"/> (a run's checkpoint), so that both give the
+    /// same model and the same <see cref="TrainingSummary"/>. Takes <paramref name="network"/> (the moving-average weights),
+    /// disposing it when the model cannot be made.
+    /// </summary>
+    /// <exception cref="ArgumentException">The options' class names do not fit the network.</exception>
+    private static DiffusionModel FromRun(UNet2D network, DdpmTrainerOptions options, long steps, IReadOnlyList<double> losses, int lossWindow, TimeSpan elapsed,
+        double imagesPerSecond, PixelEncoding? preprocessing)
+    {
         try
         {
-            return new DiffusionModel(ema, result.Options.Schedule, result.Options.PredictionType, summary, preprocessing ?? result.Options.PixelEncoding)
+            var summary = new TrainingSummary(steps, options.BatchSize * options.GradientAccumulationSteps, LossWindow.Mean(losses, lossWindow), options.Seed ?? 0, elapsed.TotalSeconds, imagesPerSecond);
+            return new DiffusionModel(network, options.Schedule, options.PredictionType, summary, preprocessing ?? options.PixelEncoding)
             {
-                ClassNames = result.Options.ClassNames,
+                ClassNames = options.ClassNames,
             };
         }
         catch
         {
-            ema.Dispose();
+            network.Dispose();
             throw;
         }
     }

@@ -92,33 +92,6 @@ public sealed class DamagedModelTests
     }
 
     [TestMethod]
-    public void TrainingCheckpoint_EveryCommand_SaysWhatTheFileIsAndHowToUseIt()
-    {
-        // A healthy checkpoint given where a model is wanted is named as a checkpoint, with the command that continues its
-        // run: never reported as a damaged archive.
-        var run = NewPath("run");
-        var (trained, _, trainError) = Run("train", "--data", "fashion-mnist", "--limit", "8", "--model", "tiny", "--steps", "1", "--batch-size", "4",
-            "--device", "cpu", "--sample-grid", "0", "--out", Path.Combine(run, "model.zip"), "--checkpoint-dir", Path.Combine(run, "checkpoints"), "--checkpoint-every", "1");
-        Assert.AreEqual(0, trained, trainError);
-        var checkpoint = Directory.GetFiles(Path.Combine(run, "checkpoints"), "*.safetensors").Single();
-        foreach (var command in s_commands)
-        {
-            var folder = NewPath("outputs");
-            var kept = NewPath("kept.onnx");
-            File.WriteAllText(kept, "an older export");
-            var (code, _, error) = Run([.. command.Select(a => a.Replace("{bad}", checkpoint, StringComparison.Ordinal).Replace("{out}", folder, StringComparison.Ordinal)
-                .Replace("{kept}", kept, StringComparison.Ordinal))]);
-            Assert.AreEqual(1, code, error);
-            var line = error.Trim();
-            Assert.HasCount(1, line.Split('\n'), line);
-            Assert.StartsWith($"error: '{checkpoint}' is a training checkpoint, not a model .zip: `mlnet-diffusion train --resume --checkpoint-dir ", line, string.Join(' ', command));
-            Assert.DoesNotContain("damaged", line);
-            Assert.IsFalse(Directory.Exists(folder), string.Join(' ', command));
-            Assert.AreEqual("an older export", File.ReadAllText(kept));
-        }
-    }
-
-    [TestMethod]
     public void MissingModel_EveryCommand_OneErrorLineExit1NothingWritten()
     {
         var bad = NewPath("missing.zip");

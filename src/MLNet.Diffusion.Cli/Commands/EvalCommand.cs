@@ -13,7 +13,7 @@ internal static class EvalCommand
 {
     public static Command Create(TextWriter output)
     {
-        var modelPath = new Option<string>("--model") { Description = "A model .zip of 28×28 grayscale images (the feature network is Fashion-MNIST's).", Required = true };
+        var modelPath = new Option<string>("--model") { Description = "A model .zip, or a training checkpoint (its moving-average weights), of 28×28 grayscale images (the feature network is Fashion-MNIST's).", Required = true };
         var count = new Option<int>("--count") { Description = "Images to generate (FID is biased upward for small counts; the protocol uses 10000).", Required = true };
         var sampler = SamplerOption("dpm-solver++, ddim or ddpm.");
         var steps = StepsOption("Sampling steps (default: 20 for dpm-solver++, 50 for ddim, all for ddpm).");
@@ -41,7 +41,7 @@ internal static class EvalCommand
 
             // The model file is read (and checked) before the outputs are prepared, so a file that is not a model writes nothing.
             var path = p.GetRequiredValue(modelPath);
-            using var model = LoadModel(path, p.GetRequiredValue(device));
+            using var model = LoadModel(path, p.GetRequiredValue(device), output);
             CheckGuidanceApplies(p, guidance, model, path, "image i is generated as class i mod 10");
             if (p.GetValue(json) is { } jsonOutput)
             {

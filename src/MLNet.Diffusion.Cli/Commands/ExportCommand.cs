@@ -10,7 +10,7 @@ internal static class ExportCommand
 {
     public static Command Create(TextWriter output)
     {
-        var modelPath = new Option<string>("--model") { Description = "A model .zip.", Required = true };
+        var modelPath = new Option<string>("--model") { Description = "A model .zip, or a training checkpoint (its moving-average weights).", Required = true };
         var outPath = new Option<string>("--out") { Description = "The .onnx file to write (its folder is created when missing; an existing file is replaced).", Required = true };
         var sampler = SamplerOption("dpm-solver++ or ddim (η 0): the graph is deterministic.");
         var steps = StepsOption("Sampling steps fixed in the graph (default: 20 for dpm-solver++, 50 for ddim).");
@@ -40,7 +40,7 @@ internal static class ExportCommand
             CheckGuidance(p, guidance);
             var path = p.GetRequiredValue(modelPath);
             var target = p.GetRequiredValue(outPath);
-            using var model = LoadModel(path, "cpu");
+            using var model = LoadModel(path, "cpu", output);
             CheckGuidanceApplies(p, guidance, model, path, "it steers toward the label given to the graph");
             var kind = ParseSampler(p.GetRequiredValue(sampler));
             var options = new GenerationOptions { Sampler = kind, Steps = p.GetValue(steps) ?? model.DefaultSteps(kind), Guidance = p.GetValue(guidance) };

@@ -15,7 +15,7 @@ internal static class GenerateCommand
 
     public static Command Create(TextWriter output)
     {
-        var modelPath = new Option<string>("--model") { Description = "A model .zip.", Required = true };
+        var modelPath = new Option<string>("--model") { Description = "A model .zip, or a training checkpoint (its moving-average weights).", Required = true };
         var count = new Option<int>("--count") { Description = "How many images.", DefaultValueFactory = _ => 16 };
         var outPath = new Option<string>("--out") { Description = "A .png path (one grid) or a folder (one PNG per image); a missing folder is created.", Required = true };
         var sampler = SamplerOption("dpm-solver++, ddim or ddpm.");
@@ -74,7 +74,7 @@ internal static class GenerateCommand
 
             // The model file is read (and checked) before the output is prepared, so a file that is not a model writes nothing.
             var path = p.GetRequiredValue(modelPath);
-            using var model = LoadModel(path, onnx ? "cpu" : p.GetRequiredValue(device));
+            using var model = LoadModel(path, onnx ? "cpu" : p.GetRequiredValue(device), output);
             var options = new GenerationOptions
             {
                 Sampler = ParseSampler(p.GetRequiredValue(sampler)),

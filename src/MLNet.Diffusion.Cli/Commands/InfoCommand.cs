@@ -4,19 +4,26 @@ using static MLNet.Diffusion.Cli.SharedOptions;
 
 namespace MLNet.Diffusion.Cli.Commands;
 
-/// <summary><c>mlnet-diffusion info</c>: describes a saved model.</summary>
+/// <summary><c>mlnet-diffusion info</c>: describes a saved model, or a training checkpoint read as one.</summary>
 internal static class InfoCommand
 {
     public static Command Create(TextWriter output)
     {
-        var modelPath = new Option<string>("--model") { Description = "A model .zip.", Required = true };
+        var modelPath = new Option<string>("--model") { Description = "A model .zip, or a training checkpoint (its moving-average weights).", Required = true };
         var command = new Command("info", "Describe a saved model.") { modelPath };
         command.SetAction(p =>
         {
             var path = p.GetRequiredValue(modelPath);
-            using var model = LoadModel(path, "cpu");
+            using var model = LoadModel(path, "cpu", out var checkpoint);
             var (bytes, version) = (new FileInfo(path).Length, model.LoadedFormatVersion);
-            if (ModelFile.FixedSampler(model, path) is { } graphSettings)
+            var recordedBy = checkpoint is null ? "file" : "checkpoint";
+            if (checkpoint is not null)
+            {
+                output.WriteLine(string.Create(Invariant,
+                    $"file:       {path} ({bytes:N0} bytes): a training checkpoint at {CheckpointStep(checkpoint)}, read as a model of its moving-average weights; {ResumeHint(path)} continues its run"));
+                output.WriteLine("sampler:    none fixed (a checkpoint holds no graph; export and generate --engine onnx build one)");
+            }
+            else if (ModelFile.FixedSampler(model, path) is { } graphSettings)
             {
                 output.WriteLine(string.Create(Invariant,
                     $"file:       {path} ({bytes:N0} bytes): format version {version}, ML.NET's model zip with the generator as an ONNX graph (mlContext.Model.Load runs it)"));
@@ -35,7 +42,15 @@ internal static class InfoCommand
             {
                 output.WriteLine(model.ClassNames is { } names
                     ? "classes:    " + string.Join(", ", names.Select((n, c) => string.Create(Invariant, $"{c} {n}")))
-                    : string.Create(Invariant, $"classes:    {classes}, numbered 0 to {classes - 1} (the file records no names)"));
+                    : string.Create(Invariant, $"classes:    {classes}, numbered 0 to {classes - 1} (the {recordedBy} records no names)"));
+            }
+
+            if (checkpoint is not null)
+            {
+                // Model files always say how their values become pixels; checkpoints of earlier versions do not.
+                output.WriteLine(checkpoint.Options.PixelEncoding is null
+                    ? "pixels:     pixel encoding not recorded (read as model space, [-1, 1])"
+                    : "pixels:     " + PixelsText(model.Preprocessing));
             }
 
             var schedule = model.ScheduleOptions;
@@ -48,5 +63,13 @@ internal static class InfoCommand
             return 0;
         });
         return command;
+    }
+
+    // "Gray, value = (pixel − 127.5) × 0.007843137, [-1, 1]", with the resizing when recorded.
+    private static string PixelsText(Images.PixelEncoding encoding)
+    {
+        var (min, max) = encoding.Range;
+        return string.Create(Invariant,
+            $"{encoding.Colors}, value = (pixel − {encoding.OffsetImage}) × {encoding.ScaleImage}, [{min:0.###}, {max:0.###}]{(encoding.Resizing is { } mode ? $", resized by {mode}" : string.Empty)}");
     }
 }

@@ -93,8 +93,8 @@ internal static class ModelFileReader
         {
             if (TrainingCheckpoint.IsCheckpointFile(path))
             {
-                throw ModelFile.Invalid(path, "it is a training checkpoint (TrainingCheckpoint), not a model file: DdpmTrainer.Resume continues its run, " +
-                    "and DiffusionModel.FromTraining of the run's result makes the model that Save writes", ex);
+                throw ModelFile.Invalid(path, "it is a training checkpoint (TrainingCheckpoint), not a model file: DiffusionModel.FromCheckpoint makes a model " +
+                    "of its moving-average weights, and DdpmTrainer.Resume continues its run", ex);
             }
 
             if (string.Equals(Path.GetExtension(path), ".onnx", StringComparison.OrdinalIgnoreCase))

@@ -147,12 +147,18 @@ public sealed class DdpmTrainer
     public long TotalSteps(ITrainingData data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        if (Options.Epochs is not { } epochs)
+        return TotalSteps(Options, data.Count);
+    }
+
+    /// <summary>Total optimiser steps of a run of <paramref name="options"/> on <paramref name="examples"/> examples per pass.</summary>
+    internal static long TotalSteps(DdpmTrainerOptions options, long examples)
+    {
+        if (options.Epochs is not { } epochs)
         {
-            return Options.MaxSteps;
+            return options.MaxSteps;
         }
 
-        var perStep = (long)Options.BatchSize * Options.GradientAccumulationSteps;
-        return ((epochs * data.Count) + perStep - 1) / perStep;
+        var perStep = (long)options.BatchSize * options.GradientAccumulationSteps;
+        return ((epochs * examples) + perStep - 1) / perStep;
     }
 }

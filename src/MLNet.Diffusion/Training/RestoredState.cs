@@ -71,6 +71,9 @@ internal sealed record RestoredState(
         return history.data<double>().ToArray();
     }
 
+    /// <summary>Training images per second up to the checkpoint: <see cref="ImagesTrained"/> over <see cref="Elapsed"/>, as the run reported it.</summary>
+    public double ImagesPerSecond => ImagesTrained / Math.Max(Elapsed.TotalSeconds, 1e-9);
+
     private static Dictionary<string, Tensor> Prefixed(IReadOnlyDictionary<string, Tensor> tensors, string prefix) =>
         tensors.Where(p => p.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(p => p.Key[prefix.Length..], p => p.Value);
 

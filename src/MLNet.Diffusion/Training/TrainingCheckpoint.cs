@@ -65,6 +65,16 @@ public sealed class TrainingCheckpoint
     /// <summary>The library version that wrote it.</summary>
     public string LibraryVersion { get; init; } = typeof(TrainingCheckpoint).Assembly.GetName().Version?.ToString() ?? "unknown";
 
+    /// <summary>
+    /// The run's total optimiser steps: <see cref="DdpmTrainerOptions.MaxSteps"/>, or for a run of
+    /// <see cref="DdpmTrainerOptions.Epochs"/> the steps those passes over <see cref="ExampleCount"/> examples take. Null for a
+    /// run of epochs in a checkpoint of an earlier version, which records no example count.
+    /// </summary>
+    public long? TotalSteps() =>
+        Options.Epochs is null ? Options.MaxSteps
+        : ExampleCount is { } examples ? DdpmTrainer.TotalSteps(Options, examples)
+        : null;
+
     /// <summary>The path of the checkpoint of <paramref name="step"/> in <paramref name="directory"/>.</summary>
     public static string PathFor(string directory, long step) =>
         System.IO.Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"checkpoint-{step:D8}.safetensors"));
@@ -92,7 +102,17 @@ public sealed class TrainingCheckpoint
             throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
         }
 
-        return Parse(path, Safetensors.ReadMetadata(path));
+        IReadOnlyDictionary<string, string> metadata;
+        try
+        {
+            metadata = Safetensors.ReadMetadata(path);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw NotACheckpoint(path, ex);
+        }
+
+        return Parse(path, metadata);
     }
 
     /// <summary>
@@ -127,7 +147,17 @@ public sealed class TrainingCheckpoint
             throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
         }
 
-        var content = Safetensors.Load(path);
+        SafetensorsContent content;
+        try
+        {
+            content = Safetensors.Load(path);
+        }
+        catch (InvalidDataException ex)
+        {
+            // A checkpoint's manifest in a file whose tensors cannot be read: a checkpoint cut short (a full disk, a partial copy).
+            throw IsCheckpointFile(path) ? new InvalidDataException($"Checkpoint '{path}' cannot be read: {ex.Message}", ex) : NotACheckpoint(path, ex);
+        }
+
         try
         {
             return (Parse(path, content.Metadata), content);
@@ -138,6 +168,10 @@ public sealed class TrainingCheckpoint
             throw;
         }
     }
+
+    // A file that is not even safetensors: said in checkpoint terms, with what a checkpoint is.
+    private static InvalidDataException NotACheckpoint(string path, InvalidDataException ex) =>
+        new($"'{path}' is not a training checkpoint (one of the checkpoint-*.safetensors files a run writes into its DdpmTrainerOptions.CheckpointDirectory): {ex.Message}", ex);
 
     private static TrainingCheckpoint Parse(string path, IReadOnlyDictionary<string, string> metadata)
     {

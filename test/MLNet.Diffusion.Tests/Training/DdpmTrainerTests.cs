@@ -165,7 +165,8 @@ public sealed class DdpmTrainerTests
         Assert.IsTrue(TrainingCheckpoint.IsCheckpointFile(checkpoint));
         Assert.IsFalse(TrainingCheckpoint.IsCheckpointFile(checkpoint + ".missing"));
         var message = Assert.ThrowsExactly<InvalidDataException>(() => DiffusionModel.Load(checkpoint, "cpu")).Message;
-        Assert.StartsWith($"'{checkpoint}' is not a valid model: it is a training checkpoint (TrainingCheckpoint), not a model file: DdpmTrainer.Resume", message);
+        Assert.AreEqual($"'{checkpoint}' is not a valid model: it is a training checkpoint (TrainingCheckpoint), not a model file: " +
+            "DiffusionModel.FromCheckpoint makes a model of its moving-average weights, and DdpmTrainer.Resume continues its run.", message);
         Assert.DoesNotContain("damaged", message);
     }
 
