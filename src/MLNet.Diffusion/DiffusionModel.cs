@@ -111,6 +111,15 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
     /// </summary>
     public string LabelColumnName { get; set; } = "Label";
 
+    /// <summary>
+    /// The class column that <see cref="Transform"/> adds for a class-conditional model given labels: a key of the classes
+    /// (Key&lt;UInt32&gt;, class c is key c + 1, an unconditional row is the missing key 0) whose key values are the
+    /// <see cref="ClassNames"/> (or "0", "1", ... when unknown), as MapValueToKey makes one. The saved model adds the same column,
+    /// so an app with ML.NET and ONNX Runtime only reads the names from the loaded model's output schema (<c>GetKeyValues</c>).
+    /// Default "ClassName".
+    /// </summary>
+    public string ClassNameColumnName { get; set; } = "ClassName";
+
     /// <summary>The <see cref="MLImage"/> column that <see cref="Transform"/> adds. Default "Image".</summary>
     public string ImageColumnName { get; set; } = "Image";
 

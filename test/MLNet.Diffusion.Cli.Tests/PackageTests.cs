@@ -177,6 +177,73 @@ public sealed partial class PackageTests
         }
     }
 
+    /// <summary>
+    /// docs/getting-started.md's two apps as whole files (examples/GettingStarted), copied out of the repository and built from
+    /// exactly their project files' package lists: Train (MLNet.Diffusion and TorchSharp-cpu) trains on a folder of class
+    /// sub-folders and saves the model; Generate (ML.NET and ONNX Runtime only) reads the class names from the loaded model,
+    /// takes a class by name and writes PNGs. Each sets <c>RuntimeIdentifier</c>, so its output carries one platform's native
+    /// libraries; the sizes go to the test output.
+    /// </summary>
+    [TestMethod]
+    public void GettingStartedApps_BuiltFromTheirPackageLists_TrainThenGenerateByClassName()
+    {
+        var packages = s_packages.Value;
+        var root = NewFolder("mlnet-diffusion-getting-started-");
+        try
+        {
+            var apps = Path.Combine(root, "apps");
+            CopyFolder(Path.Combine(RepositoryRoot, "examples", "GettingStarted"), apps);
+            var train = Path.Combine(apps, "Train");
+            var project = Path.Combine(train, "Train.csproj");
+            var text = File.ReadAllText(project);
+            StringAssert.Contains(text, "<PackageReference Include=\"MLNet.Diffusion\" Version=\"0.1.0\" />");
+            File.WriteAllText(project, text.Replace("Include=\"MLNet.Diffusion\" Version=\"0.1.0\"", $"Include=\"MLNet.Diffusion\" Version=\"{packages.Version}\"", StringComparison.Ordinal));
+            s_cleanUp.Add(Path.Combine(GlobalPackagesFolder, "mlnet.diffusion", packages.Version.ToLowerInvariant()));
+            var total = Stopwatch.StartNew();
+            foreach (var app in new[] { train, Path.Combine(apps, "Generate") })
+            {
+                var clock = Stopwatch.StartNew();
+                var (built, buildOutput, buildError) = Run("dotnet", app, TimeSpan.FromMinutes(5), "build", "-c", "Release", "-nologo", "-v", "minimal", "--disable-build-servers",
+                    $"-p:RestoreAdditionalProjectSources={packages.Folder}");
+                Assert.AreEqual(0, built, $"{Path.GetFileName(app)} did not build:\n{buildOutput}\n{buildError}");
+                var bin = Path.Combine(app, "bin", "Release", "net10.0", "linux-x64");
+                var bytes = Directory.GetFiles(bin, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+                Log($"getting started: {Path.GetFileName(app)} restored and built in {clock.Elapsed.TotalSeconds:F1} s, output {bytes / 1e6:F0} MB");
+            }
+
+            var generateRestored = RestoredPackages(Path.Combine(apps, "Generate", "obj", "project.assets.json"));
+            Assert.IsFalse(generateRestored.Any(p => p.StartsWith("MLNet.Diffusion/", StringComparison.Ordinal) || p.StartsWith("TorchSharp", StringComparison.Ordinal)),
+                "the generating app has no MLNet.Diffusion and no TorchSharp: " + string.Join(", ", generateRestored));
+
+            var images = Path.Combine(root, "images");
+            WriteTrainingImages(images);
+            var model = Path.Combine(root, "run", "model.zip");
+            var (code, output, error) = Run("dotnet", root, TimeSpan.FromMinutes(3), Path.Combine(train, "bin", "Release", "net10.0", "linux-x64", "Train.dll"),
+                images, model, "2", "8", "tiny");
+            Log($"getting started: train: {output.Trim().Split('\n')[^1]}");
+            Assert.AreEqual(0, code, $"Train failed:\n{output}\n{error}");
+            StringAssert.Contains(output, $"saved {model}: classes blue, red");
+            Assert.IsTrue(File.Exists(Path.ChangeExtension(model, ".html")), "the training report");
+
+            var generated = Path.Combine(root, "run", "generated");
+            var generate = Path.Combine(apps, "Generate", "bin", "Release", "net10.0", "linux-x64", "Generate.dll");
+            (code, output, error) = Run("dotnet", root, TimeSpan.FromMinutes(3), generate, model, generated, "3", "red");
+            Assert.AreEqual(0, code, $"Generate failed:\n{output}\n{error}");
+            StringAssert.Contains(output, "classes: blue, red");
+            StringAssert.Contains(output, $"wrote 3 images to {generated}");
+            CollectionAssert.AreEqual(new[] { "0000.png", "0001.png", "0002.png" }, Directory.GetFiles(generated).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray());
+            Assert.AreEqual((8, 8), PngSize(Path.Combine(generated, "0000.png")));
+            (code, _, error) = Run("dotnet", root, TimeSpan.FromMinutes(3), generate, model, generated, "1", "zebra");
+            Assert.AreEqual(1, code);
+            StringAssert.Contains(error, "'zebra' is not a class of this model");
+            Log($"getting started: both apps built and run in {total.Elapsed.TotalSeconds:F1} s");
+        }
+        finally
+        {
+            DeleteFolder(root);
+        }
+    }
+
     /// <summary>The folder and version of the packages under test.</summary>
     private sealed record Packages(string Folder, string Version);
 

@@ -33,6 +33,22 @@ public sealed partial class RepositoryTests
     }
 
     [TestMethod]
+    public void GettingStarted_ShowsItsAppsWhole()
+    {
+        // The page shows examples/GettingStarted's project files and programs in full, as PackageTests builds and runs them.
+        var page = File.ReadAllText(Path.Combine(Root, "docs", "getting-started.md")).ReplaceLineEndings("\n");
+        var files = Directory.GetFiles(Path.Combine(Root, "examples", "GettingStarted"), "*.*", SearchOption.AllDirectories)
+            .Where(f => Path.GetExtension(f) is ".cs" or ".csproj" && !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .ToList();
+        Assert.HasCount(4, files, "two apps, each a project file and a program");
+        foreach (var file in files)
+        {
+            var language = Path.GetExtension(file) == ".cs" ? "csharp" : "xml";
+            StringAssert.Contains(page, $"```{language}\n{File.ReadAllText(file).ReplaceLineEndings("\n").TrimEnd('\n')}\n```", $"{Path.GetRelativePath(Root, file)} is not shown whole");
+        }
+    }
+
+    [TestMethod]
     public void Repository_HasNoTraceOfTheRetiredBinding()
     {
         // The engine is TorchSharp: no project, doc or build step may still point at the deleted libtorch binding.

@@ -7,7 +7,8 @@ namespace MLNet.Diffusion.Pipeline;
 /// What <c>mlContext.Model.Save</c> writes for a <see cref="DiffusionModel"/>: ML.NET does not let a third-party
 /// transformer write its own entry (its save context is internal), so the model saves itself as a chain of ML.NET's
 /// built-in transformers that need no MLNet.Diffusion to load:
-/// seed (and label) → ConvertType to int64 → ApplyOnnxModel (the generator graph) → Pixels → ConvertToImage → Image.
+/// seed (and label) → ConvertType to int64 [→ MapValue: label → ClassName, a key whose key values are the class names]
+/// → ApplyOnnxModel (the generator graph) → Pixels → ConvertToImage → Image.
 /// </summary>
 internal static class BuiltInTransformerChain
 {
@@ -104,6 +105,12 @@ internal static class BuiltInTransformerChain
         {
             chain = chain.Append(ml.Transforms.Conversion.ConvertType(LabelInput, model.LabelColumnName, DataKind.Int64));
             temporary.Add(LabelInput);
+
+            // The class column of the live model: MapValue with its values as keys numbers them in the order given (key c + 1 is
+            // class c, a label it does not know, the unconditional −1, is the missing key 0) and records the names as key values.
+            var names = model.ClassNames ?? [.. Enumerable.Range(0, model.Config.NumClasses!.Value).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+            chain = chain.Append(ml.Transforms.Conversion.MapValue(model.ClassNameColumnName,
+                names.Select((name, c) => new KeyValuePair<long, ReadOnlyMemory<char>>(c, name.AsMemory())), LabelInput, treatValuesAsKeyType: true));
             inputs = [SeedInput, LabelInput];
         }
 
@@ -118,7 +125,7 @@ internal static class BuiltInTransformerChain
         var size = model.Config.ImageSize;
         // Default scale and offset: the graph already rounded and clamped to 0–255, and alpha is the default 255.
         chain = chain.Append(ml.Transforms.ConvertToImage(size, size, model.ImageColumnName, gray ? RgbOutput : PixelsOutput));
-        var user = new HashSet<string>([model.SeedColumnName, model.LabelColumnName, model.PixelsColumnName, model.ImageColumnName]);
+        var user = new HashSet<string>([model.SeedColumnName, model.LabelColumnName, model.PixelsColumnName, model.ImageColumnName, model.ClassNameColumnName]);
         var drop = temporary.Where(c => !user.Contains(c)).ToArray();
         return drop.Length == 0 ? chain : chain.Append(ml.Transforms.DropColumns(drop));
     }

@@ -25,6 +25,12 @@ internal sealed class GeneratedDataView(IDataView input, GenerationColumns colum
         var needed = columnsNeeded.ToList();
         var inputCount = columns.InputSchema.Count;
         var inputNeeded = needed.Where(c => c.Index < inputCount).Select(c => columns.InputSchema[c.Index]);
+        if (columns.Label is { } label && needed.Any(c => c.Index == columns.ClassIndex))
+        {
+            // The class column is the row's label as a key: the main cursor reads it.
+            inputNeeded = inputNeeded.Append(label).DistinctBy(c => c.Index);
+        }
+
         var generated = needed.Any(c => c.Index >= inputCount);
         return new Cursor(this, input.GetRowCursor(inputNeeded), generated ? input.GetRowCursor(columns.Needed) : null, needed);
     }
@@ -89,7 +95,7 @@ internal sealed class GeneratedDataView(IDataView input, GenerationColumns colum
                 return _main.GetGetter<TValue>(columns.InputSchema[column.Index]);
             }
 
-            return GenerationGetters.Create<TValue>(columns, column, () => Current());
+            return GenerationGetters.Create<TValue>(columns, column, () => Current(), () => columns.LabelGetter(_main)!);
         }
 
         protected override void Dispose(bool disposing)

@@ -7,7 +7,8 @@ namespace MLNet.Diffusion.Pipeline;
 
 /// <summary>
 /// A <see cref="DiffusionModel"/>'s generation bound to an input schema: which input columns hold seeds and labels, and the
-/// output schema (the input's columns, then the image and pixel columns).
+/// output schema (the input's columns, then the image and pixel columns, and for a class-conditional model given labels the
+/// class column: a key of the classes whose key values are their names, as MapValueToKey makes one).
 /// </summary>
 internal sealed class GenerationColumns
 {
@@ -19,6 +20,17 @@ internal sealed class GenerationColumns
         builder.AddColumns(input);
         builder.AddColumn(model.ImageColumnName, new ImageDataViewType(config.ImageSize, config.ImageSize));
         builder.AddColumn(model.PixelsColumnName, new VectorDataViewType(NumberDataViewType.Single, config.InChannels, config.ImageSize, config.ImageSize));
+        if (label is not null && config.NumClasses is { } classes)
+        {
+            var names = (model.ClassNames ?? [.. Enumerable.Range(0, classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture))])
+                .Select(n => n.AsMemory()).ToArray();
+            var annotations = new DataViewSchema.Annotations.Builder();
+            annotations.Add("KeyValues", new VectorDataViewType(TextDataViewType.Instance, classes),
+                (ref VBuffer<ReadOnlyMemory<char>> value) => value = new VBuffer<ReadOnlyMemory<char>>(names.Length, names));
+            builder.AddColumn(model.ClassNameColumnName, new KeyDataViewType(typeof(uint), classes), annotations.ToAnnotations());
+            ClassIndex = input.Count + 2;
+        }
+
         OutputSchema = builder.ToSchema();
         ImageIndex = input.Count;
         PixelsIndex = input.Count + 1;
@@ -39,6 +51,9 @@ internal sealed class GenerationColumns
 
     /// <summary>The index of the pixel column in <see cref="OutputSchema"/>.</summary>
     public int PixelsIndex { get; }
+
+    /// <summary>The index of the class column in <see cref="OutputSchema"/>, or null when there is none (no labels).</summary>
+    public int? ClassIndex { get; }
 
     /// <summary>The input columns generation reads.</summary>
     public IEnumerable<DataViewSchema.Column> Needed => Label is { } label ? [Seed, label] : [Seed];

@@ -3,13 +3,24 @@ using Microsoft.ML.Data;
 
 namespace MLNet.Diffusion.Pipeline;
 
-/// <summary>Getters of the generated image and pixel columns, shared by the generated view's cursors and the row mapper's rows.</summary>
+/// <summary>Getters of the generated image, pixel and class columns, shared by the generated view's cursors and the row mapper's rows.</summary>
 internal static class GenerationGetters
 {
-    /// <summary>A getter of <paramref name="column"/> (the image or the pixel column) over the pixels <paramref name="current"/> returns.</summary>
+    /// <summary>
+    /// A getter of <paramref name="column"/>: the image or the pixel column over the pixels <paramref name="current"/> returns, or
+    /// the class column over the labels <paramref name="label"/> returns (key = class + 1; the unconditional label is key 0, missing).
+    /// </summary>
     /// <exception cref="InvalidOperationException"><typeparamref name="TValue"/> is not the column's type.</exception>
-    public static ValueGetter<TValue> Create<TValue>(GenerationColumns columns, DataViewSchema.Column column, Func<ReadOnlyMemory<float>> current)
+    public static ValueGetter<TValue> Create<TValue>(GenerationColumns columns, DataViewSchema.Column column, Func<ReadOnlyMemory<float>> current, Func<Func<int>> label)
     {
+        if (column.Index == columns.ClassIndex)
+        {
+            Check<TValue, uint>(column);
+            var read = label();
+            ValueGetter<uint> key = (ref uint value) => value = (uint)(read() + 1);
+            return (ValueGetter<TValue>)(Delegate)key;
+        }
+
         if (column.Index == columns.ImageIndex)
         {
             Check<TValue, MLImage>(column);

@@ -73,7 +73,7 @@ internal sealed class GenerationRowMapper : IRowToRowMapper
         {
             return column.Index < _columns.InputSchema.Count
                 ? _input.GetGetter<TValue>(_columns.InputSchema[column.Index])
-                : GenerationGetters.Create<TValue>(_columns, column, Current);
+                : GenerationGetters.Create<TValue>(_columns, column, Current, () => _label!);
         }
 
         // The row's pixels, generated again only when the row (its position, seed or label) changed.

@@ -69,6 +69,43 @@ public sealed class ModelSaveLoadTests
 
     /// <summary>LoadModel restores the sampler settings fixed in the graph, so both readers of one file make the same images.</summary>
     [TestMethod]
+    public void ClassColumn_NamesTheClasses_LiveAndInAnAppWithMLNetOnly()
+    {
+        var ml = new MLContext(seed: 1);
+        var seeds = ml.Diffusion().CreateSeeds(4, firstSeed: 40, labels: [2, -1, 0, 1]);
+        var path = s_folder.File("named.zip");
+        string[] names = ["ant", "bee", "cat"];
+        s_model!.ClassNames = names;
+        try
+        {
+            ml.Model.Save(s_model, seeds.Schema, path);
+            var live = s_model.Transform(seeds);
+            var loaded = new MLContext().Model.Load(path, out var seedsSchema);
+            try
+            {
+                // What an app without this library does: the names are the class column's key values in the output schema.
+                foreach (var (engine, schema, view) in new[] { ("live", live.Schema, live), ("loaded", loaded.GetOutputSchema(seedsSchema), loaded.Transform(seeds)) })
+                {
+                    var column = schema["ClassName"];
+                    Assert.AreEqual(new KeyDataViewType(typeof(uint), 3), column.Type, engine);
+                    VBuffer<ReadOnlyMemory<char>> keyValues = default;
+                    column.GetKeyValues(ref keyValues);
+                    CollectionAssert.AreEqual(names, keyValues.DenseValues().Select(v => v.ToString()).ToArray(), engine);
+                    CollectionAssert.AreEqual(new uint[] { 3, 0, 1, 2 }, view.GetColumn<uint>("ClassName").ToArray(), $"{engine}: class c is key c + 1, −1 the missing key");
+                }
+            }
+            finally
+            {
+                (loaded as IDisposable)?.Dispose();
+            }
+        }
+        finally
+        {
+            s_model.ClassNames = null;
+        }
+    }
+
+    [TestMethod]
     public void LoadModel_RestoresTheSettingsFixedInTheGraph()
     {
         var path = s_folder.File("settings.zip");
