@@ -114,6 +114,30 @@ public sealed class DiffusionCatalog
     }
 
     /// <summary>
+    /// A view of seeds with class names: <paramref name="count"/> rows with an Int64 <c>Seed</c> column (<paramref name="firstSeed"/>,
+    /// <paramref name="firstSeed"/> + 1, ...) and a text <c>Label</c> column cycling through <paramref name="labels"/>, which
+    /// <see cref="DiffusionModel.Transform"/> maps to classes by the model's <see cref="DiffusionModel.ClassNames"/> (a name it does
+    /// not have fails when its row is read, listing the names). A saved model (ONNX inside ML.NET's zip) takes class numbers only:
+    /// save with the seeds schema of <see cref="CreateSeeds(int, long, IReadOnlyList{int})"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="count"/> is not positive, the seeds pass 2^63 − 1, or the list is empty or holds an empty name.</exception>
+    public IDataView CreateSeeds(int count, long firstSeed, IReadOnlyList<string> labels)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        ArgumentOutOfRangeException.ThrowIfNegative(firstSeed);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(firstSeed, long.MaxValue - count + 1);
+        if (labels.Count == 0 || labels.Any(string.IsNullOrEmpty))
+        {
+            throw new ArgumentException("Labels must be a non-empty list of class names, none empty.", nameof(labels));
+        }
+
+        var cycle = labels.ToArray();
+        return Context.Data.LoadFromEnumerable(
+            Enumerable.Range(0, count).Select(i => new NamedSeedRow { Seed = firstSeed + i, Label = cycle[i % cycle.Length] }));
+    }
+
+    /// <summary>
     /// <c>mlContext.Model.Save(model, inputSchema, path)</c>, made safe for the file already at <paramref name="path"/>:
     /// ML.NET's own <c>Save(path)</c> opens the target with <c>File.Create</c> before anything is written, so a save that
     /// fails halfway (a full disk, a sampler a graph cannot hold, a transformer that cannot save) leaves the previous model
@@ -151,13 +175,21 @@ public sealed class DiffusionCatalog
     public DiffusionModel LoadModel(string path, string device = "auto") =>
         DiffusionModel.Load(path, device == "auto" ? DiffusionTrainer.ContextDevice(Context) : device);
 
-    /// <summary>A row of <see cref="CreateSeeds"/> for an unconditional model.</summary>
+    /// <summary>A row of <see cref="CreateSeeds(int, long, IReadOnlyList{int})"/> for an unconditional model.</summary>
     internal sealed class SeedRow
     {
         public long Seed { get; set; }
     }
 
-    /// <summary>A row of <see cref="CreateSeeds"/> with a class.</summary>
+    /// <summary>A row of <see cref="CreateSeeds(int, long, IReadOnlyList{string})"/>: a seed and a class name.</summary>
+    internal sealed class NamedSeedRow
+    {
+        public long Seed { get; set; }
+
+        public string Label { get; set; } = string.Empty;
+    }
+
+    /// <summary>A row of <see cref="CreateSeeds(int, long, IReadOnlyList{int})"/> with a class.</summary>
     internal sealed class LabelledSeedRow
     {
         public long Seed { get; set; }

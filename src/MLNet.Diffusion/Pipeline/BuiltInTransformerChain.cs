@@ -65,6 +65,14 @@ internal static class BuiltInTransformerChain
 
     private static void CheckSigned(DataViewSchema.Column column, string what)
     {
+        if (column.Type is TextDataViewType)
+        {
+            throw new ArgumentException(
+                $"Column '{column.Name}' holds class names; a saved generator takes its {what} as Int32 or Int64 numbers (ML.NET's MapValue, the only " +
+                "built-in way to map names, would give a name it does not know class 0 without a word). Save with the schema of " +
+                "CreateSeeds(count, labels: [numbers]); an app that loads the file reads the names from its ClassName column's key values.", nameof(column));
+        }
+
         if (column.Type != NumberDataViewType.Int32 && column.Type != NumberDataViewType.Int64)
         {
             throw new ArgumentException(

@@ -82,10 +82,17 @@ internal sealed class GenerationColumns
         DataViewSchema.Column? label = null;
         if (model.Config.NumClasses is { } classes && schema.GetColumnOrNull(model.LabelColumnName) is { } found)
         {
-            if (!IntegerColumn.IsInteger(found.Type) || (found.Type is KeyDataViewType key && key.Count > (ulong)classes))
+            if (found.Type is TextDataViewType && model.ClassNames is null)
             {
                 throw new ArgumentException(
-                    $"Column '{found.Name}' holds {found.Type}; this model's labels are a key of at most {classes} values or integers 0 to {classes - 1} " +
+                    $"Column '{found.Name}' holds class names, but this model records none: its classes are the numbers 0 to {classes - 1} " +
+                    $"({GenerationOptions.UnconditionalLabel} for an unconditional image). Give the labels as integers.", nameof(schema));
+            }
+
+            if ((!IntegerColumn.IsInteger(found.Type) && found.Type is not TextDataViewType) || (found.Type is KeyDataViewType key && key.Count > (ulong)classes))
+            {
+                throw new ArgumentException(
+                    $"Column '{found.Name}' holds {found.Type}; this model's labels are a key of at most {classes} values, integers 0 to {classes - 1} or class names " +
                     $"({GenerationOptions.UnconditionalLabel} for an unconditional image). " +
                     "Map class names to keys with MapValueToKey, or drop the column to generate unconditionally.", nameof(schema));
             }
@@ -120,6 +127,11 @@ internal sealed class GenerationColumns
         }
 
         var classes = Model.Config.NumClasses!.Value;
+        if (column.Type is TextDataViewType)
+        {
+            return NameGetter(row, column);
+        }
+
         var read = IntegerColumn.Reader(row, column);
         var key = column.Type is KeyDataViewType;
         return () =>
@@ -130,6 +142,24 @@ internal sealed class GenerationColumns
                 ? (int)value
                 : throw new InvalidDataException(
                     $"Row {row.Position}: label {value} in column '{column.Name}' is outside 0 to {classes - 1} (and is not {GenerationOptions.UnconditionalLabel}, the unconditional label).");
+        };
+    }
+
+    // A class name of the model, by index; anything else is refused with the names.
+    private Func<int> NameGetter(DataViewRow row, DataViewSchema.Column column)
+    {
+        var names = Model.ClassNames!;
+        var index = names.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i, StringComparer.Ordinal);
+        var getter = row.GetGetter<ReadOnlyMemory<char>>(column);
+        var value = default(ReadOnlyMemory<char>);
+        return () =>
+        {
+            getter(ref value);
+            var name = value.ToString();
+            return index.TryGetValue(name, out var c)
+                ? c
+                : throw new InvalidDataException(
+                    $"Row {row.Position}: '{name}' in column '{column.Name}' is not a class of this model; its classes are {string.Join(", ", names)}.");
         };
     }
 

@@ -106,6 +106,38 @@ public sealed class ModelSaveLoadTests
     }
 
     [TestMethod]
+    public void CreateSeeds_WithClassNames_GeneratesTheClassesOfThoseNumbers()
+    {
+        var ml = new MLContext(seed: 1);
+        s_model!.ClassNames = ["ant", "bee", "cat"];
+        try
+        {
+            var named = ml.Diffusion().CreateSeeds(3, firstSeed: 40, labels: ["cat", "ant"]);
+            var numbered = ml.Diffusion().CreateSeeds(3, firstSeed: 40, labels: [2, 0]);
+            var byName = s_model.Transform(named);
+            CollectionAssert.AreEqual(Pixels(s_model.Transform(numbered)).SelectMany(p => p).ToArray(), Pixels(byName).SelectMany(p => p).ToArray());
+            CollectionAssert.AreEqual(new uint[] { 3, 1, 3 }, byName.GetColumn<uint>("ClassName").ToArray());
+
+            var unknown = s_model.Transform(ml.Diffusion().CreateSeeds(2, firstSeed: 40, labels: ["ant", "dog"]));
+            var error = Assert.ThrowsExactly<InvalidDataException>(() => Pixels(unknown));
+            StringAssert.Contains(error.Message, "Row 1: 'dog' in column 'Label' is not a class of this model; its classes are ant, bee, cat.");
+
+            // A saved model maps no names (ML.NET's MapValue would make an unknown one class 0): saving with such a schema is refused.
+            var refused = Assert.ThrowsExactly<ArgumentException>(() => ml.Diffusion().SaveModel(s_model, named.Schema, s_folder.File("names.zip")));
+            StringAssert.Contains(refused.Message, "holds class names; a saved generator takes its classes as Int32 or Int64 numbers");
+            Assert.IsFalse(File.Exists(s_folder.File("names.zip")));
+        }
+        finally
+        {
+            s_model.ClassNames = null;
+        }
+
+        var noNames = Assert.ThrowsExactly<ArgumentException>(() => s_model.Transform(ml.Diffusion().CreateSeeds(1, firstSeed: 0, labels: ["ant"])));
+        StringAssert.Contains(noNames.Message, "holds class names, but this model records none");
+        Assert.ThrowsExactly<ArgumentException>(() => ml.Diffusion().CreateSeeds(1, firstSeed: 0, labels: Array.Empty<string>()));
+    }
+
+    [TestMethod]
     public void LoadModel_RestoresTheSettingsFixedInTheGraph()
     {
         var path = s_folder.File("settings.zip");
