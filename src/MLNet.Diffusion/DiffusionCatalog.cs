@@ -56,11 +56,18 @@ public sealed class DiffusionCatalog
     /// <param name="imageSize">The side of the square images, ≥ 1.</param>
     /// <param name="channels">1 (gray, by luma) or 3 (RGB; the default); alpha is composited onto black.</param>
     /// <param name="resizing">How images are brought to the square: IsoCrop (the default), IsoPad or Fill.</param>
+    /// <param name="excludedFiles">
+    /// Files to leave out (for example those that cannot be decoded), each as its path relative to <paramref name="folder"/>
+    /// (<c>cats/3.png</c>; '/' or the system's separator), as a run records them in <see cref="Training.DdpmTrainerOptions.ExcludedFiles"/>.
+    /// The other files keep their order, so the rows and a seed's data order are the same whenever the same files are left out; a
+    /// name that is not one of the folder's images changes nothing. Null (the default): none.
+    /// </param>
     /// <exception cref="ArgumentException">An argument is out of range; the message names it.</exception>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
-    /// <exception cref="InvalidDataException">No images, an empty class folder, or class folders mixed with loose images.</exception>
-    public IDataView LoadImageFolder(string folder, int imageSize, int channels = 3, ImageResizeMode resizing = ImageResizeMode.IsoCrop) =>
-        new ImageFolderDataView(folder, imageSize, channels, resizing);
+    /// <exception cref="InvalidDataException">No images (besides those left out), an empty class folder, or class folders mixed with loose images.</exception>
+    public IDataView LoadImageFolder(string folder, int imageSize, int channels = 3, ImageResizeMode resizing = ImageResizeMode.IsoCrop,
+        IEnumerable<string>? excludedFiles = null) =>
+        new ImageFolderDataView(folder, imageSize, channels, resizing, excludedFiles: excludedFiles);
 
     /// <summary>
     /// Fashion-MNIST (Debian's <c>dataset-fashion-mnist</c>) as a data view: <c>Pixels</c> (Single [1, 28, 28] in [−1, 1]) and
