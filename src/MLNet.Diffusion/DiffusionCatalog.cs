@@ -131,7 +131,8 @@ public sealed class DiffusionCatalog
     /// <param name="path">The .zip to write.</param>
     /// <exception cref="ArgumentException">The model cannot be saved (for a generator: DDPM or DDIM with η ≠ 0, or a seeds schema
     /// the saved transformers could not read: seeds or labels that are not Int32/Int64, a class-conditional model without a
-    /// label column); nothing is written.</exception>
+    /// label column; for a chain ending in a generator, a stage before it that cannot be applied to <paramref name="inputSchema"/>,
+    /// such as a fitted training pipeline given a seeds schema: save its <c>LastTransformer</c> instead); nothing is written.</exception>
     public void SaveModel(ITransformer model, DataViewSchema inputSchema, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -139,6 +140,11 @@ public sealed class DiffusionCatalog
         ArgumentException.ThrowIfNullOrEmpty(path);
         if ((model as DiffusionModel ?? (model as IEnumerable<ITransformer>)?.LastOrDefault() as DiffusionModel) is { } generator)
         {
+            if (model is IEnumerable<ITransformer> chain)
+            {
+                BuiltInTransformerChain.CheckStagesBefore([.. chain], inputSchema);
+            }
+
             BuiltInTransformerChain.CheckSeedsSchema(generator, inputSchema);
         }
 
