@@ -56,11 +56,18 @@ public sealed class DiffusionCatalog
     /// <param name="imageSize">The side of the square images, ≥ 1.</param>
     /// <param name="channels">1 (gray, by luma) or 3 (RGB; the default); alpha is composited onto black.</param>
     /// <param name="resizing">How images are brought to the square: IsoCrop (the default), IsoPad or Fill.</param>
+    /// <param name="excludedFiles">
+    /// Files to leave out (for example those that cannot be decoded), each as its path relative to <paramref name="folder"/>
+    /// (<c>cats/3.png</c>; '/' or the system's separator), as a run records them in <see cref="Training.DdpmTrainerOptions.ExcludedFiles"/>.
+    /// The other files keep their order, so the rows and a seed's data order are the same whenever the same files are left out; a
+    /// name that is not one of the folder's images changes nothing. Null (the default): none.
+    /// </param>
     /// <exception cref="ArgumentException">An argument is out of range; the message names it.</exception>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
-    /// <exception cref="InvalidDataException">No images, an empty class folder, or class folders mixed with loose images.</exception>
-    public IDataView LoadImageFolder(string folder, int imageSize, int channels = 3, ImageResizeMode resizing = ImageResizeMode.IsoCrop) =>
-        new ImageFolderDataView(folder, imageSize, channels, resizing);
+    /// <exception cref="InvalidDataException">No images (besides those left out), an empty class folder, or class folders mixed with loose images.</exception>
+    public IDataView LoadImageFolder(string folder, int imageSize, int channels = 3, ImageResizeMode resizing = ImageResizeMode.IsoCrop,
+        IEnumerable<string>? excludedFiles = null) =>
+        new ImageFolderDataView(folder, imageSize, channels, resizing, excludedFiles: excludedFiles);
 
     /// <summary>
     /// Fashion-MNIST (Debian's <c>dataset-fashion-mnist</c>) as a data view: <c>Pixels</c> (Single [1, 28, 28] in [−1, 1]) and
@@ -148,7 +155,8 @@ public sealed class DiffusionCatalog
     /// <param name="path">The .zip to write.</param>
     /// <exception cref="ArgumentException">The model cannot be saved (for a generator: DDPM or DDIM with η ≠ 0, or a seeds schema
     /// the saved transformers could not read: seeds or labels that are not Int32/Int64, a class-conditional model without a
-    /// label column); nothing is written.</exception>
+    /// label column; for a chain ending in a generator, a stage before it that cannot be applied to <paramref name="inputSchema"/>,
+    /// such as a fitted training pipeline given a seeds schema: save its <c>LastTransformer</c> instead); nothing is written.</exception>
     public void SaveModel(ITransformer model, DataViewSchema inputSchema, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -156,6 +164,11 @@ public sealed class DiffusionCatalog
         ArgumentException.ThrowIfNullOrEmpty(path);
         if ((model as DiffusionModel ?? (model as IEnumerable<ITransformer>)?.LastOrDefault() as DiffusionModel) is { } generator)
         {
+            if (model is IEnumerable<ITransformer> chain)
+            {
+                BuiltInTransformerChain.CheckStagesBefore([.. chain], inputSchema);
+            }
+
             BuiltInTransformerChain.CheckSeedsSchema(generator, inputSchema);
         }
 

@@ -304,15 +304,16 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
     }
 
     // ExtractPixels records no offset or scale, so the values themselves are the evidence: the first batch must lie in [−1, 1].
+    // The batch is read in order on this thread, so that it reads (and decodes) these rows only, and an image that cannot be
+    // read is named, with its row and path, before the first step.
     private void CheckFirstBatch(IDataView input, DataViewSchema.Column pixels, IChannel channel)
     {
-        using var cursor = input.GetRowCursor([pixels]);
+        using var cursor = UnreadableRow.SequentialCursor(input, [pixels]);
         var getter = cursor.GetGetter<VBuffer<float>>(pixels);
         var buffer = default(VBuffer<float>);
         var (min, max) = (float.PositiveInfinity, float.NegativeInfinity);
-        for (var row = 0; row < TrainerOptions.BatchSize && cursor.MoveNext(); row++)
+        for (var row = 0; row < TrainerOptions.BatchSize && Next(); row++)
         {
-            getter(ref buffer);
             foreach (var value in buffer.DenseValues())
             {
                 if (float.IsNaN(value))
@@ -321,6 +322,24 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
                 }
 
                 (min, max) = (Math.Min(min, value), Math.Max(max, value));
+            }
+        }
+
+        bool Next()
+        {
+            try
+            {
+                if (!cursor.MoveNext())
+                {
+                    return false;
+                }
+
+                getter(ref buffer);
+                return true;
+            }
+            catch (Exception ex) when (UnreadableRow.IsReadError(ex))
+            {
+                throw UnreadableRow.Explain(input, pixels.Name, ex);
             }
         }
 

@@ -35,6 +35,7 @@ internal sealed class TrainCommand
     private readonly Option<int> _checkpointEvery = new("--checkpoint-every") { Description = "Steps between checkpoints.", DefaultValueFactory = _ => 500 };
     private readonly Option<bool> _resume = new("--resume") { Description = "Continue the run of the newest checkpoint in --checkpoint-dir: options left out keep the run's values; --steps, --lr, --checkpoint-dir, --checkpoint-every, --sample-grid, --threads and --device may change; the others may not." };
     private readonly Option<int> _grid = new("--sample-grid") { Description = "Images in the sample grid written with each checkpoint (0: none).", DefaultValueFactory = _ => 16 };
+    private readonly Option<bool> _skipBad = new("--skip-bad-images") { Description = "For an image folder: leave out the files that cannot be read as images (named in one warning and recorded in the checkpoints, so --resume leaves out the same ones) and train on the rest, instead of failing." };
 
     private TrainCommand(TextWriter output, bool interactive)
     {
@@ -52,7 +53,7 @@ internal sealed class TrainCommand
         var command = new Command("train", "Train a model on images and save it as a .zip, with report.html beside it. The loss printed (and drawn and recorded as the final loss) is the mean of the per-step loss over the last max(10, steps / 50) steps.")
         {
             _data, _labels, _limit, _modelPath, _imageSize, _channels, _preset, _steps, _batch, _rate, _schedule, _prediction, _conditional, _seed, _device, _threads,
-            _checkpointDirectory, _checkpointEvery, _resume, _grid,
+            _checkpointDirectory, _checkpointEvery, _resume, _grid, _skipBad,
         };
         command.SetAction(Run);
         return command;
@@ -68,6 +69,9 @@ internal sealed class TrainCommand
         Check(directory is not null || !p.Given(_grid) || p.GetValue(_grid) == 0, "--sample-grid applies only with --checkpoint-dir (the grids are written beside the checkpoints)");
 
         CheckDevice(p, _device);
+        var data = p.GetRequiredValue(_data);
+        Check(Directory.Exists(data) || !p.Given(_skipBad),
+            "--skip-bad-images applies only to an image folder (--data naming a folder of PNG/JPEG files): fashion-mnist and IDX files hold no image files to leave out");
 
         // A resumed run: the options given explicitly are compared with those its checkpoint recorded, before any work.
         var (from, stored) = p.GetValue(_resume) ? ReadResumed(p, directory) : (null, null);
@@ -84,10 +88,16 @@ internal sealed class TrainCommand
         }
 
         var ml = new MLContext(seed: 0);
-        var view = LoadData(ml, p.GetRequiredValue(_data), p.GetValue(_labels), p.GetValue(_limit), p.GetValue(_imageSize), p.GetValue(_channels));
-        if (Directory.Exists(p.GetRequiredValue(_data)))
+        // A resumed run leaves out exactly the files it left out before, so that it trains on the same rows in the same order.
+        var excluded = stored?.Options.ExcludedFiles ?? [];
+        var view = LoadData(ml, data, p.GetValue(_labels), p.GetValue(_limit), p.GetValue(_imageSize), p.GetValue(_channels), excluded);
+        if (Directory.Exists(data))
         {
-            CheckEveryImage(view, p.GetRequiredValue(_data));
+            excluded = CheckEveryImage(view, data, excluded, skip: p.GetValue(_skipBad), resumed: stored is not null);
+            if (stored is null && excluded.Count > 0)
+            {
+                view = LoadData(ml, data, null, null, p.GetValue(_imageSize), p.GetValue(_channels), excluded);
+            }
         }
 
         var dims = ((VectorDataViewType)view.Schema["Pixels"].Type).Dimensions;
@@ -104,7 +114,8 @@ internal sealed class TrainCommand
         options = options with
         {
             LabelColumnName = classConditional ? "Label" : null, CheckpointDirectory = directory, ResumeFrom = from, ReportPath = report,
-            ReportDetails = ReportDetails(p, path, count, dataChannels, dataSize, classConditional ? view.Schema["Label"] : null, options.MaxSteps),
+            ExcludedFiles = excluded.Count == 0 ? null : excluded,
+            ReportDetails = ReportDetails(p, path, count, dataChannels, dataSize, classConditional ? view.Schema["Label"] : null, options.MaxSteps, excluded.Count),
         };
         var model = WithProgress(_output, _interactive, progress => ml.Diffusion().Train(options with { Progress = progress }).Fit(view));
         using (model)
@@ -121,12 +132,13 @@ internal sealed class TrainCommand
     }
 
     // What the report says about the data, where the model goes and what to run next, in this tool's terms.
-    private TrainingReportDetails ReportDetails(ParseResult p, string path, long count, int channels, int size, DataViewSchema.Column? label, long steps)
+    private TrainingReportDetails ReportDetails(ParseResult p, string path, long count, int channels, int size, DataViewSchema.Column? label, long steps, int excluded)
     {
         var data = p.GetRequiredValue(_data);
         var names = label is { } column ? KeyNames(column) : null;
         var classes = names is null ? string.Empty : string.Create(Invariant, $", {names.Count} classes");
-        var dataset = Directory.Exists(data) ? string.Create(Invariant, $"image folder '{data}': {count:N0} images, resized to {channels}×{size}×{size}{classes}")
+        var skipped = excluded == 0 ? string.Empty : string.Create(Invariant, $" ({excluded:N0} unreadable files left out)");
+        var dataset = Directory.Exists(data) ? string.Create(Invariant, $"image folder '{data}': {count:N0} images{skipped}, resized to {channels}×{size}×{size}{classes}")
             : string.Equals(data, "fashion-mnist", StringComparison.OrdinalIgnoreCase) ? string.Create(Invariant, $"Fashion-MNIST training set: {count:N0} images, {channels}×{size}×{size}{classes}")
             : string.Create(Invariant, $"IDX file '{data}': {count:N0} images, {channels}×{size}×{size}{classes}");
         var folder = Path.GetDirectoryName(path) is { Length: > 0 } f ? f : ".";
@@ -139,7 +151,8 @@ internal sealed class TrainCommand
         if (p.GetValue(_checkpointDirectory) is { } checkpoints)
         {
             var dataFlags = $"--data {Quote(data)}" + (p.GetValue(_imageSize) is { } s ? string.Create(Invariant, $" --image-size {s}") : string.Empty)
-                + (p.GetValue(_labels) is { } l ? $" --labels {Quote(l)}" : string.Empty) + (p.GetValue(_limit) is { } n ? string.Create(Invariant, $" --limit {n}") : string.Empty);
+                + (p.GetValue(_labels) is { } l ? $" --labels {Quote(l)}" : string.Empty) + (p.GetValue(_limit) is { } n ? string.Create(Invariant, $" --limit {n}") : string.Empty)
+                + (p.GetValue(_skipBad) ? " --skip-bad-images" : string.Empty);
             next.Add(string.Create(Invariant, $"mlnet-diffusion train {dataFlags} --out {Quote(path)} --checkpoint-dir {Quote(checkpoints)} --resume --steps {steps * 2}   (continues this run to {steps * 2} steps)"));
         }
 
@@ -161,12 +174,13 @@ internal sealed class TrainCommand
     }
 
     // Every file of a folder decoded once before step 1, so that all the files that are not images are named now, together,
-    // rather than one per run when its batch comes.
-    private void CheckEveryImage(IDataView view, string folder)
+    // rather than one per run when its batch comes. Returns the files the run leaves out (relative to the folder, in row order):
+    // those it left out before when resumed; with --skip-bad-images in a new run, the ones that cannot be read; else none.
+    private List<string> CheckEveryImage(IDataView view, string folder, IReadOnlyList<string> excluded, bool skip, bool resumed)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var column = view.Schema["Path"];
-        var bad = new List<string>();
+        var bad = new List<(string Name, string Error)>();
         var count = 0;
         using (var cursor = view.GetRowCursor([column]))
         {
@@ -182,14 +196,47 @@ internal sealed class TrainCommand
                 }
                 catch (InvalidDataException ex)
                 {
-                    bad.Add(ex.Message);
+                    bad.Add((Path.GetRelativePath(folder, path.ToString()).Replace(Path.DirectorySeparatorChar, '/'), ex.Message));
                 }
             }
         }
 
-        Check(bad.Count == 0, string.Create(Invariant,
-            $"--data: {bad.Count} of the {count} files in '{folder}' cannot be read as images, so nothing was trained: {string.Join(" ", bad.Take(10))}{(bad.Count > 10 ? $" … and {bad.Count - 10} more" : string.Empty)}"));
         _output.WriteLine(string.Create(Invariant, $"checked {count} images in {clock.Elapsed.TotalSeconds:F1} s"));
+        if (resumed)
+        {
+            // Leaving out more files (or fewer) would train the rest of the run on other rows, in another order.
+            Check(bad.Count == 0, string.Create(Invariant,
+                $"--resume: {bad.Count} of the {count} files in '{folder}' cannot be read as images: {FirstTen(bad.Select(b => b.Error))} ") +
+                $"The run left out {(excluded.Count == 0 ? "no file" : $"only {Names(excluded)}")}, and a resumed run must train on the same files: repair or restore these, " +
+                "or start a new run in another --checkpoint-dir (--skip-bad-images leaves them out)");
+            if (excluded.Count > 0)
+            {
+                _output.WriteLine(string.Create(Invariant, $"leaving out the {excluded.Count} files the run left out (--skip-bad-images): {Names(excluded)}"));
+            }
+
+            return [.. excluded];
+        }
+
+        Check(bad.Count == 0 || skip, string.Create(Invariant,
+            $"--data: {bad.Count} of the {count} files in '{folder}' cannot be read as images, so nothing was trained: {FirstTen(bad.Select(b => b.Error))} ") +
+            "Remove or repair them, or pass --skip-bad-images to train on the rest");
+        Check(bad.Count < count, $"--data: none of the {count} files in '{folder}' can be read as images: {FirstTen(bad.Select(b => b.Error))}");
+        if (bad.Count > 0)
+        {
+            _output.WriteLine(string.Create(Invariant,
+                $"warning: --skip-bad-images: leaving out {bad.Count} of the {count} files in '{folder}', which cannot be read as images: {Names([.. bad.Select(b => b.Name)])}"));
+        }
+
+        return [.. bad.Select(b => b.Name)];
+
+        static string Names(IReadOnlyList<string> names) => FirstTen(names.Select(n => n), ", ");
+    }
+
+    // The first ten of a list, then how many more.
+    private static string FirstTen(IEnumerable<string> items, string separator = " ")
+    {
+        var all = items.ToList();
+        return string.Join(separator, all.Take(10)) + (all.Count > 10 ? string.Create(Invariant, $" … and {all.Count - 10} more") : string.Empty);
     }
 
     // The checkpoint a --resume continues, refused when an option given explicitly differs from what the run recorded.
@@ -269,7 +316,7 @@ internal sealed class TrainCommand
     private static readonly GenerationOptions s_savedSampler = new() { Sampler = SamplerKind.DpmSolverPlusPlus, Steps = null, Guidance = 1 };
 
     // Every kind of --data becomes an ML.NET data view readable by position, and trains through the same IDataView path.
-    private static IDataView LoadData(MLContext ml, string data, string? labelsPath, int? limit, int? imageSize, int? channels)
+    private static IDataView LoadData(MLContext ml, string data, string? labelsPath, int? limit, int? imageSize, int? channels, IReadOnlyList<string> excluded)
     {
         if (Directory.Exists(data))
         {
@@ -278,7 +325,7 @@ internal sealed class TrainCommand
             Check(channels is null or 1 or 3, $"--channels must be 1 or 3, not {channels}");
             Check(labelsPath is null, "--labels does not apply to an image folder: its sub-folders are the classes");
             Check(limit is null, "--limit does not apply to an image folder");
-            return ml.Diffusion().LoadImageFolder(data, imageSize!.Value, channels ?? 3);
+            return ml.Diffusion().LoadImageFolder(data, imageSize!.Value, channels ?? 3, excludedFiles: excluded);
         }
 
         Check(limit is null or > 0, $"--limit must be positive, not {limit}");

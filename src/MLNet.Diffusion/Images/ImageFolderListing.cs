@@ -22,21 +22,34 @@ internal sealed class ImageFolderListing
     /// <summary>The class sub-folder names in label order; empty when unlabelled.</summary>
     public string[] ClassNames { get; }
 
+    /// <summary>The path of <paramref name="file"/> relative to <paramref name="folder"/> with '/' separators: how exclusions name files.</summary>
+    public static string RelativeName(string folder, string file) => Path.GetRelativePath(folder, file).Replace(Path.DirectorySeparatorChar, '/');
+
+    /// <param name="folder">The folder.</param>
+    /// <param name="excluded">
+    /// Files to leave out, each as its path relative to <paramref name="folder"/> ('/' or the system's separator); a name
+    /// that is not one of the folder's images changes nothing. The remaining files keep their order.
+    /// </param>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="InvalidDataException">No images, an empty class folder, or class folders mixed with loose images.</exception>
-    public static ImageFolderListing Read(string folder)
+    public static ImageFolderListing Read(string folder, IEnumerable<string>? excluded = null)
     {
         if (!Directory.Exists(folder))
         {
             throw new DirectoryNotFoundException($"Image folder '{folder}' does not exist.");
         }
 
+        var leftOut = new HashSet<string>((excluded ?? []).Select(f => f.Replace(Path.DirectorySeparatorChar, '/')), StringComparer.Ordinal);
+        var besides = leftOut.Count == 0 ? string.Empty : " besides the files left out";
         var accepted = string.Join(", ", Extensions);
         var classes = Directory.GetDirectories(folder).Where(d => !Path.GetFileName(d).StartsWith('.')).Order(StringComparer.Ordinal).ToArray();
+        string[] Images(string under, SearchOption option) =>
+            leftOut.Count == 0 ? ImagesUnder(under, option) : ImagesUnder(under, option).Where(f => !leftOut.Contains(RelativeName(folder, f))).ToArray();
+
         ImageFolderListing listing;
         if (classes.Length == 0)
         {
-            listing = new ImageFolderListing(ImagesUnder(folder, SearchOption.TopDirectoryOnly), null, []);
+            listing = new ImageFolderListing(Images(folder, SearchOption.TopDirectoryOnly), null, []);
         }
         else
         {
@@ -51,10 +64,10 @@ internal sealed class ImageFolderListing
             var labels = new List<long>();
             for (var label = 0; label < classes.Length; label++)
             {
-                var inClass = ImagesUnder(classes[label], SearchOption.AllDirectories);
+                var inClass = Images(classes[label], SearchOption.AllDirectories);
                 if (inClass.Length == 0)
                 {
-                    throw new InvalidDataException($"Class folder '{classes[label]}' holds no images (accepted extensions: {accepted}).");
+                    throw new InvalidDataException($"Class folder '{classes[label]}' holds no images{besides} (accepted extensions: {accepted}).");
                 }
 
                 files.AddRange(inClass);
@@ -66,7 +79,7 @@ internal sealed class ImageFolderListing
 
         if (listing.Files.Length == 0)
         {
-            throw new InvalidDataException($"Image folder '{folder}' holds no images: the accepted extensions are {accepted} (in any case).");
+            throw new InvalidDataException($"Image folder '{folder}' holds no images{besides}: the accepted extensions are {accepted} (in any case).");
         }
 
         return listing;

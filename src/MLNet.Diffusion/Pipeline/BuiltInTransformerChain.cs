@@ -63,6 +63,34 @@ internal static class BuiltInTransformerChain
         }
     }
 
+    /// <summary>
+    /// Refuses a chain ending in a generator whose earlier stages cannot be applied to <paramref name="inputSchema"/>: a fitted
+    /// training pipeline (MapValueToKey → LoadImages → … → DiffusionModel) saved with a seeds schema loads, then fails on
+    /// the seeds in ML.NET's words ("Could not apply a map over type 'String' to column 'Label'"), far from the save. Each
+    /// stage's output schema is computed from the one before, as ML.NET does when the chain is applied.
+    /// </summary>
+    /// <exception cref="ArgumentException">A stage cannot be applied; the message names it, ML.NET's reason and the fix (<c>LastTransformer</c>).</exception>
+    public static void CheckStagesBefore(IReadOnlyList<ITransformer> stages, DataViewSchema inputSchema)
+    {
+        var current = inputSchema;
+        for (var i = 0; i < stages.Count - 1; i++)
+        {
+            try
+            {
+                current = stages[i].GetOutputSchema(current);
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException or KeyNotFoundException)
+            {
+                var columns = string.Join(", ", inputSchema.Where(c => !c.IsHidden).Select(c => $"'{c.Name}' {c.Type}"));
+                throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"Stage {i + 1} of the chain's {stages.Count} ({stages[i].GetType().Name}) cannot be applied to the input schema given ({columns}): {ex.Message.TrimEnd('.')}. ") +
+                    "The stages before the DiffusionModel read the columns of the training rows, which seeds do not have, so the saved chain would fail when applied to them. " +
+                    "Save the generator alone with the seeds' schema: SaveModel(model.LastTransformer, seeds.Schema, path) (the DiffusionModel takes seeds), " +
+                    "or give the training rows' schema to save the whole chain for them.", nameof(inputSchema), ex);
+            }
+        }
+    }
+
     private static void CheckSigned(DataViewSchema.Column column, string what)
     {
         if (column.Type is TextDataViewType)

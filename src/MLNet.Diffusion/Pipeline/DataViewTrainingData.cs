@@ -142,9 +142,8 @@ internal sealed class DataViewTrainingData : ITrainingData
             var pixels = new float[count * size];
             var labels = _label is null ? null : new long[count];
             var n = 0;
-            while (n < count && _cursor.MoveNext())
+            while (n < count && Next())
             {
-                _pixels(ref _buffer);
                 if (_buffer.Length != size)
                 {
                     throw new InvalidDataException($"Row {_cursor.Position}: column '{_data._pixels.Name}' has {_buffer.Length} values, not {size} ({_data.Channels}×{_data.ImageSize}×{_data.ImageSize}).");
@@ -180,6 +179,26 @@ internal sealed class DataViewTrainingData : ITrainingData
             }
 
             return (scope.MoveToOuter(images.contiguous()), labelTensor is null ? null : scope.MoveToOuter(labelTensor.contiguous()));
+        }
+
+        // The next row and its pixels; an error reading them (an image that cannot be decoded, surfacing wherever ML.NET's
+        // read-ahead is) names the row that raised it and its path.
+        private bool Next()
+        {
+            try
+            {
+                if (!_cursor.MoveNext())
+                {
+                    return false;
+                }
+
+                _pixels(ref _buffer);
+                return true;
+            }
+            catch (Exception ex) when (UnreadableRow.IsReadError(ex))
+            {
+                throw UnreadableRow.Explain(_data._view, _data._pixels.Name, ex);
+            }
         }
 
         public void Dispose() => _cursor.Dispose();

@@ -43,6 +43,7 @@ internal sealed class ImageFolderDataView : PositionalDataView
     /// <param name="pathColumn">The name of the file-path column.</param>
     /// <param name="labelColumn">The name of the label column (present only when the folder has class sub-folders).</param>
     /// <param name="pixelsColumn">The name of the pixels column.</param>
+    /// <param name="excludedFiles">Files to leave out, by path relative to the folder (see <see cref="ImageFolderListing.Read"/>); null for none.</param>
     /// <exception cref="ArgumentException">
     /// The folder or a column name is empty, two column names are the same, <paramref name="imageSize"/> is not
     /// positive, <paramref name="channels"/> is not 1 or 3, or <paramref name="resizeMode"/> is not defined
@@ -57,8 +58,9 @@ internal sealed class ImageFolderDataView : PositionalDataView
         ImageResizeMode resizeMode = ImageResizeMode.IsoCrop,
         string pathColumn = DefaultPathColumn,
         string labelColumn = DefaultLabelColumn,
-        string pixelsColumn = DefaultPixelsColumn)
-        : this(Plan.Make(folder, imageSize, channels, resizeMode, pathColumn, labelColumn, pixelsColumn))
+        string pixelsColumn = DefaultPixelsColumn,
+        IEnumerable<string>? excludedFiles = null)
+        : this(Plan.Make(folder, imageSize, channels, resizeMode, pathColumn, labelColumn, pixelsColumn, excludedFiles))
     {
     }
 
@@ -92,7 +94,8 @@ internal sealed class ImageFolderDataView : PositionalDataView
         string PathColumn, string LabelColumn, string PixelsColumn)
     {
         public static Plan Make(
-            string folder, int imageSize, int channels, ImageResizeMode resizeMode, string pathColumn, string labelColumn, string pixelsColumn)
+            string folder, int imageSize, int channels, ImageResizeMode resizeMode, string pathColumn, string labelColumn, string pixelsColumn,
+            IEnumerable<string>? excludedFiles)
         {
             ArgumentException.ThrowIfNullOrEmpty(folder);
             ArgumentOutOfRangeException.ThrowIfNegativeOrZero(imageSize);
@@ -119,7 +122,7 @@ internal sealed class ImageFolderDataView : PositionalDataView
                 throw new ArgumentException($"The label and pixels columns are both named '{labelColumn}': give each its own name.", nameof(labelColumn));
             }
 
-            return new Plan(folder, ImageFolderListing.Read(folder), imageSize, channels, resizeMode, pathColumn, labelColumn, pixelsColumn);
+            return new Plan(folder, ImageFolderListing.Read(folder, excludedFiles), imageSize, channels, resizeMode, pathColumn, labelColumn, pixelsColumn);
         }
 
         public List<ColumnSource> Columns()

@@ -120,6 +120,14 @@ public record DdpmTrainerOptions
     /// </summary>
     public IReadOnlyList<string>? ClassNames { get; init; }
 
+    /// <summary>
+    /// Files of the data that this run leaves out, each as its path relative to the data's folder: for example the images that
+    /// could not be decoded (<c>mlnet-diffusion train --skip-bad-images</c>; <c>LoadImageFolder(..., excludedFiles: ...)</c> leaves them
+    /// out). The trainer reads no file: it records the list in checkpoints so that whoever resumes the run can load the same rows, and a
+    /// resumed run must give the same files (in any order). Null or empty (the default): none.
+    /// </summary>
+    public IReadOnlyList<string>? ExcludedFiles { get; init; }
+
     /// <summary>Checks every setting; throws an <see cref="ArgumentException"/> naming the first that is out of range.</summary>
     public DdpmTrainerOptions Validated()
     {
@@ -138,6 +146,8 @@ public record DdpmTrainerOptions
         Check(SampleGridSize is >= 0 and <= 256, nameof(SampleGridSize), "in [0, 256]", SampleGridSize);
         _ = Devices.Parse(Device);
         Check(Threads is null or >= 1, nameof(Threads), "≥ 1 (or null for the process's setting)", Threads ?? 0);
+        Check(ExcludedFiles is null || ExcludedFiles.All(f => !string.IsNullOrWhiteSpace(f)), nameof(ExcludedFiles), "a list of file paths, none empty",
+            ExcludedFiles is null ? null : string.Join(", ", ExcludedFiles.Select(f => $"'{f}'")));
         if (Model is null)
         {
             _ = UNetConfig.Preset(ModelPreset);

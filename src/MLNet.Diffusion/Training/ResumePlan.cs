@@ -10,7 +10,7 @@ namespace MLNet.Diffusion.Training;
 /// <list type="bullet">
 /// <item>fixed, what is trained and on what: the model (preset or configuration), the noise schedule, the prediction type,
 /// the loss weighting (and its γ), class conditioning (and its label dropout), the batch size and gradient accumulation,
-/// horizontal flipping, the seed, and the data (image size, channels, classes, examples per pass);</item>
+/// horizontal flipping, the seed, and the data (image size, channels, classes, examples per pass, the files left out);</item>
 /// <item>changeable, how and how long it is optimised and where it writes: total steps (or epochs), learning rate, warm-up and
 /// its schedule, weight decay, gradient clipping, the moving average's decay and warm-up, device, threads, checkpoint
 /// directory, cadence and count, sample grid size.</item>
@@ -99,7 +99,7 @@ internal sealed record ResumePlan(string Path, TrainingCheckpoint Checkpoint, Dd
         {
             throw new ArgumentException(
                 $"Cannot resume '{path}': {string.Join("; ", conflicts)}. What defines a run (model, schedule, prediction, loss, conditioning, " +
-                "batch, augmentation, seed, data and what it means: pixel encoding, class names) cannot change when it resumes: keep these as the checkpoint has them " +
+                "batch, augmentation, seed, data and what it means: files left out, pixel encoding, class names) cannot change when it resumes: keep these as the checkpoint has them " +
                 "(TrainingCheckpoint.Read(path).Options), or start a new run.",
                 given is null ? nameof(data) : "options");
         }
@@ -174,6 +174,13 @@ internal sealed record ResumePlan(string Path, TrainingCheckpoint Checkpoint, Dd
             Check(nameof(DdpmTrainerOptions.ClassNames), string.Join(", ", storedNames), string.Join(", ", givenNames));
         }
 
+        // The rows: the same files left out (null and empty both mean none; the order the list is written in does not matter).
+        var (storedFiles, givenFiles) = (Sorted(stored.ExcludedFiles), Sorted(given.ExcludedFiles));
+        if (!storedFiles.SequenceEqual(givenFiles, StringComparer.Ordinal))
+        {
+            Check(nameof(DdpmTrainerOptions.ExcludedFiles), Files(storedFiles), Files(givenFiles));
+        }
+
         if (given.Seed is { } seed)
         {
             Check(nameof(DdpmTrainerOptions.Seed), stored.Seed ?? 0, seed);
@@ -201,6 +208,10 @@ internal sealed record ResumePlan(string Path, TrainingCheckpoint Checkpoint, Dd
                 $"the data has {data.Count} examples but the run had {count} (with the seed, the count decides the data order)"));
         }
     }
+
+    private static string[] Sorted(IReadOnlyList<string>? files) => [.. (files ?? []).Order(StringComparer.Ordinal)];
+
+    private static string Files(string[] files) => files.Length == 0 ? "none" : string.Join(", ", files.Select(f => $"'{f}'"));
 
     private static bool SameSchedule(NoiseScheduleOptions a, NoiseScheduleOptions b) =>
         a with { Betas = null } == b with { Betas = null } && (a.Betas ?? []).SequenceEqual(b.Betas ?? []);

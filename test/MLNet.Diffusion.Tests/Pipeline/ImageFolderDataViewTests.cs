@@ -141,6 +141,31 @@ public sealed class ImageFolderDataViewTests
     }
 
     [TestMethod]
+    public void LoadImageFolder_ExcludedFiles_LeavesThemOutAndKeepsTheOrderOfTheRest()
+    {
+        using var folder = LabelledFolder();
+        var ml = new MLContext(seed: 1);
+
+        // Either separator; a name that is not one of the images (deleted since, say) changes nothing.
+        var view = ml.Diffusion().LoadImageFolder(folder.Path, imageSize: 4, excludedFiles: ["cat/a.png", "dog/gone.png"]);
+
+        var rows = ml.Data.CreateEnumerable<LabelRow>(view, reuseRowObject: false).ToList();
+        CollectionAssert.AreEqual(new[] { Path.Combine(folder.Path, "cat", "b.png"), Path.Combine(folder.Path, "dog", "c.png") }, rows.Select(r => r.Path).ToArray());
+        CollectionAssert.AreEqual(new uint[] { 1, 2 }, rows.Select(r => r.Label).ToArray(), "the classes stay those of the sub-folders");
+    }
+
+    [TestMethod]
+    public void LoadImageFolder_ExcludingAClassFolderEntirely_ThrowsNamingIt()
+    {
+        using var folder = LabelledFolder();
+        var ml = new MLContext(seed: 1);
+
+        var error = Assert.ThrowsExactly<InvalidDataException>(() => ml.Diffusion().LoadImageFolder(folder.Path, imageSize: 4, excludedFiles: ["dog/c.png"]));
+
+        StringAssert.StartsWith(error.Message, $"Class folder '{Path.Combine(folder.Path, "dog")}' holds no images besides the files left out");
+    }
+
+    [TestMethod]
     public void MapKeyToValue_Label_GivesClassFolderNames()
     {
         using var folder = LabelledFolder();

@@ -261,6 +261,43 @@ public sealed class MLNetPipelineTests
         Assert.AreEqual("the previous model", File.ReadAllText(path));
     }
 
+    /// <summary>
+    /// A whole fitted training chain given a seeds schema is refused before anything is written, naming the stage that cannot
+    /// read the seeds and LastTransformer. ML.NET's own Save writes such a chain, which fails only when applied (docs/pipeline.md).
+    /// </summary>
+    [TestMethod]
+    public void SaveModel_WholeTrainingChainWithASeedsSchema_IsRefusedNamingTheStageAndLastTransformer()
+    {
+        var ml = new MLContext(seed: 1);
+        var fitted = ColorPipeline(ml, Tiny with { MaxSteps = 1 }).Fit(ml.Data.LoadFromEnumerable(s_rows));
+        using var model = fitted.LastTransformer;
+        var path = s_images.File("refused-chain.zip");
+        File.WriteAllText(path, "the previous model");
+
+        var seeds = ml.Diffusion().CreateSeeds(count: 2, labels: [1]);
+        var error = Assert.ThrowsExactly<ArgumentException>(() => ml.Diffusion().SaveModel(fitted, seeds.Schema, path));
+        StringAssert.StartsWith(error.Message, "Stage 1 of the chain's 5 (ValueToKeyMappingTransformer) cannot be applied to the input schema given ('Seed' Int64, 'Label' Int32): ");
+        StringAssert.Contains(error.Message, "Save the generator alone with the seeds' schema: SaveModel(model.LastTransformer, seeds.Schema, path)");
+        Assert.AreEqual("inputSchema", error.ParamName);
+        Assert.AreEqual("the previous model", File.ReadAllText(path), "nothing was written");
+        var unconditional = Assert.ThrowsExactly<ArgumentException>(() => ml.Diffusion().SaveModel(fitted, ml.Diffusion().CreateSeeds(2).Schema, path));
+        StringAssert.StartsWith(unconditional.Message, "Stage 1 of the chain's 5 (ValueToKeyMappingTransformer) cannot be applied to the input schema given ('Seed' Int64): ");
+
+        // ML.NET's own Save cannot be intercepted: it writes the chain, which fails on the seeds it was saved for.
+        var modelPath = s_images.File("whole-chain-for-seeds.zip");
+        ml.Model.Save(fitted, seeds.Schema, modelPath);
+        var loaded = new MLContext().Model.Load(modelPath, out _);
+        var applied = Assert.ThrowsExactly<InvalidOperationException>(() => loaded.Transform(seeds));
+        Assert.AreEqual("Could not apply a map over type 'String' to column 'Label' since it has type 'Int32'", applied.Message);
+        (loaded as IDisposable)?.Dispose();
+
+        // The fix: the generator alone, which takes the seeds.
+        ml.Model.Save(fitted.LastTransformer, seeds.Schema, modelPath);
+        var generator = new MLContext().Model.Load(modelPath, out _);
+        Assert.AreEqual(2, ml.Data.CreateEnumerable<GeneratedOutput>(generator.Transform(seeds), reuseRowObject: false).Count());
+        (generator as IDisposable)?.Dispose();
+    }
+
     [TestMethod]
     public void Fit_FromAStreamingView_ResumesToTheSameRun()
     {

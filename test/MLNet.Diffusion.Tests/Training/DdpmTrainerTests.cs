@@ -294,6 +294,31 @@ public sealed class DdpmTrainerTests
     }
 
     [TestMethod]
+    public void ExcludedFiles_AreRecordedInCheckpoints_AndAResumeMustGiveTheSameOnes()
+    {
+        using var data = Patterns(4);
+        var directory = NewDirectory();
+        var options = Small(3) with { CheckpointDirectory = directory, CheckpointEvery = 3, ExcludedFiles = ["b/half.png", "a/notes.png"] };
+        using (new DdpmTrainer(options).Train(data))
+        {
+        }
+
+        var checkpoint = TrainingCheckpoint.PathFor(directory, 3);
+        CollectionAssert.AreEqual(new[] { "b/half.png", "a/notes.png" }, TrainingCheckpoint.Read(checkpoint).Options.ExcludedFiles!.ToArray());
+
+        // The same files in another order are the same rows; other files (or none) are other rows, refused like any change that defines the run.
+        using (var resumed = DdpmTrainer.Resume(checkpoint, data, options with { MaxSteps = 4, ExcludedFiles = ["a/notes.png", "b/half.png"] }))
+        {
+            Assert.AreEqual(4L, resumed.Steps);
+        }
+
+        var fewer = Assert.ThrowsExactly<ArgumentException>(() => DdpmTrainer.Resume(checkpoint, data, options with { MaxSteps = 5, ExcludedFiles = ["a/notes.png"] }));
+        StringAssert.Contains(fewer.Message, "ExcludedFiles is 'a/notes.png', 'b/half.png' in the checkpoint but 'a/notes.png' in the options");
+        var none = Assert.ThrowsExactly<ArgumentException>(() => DdpmTrainer.Resume(checkpoint, data, options with { MaxSteps = 5, ExcludedFiles = null }));
+        StringAssert.Contains(none.Message, "ExcludedFiles is 'a/notes.png', 'b/half.png' in the checkpoint but none in the options");
+    }
+
+    [TestMethod]
     public void Resume_WithTheCheckpointsOptions_GoesOnInTheFolderOfTheCheckpoint()
     {
         // The directory a checkpoint records may be relative to another working directory, or moved since.
