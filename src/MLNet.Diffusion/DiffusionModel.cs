@@ -271,7 +271,77 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
         return all;
     }
 
-    private Tensor GenerateSeeds(ulong[] seeds, GenerationOptions options)
+    private Tensor GenerateSeeds(ulong[] seeds, GenerationOptions options) =>
+        Sample(seeds, options, null, (sampler, denoiser, noise, steps, _) => SamplingLoop.Run(sampler, denoiser,
+            [seeds.Length, Config.InChannels, Config.ImageSize, Config.ImageSize], noise, steps));
+
+    /// <summary>
+    /// Image-to-image (SDEdit, Meng et al. 2022; <see cref="ImageEditing.ImageToImage"/>): each image [N, C, H, W] (the model's size and
+    /// channels, values in [−1, 1] as the model was trained on) noised part-way with its seed's x_T and denoised by the last
+    /// ⌊steps × <paramref name="strength"/>⌋ steps of the sampler's grid. Seeds are <see cref="GenerationOptions.Seed"/> + i, labels and
+    /// guidance as for <see cref="Generate"/>. Strength 0 returns the images; strength 1 is <see cref="Generate"/> with the same options.
+    /// </summary>
+    /// <param name="images">[N, C, H, W] in [−1, 1], any device.</param>
+    /// <param name="strength">0 to 1: how much of the grid runs.</param>
+    /// <param name="options">Sampler, steps, seed, labels, guidance; null: the defaults.</param>
+    /// <returns>[N, C, H, W] in [−1, 1] (clamped) on the model's device.</returns>
+    /// <exception cref="ArgumentException">The images are not [N, C, H, W] of this model, or <paramref name="strength"/> is outside [0, 1].</exception>
+    public Tensor Edit(Tensor images, double strength, GenerationOptions? options = null)
+    {
+        var seeds = EditSeeds(images, options ??= new GenerationOptions());
+        return Sample(seeds, options, images, (sampler, denoiser, noise, steps, x0) =>
+            ImageEditing.ImageToImage(sampler, denoiser, x0!, noise, steps, strength));
+    }
+
+    /// <summary>
+    /// Fills the pixels where <paramref name="mask"/> is 0 and keeps those where it is 1 (RePaint's convention), returning kept pixels equal
+    /// to the input's. With <paramref name="rePaint"/> null: deterministic inpainting with the options' sampler (DDIM with η = 0 or
+    /// DPM-Solver++; <see cref="ImageEditing.Inpaint"/>); with it: RePaint with DDPM steps and jumps (<see cref="ImageEditing.RePaint"/>).
+    /// Seeds, labels and guidance as for <see cref="Edit"/>.
+    /// </summary>
+    /// <param name="images">[N, C, H, W] in [−1, 1].</param>
+    /// <param name="mask">[N or 1, 1 or C, H, W] of 0 and 1.</param>
+    /// <param name="options">Sampler (deterministic inpainting), steps, seed, labels, guidance; null: the defaults.</param>
+    /// <param name="rePaint">RePaint's jump length and count; null for deterministic inpainting.</param>
+    /// <exception cref="ArgumentException">Shapes do not fit, the mask holds other values, or a stochastic sampler is asked for without RePaint.</exception>
+    public Tensor Inpaint(Tensor images, Tensor mask, GenerationOptions? options = null, RePaintOptions? rePaint = null)
+    {
+        var seeds = EditSeeds(images, options ??= new GenerationOptions());
+        if (rePaint is null && (options.Sampler == SamplerKind.Ddpm || (options.Sampler == SamplerKind.Ddim && options.Eta != 0)))
+        {
+            throw new ArgumentException(
+                $"Deterministic inpainting needs a deterministic sampler (DPM-Solver++, or DDIM with η = 0), not {options.Sampler.ToName()}{(options.Eta != 0 ? $" with η = {options.Eta}" : string.Empty)}; " +
+                "for DDPM steps with resampling, pass RePaintOptions.", nameof(options));
+        }
+
+        var result = rePaint is null
+            ? Sample(seeds, options, images, (sampler, denoiser, noise, steps, x0) => ImageEditing.Inpaint(sampler, denoiser, x0!, mask, noise, steps))
+            : Sample(seeds, options with { Sampler = SamplerKind.Ddpm }, images, (sampler, denoiser, noise, steps, x0) =>
+                ImageEditing.RePaint((DdpmSampler)sampler, denoiser, x0!, mask, noise, rePaint.Steps, rePaint.JumpLength, rePaint.JumpCount));
+        using var scope = torch.NewDisposeScope();
+        var keep = mask.to(result.device).eq(1).expand(result.shape);
+        var exact = torch.where(keep, images.to(result.device).to(result.dtype), result);
+        result.Dispose();
+        return scope.MoveToOuter(exact);
+    }
+
+    private ulong[] EditSeeds(Tensor images, GenerationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        var shape = images.shape;
+        if (shape.Length != 4 || shape[0] < 1 || shape[1] != Config.InChannels || shape[2] != Config.ImageSize || shape[3] != Config.ImageSize)
+        {
+            throw new ArgumentException(
+                $"Images must be [N, {Config.InChannels}, {Config.ImageSize}, {Config.ImageSize}] (this model's channels and size); got [{string.Join(", ", shape)}].", nameof(images));
+        }
+
+        return [.. Enumerable.Range(0, (int)shape[0]).Select(i => options.Seed + (ulong)i)];
+    }
+
+    // One sampling run: the device, labels, sampler, steps, guided network and per-seed noise of the options, then what `run` does with
+    // them (given the input images on the device, when there are any); the result is clamped to [−1, 1].
+    private Tensor Sample(ulong[] seeds, GenerationOptions options, Tensor? images,
+        Func<IDiffusionSampler, Denoiser, SamplingNoise, int, Tensor?, Tensor> run)
     {
         var count = seeds.Length;
         var device = options.Device is null ? _network.parameters().First().device : Devices.Parse(options.Device);
@@ -282,9 +352,9 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
         var sampler = Samplers.Create(options.Sampler.ToString(), Schedule, new SamplerOptions { PredictionType = PredictionType, Eta = options.Eta });
         var steps = StepsFor(options);
         using var noise = SamplingNoise.PerSample(seeds, device);
-        var images = SamplingLoop.Run(sampler, UNetDenoiser.Create(_network, labels, labels is null ? 1 : options.Guidance),
-            [count, Config.InChannels, Config.ImageSize, Config.ImageSize], noise, steps);
-        return scope.MoveToOuter(images.clamp(-1, 1));
+        var result = run(sampler, UNetDenoiser.Create(_network, labels, labels is null ? 1 : options.Guidance), noise, steps,
+            images?.to(device).to(ScalarType.Float32));
+        return scope.MoveToOuter(result.clamp(-1, 1));
     }
 
     /// <summary>Disposes the network.</summary>

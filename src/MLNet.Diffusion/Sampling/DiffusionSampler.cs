@@ -149,6 +149,13 @@ public abstract class DiffusionSampler : IDiffusionSampler
         return result;
     }
 
+    /// <summary>
+    /// Prepares a run that starts part-way down the grid set by <see cref="SetTimesteps"/>, at <paramref name="timestep"/>
+    /// (image-to-image); a multistep sampler then takes its first step there, at first order.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="timestep"/> is not on the grid.</exception>
+    internal virtual void StartAt(int timestep) => _ = PositionOf(timestep);
+
     /// <summary>The position of <paramref name="timestep"/> in <see cref="Timesteps"/>.</summary>
     protected int PositionOf(int timestep)
     {

@@ -48,6 +48,13 @@ public sealed class DpmSolverMultistepSampler : DiffusionSampler
     }
 
     /// <inheritdoc/>
+    internal override void StartAt(int timestep)
+    {
+        SetTimesteps(Timesteps.Count);
+        _stepIndex = PositionOf(timestep);
+    }
+
+    /// <inheritdoc/>
     public override Tensor Step(Tensor modelOutput, int timestep, Tensor sample, SamplingNoise? noise = null)
     {
         ArgumentNullException.ThrowIfNull(modelOutput);

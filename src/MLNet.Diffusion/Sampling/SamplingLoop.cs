@@ -19,22 +19,47 @@ public static class SamplingLoop
         ArgumentNullException.ThrowIfNull(denoiser);
         ArgumentNullException.ThrowIfNull(noise);
         sampler.SetTimesteps(steps);
+        return From(sampler, denoiser, noise.Initial(shape, dtype), sampler.Timesteps, noise, null, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Takes <paramref name="timesteps"/> (the sampler's, or the last of them) from <paramref name="start"/>, which it disposes; after
+    /// each step, <paramref name="afterStep"/> (when given) replaces the result, given it and the timestep reached (−1: clean data).
+    /// Each step runs in its own dispose scope; the result goes to the caller's.
+    /// </summary>
+    internal static Tensor From(IDiffusionSampler sampler, Denoiser denoiser, Tensor start, IReadOnlyList<int> timesteps, SamplingNoise? noise,
+        Func<Tensor, int, Tensor>? afterStep, IProgress<int>? progress, CancellationToken cancellationToken)
+    {
         using var run = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var x = noise.Initial(shape, dtype);
-        var done = 0;
-        foreach (var t in sampler.Timesteps)
+        var x = start;
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            Tensor next;
-            using (var step = torch.NewDisposeScope())
+            for (var i = 0; i < timesteps.Count; i++)
             {
-                next = step.MoveToOuter(sampler.Step(denoiser(x, t), t, x, noise));
+                cancellationToken.ThrowIfCancellationRequested();
+                var t = timesteps[i];
+                Tensor next;
+                using (var step = torch.NewDisposeScope())
+                {
+                    var stepped = sampler.Step(denoiser(x, t), t, x, noise);
+                    next = step.MoveToOuter(afterStep is null ? stepped : afterStep(stepped, i + 1 < timesteps.Count ? timesteps[i + 1] : -1));
+                }
+
+                x.Dispose();  // free each step's input at once rather than at the end of the run
+                x = next;
+                progress?.Report(i + 1);
+            }
+        }
+        catch
+        {
+            // Each step's result is the run scope's; the start may belong to no scope.
+            if (ReferenceEquals(x, start))
+            {
+                start.Dispose();
             }
 
-            x.Dispose();  // free each step's input at once rather than at the end of the run
-            x = next;
-            progress?.Report(++done);
+            throw;
         }
 
         return run.MoveToOuter(x);
