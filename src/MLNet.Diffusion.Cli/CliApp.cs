@@ -23,6 +23,8 @@ public static class CliApp
         var root = new RootCommand("Train denoising diffusion models and generate images with them.") { verbose };
         root.Add(Commands.TrainCommand.Create(output, interactive));
         root.Add(Commands.GenerateCommand.Create(output));
+        root.Add(Commands.EditCommand.CreateEdit(output));
+        root.Add(Commands.EditCommand.CreateInpaint(output));
         root.Add(Commands.InfoCommand.Create(output));
         root.Add(Commands.ExportCommand.Create(output));
         root.Add(Commands.EvalCommand.Create(output));

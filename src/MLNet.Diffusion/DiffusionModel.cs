@@ -222,6 +222,35 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
             ImagePixels.ToImage(all.AsSpan(n * size, size), width, height, channels, Preprocessing.ToPixel))];
     }
 
+    /// <summary>
+    /// The inverse of <see cref="ConvertToImages"/>: 8-bit images as this model's values [N, C, S, S] through <see cref="Preprocessing"/>
+    /// (converted to the model's channels, alpha composited onto black, resized to its size S as <paramref name="resizing"/> says, padding
+    /// black) — what <see cref="Edit"/> and <see cref="Inpaint"/> take. An image already of the model's size is not resampled, so its
+    /// values turn back into the same bytes.
+    /// </summary>
+    /// <param name="images">Any sizes, 1 to 4 channels.</param>
+    /// <param name="resizing">How an image of another size becomes square: crop (the default, as training on a folder does), pad or stretch.</param>
+    /// <returns>float32 [N, C, S, S] on the CPU.</returns>
+    public Tensor ConvertFromImages(IReadOnlyList<Image> images, ImageResizeMode resizing = ImageResizeMode.IsoCrop)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentOutOfRangeException.ThrowIfZero(images.Count);
+        var (channels, size) = (Config.InChannels, Config.ImageSize);
+        using var scope = torch.NewDisposeScope();
+        var converted = images.Select(image =>
+        {
+            var pixels = ImagePixels.Composite(image, channels);
+            for (var i = 0; i < pixels.Length; i++)
+            {
+                pixels[i] = Preprocessing.ToValue(pixels[i]);
+            }
+
+            var values = torch.tensor(pixels, [1, channels, image.Height, image.Width]);
+            return ImageResize.Apply(values, size, size, resizing, padValue: Preprocessing.ToValue(0));
+        }).ToArray();
+        return scope.MoveToOuter(torch.cat(converted, 0).contiguous());
+    }
+
     /// <inheritdoc/>
     public bool IsRowToRowMapper => true;
 

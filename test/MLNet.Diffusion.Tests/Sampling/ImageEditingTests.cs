@@ -3,6 +3,8 @@ using static TorchSharp.torch;
 using MLNet.Diffusion.ForwardProcess;
 using MLNet.Diffusion.Sampling;
 using MLNet.Diffusion.Tests.Onnx;
+using Image = MLNet.Diffusion.Images.Image;
+using ImageMask = MLNet.Diffusion.Images.ImageMask;
 
 namespace MLNet.Diffusion.Tests.Sampling;
 
@@ -163,6 +165,33 @@ public sealed class ImageEditingTests
         StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => s_model.Inpaint(images, small)).Message, "must be [2 or 1, 1 or 1, 8, 8]");
         using var wrong = torch.zeros([2, 3, 8, 8]);
         StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => s_model.Edit(wrong, 0.5)).Message, "Images must be [N, 1, 8, 8]");
+    }
+
+    [TestMethod]
+    public void ImagesAndMasks_BecomeTheModelsValues_AndBackToTheSameBytes()
+    {
+        var image = new Image(8, 8, 1);
+        for (var i = 0; i < 64; i++)
+        {
+            image.Pixels[i] = (byte)(i * 4);
+        }
+
+        using var values = s_model.ConvertFromImages([image]);
+        CollectionAssert.AreEqual(new long[] { 1, 1, 8, 8 }, values.shape);
+        CollectionAssert.AreEqual(image.Pixels.ToArray(), s_model.ConvertToImages(values)[0].Pixels.ToArray(), "a model-size image round-trips exactly");
+
+        var mask = new Image(16, 16, 3);
+        for (var y = 0; y < 16; y++)
+        {
+            mask.GetRow(y)[..(7 * 3)].Fill(255);                 // white on the left 7 of 16 columns
+        }
+
+        using var flags = ImageMask.FromImage(mask, 8);
+        CollectionAssert.AreEqual(new float[] { 1, 1, 1, 0, 0, 0, 0, 0 }, flags[0, 0, 3].data<float>().ToArray(),
+            "column 3 (source columns 6 and 7) was half black: generated");
+        mask.Pixels[5] = 200;
+        var error = Assert.ThrowsExactly<InvalidDataException>(() => ImageMask.FromImage(mask, 8, source: "m.png"));
+        StringAssert.Contains(error.Message, "m.png: pixel (1, 0) is");
     }
 
     // Equal shapes and elements (TorchSharp 0.107's Tensor.equal compares elementwise).
