@@ -112,7 +112,8 @@ public static class Program
         var rows = Enumerable.Range(0, count).Select(i => i / settings.PerClass).ToArray();
         using var samples = model.Generate(count, new GenerationOptions { Labels = rows, Guidance = settings.Guidance, Seed = settings.Seed });
         var path = Path.Combine(settings.Output, "samples.png");
-        ImageGrid.SaveGrid(samples, path, settings.PerClass);
+        var grid = ImageGrid.FromTensor(samples, settings.PerClass);
+        ImageCodec.SavePng(ImageGrid.Upscale(grid, ImageGrid.DefaultScale(28)), path);   // 2×: 28-px images are small to look at
         log.WriteLine("rows: " + string.Join(", ", FashionMnist.ClassNames));
 
         var report = Path.Combine(settings.Output, "report.html");
@@ -122,12 +123,13 @@ public static class Program
             Dataset = string.Create(CultureInfo.InvariantCulture, $"Fashion-MNIST training set: {data.Count:N0} images, 1×28×28, {FashionMnist.ClassCount} classes"),
             ModelPath = settings.Model,
             FinalGrid = path,
+            FinalGridCaption = string.Create(CultureInfo.InvariantCulture, $"final samples ({Path.GetFileName(path)}): one row per class, guidance {settings.Guidance}, DPM-Solver++ 20 steps"),
             FinalGridRows = FashionMnist.ClassNames,
             NextSteps = settings.Model is { } saved
                 ?
                 [
-                    $"mlnet-diffusion generate --model {saved} --label Sneaker --count 16 --out {Path.Combine(settings.Output, "generated")}",
-                    $"mlnet-diffusion eval --model {saved} --count 10000",
+                    $"dotnet run --project src/MLNet.Diffusion.Cli -c Release -- generate --model {saved} --label Sneaker --guidance {settings.Guidance.ToString(CultureInfo.InvariantCulture)} --count 16 --out {Path.Combine(settings.Output, "generated")}   (the installed tool: mlnet-diffusion generate ...)",
+                    $"dotnet run --project src/MLNet.Diffusion.Cli -c Release -- eval --model {saved} --count 10000",
                     $"dotnet run --project examples/FashionMnist -c Release -- --steps {settings.Steps * 10} --model {saved}   (more steps, better images)",
                 ]
                 : [$"dotnet run --project examples/FashionMnist -c Release -- --steps {settings.Steps} --model {Path.Combine(settings.Output, "model.zip")}   (the same run, saving its model)"],

@@ -171,7 +171,8 @@ internal static class SharedOptions
             return index;
         }
 
-        if (int.TryParse(label, NumberStyles.Integer, Invariant, out var number))
+        if (int.TryParse(label, NumberStyles.Integer, Invariant, out var number)
+            && (number == GenerationOptions.UnconditionalLabel || (model.Config.NumClasses is { } classCount && number >= 0 && number < classCount)))
         {
             return number;
         }

@@ -124,6 +124,12 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
         var total = trainer.TotalSteps(data);
         channel.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
             $"training {options.InitialModel?.Config.ToString() ?? run.Model?.ToString() ?? run.ModelPreset} on {data.Count} images {channels}×{size}×{size}{(classes is { } c ? $" in {c} classes" : "")}: {total} steps of {run.BatchSize}, seed {trainer.Options.Seed}, device {run.Device}, {(data.ShufflesExactly ? "exact shuffling" : $"pool shuffling ({options.ShufflePoolSize} rows)")}"));
+        if (run.WarmupSteps >= total)
+        {
+            channel.Warning(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
+                $"WarmupSteps {run.WarmupSteps} ≥ the run's {total} steps: the learning rate never reaches its peak {run.LearningRate:G3}, and a short run at a fraction of it may learn nothing. TrainingRecipes.ShortRun(options) sets a warm-up and schedule for runs of hundreds to thousands of steps."));
+        }
+
         if (resume is not null)
         {
             channel.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
@@ -147,7 +153,7 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
             $"{(result.Completed ? "finished" : "cancelled")} after {result.Steps} steps in {result.Elapsed.TotalSeconds:F1} s ({result.ImagesPerSecond:F1} images/s)"));
         if (options.ReportPath is { } report)
         {
-            var details = options.ReportDetails ?? new TrainingReportDetails { Title = $"Training report: {Path.GetFileName(report)}" };
+            var details = options.ReportDetails ?? new TrainingReportDetails { Title = "Training report" };
             TrainingReport.Write(report, result, details with
             {
                 Dataset = details.Dataset ?? string.Create(CultureInfo.InvariantCulture,

@@ -262,7 +262,7 @@ public sealed class CliAppTests
     [DataRow(new[] { "train", "--data", "fashion-mnist", "--out", "{folder}/t.zip", "--device", "cuda:1" }, "--device cuda:1: CUDA is not available to mlnet-diffusion")]
     [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.png", "--steps", "2", "--scale", "17" }, "--scale must be 1 to 16, not 17")]
     [DataRow(new[] { "generate", "--model", "{unconditional}", "--out", "{folder}/g.png", "--steps", "2", "--guidance", "3" }, "--guidance 3 applies only with --label")]
-    [DataRow(new[] { "generate", "--model", "{unconditional}", "--out", "{folder}/g.png", "--guidance", "3", "--label", "1" }, "This model is unconditional; it takes no labels")]
+    [DataRow(new[] { "generate", "--model", "{unconditional}", "--out", "{folder}/g.png", "--guidance", "3", "--label", "1" }, "the model is unconditional and takes no --label")]
     [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.png", "--guidance", "-1", "--label", "1" }, "--guidance must be a finite number ≥ 0, not -1")]
     [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.png", "--steps", "2", "--eta", "0.5" }, "--eta applies only to --sampler ddim (η is DDIM's share of fresh noise), not to dpm-solver++")]
     [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.png", "--sampler", "ddpm", "--steps", "2", "--eta", "1" }, "--eta applies only to --sampler ddim")]
@@ -347,12 +347,17 @@ public sealed class CliAppTests
         var (code, _, error) = Run("info", "--model", missing);
         Assert.AreEqual(1, code);
         Assert.AreEqual($"error: Model file '{missing}' does not exist.", error.Trim());
+        var folder = Run("info", "--model", s_folder);
+        StringAssert.StartsWith(folder.Error.Trim(), $"error: '{s_folder}' is a folder; a model is one .zip file (it holds ");
+        StringAssert.Contains(folder.Error, "model.zip");
+        var report = Run("info", "--model", Path.Combine(s_folder, "report.html"));
+        StringAssert.Contains(report.Error, "it is not a zip archive: a model file is the .zip that training saves");
         var verbose = Run("info", "--model", missing, "--verbose");
         Assert.AreEqual(1, verbose.Code);
         StringAssert.Contains(verbose.Error, "at MLNet.Diffusion");
         var label = Run("generate", "--model", s_model, "--label", "12", "--out", Path.Combine(s_folder, "x.png"));
         Assert.AreEqual(1, label.Code);
-        StringAssert.Contains(label.Error, "Labels must be in [0, 9]");
+        StringAssert.Contains(label.Error, "--label '12' is not a class of this model: its classes are 0 T-shirt/top, 1 Trouser");
         var resume = Run("train", "--data", "fashion-mnist", "--out", "m.zip", "--resume");
         Assert.AreEqual(1, resume.Code);
         StringAssert.Contains(resume.Error, "--resume needs --checkpoint-dir");

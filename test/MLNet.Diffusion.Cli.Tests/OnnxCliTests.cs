@@ -194,8 +194,8 @@ public sealed class OnnxCliTests
     [DataRow("--engine onnx runs a deterministic graph: --eta must be 0, not 0.5", new[] { "--sampler", "ddim", "--eta", "0.5" })]
     [DataRow("--device cuda applies only to --engine torch", new[] { "--device", "cuda" })]
     [DataRow("--engine onnx takes seeds below 2^63", new[] { "--seed", "9223372036854775807", "--count", "2" })]
-    [DataRow("This model is unconditional; it takes no labels", new[] { "--model", "{unconditional}", "--label", "1" })]
-    [DataRow("Labels must be in [0, 9], or -1 for an unconditional image; got 12", new[] { "--label", "12" })]
+    [DataRow("--label '1' is not a class of this model: the model is unconditional and takes no --label", new[] { "--model", "{unconditional}", "--label", "1" })]
+    [DataRow("--label '12' is not a class of this model: its classes are 0 T-shirt/top", new[] { "--label", "12" })]
     [DataRow("--eta applies only to --sampler ddim", new[] { "--eta", "0.5" })]
     public void Generate_OnnxEngine_RefusesWhatTheGraphCannotDo(string expected, string[] options)
     {

@@ -88,8 +88,22 @@ public sealed class DiffusionModelFromCheckpointTests
     {
         using var result = Train(names: null, encoding: null);
         var recorded = TrainingCheckpoint.Read(result.LastCheckpoint!).Options;
-        Assert.IsNull(recorded.PixelEncoding, "a checkpoint that records no encoding, as those of earlier versions");
+        Assert.AreEqual(PixelEncoding.ModelSpace(1), recorded.PixelEncoding, "a run given no encoding records model space");
         Assert.IsNull(recorded.ClassNames);
+
+        // A checkpoint of an earlier version records neither: its manifest without the encoding.
+        using (var content = Safetensors.Load(result.LastCheckpoint!))
+        {
+            var metadata = content.Metadata.ToDictionary(p => p.Key, p =>
+            {
+                var manifest = System.Text.Json.Nodes.JsonNode.Parse(p.Value)!;
+                Assert.IsTrue(manifest["State"]!["Options"]!.AsObject().Remove("PixelEncoding"));
+                return manifest.ToJsonString();
+            });
+            Safetensors.Save(result.LastCheckpoint!, content.Tensors, metadata);
+        }
+
+        Assert.IsNull(TrainingCheckpoint.Read(result.LastCheckpoint!).Options.PixelEncoding);
 
         using var model = DiffusionModel.FromCheckpoint(result.LastCheckpoint!, "cpu");
         Assert.AreEqual(PixelEncoding.ModelSpace(1), model.Preprocessing);

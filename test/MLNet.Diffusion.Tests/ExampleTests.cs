@@ -24,7 +24,7 @@ public sealed class ExampleTests
         }
 
         var image = ImageCodec.Load(grid);
-        Assert.AreEqual((2 + (2 * 30), 2 + (10 * 30)), (image.Width, image.Height), "2 columns × 10 class rows of 28 px cells, 2 px padding");
+        Assert.AreEqual((2 * (2 + (2 * 30)), 2 * (2 + (10 * 30))), (image.Width, image.Height), "2 columns × 10 class rows of 28 px cells, 2 px padding, enlarged 2×");
         Assert.AreEqual(2, Directory.GetFiles(Path.Combine(output, "checkpoints"), "checkpoint-*.safetensors").Length, "one checkpoint per step (every Steps/4, at least 1)");
         StringAssert.Contains(log.ToString(), "Fashion-MNIST: 64 images, 10 classes");
         StringAssert.Contains(log.ToString(), "images/s");

@@ -19,8 +19,8 @@ if (generator.GetOutputSchema(seedsSchema).GetColumnOrNull("ClassName") is { } c
     classColumn.GetKeyValues(ref keyValues);
     var names = keyValues.DenseValues().Select(name => name.ToString()).ToList();
     Console.WriteLine($"classes: {string.Join(", ", names)}");
-    label = className is null ? 0 : names.IndexOf(className);
-    if (label < 0)
+    label = className is null ? -1 : names.IndexOf(className);
+    if (className is not null && label < 0)
     {
         Console.Error.WriteLine($"'{className}' is not a class of this model");
         return 1;

@@ -3,6 +3,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MLNet.Diffusion;
+using MLNet.Diffusion.Training;
 
 var imageFolder = args[0];
 var modelPath = args[1];
@@ -13,7 +14,7 @@ var preset = args.Length > 4 ? args[4] : "small";
 var ml = new MLContext(seed: 1);
 ml.Log += (_, e) =>
 {
-    if (e.Kind == ChannelMessageKind.Info && e.Source.StartsWith("DiffusionTrainer", StringComparison.Ordinal))
+    if (e.Kind is ChannelMessageKind.Info or ChannelMessageKind.Warning && e.Source.StartsWith("DiffusionTrainer", StringComparison.Ordinal))
     {
         Console.WriteLine(e.Message);                     // progress, now and then
     }
@@ -26,14 +27,14 @@ var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
     .Append(ml.Transforms.LoadImages("Image", imageFolder, "Path"))
     .Append(ml.Transforms.ResizeImages("Image", size, size))
     .Append(ml.Transforms.ExtractPixels("Pixels", "Image", offsetImage: 127.5f, scaleImage: 1 / 127.5f))
-    .Append(ml.Diffusion().Train(new DiffusionTrainer.Options
+    .Append(ml.Diffusion().Train(TrainingRecipes.ShortRun(new DiffusionTrainer.Options
     {
         LabelColumnName = "Label",                        // a class-conditional model; the folder names become its class names
         ModelPreset = preset,
         MaxSteps = steps,
         BatchSize = 8,
         ReportPath = Path.ChangeExtension(modelPath, ".html"),
-    }));
+    })));                                                 // the CLI's recipe for runs of hundreds to thousands of steps
 var model = pipeline.Fit(rows);
 using var generator = model.LastTransformer;              // the DiffusionModel: save it alone, not the whole chain
 generator.Save(modelPath);                                // ML.NET's model zip, with the generator as an ONNX graph

@@ -34,7 +34,9 @@ internal static class ModelFileReader
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
+            throw new FileNotFoundException(Directory.Exists(path)
+                ? $"'{path}' is a folder; a model is one .zip file{ZipsIn(path)}."
+                : $"Model file '{path}' does not exist.", path);
         }
 
         var target = Devices.Parse(device);
@@ -103,12 +105,29 @@ internal static class ModelFileReader
                     "the model .zip that holds it", ex);
             }
 
-            throw ModelFile.Invalid(path, $"the archive is damaged or truncated ({ex.Message})", ex);
+            throw ModelFile.Invalid(path, StartsLikeAZip(path)
+                ? $"the archive is damaged or truncated ({ex.Message})"
+                : "it is not a zip archive: a model file is the .zip that training saves (DiffusionModel.Save, mlContext.Model.Save)", ex);
         }
         catch (ArgumentException ex)
         {
             throw ModelFile.Invalid(path, ex.Message, ex);
         }
+    }
+
+    // " (it holds a.zip, b.zip)" for a folder with zips in it, to point at the file probably meant.
+    private static string ZipsIn(string folder)
+    {
+        var zips = Directory.GetFiles(folder, "*.zip").Select(Path.GetFileName).Order(StringComparer.Ordinal).Take(5).ToList();
+        return zips.Count == 0 ? string.Empty : $" (it holds {string.Join(", ", zips)})";
+    }
+
+    // Whether the file begins with a zip's local-header signature, PK\x03\x04.
+    private static bool StartsLikeAZip(string path)
+    {
+        Span<byte> head = stackalloc byte[4];
+        using var stream = File.OpenRead(path);
+        return stream.ReadAtLeast(head, 4, throwOnEndOfStream: false) == 4 && head.SequenceEqual("PK\u0003\u0004"u8);
     }
 
     private static void CheckEntry(ZipArchiveEntry entry, long maxEntryBytes, string path)

@@ -35,7 +35,9 @@ public sealed class DdpmTrainer
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var trainer = initialModel is null ? this : new DdpmTrainer(Options with { Model = initialModel.Config });
+        // The checkpoints record what the values mean: without an encoding given, the data's values are DDPM's model space.
+        var trainer = initialModel is null && Options.PixelEncoding is not null ? this
+            : new DdpmTrainer(Options with { Model = initialModel?.Config ?? Options.Model, PixelEncoding = Options.PixelEncoding ?? Images.PixelEncoding.ModelSpace(data.Channels) });
         var config = trainer.ModelConfig(data);
         torch.random.manual_seed(unchecked((long)Options.Seed!.Value));
         var run = new TrainingRun(trainer, data, config);

@@ -24,13 +24,13 @@ internal static class ReportGrids
     /// </summary>
     public static string Figure(Image grid, int tile, string caption, IReadOnlyList<string>? columnNames = null, IReadOnlyList<string>? rowNames = null)
     {
-        const int Pad = ImageGrid.DefaultPadding;
-        var factor = Math.Clamp((MinTile + tile - 1) / tile, 1, 16);
-        var columns = (grid.Width - Pad) / (tile + Pad);
-        var rows = (grid.Height - Pad) / (tile + Pad);
-        var regular = columns * (tile + Pad) + Pad == grid.Width && rows * (tile + Pad) + Pad == grid.Height;
+        // The grid as ImageGrid composes it, possibly already enlarged by a whole factor: the smallest factor whose layout fits.
+        var scale = Enumerable.Range(1, 8).FirstOrDefault(s => Layout(grid, tile * s, ImageGrid.DefaultPadding * s).Regular, 1);
+        var (scaledTile, pad) = (tile * scale, ImageGrid.DefaultPadding * scale);
+        var (columns, rows, regular) = Layout(grid, scaledTile, pad);
+        var factor = Math.Clamp((MinTile + scaledTile - 1) / scaledTile, 1, 16);
         var large = ImageGrid.Upscale(grid, factor);
-        var (cell, gap) = (tile * factor, Pad * factor);
+        var (cell, gap) = (scaledTile * factor, pad * factor);
         var html = new StringBuilder("<figure class=\"grid\"><div class=\"scroll\">");
         if (regular && columnNames is { Count: > 0 })
         {
@@ -64,6 +64,12 @@ internal static class ReportGrids
         }
 
         return html.Append("</div><figcaption>").Append(Encode(caption)).Append("</figcaption></figure>\n").ToString();
+    }
+
+    private static (int Columns, int Rows, bool Regular) Layout(Image grid, int tile, int pad)
+    {
+        var (columns, rows) = ((grid.Width - pad) / (tile + pad), (grid.Height - pad) / (tile + pad));
+        return (columns, rows, columns >= 1 && rows >= 1 && (columns * (tile + pad)) + pad == grid.Width && (rows * (tile + pad)) + pad == grid.Height);
     }
 
     private static string Encode(string text) => WebUtility.HtmlEncode(text);

@@ -144,7 +144,7 @@ public static partial class TrainingReport
         page.Append("<h2>Samples</h2>\n");
         if (details.FinalGrid is { } finalGrid)
         {
-            page.Append(ReportGrids.Figure(ImageCodec.Load(finalGrid), tile, $"final samples ({Path.GetFileName(finalGrid)})", rowNames: details.FinalGridRows));
+            page.Append(ReportGrids.Figure(ImageCodec.Load(finalGrid), tile, details.FinalGridCaption ?? $"final samples ({Path.GetFileName(finalGrid)})", rowNames: details.FinalGridRows));
         }
         else if (grids.Count > 0 && GridStep(Path.GetFileName(grids[^1])) == result.Steps)
         {

@@ -17,9 +17,12 @@ public sealed record TrainingReportDetails
 
     /// <summary>
     /// A PNG grid of final samples to show first (e.g. one row per class, as <c>ImageGrid.SaveGrid</c> writes it with its
-    /// default padding); null: the run's last checkpoint grid, or a grid sampled from the run's moving average.
+    /// default padding, possibly enlarged by a whole factor); null: the run's last checkpoint grid, or a grid sampled from the run's moving average.
     /// </summary>
     public string? FinalGrid { get; init; }
+
+    /// <summary>What <see cref="FinalGrid"/> shows, e.g. its sampler and guidance; null: "final samples" and its file name.</summary>
+    public string? FinalGridCaption { get; init; }
 
     /// <summary>The label of each row of <see cref="FinalGrid"/> (e.g. class names), top first; null: rows unlabelled.</summary>
     public IReadOnlyList<string>? FinalGridRows { get; init; }
