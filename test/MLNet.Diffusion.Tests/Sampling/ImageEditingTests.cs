@@ -5,6 +5,7 @@ using MLNet.Diffusion.Sampling;
 using MLNet.Diffusion.Tests.Onnx;
 using Image = MLNet.Diffusion.Images.Image;
 using ImageMask = MLNet.Diffusion.Images.ImageMask;
+using ImageCodec = MLNet.Diffusion.Images.ImageCodec;
 
 namespace MLNet.Diffusion.Tests.Sampling;
 
@@ -66,6 +67,8 @@ public sealed class ImageEditingTests
         Assert.AreEqual(2 * 3 * 5, ups.Count);
         Assert.AreEqual(10, moves.TakeWhile(m => m.To < m.From).Last().To, "the first jump comes on reaching index 10");
         Assert.AreEqual(20, RePaintSchedule.NetworkPasses(20, 5, 1), "one pass: no jumps");
+        Assert.AreEqual(460, RePaintSchedule.NetworkPasses(100, 10, 5), "RePaintOptions' defaults (docs/editing.md)");
+        Assert.AreEqual(2410, RePaintSchedule.NetworkPasses(250, 10, 10), "the paper's settings");
         Assert.AreEqual(4, RePaintSchedule.NetworkPasses(4, 5, 3), "a grid shorter than a jump has no jump point");
     }
 
@@ -192,6 +195,51 @@ public sealed class ImageEditingTests
         mask.Pixels[5] = 200;
         var error = Assert.ThrowsExactly<InvalidDataException>(() => ImageMask.FromImage(mask, 8, source: "m.png"));
         StringAssert.Contains(error.Message, "m.png: pixel (1, 0) is");
+    }
+
+    [TestMethod]
+    public void DocsExample_EditsAndInpaintsFilesOnDisk()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "editing-docs-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var (photoPath, maskPath) = (Path.Combine(folder, "photo.png"), Path.Combine(folder, "mask.png"));
+            var (editedPath, filledPath) = (Path.Combine(folder, "edited.png"), Path.Combine(folder, "filled.png"));
+            using (var ramp = Images(1))
+            {
+                ImageCodec.SavePng(s_model.ConvertToImages(ramp)[0], photoPath);
+            }
+
+            var white = new Image(8, 8, 1);
+            white.Pixels.Fill(255);
+            white.GetRow(0).Clear();                              // the top row is generated
+            ImageCodec.SavePng(white, maskPath);
+            var model = s_model;
+
+            // docs: editing
+            using var photo = model.ConvertFromImages([ImageCodec.Load(photoPath)]);        // [1, C, S, S] in the model's values
+            using var edited = model.Edit(photo, strength: 0.6, new GenerationOptions { Seed = 7 });
+            ImageCodec.SavePng(model.ConvertToImages(edited)[0], editedPath);
+
+            using var mask = ImageMask.FromImage(ImageCodec.Load(maskPath), model.Config.ImageSize);  // white: keep, black: generate
+            using var filled = model.Inpaint(photo, mask, new GenerationOptions { Seed = 7 });        // deterministic, DPM-Solver++
+            using var repainted = model.Inpaint(photo, mask, new GenerationOptions { Seed = 7 },
+                new RePaintOptions { Steps = 50, JumpLength = 5, JumpCount = 3 });                   // RePaint: DDPM steps and jumps
+            ImageCodec.SavePng(model.ConvertToImages(filled)[0], filledPath);
+            // end
+
+            var (input, output) = (ImageCodec.Load(photoPath), ImageCodec.Load(filledPath));
+            CollectionAssert.AreEqual(input.Pixels[8..].ToArray(), output.Pixels[8..].ToArray(), "rows 1 to 7 are kept");
+            Assert.IsTrue(File.Exists(editedPath));
+            using var repaintedKept = repainted[.., .., 1..];
+            using var photoKept = photo[.., .., 1..];
+            Assert.IsTrue(Same(repaintedKept, photoKept));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     // Equal shapes and elements (TorchSharp 0.107's Tensor.equal compares elementwise).
