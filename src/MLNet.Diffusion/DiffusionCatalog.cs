@@ -145,6 +145,42 @@ public sealed class DiffusionCatalog
     }
 
     /// <summary>
+    /// Image-to-image (SDEdit) as a pipeline stage: each row's image (Single [C, S, S] in the model's pixel encoding, as ExtractPixels made
+    /// the training images) is noised part-way with its seed's x_T and denoised by the last ⌊steps × <paramref name="strength"/>⌋ steps
+    /// of the sampler's grid, into <paramref name="outputColumnName"/> (an <c>MLImage</c>) and <paramref name="outputColumnName"/> + "Pixels"
+    /// (0–255). Labels are read from a "Label" column when the model is class-conditional and the view has one. docs/editing.md.
+    /// </summary>
+    /// <param name="outputColumnName">The output image column.</param>
+    /// <param name="model">The model (not owned).</param>
+    /// <param name="inputColumnName">The images. Default "Pixels".</param>
+    /// <param name="seedColumnName">One seed per row (an integer ≥ 0). Default "Seed".</param>
+    /// <param name="strength">0 (the image) to 1 (a new image). Default 0.6.</param>
+    public ImageEditingEstimator Edit(string outputColumnName, DiffusionModel model, string inputColumnName = "Pixels", string seedColumnName = "Seed",
+        double strength = 0.6) =>
+        Edit(model, new ImageEditingOptions { OutputColumnName = outputColumnName, InputColumnName = inputColumnName, SeedColumnName = seedColumnName, Strength = strength });
+
+    /// <summary>
+    /// Inpainting as a pipeline stage: each row's image keeps the pixels where its mask is 1 (or 255) exactly and has those where it is 0
+    /// generated, deterministically (DPM-Solver++) or, with <paramref name="rePaint"/>, by RePaint. Outputs as <see cref="Edit(string, DiffusionModel, string, string, double)"/>'s.
+    /// </summary>
+    /// <param name="outputColumnName">The output image column.</param>
+    /// <param name="model">The model (not owned).</param>
+    /// <param name="inputColumnName">The images. Default "Pixels".</param>
+    /// <param name="maskColumnName">Single [1 or C, S, S] of 0 and 1 (or 0 and 255): 1 keeps, 0 generates. Default "Mask".</param>
+    /// <param name="seedColumnName">One seed per row. Default "Seed".</param>
+    /// <param name="rePaint">RePaint's steps and jumps; null: deterministic inpainting.</param>
+    public ImageEditingEstimator Inpaint(string outputColumnName, DiffusionModel model, string inputColumnName = "Pixels", string maskColumnName = "Mask",
+        string seedColumnName = "Seed", RePaintOptions? rePaint = null) =>
+        Edit(model, new ImageEditingOptions
+        {
+            OutputColumnName = outputColumnName, InputColumnName = inputColumnName, MaskColumnName = maskColumnName, SeedColumnName = seedColumnName, RePaint = rePaint,
+        });
+
+    /// <summary>Image-to-image, or inpainting when <see cref="ImageEditingOptions.MaskColumnName"/> is set, with every setting.</summary>
+    /// <exception cref="ArgumentException">A setting is out of range, or inpainting asks for a stochastic sampler without RePaint.</exception>
+    public ImageEditingEstimator Edit(DiffusionModel model, ImageEditingOptions options) => new(model, options);
+
+    /// <summary>
     /// <c>mlContext.Model.Save(model, inputSchema, path)</c>, made safe for the file already at <paramref name="path"/>:
     /// ML.NET's own <c>Save(path)</c> opens the target with <c>File.Create</c> before anything is written, so a save that
     /// fails halfway (a full disk, a sampler a graph cannot hold, a transformer that cannot save) leaves the previous model

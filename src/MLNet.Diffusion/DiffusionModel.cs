@@ -315,12 +315,11 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
     /// <param name="options">Sampler, steps, seed, labels, guidance; null: the defaults.</param>
     /// <returns>[N, C, H, W] in [−1, 1] (clamped) on the model's device.</returns>
     /// <exception cref="ArgumentException">The images are not [N, C, H, W] of this model, or <paramref name="strength"/> is outside [0, 1].</exception>
-    public Tensor Edit(Tensor images, double strength, GenerationOptions? options = null)
-    {
-        var seeds = EditSeeds(images, options ??= new GenerationOptions());
-        return Sample(seeds, options, images, (sampler, denoiser, noise, steps, x0) =>
-            ImageEditing.ImageToImage(sampler, denoiser, x0!, noise, steps, strength));
-    }
+    public Tensor Edit(Tensor images, double strength, GenerationOptions? options = null) =>
+        EditSeeded(EditSeeds(images, options ??= new GenerationOptions()), images, strength, options);
+
+    private Tensor EditSeeded(ulong[] seeds, Tensor images, double strength, GenerationOptions options) =>
+        Sample(seeds, options, images, (sampler, denoiser, noise, steps, x0) => ImageEditing.ImageToImage(sampler, denoiser, x0!, noise, steps, strength));
 
     /// <summary>
     /// Fills the pixels where <paramref name="mask"/> is 0 and keeps those where it is 1 (RePaint's convention), returning kept pixels equal
@@ -333,16 +332,23 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
     /// <param name="options">Sampler (deterministic inpainting), steps, seed, labels, guidance; null: the defaults.</param>
     /// <param name="rePaint">RePaint's jump length and count; null for deterministic inpainting.</param>
     /// <exception cref="ArgumentException">Shapes do not fit, the mask holds other values, or a stochastic sampler is asked for without RePaint.</exception>
-    public Tensor Inpaint(Tensor images, Tensor mask, GenerationOptions? options = null, RePaintOptions? rePaint = null)
+    public Tensor Inpaint(Tensor images, Tensor mask, GenerationOptions? options = null, RePaintOptions? rePaint = null) =>
+        InpaintSeeded(EditSeeds(images, options ??= new GenerationOptions()), images, mask, options, rePaint);
+
+    /// <summary>The sampler refusal of deterministic inpainting, before any work.</summary>
+    internal static void CheckInpaintSampler(GenerationOptions options, RePaintOptions? rePaint, string parameterName)
     {
-        var seeds = EditSeeds(images, options ??= new GenerationOptions());
         if (rePaint is null && (options.Sampler == SamplerKind.Ddpm || (options.Sampler == SamplerKind.Ddim && options.Eta != 0)))
         {
             throw new ArgumentException(
                 $"Deterministic inpainting needs a deterministic sampler (DPM-Solver++, or DDIM with η = 0), not {options.Sampler.ToName()}{(options.Eta != 0 ? $" with η = {options.Eta}" : string.Empty)}; " +
-                "for DDPM steps with resampling, pass RePaintOptions.", nameof(options));
+                "for DDPM steps with resampling, pass RePaintOptions.", parameterName);
         }
+    }
 
+    private Tensor InpaintSeeded(ulong[] seeds, Tensor images, Tensor mask, GenerationOptions options, RePaintOptions? rePaint)
+    {
+        CheckInpaintSampler(options, rePaint, nameof(options));
         var result = rePaint is null
             ? Sample(seeds, options, images, (sampler, denoiser, noise, steps, x0) => ImageEditing.Inpaint(sampler, denoiser, x0!, mask, noise, steps))
             : Sample(seeds, options with { Sampler = SamplerKind.Ddpm }, images, (sampler, denoiser, noise, steps, x0) =>
@@ -352,6 +358,29 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
         var exact = torch.where(keep, images.to(result.device).to(result.dtype), result);
         result.Dispose();
         return scope.MoveToOuter(exact);
+    }
+
+    /// <summary>
+    /// Edited or inpainted images of <paramref name="task"/> for one batch of rows: their seeds, labels, planar model values
+    /// [N × C × S × S] and, for inpainting, keep-flags (0 or 1, [N × (1 or C) × S × S]); the result as planar 0–255 floats, rounded.
+    /// </summary>
+    internal float[] EditPixels(ImageEditingOptions task, ulong[] seeds, int[]? labels, float[] images, float[]? masks)
+    {
+        var (channels, size) = (Config.InChannels, Config.ImageSize);
+        var count = seeds.Length;
+        var options = task.Sampling with { Seed = 0, Label = null, Labels = labels };
+        using var scope = torch.NewDisposeScope();
+        var x0 = torch.tensor(images, [count, channels, size, size]);
+        var result = masks is null
+            ? EditSeeded(seeds, x0, task.Strength, options)
+            : InpaintSeeded(seeds, x0, torch.tensor(masks, [count, masks.Length / (count * size * size), size, size]), options, task.RePaint);
+        var all = result.to(torch.CPU).contiguous().data<float>().ToArray();
+        for (var i = 0; i < all.Length; i++)
+        {
+            all[i] = Preprocessing.ToPixel(all[i]);
+        }
+
+        return all;
     }
 
     private ulong[] EditSeeds(Tensor images, GenerationOptions options)

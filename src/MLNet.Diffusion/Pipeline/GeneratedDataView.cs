@@ -4,8 +4,8 @@ using Microsoft.ML.Data;
 namespace MLNet.Diffusion.Pipeline;
 
 /// <summary>
-/// The view <see cref="DiffusionModel.Transform"/> returns for a view of seeds: the input's rows plus generated image and pixel
-/// columns, computed when first asked for, a batch of rows at a time.
+/// The view <see cref="DiffusionModel.Transform"/> returns for a view of seeds (and <see cref="ImageEditingTransformer.Transform"/> for a
+/// view of images): the input's rows plus generated image and pixel columns, computed when first asked for, a batch of rows at a time.
 /// </summary>
 /// <remarks>
 /// A cursor reads the input through two cursors in the same (unshuffled) order: one for the columns the caller wants, and one
@@ -45,6 +45,8 @@ internal sealed class GeneratedDataView(IDataView input, GenerationColumns colum
         private readonly DataViewRowCursor? _ahead;
         private readonly Func<ulong>? _seed;
         private readonly Func<int>? _label;
+        private readonly Func<float[]>? _image;
+        private readonly Func<float[]>? _mask;
         private readonly bool[] _active;
         private readonly int _size;
         private long _batchStart = -1;
@@ -64,6 +66,8 @@ internal sealed class GeneratedDataView(IDataView input, GenerationColumns colum
             {
                 _seed = view.Columns.SeedGetter(ahead);
                 _label = view.Columns.LabelGetter(ahead);
+                _image = view.Columns.ImageGetter(ahead);
+                _mask = view.Columns.MaskGetter(ahead);
             }
 
             var config = view.Columns.Model.Config;
@@ -139,14 +143,18 @@ internal sealed class GeneratedDataView(IDataView input, GenerationColumns colum
 
             var seeds = new List<ulong>(_view.BatchSize);
             var labels = _label is null ? null : new List<int>(_view.BatchSize);
+            var images = _image is null ? null : new List<float>();
+            var masks = _mask is null ? null : new List<float>();
             do
             {
                 seeds.Add(_seed!());
                 labels?.Add(_label!());
+                images?.AddRange(_image!());
+                masks?.AddRange(_mask!());
             }
             while (seeds.Count < _view.BatchSize && ahead.MoveNext());
 
-            _batch = _view.Columns.Model.GeneratePixels([.. seeds], labels?.ToArray());
+            _batch = _view.Columns.Compute([.. seeds], labels?.ToArray(), images?.ToArray(), masks?.ToArray());
             (_batchStart, _batchCount) = (position, seeds.Count);
         }
     }

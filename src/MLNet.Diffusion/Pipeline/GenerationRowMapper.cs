@@ -43,7 +43,10 @@ internal sealed class GenerationRowMapper : IRowToRowMapper
         private readonly bool[] _active;
         private readonly Func<ulong> _seed;
         private readonly Func<int>? _label;
+        private readonly Func<float[]>? _image;
+        private readonly Func<float[]>? _mask;
         private (long Position, ulong Seed, int Label) _key = (-1, 0, -1);
+        private (float[]? Image, float[]? Mask) _inputs;
         private float[] _pixels = [];
 
         public Row(GenerationColumns columns, DataViewRow input, IEnumerable<DataViewSchema.Column> active)
@@ -57,6 +60,8 @@ internal sealed class GenerationRowMapper : IRowToRowMapper
 
             _seed = columns.SeedGetter(input);
             _label = columns.LabelGetter(input);
+            _image = columns.ImageGetter(input);
+            _mask = columns.MaskGetter(input);
         }
 
         public override long Position => _input.Position;
@@ -76,17 +81,21 @@ internal sealed class GenerationRowMapper : IRowToRowMapper
                 : GenerationGetters.Create<TValue>(_columns, column, Current, () => _label!);
         }
 
-        // The row's pixels, generated again only when the row (its position, seed or label) changed.
+        // The row's pixels, computed again only when the row (its position, seed, label, image or mask) changed: a PredictionEngine
+        // reuses one row for every example.
         private ReadOnlyMemory<float> Current()
         {
             var key = (_input.Position, _seed(), _label?.Invoke() ?? -1);
-            if (key != _key)
+            (float[]? Image, float[]? Mask) inputs = (_image?.Invoke(), _mask?.Invoke());
+            if (key != _key || !Same(inputs.Image, _inputs.Image) || !Same(inputs.Mask, _inputs.Mask))
             {
-                _pixels = _columns.Model.GeneratePixels([key.Item2], _label is null ? null : [key.Item3]);
-                _key = key;
+                _pixels = _columns.Compute([key.Item2], _label is null ? null : [key.Item3], inputs.Image, inputs.Mask);
+                (_key, _inputs) = (key, inputs);
             }
 
             return _pixels;
         }
+
+        private static bool Same(float[]? a, float[]? b) => a is null ? b is null : b is not null && a.AsSpan().SequenceEqual(b);
     }
 }
