@@ -44,6 +44,13 @@ public sealed partial class DiffusionModel
 
     internal byte[] ToOnnx(GenerationOptions options, bool rgbForGray)
     {
+        CheckGraphSampler(options);
+        var (_, steps, guidance) = GraphSettings(options);
+        return ModelFileWriter.Graph(_network, Schedule, PredictionType, Preprocessing, Manifest(), options.Sampler.ToString(), steps, guidance, rgbForGray);
+    }
+
+    private static void CheckGraphSampler(GenerationOptions options)
+    {
         ArgumentNullException.ThrowIfNull(options);
         if (options.Sampler == SamplerKind.Ddim && options.Eta != 0)
         {
@@ -51,9 +58,48 @@ public sealed partial class DiffusionModel
         }
 
         ClassifierFreeGuidance.CheckScale(options.Guidance, nameof(options));
+    }
 
-        var (_, steps, guidance) = GraphSettings(options);
-        return ModelFileWriter.Graph(_network, Schedule, PredictionType, Preprocessing, Manifest(), options.Sampler.ToString(), steps, guidance, rgbForGray);
+    /// <summary>
+    /// The editing graph for <paramref name="options"/> (opset 18): image-to-image when it has no <see cref="ImageEditingOptions.MaskColumnName"/>,
+    /// deterministic inpainting when it has one. Inputs as <see cref="ToOnnx(GenerationOptions?)"/>'s, plus <c>image</c> float
+    /// [B, C, S, S] in the model's pixel encoding (what <c>ExtractPixels</c> gave for training) and, for inpainting, <c>mask</c> float
+    /// [B, 1, S, S] (above 0.5 keeps a pixel: 1 or 255 keeps, 0 generates); output <c>pixels</c> as generation's. The result of a seed is
+    /// the one <c>mlContext.Diffusion().Edit</c> or <c>Inpaint</c> gives with the same options (the engines differ only by kernel rounding; kept
+    /// pixels are the input's exactly on both). The strength, sampler, steps and guidance are fixed in the graph.
+    /// </summary>
+    /// <param name="options">The task and its sampling; column names and batch size are not part of a graph.</param>
+    /// <exception cref="ArgumentException">The sampler is DDPM or DDIM with η &gt; 0, or the options ask for RePaint, which draws fresh noise at every
+    /// step and jump and has no graph (use deterministic inpainting: RePaint = null).</exception>
+    public byte[] ToOnnx(ImageEditingOptions options) => ToOnnx(options, maskChannels: 1, rgbForGray: false);
+
+    /// <summary>Writes <see cref="ToOnnx(ImageEditingOptions)"/>'s graph to <paramref name="path"/> (a temporary file, then renamed).</summary>
+    public void ExportOnnx(string path, ImageEditingOptions options)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var bytes = ToOnnx(options);
+        AtomicFile.Write(path, stream => stream.Write(bytes));
+    }
+
+    internal byte[] ToOnnx(ImageEditingOptions options, int maskChannels, bool rgbForGray)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.MaskColumnName is not null && options.RePaint is not null)
+        {
+            throw new ArgumentException(
+                "RePaint has no ONNX graph: it draws fresh noise at every step and jump. Inpaint deterministically instead (RePaint = null, with DPM-Solver++ " +
+                "or DDIM at η = 0), which ONNX Runtime runs.", nameof(options));
+        }
+
+        if (!(options.Strength is >= 0 and <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Strength, "Strength is the share of the sampler's steps that run: 0 (the image) to 1 (a new image).");
+        }
+
+        CheckGraphSampler(options.Sampling);
+        var (_, steps, guidance) = GraphSettings(options.Sampling);
+        var editing = new Onnx.EditingGraph(options.MaskColumnName is null ? options.Strength : 1, options.MaskColumnName is null ? null : maskChannels);
+        return ModelFileWriter.Graph(_network, Schedule, PredictionType, Preprocessing, Manifest(), options.Sampling.Sampler.ToString(), steps, guidance, rgbForGray, editing);
     }
 
     /// <summary>

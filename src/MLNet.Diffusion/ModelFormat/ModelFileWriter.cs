@@ -14,19 +14,21 @@ internal static class ModelFileWriter
 {
     /// <summary>
     /// The generator graph (opset 18) of <paramref name="network"/> for the deterministic sampler <paramref name="sampler"/>
-    /// (a <see cref="Sampling.Samplers"/> name), with <paramref name="manifest"/> and the fixed settings in its <c>metadata_props</c>.
+    /// (a <see cref="Sampling.Samplers"/> name), with <paramref name="manifest"/> and the fixed settings in its <c>metadata_props</c>;
+    /// with <paramref name="editing"/>, the image-to-image or inpainting graph.
     /// </summary>
     public static byte[] Graph(UNet2D network, NoiseSchedule schedule, PredictionType predictionType, PixelEncoding preprocessing, ModelManifest manifest,
-        string sampler, int steps, double guidance, bool rgbForGray)
+        string sampler, int steps, double guidance, bool rgbForGray, EditingGraph? editing = null)
     {
         var unrolled = GeneratorGraph.CreateSampler(schedule, predictionType, sampler, steps);
-        var settings = new GeneratorSettings(sampler, steps, guidance, [.. unrolled.Timesteps]);
+        var settings = new GeneratorSettings(sampler, steps, guidance, [.. unrolled.Timesteps],
+            editing is null ? null : editing.MaskChannels is null ? "edit" : "inpaint", editing is { MaskChannels: null } ? editing.Strength : null);
         var metadata = new Dictionary<string, string>
         {
             [OnnxModelFile.ManifestKey] = JsonSerializer.Serialize(manifest, JsonSettings.Options),
             [OnnxModelFile.SamplerKey] = JsonSerializer.Serialize(settings, JsonSettings.Options),
         };
-        var model = GeneratorGraph.Build(network, unrolled, preprocessing, guidance, rgbForGray, metadata);
+        var model = GeneratorGraph.Build(network, unrolled, preprocessing, guidance, rgbForGray, metadata, editing);
         return Google.Protobuf.MessageExtensions.ToByteArray(model);
     }
 

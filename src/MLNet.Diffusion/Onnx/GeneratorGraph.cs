@@ -23,14 +23,21 @@ namespace MLNet.Diffusion.Onnx;
 /// </remarks>
 internal static class GeneratorGraph
 {
-    /// <summary>The graph for <paramref name="network"/> and a sampler from <see cref="CreateSampler"/> (its timesteps set).</summary>
+    /// <summary>
+    /// The graph for <paramref name="network"/> and a sampler from <see cref="CreateSampler"/> (its timesteps set); with
+    /// <paramref name="editing"/>, the graph of image-to-image or deterministic inpainting (<see cref="ImageEditing"/>'s, step for step),
+    /// which also takes <c>image</c> float [B, C, S, S] in the model's values and, for inpainting, <c>mask</c> float
+    /// [B, 1 or C, S, S] (above 0.5 keeps a pixel).
+    /// </summary>
     public static ModelProto Build(UNet2D network, DiffusionSampler sampler, PixelEncoding encoding, double guidance, bool rgbForGray,
-        IEnumerable<KeyValuePair<string, string>> metadata)
+        IEnumerable<KeyValuePair<string, string>> metadata, EditingGraph? editing = null)
     {
         var config = network.Config;
-        var timesteps = sampler.Timesteps.ToArray();
+        // Image-to-image runs the grid's last ⌊n × strength⌋ steps, as ImageEditing.ImageToImage does.
+        var firstStep = editing is null ? 0 : sampler.Timesteps.Count - (int)Math.Floor(sampler.Timesteps.Count * editing.Strength);
+        var timesteps = sampler.Timesteps.Skip(firstStep).ToArray();
         var (channels, size) = (config.InChannels, config.ImageSize);
-        var g = new OnnxGraph("mlnet_diffusion_generator");
+        var g = new OnnxGraph(editing is null ? "mlnet_diffusion_generator" : editing.MaskChannels is null ? "mlnet_diffusion_edit" : "mlnet_diffusion_inpaint");
         g.Input("seed", TensorProto.Types.DataType.Int64, [null, 1]);
         string? labels = null;
         if (config.NumClasses is { } classes)
@@ -46,27 +53,29 @@ internal static class GeneratorGraph
         }
 
         var noise = SeedNoiseGraph.Emit(g, "seed", channels, size);
-        // The body keeps the weights and tables itself: only then does ONNX Runtime give its convolutions the blocked
-        // kernels (bench/README.md has the step times of both forms).
-        var body = g.Subgraph("sampler_step", ownInitializers: true);
-        UNetGraph.AddWeights(body, network);
-        body.Initializer("sampler.time_embedding", TimeEmbeddingTable(timesteps, config.BaseChannels), timesteps.Length, config.BaseChannels);
-        body.Proto.Input.Add(OnnxGraph.Value("step", TensorProto.Types.DataType.Int64, []));
-        body.Proto.Input.Add(OnnxGraph.Value("cond_in", TensorProto.Types.DataType.Bool, []));
-        body.Proto.Input.Add(OnnxGraph.Value("x", TensorProto.Types.DataType.Float, null));
-        body.Proto.Input.Add(OnnxGraph.Value("previous_x0", TensorProto.Types.DataType.Float, null));
-        var embedding = body.Node("Unsqueeze", [body.Node("Gather", ["sampler.time_embedding", "step"]), body.Int64s(0)]);
-        var output = ModelOutput(body, config, "x", embedding, labels, guidance);
-        var (x0, next) = SamplerStep(body, sampler, timesteps, "x", output, "previous_x0");
-        body.NodeInto("Identity", ["cond_in"], ["cond_out"]);
-        body.NodeInto("Identity", [next], ["x_next"]);
-        body.NodeInto("Identity", [x0], ["x0"]);
-        body.Proto.Output.Add(OnnxGraph.Value("cond_out", TensorProto.Types.DataType.Bool, []));
-        body.Proto.Output.Add(OnnxGraph.Value("x_next", TensorProto.Types.DataType.Float, null));
-        body.Proto.Output.Add(OnnxGraph.Value("x0", TensorProto.Types.DataType.Float, null));
+        string? keep = null;
+        if (editing is not null)
+        {
+            g.Input("image", TensorProto.Types.DataType.Float, [null, channels, size, size]);
+            if (editing.MaskChannels is { } maskChannels)
+            {
+                g.Input("mask", TensorProto.Types.DataType.Float, [null, maskChannels, size, size]);
+                keep = g.Node("Greater", ["mask", g.Scalar(0.5f)]);
+            }
+        }
 
-        var zeros = g.Node("Mul", [noise, g.Scalar(0)]);
-        var final = g.Node("Loop", [g.Int64Scalar(timesteps.Length), "", noise, zeros], 2, ("body", body.Proto))[0];
+        // x₀ noised to a timestep with x_T (√ᾱ·x₀ + √(1 − ᾱ)·x_T), as ImageEditing.Noised computes it.
+        string Noised(OnnxGraph graph, string a, string b) => graph.Node("Add", [graph.Node("Mul", ["image", a]), graph.Node("Mul", [noise, b])]);
+        var start = noise;
+        if (editing is not null && timesteps.Length > 0 && (keep is not null || firstStep > 0))
+        {
+            var alphaBar = sampler.Schedule.AlphaBar(timesteps[0]);
+            var known = Noised(g, g.Scalar((float)Math.Sqrt(alphaBar)), g.Scalar((float)Math.Sqrt(1 - alphaBar)));
+            start = keep is null ? known : g.Node("Where", [keep, known, noise]);
+        }
+
+        // A zero-strength edit runs no step: the image itself.
+        var final = timesteps.Length == 0 ? "image" : SamplingLoop();
 
         // clamp(x, −1, 1) in model space, then round(x / scale + offset) half to even, clamped to [0, 255]; NaN → 0.
         var clamped = g.Node("Clip", [final, g.Scalar(-1), g.Scalar(1)]);
@@ -82,6 +91,40 @@ internal static class GeneratorGraph
         }
 
         return g.ToModel(metadata);
+
+        string SamplingLoop()
+        {
+            // The body keeps the weights and tables itself: only then does ONNX Runtime give its convolutions the blocked
+            // kernels (bench/README.md has the step times of both forms).
+            var body = g.Subgraph("sampler_step", ownInitializers: true);
+            UNetGraph.AddWeights(body, network);
+            body.Initializer("sampler.time_embedding", TimeEmbeddingTable(timesteps, config.BaseChannels), timesteps.Length, config.BaseChannels);
+            body.Proto.Input.Add(OnnxGraph.Value("step", TensorProto.Types.DataType.Int64, []));
+            body.Proto.Input.Add(OnnxGraph.Value("cond_in", TensorProto.Types.DataType.Bool, []));
+            body.Proto.Input.Add(OnnxGraph.Value("x", TensorProto.Types.DataType.Float, null));
+            body.Proto.Input.Add(OnnxGraph.Value("previous_x0", TensorProto.Types.DataType.Float, null));
+            var embedding = body.Node("Unsqueeze", [body.Node("Gather", ["sampler.time_embedding", "step"]), body.Int64s(0)]);
+            var output = ModelOutput(body, config, "x", embedding, labels, guidance);
+            var (x0, next) = SamplerStep(body, sampler, timesteps, "x", output, "previous_x0");
+            if (keep is not null)
+            {
+                // The kept pixels after each step: the image noised to the timestep reached with x_T (x₀ itself after the last).
+                double Reached(int i) => sampler.Schedule.AlphaBar(i + 1 < timesteps.Length ? timesteps[i + 1] : -1);
+                string Table(string name, Func<int, double> value) =>
+                    body.Node("Gather", [body.Initializer($"inpaint.{name}", [.. Enumerable.Range(0, timesteps.Length).Select(i => (float)value(i))], timesteps.Length), "step"]);
+                next = body.Node("Where", [keep, Noised(body, Table("known_a", i => Math.Sqrt(Reached(i))), Table("known_b", i => Math.Sqrt(1 - Reached(i)))), next]);
+            }
+
+            body.NodeInto("Identity", ["cond_in"], ["cond_out"]);
+            body.NodeInto("Identity", [next], ["x_next"]);
+            body.NodeInto("Identity", [x0], ["x0"]);
+            body.Proto.Output.Add(OnnxGraph.Value("cond_out", TensorProto.Types.DataType.Bool, []));
+            body.Proto.Output.Add(OnnxGraph.Value("x_next", TensorProto.Types.DataType.Float, null));
+            body.Proto.Output.Add(OnnxGraph.Value("x0", TensorProto.Types.DataType.Float, null));
+
+            var zeros = g.Node("Mul", [noise, g.Scalar(0)]);
+            return g.Node("Loop", [g.Int64Scalar(timesteps.Length), "", start, zeros], 2, ("body", body.Proto))[0];
+        }
     }
 
     /// <summary>The sampler the graph unrolls, with its timesteps set (it validates the step count).</summary>
@@ -200,3 +243,8 @@ internal static class GeneratorGraph
         return (x0, body.Node("Sub", [body.Node("Mul", [x, a]), body.Node("Mul", [data, b])]));
     }
 }
+
+/// <summary>What an editing graph adds to a generator's: the share of the grid that runs (image-to-image) and the mask's channels (inpainting).</summary>
+/// <param name="Strength">Image-to-image's strength, 0 to 1 (the last ⌊n × strength⌋ of the grid's n steps run); 1 for inpainting.</param>
+/// <param name="MaskChannels">1 or C for inpainting; null for image-to-image.</param>
+internal sealed record EditingGraph(double Strength, int? MaskChannels);

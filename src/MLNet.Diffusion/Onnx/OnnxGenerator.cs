@@ -7,7 +7,7 @@ namespace MLNet.Diffusion.Onnx;
 
 /// <summary>
 /// Runs a generator graph (<see cref="GeneratorGraph"/>) in this process with ONNX Runtime: seeds (and labels) in,
-/// 0–255 pixels out. One session serves any number of threads at once (ONNX Runtime's <c>Run</c> is thread-safe).
+/// 0–255 pixels out; or an editing graph (<see cref="DiffusionModel.ToOnnx(ImageEditingOptions)"/>), which also takes images and masks. One session serves any number of threads at once (ONNX Runtime's <c>Run</c> is thread-safe).
 /// </summary>
 /// <remarks>
 /// Threads: <c>intraOpThreads</c> defaults to TorchSharp's thread count (<c>torch.get_num_threads()</c>, the
@@ -37,6 +37,8 @@ public sealed class OnnxGenerator : IDisposable
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         _session = new InferenceSession(model, options);
         _conditional = _session.InputMetadata.ContainsKey("label");
+        Task = _session.InputMetadata.ContainsKey("mask") ? OnnxGraphTask.Inpaint
+            : _session.InputMetadata.ContainsKey("image") ? OnnxGraphTask.Edit : OnnxGraphTask.Generate;
         var output = _session.OutputMetadata["pixels"].Dimensions;
         (Channels, ImageSize) = (output[1], output[2]);
     }
@@ -47,13 +49,63 @@ public sealed class OnnxGenerator : IDisposable
     /// <summary>Image side in pixels.</summary>
     public int ImageSize { get; }
 
+    /// <summary>What the graph does: generate from seeds (<see cref="Generate"/>), or edit or inpaint images (<see cref="Edit"/>).</summary>
+    public OnnxGraphTask Task { get; }
+
     /// <summary>
     /// The pixels of one image per seed: [seeds.Count · C · S · S] whole numbers in [0, 255], image i at i·C·S·S,
     /// planar. <paramref name="labels"/>: one class per seed for a class-conditional graph (−1 unconditional), else null.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The graph edits images (<see cref="Task"/> is not Generate): call <see cref="Edit"/>.</exception>
     public float[] Generate(IReadOnlyList<long> seeds, IReadOnlyList<long>? labels = null)
     {
         ArgumentNullException.ThrowIfNull(seeds);
+        if (Task != OnnxGraphTask.Generate)
+        {
+            throw new InvalidOperationException($"This graph's task is {Task.ToString().ToLowerInvariant()}: it takes images; call Edit(seeds, images{(Task == OnnxGraphTask.Inpaint ? ", masks" : string.Empty)}).");
+        }
+
+        return Run(seeds, labels, null, null);
+    }
+
+    /// <summary>
+    /// The pixels of one edited or inpainted image per seed, as <see cref="Generate"/>'s: <paramref name="images"/> holds
+    /// [seeds.Count · C · S · S] values in the model's pixel encoding, planar, image i at i·C·S·S; <paramref name="masks"/>, for an
+    /// inpainting graph, [seeds.Count · S · S] values (above 0.5 keeps the pixel in every channel, else it is generated).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The graph generates (<see cref="Task"/> is Generate): call <see cref="Generate"/>.</exception>
+    /// <exception cref="ArgumentException">The images or masks are not of the seeds' count and the graph's shape, or a mask is given to an
+    /// image-to-image graph, or none to an inpainting one.</exception>
+    public float[] Edit(IReadOnlyList<long> seeds, float[] images, float[]? masks = null, IReadOnlyList<long>? labels = null)
+    {
+        ArgumentNullException.ThrowIfNull(seeds);
+        ArgumentNullException.ThrowIfNull(images);
+        if (Task == OnnxGraphTask.Generate)
+        {
+            throw new InvalidOperationException("This graph generates from seeds and takes no images: call Generate(seeds), or export an editing graph (DiffusionModel.ToOnnx(ImageEditingOptions)).");
+        }
+
+        var plane = ImageSize * ImageSize;
+        if (images.Length != seeds.Count * Channels * plane)
+        {
+            throw new ArgumentException($"{images.Length} image values were given for {seeds.Count} seeds; each image is {Channels} × {ImageSize} × {ImageSize} values.", nameof(images));
+        }
+
+        if ((masks is null) != (Task == OnnxGraphTask.Edit))
+        {
+            throw new ArgumentException(Task == OnnxGraphTask.Edit ? "This graph edits (image-to-image) and takes no masks." : "This graph inpaints: give one mask per image.", nameof(masks));
+        }
+
+        if (masks is not null && masks.Length != seeds.Count * plane)
+        {
+            throw new ArgumentException($"{masks.Length} mask values were given for {seeds.Count} seeds; each mask is 1 × {ImageSize} × {ImageSize} values.", nameof(masks));
+        }
+
+        return Run(seeds, labels, images, masks);
+    }
+
+    private float[] Run(IReadOnlyList<long> seeds, IReadOnlyList<long>? labels, float[]? images, float[]? masks)
+    {
         if (seeds.Count == 0)
         {
             return [];
@@ -78,6 +130,16 @@ public sealed class OnnxGenerator : IDisposable
         else if (labels is not null)
         {
             throw new ArgumentException("This generator is unconditional; it takes no labels.", nameof(labels));
+        }
+
+        if (images is not null)
+        {
+            inputs.Add(NamedOnnxValue.CreateFromTensor("image", new DenseTensor<float>(images, [seeds.Count, Channels, ImageSize, ImageSize])));
+        }
+
+        if (masks is not null)
+        {
+            inputs.Add(NamedOnnxValue.CreateFromTensor("mask", new DenseTensor<float>(masks, [seeds.Count, 1, ImageSize, ImageSize])));
         }
 
         using var results = _session.Run(inputs, ["pixels"]);
@@ -112,4 +174,17 @@ public sealed class OnnxGenerator : IDisposable
         var length = Channels * ImageSize * ImageSize;
         return [.. Enumerable.Range(0, seeds.Count).Select(n => ImagePixels.ToImage(pixels.AsSpan(n * length, length), ImageSize, ImageSize, Channels, PixelEncoding.WholePixelToByte))];
     }
+}
+
+/// <summary>What an ONNX graph of a model does (<c>mlnet-diffusion export --task</c>).</summary>
+public enum OnnxGraphTask
+{
+    /// <summary>Seeds (and labels) to new images: <see cref="DiffusionModel.ToOnnx(GenerationOptions?)"/>.</summary>
+    Generate,
+
+    /// <summary>Image-to-image (SDEdit) at a fixed strength: <see cref="DiffusionModel.ToOnnx(ImageEditingOptions)"/> without a mask column.</summary>
+    Edit,
+
+    /// <summary>Deterministic inpainting: <see cref="DiffusionModel.ToOnnx(ImageEditingOptions)"/> with a mask column.</summary>
+    Inpaint,
 }

@@ -11,7 +11,13 @@ using MLNet.Diffusion.IO;
 namespace MLNet.Diffusion.Onnx;
 
 /// <summary>The sampler settings a generator graph fixes, stored as JSON under <see cref="OnnxModelFile.SamplerKey"/>.</summary>
-internal sealed record GeneratorSettings(string Sampler, int Steps, double Guidance, int[] Timesteps);
+/// <param name="Sampler">The deterministic sampler's name.</param>
+/// <param name="Steps">The grid's steps.</param>
+/// <param name="Guidance">Classifier-free guidance's scale.</param>
+/// <param name="Timesteps">The whole grid, noisiest first (an image-to-image graph runs its last ⌊Steps × Strength⌋).</param>
+/// <param name="Task">"edit" or "inpaint" for an editing graph (image and mask inputs); null for a generator.</param>
+/// <param name="Strength">An image-to-image graph's strength; null otherwise.</param>
+internal sealed record GeneratorSettings(string Sampler, int Steps, double Guidance, int[] Timesteps, string? Task = null, double? Strength = null);
 
 /// <summary>
 /// Reads a generator graph back: finds it inside ML.NET's model zip, parses it with limits, and turns its
