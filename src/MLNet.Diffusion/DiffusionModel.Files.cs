@@ -71,7 +71,7 @@ public sealed partial class DiffusionModel
     /// <param name="options">The task and its sampling; column names and batch size are not part of a graph.</param>
     /// <exception cref="ArgumentException">The sampler is DDPM or DDIM with η &gt; 0, or the options ask for RePaint, which draws fresh noise at every
     /// step and jump and has no graph (use deterministic inpainting: RePaint = null).</exception>
-    public byte[] ToOnnx(ImageEditingOptions options) => ToOnnx(options, maskChannels: 1, rgbForGray: false);
+    public byte[] ToOnnx(ImageEditingOptions options) => ToOnnx(options, maskChannels: 1, rgbForGray: false, labelInput: true);
 
     /// <summary>Writes <see cref="ToOnnx(ImageEditingOptions)"/>'s graph to <paramref name="path"/> (a temporary file, then renamed).</summary>
     public void ExportOnnx(string path, ImageEditingOptions options)
@@ -81,7 +81,7 @@ public sealed partial class DiffusionModel
         AtomicFile.Write(path, stream => stream.Write(bytes));
     }
 
-    internal byte[] ToOnnx(ImageEditingOptions options, int maskChannels, bool rgbForGray)
+    internal byte[] ToOnnx(ImageEditingOptions options, int maskChannels, bool rgbForGray, bool labelInput)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.MaskColumnName is not null && options.RePaint is not null)
@@ -98,7 +98,7 @@ public sealed partial class DiffusionModel
 
         CheckGraphSampler(options.Sampling);
         var (_, steps, guidance) = GraphSettings(options.Sampling);
-        var editing = new Onnx.EditingGraph(options.MaskColumnName is null ? options.Strength : 1, options.MaskColumnName is null ? null : maskChannels);
+        var editing = new Onnx.EditingGraph(options.MaskColumnName is null ? options.Strength : 1, options.MaskColumnName is null ? null : maskChannels, labelInput);
         return ModelFileWriter.Graph(_network, Schedule, PredictionType, Preprocessing, Manifest(), options.Sampling.Sampler.ToString(), steps, guidance, rgbForGray, editing);
     }
 

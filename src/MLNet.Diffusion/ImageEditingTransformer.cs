@@ -12,11 +12,16 @@ namespace MLNet.Diffusion;
 /// after the transformer's last use.
 /// </summary>
 /// <remarks>
-/// Saving with <c>mlContext.Model.Save</c> is not supported yet (the editing graphs for ONNX Runtime are not written): save the
-/// <see cref="DiffusionModel"/> and build the transformer again after loading it with <c>mlContext.Diffusion().LoadModel</c>.
+/// <c>mlContext.Model.Save</c> writes image-to-image and deterministic inpainting as ML.NET's built-in transformers around the editing
+/// graph (<see cref="DiffusionModel.ToOnnx(ImageEditingOptions)"/>), bound to the columns of the schema the transformer was last fitted on
+/// or applied to: the file loads in an app with Microsoft.ML, ImageAnalytics, OnnxTransformer and ONNX Runtime only, and gives the same
+/// columns. The saved chain reads seeds and labels as Int32 or Int64, keeps a mask's pixel above 0.5 (1 and 255 keep, 0 generates) and
+/// does not refuse other mask values. RePaint, whose jumps draw fresh noise, has no graph and is not saved.
 /// </remarks>
 public sealed class ImageEditingTransformer : ITransformer
 {
+    private DataViewSchema? _boundSchema;
+
     internal ImageEditingTransformer(DiffusionModel model, ImageEditingOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -49,7 +54,7 @@ public sealed class ImageEditingTransformer : ITransformer
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        return GenerationColumns.BindEditing(Model, Options, inputSchema).OutputSchema;
+        return Bind(inputSchema).OutputSchema;
     }
 
     /// <summary>The view of edited images (lazy).</summary>
@@ -57,21 +62,42 @@ public sealed class ImageEditingTransformer : ITransformer
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return new GeneratedDataView(input, GenerationColumns.BindEditing(Model, Options, input.Schema), Options.BatchSize);
+        return new GeneratedDataView(input, Bind(input.Schema), Options.BatchSize);
     }
 
     /// <summary>The row-by-row form of <see cref="Transform"/>, which ML.NET's <c>PredictionEngine</c> uses.</summary>
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        return new GenerationRowMapper(GenerationColumns.BindEditing(Model, Options, inputSchema));
+        return new GenerationRowMapper(Bind(inputSchema));
     }
 
-    /// <summary>Not supported yet: see the remarks.</summary>
-    /// <exception cref="NotSupportedException">Always.</exception>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException(
-        "An ImageEditingTransformer cannot be saved yet: its ONNX graph (with image and mask inputs) is not written. Save the DiffusionModel " +
-        "(model.Save(path)) and, after mlContext.Diffusion().LoadModel(path), build the transformer again with mlContext.Diffusion().Edit or Inpaint.");
+    // The binding to a schema, which is remembered: saving writes the chain for the columns last bound.
+    private GenerationColumns Bind(DataViewSchema inputSchema)
+    {
+        var bound = GenerationColumns.BindEditing(Model, Options, inputSchema);
+        _boundSchema = inputSchema;
+        return bound;
+    }
+
+    /// <summary>Saves the transformer as ML.NET's built-in transformers around its editing graph (see the remarks); <c>mlContext.Model.Save</c> calls this.</summary>
+    /// <exception cref="NotSupportedException">The transformer inpaints with RePaint.</exception>
+    /// <exception cref="InvalidOperationException">The transformer was never fitted nor applied, so its columns are not known.</exception>
+    /// <exception cref="ArgumentException">A column cannot be read by the saved chain; the message names it and the fix.</exception>
+    void ICanSaveModel.Save(ModelSaveContext ctx)
+    {
+        if (Options.MaskColumnName is not null && Options.RePaint is not null)
+        {
+            throw new NotSupportedException(
+                "RePaint cannot be saved as a model: its jumps draw fresh noise at every step, which no ONNX graph holds. Save a chain that inpaints " +
+                "deterministically (Inpaint without RePaint, with DPM-Solver++ or DDIM at η = 0), or save the DiffusionModel (model.Save(path)) and build " +
+                "the RePaint stage again after mlContext.Diffusion().LoadModel(path).");
+        }
+
+        var schema = _boundSchema ?? throw new InvalidOperationException(
+            "The editing transformer has not been fitted or applied to a view, so the columns its saved chain reads are not known: Fit the estimator on the images first.");
+        BuiltInTransformerChain.SaveEditing(Model, Options, schema, ctx);
+    }
 }
 
 /// <summary>

@@ -40,8 +40,14 @@ internal static class GeneratorGraph
         var g = new OnnxGraph(editing is null ? "mlnet_diffusion_generator" : editing.MaskChannels is null ? "mlnet_diffusion_edit" : "mlnet_diffusion_inpaint");
         g.Input("seed", TensorProto.Types.DataType.Int64, [null, 1]);
         string? labels = null;
-        if (config.NumClasses is { } classes)
+        if (config.NumClasses is { } classes && editing is { LabelInput: false })
         {
+            // No label input: every row unconditional, the null label (row `classes` of the class embedding) for each seed.
+            labels = g.Node("Expand", [g.Int64Scalar(classes), g.Node("Shape", [g.Node("Reshape", ["seed", g.Int64s(-1)])])]);
+        }
+        else if (config.NumClasses is not null)
+        {
+            classes = config.NumClasses.Value;
             g.Input("label", TensorProto.Types.DataType.Int64, [null, 1]);
             // [B, 1] → [B]; −1 is the null label (row `classes` of the class embedding). Any other label outside 0 to
             // classes − 1 becomes classes + 1, which the embedding's Gather refuses: left alone, Gather would take −2 as the
@@ -247,4 +253,5 @@ internal static class GeneratorGraph
 /// <summary>What an editing graph adds to a generator's: the share of the grid that runs (image-to-image) and the mask's channels (inpainting).</summary>
 /// <param name="Strength">Image-to-image's strength, 0 to 1 (the last ⌊n × strength⌋ of the grid's n steps run); 1 for inpainting.</param>
 /// <param name="MaskChannels">1 or C for inpainting; null for image-to-image.</param>
-internal sealed record EditingGraph(double Strength, int? MaskChannels);
+/// <param name="LabelInput">False: a class-conditional model's graph takes no <c>label</c> and edits unconditionally (a view without labels).</param>
+internal sealed record EditingGraph(double Strength, int? MaskChannels, bool LabelInput = true);

@@ -17,6 +17,8 @@ internal static class BuiltInTransformerChain
     private const string LabelInput = "label";
     private const string PixelsOutput = "pixels";
     private const string RgbOutput = "rgb";
+    private const string ImageInput = "image";
+    private const string MaskInput = "mask";
 
     /// <summary>Writes <paramref name="model"/> into <paramref name="ctx"/> as the built-in chain.</summary>
     public static void Save(DiffusionModel model, ModelSaveContext ctx)
@@ -129,17 +131,22 @@ internal static class BuiltInTransformerChain
         return ml.Data.LoadFromEnumerable(Array.Empty<DiffusionCatalog.LabelledSeedRow>(), labelled);
     }
 
-    private static IEstimator<ITransformer> Build(MLContext ml, DiffusionModel model, string onnxFile)
+    private static IEstimator<ITransformer> Build(MLContext ml, DiffusionModel model, string onnxFile) =>
+        Build(ml, model, onnxFile, new Columns(model.SeedColumnName, model.Config.NumClasses is null ? null : model.LabelColumnName, null, null,
+            model.PixelsColumnName, model.ImageColumnName));
+
+    // The chain for the graph in onnxFile: the seed (and label) converted to its int64 inputs, images and masks copied to its float
+    // inputs, its pixels into the user's pixel column, and its pixels (or the gray graph's rgb) into an MLImage.
+    private static IEstimator<ITransformer> Build(MLContext ml, DiffusionModel model, string onnxFile, Columns columns)
     {
-        var conditional = model.Config.NumClasses is not null;
         var gray = model.Config.InChannels == 1;
         var temporary = new List<string>();
-        IEstimator<ITransformer> chain = ml.Transforms.Conversion.ConvertType(SeedInput, model.SeedColumnName, DataKind.Int64);
+        IEstimator<ITransformer> chain = ml.Transforms.Conversion.ConvertType(SeedInput, columns.Seed, DataKind.Int64);
         temporary.Add(SeedInput);
-        string[] inputs = [SeedInput];
-        if (conditional)
+        var inputs = new List<string> { SeedInput };
+        if (columns.Label is { } labelColumn)
         {
-            chain = chain.Append(ml.Transforms.Conversion.ConvertType(LabelInput, model.LabelColumnName, DataKind.Int64));
+            chain = chain.Append(ml.Transforms.Conversion.ConvertType(LabelInput, labelColumn, DataKind.Int64));
             temporary.Add(LabelInput);
 
             // The class column of the live model: MapValue with its values as keys numbers them in the order given (key c + 1 is
@@ -147,22 +154,120 @@ internal static class BuiltInTransformerChain
             var names = model.ClassNames ?? [.. Enumerable.Range(0, model.Config.NumClasses!.Value).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture))];
             chain = chain.Append(ml.Transforms.Conversion.MapValue(model.ClassNameColumnName,
                 names.Select((name, c) => new KeyValuePair<long, ReadOnlyMemory<char>>(c, name.AsMemory())), LabelInput, treatValuesAsKeyType: true));
-            inputs = [SeedInput, LabelInput];
+            inputs.Add(LabelInput);
+        }
+
+        foreach (var (input, source) in new[] { (ImageInput, columns.Image), (MaskInput, columns.Mask) })
+        {
+            if (source is not null)
+            {
+                if (source != input)
+                {
+                    chain = chain.Append(ml.Transforms.CopyColumns(input, source));
+                    temporary.Add(input);
+                }
+
+                inputs.Add(input);
+            }
         }
 
         string[] outputs = gray ? [PixelsOutput, RgbOutput] : [PixelsOutput];
         temporary.AddRange(outputs);
-        chain = chain.Append(ml.Transforms.ApplyOnnxModel(outputs, inputs, onnxFile));
-        if (model.PixelsColumnName != PixelsOutput)
+        chain = chain.Append(ml.Transforms.ApplyOnnxModel(outputs, [.. inputs], onnxFile));
+        if (columns.Pixels != PixelsOutput)
         {
-            chain = chain.Append(ml.Transforms.CopyColumns(model.PixelsColumnName, PixelsOutput));
+            chain = chain.Append(ml.Transforms.CopyColumns(columns.Pixels, PixelsOutput));
         }
 
         var size = model.Config.ImageSize;
         // Default scale and offset: the graph already rounded and clamped to 0–255, and alpha is the default 255.
-        chain = chain.Append(ml.Transforms.ConvertToImage(size, size, model.ImageColumnName, gray ? RgbOutput : PixelsOutput));
-        var user = new HashSet<string>([model.SeedColumnName, model.LabelColumnName, model.PixelsColumnName, model.ImageColumnName, model.ClassNameColumnName]);
-        var drop = temporary.Where(c => !user.Contains(c)).ToArray();
+        chain = chain.Append(ml.Transforms.ConvertToImage(size, size, columns.Output, gray ? RgbOutput : PixelsOutput));
+        var user = new HashSet<string>(new[] { columns.Seed, columns.Label, columns.Image, columns.Mask, columns.Pixels, columns.Output, model.ClassNameColumnName }.OfType<string>());
+        var drop = temporary.Where(c => !user.Contains(c)).Distinct().ToArray();
         return drop.Length == 0 ? chain : chain.Append(ml.Transforms.DropColumns(drop));
     }
+
+    /// <summary>
+    /// Writes an editing transformer into <paramref name="ctx"/> as the built-in chain around its editing graph, bound as it was to
+    /// <paramref name="inputSchema"/> (the schema it was fitted on): images and masks copied to the graph's inputs, the output columns of
+    /// the live transformer.
+    /// </summary>
+    /// <exception cref="ArgumentException">A column cannot be read by the saved chain (class names or keys as labels, unsigned seeds), or
+    /// the view has a column of the graph's own names that the chain would hide.</exception>
+    public static void SaveEditing(DiffusionModel model, ImageEditingOptions options, DataViewSchema inputSchema, ModelSaveContext ctx)
+    {
+        var bound = GenerationColumns.BindEditing(model, options, inputSchema);
+        CheckSigned(bound.Seed, "seeds (≥ 0)");
+        if (bound.Label is { } label)
+        {
+            CheckSigned(label, "classes");
+        }
+
+        var columns = new Columns(bound.Seed.Name, bound.Label?.Name, bound.Image!.Value.Name, bound.Mask?.Name, options.OutputColumnName + "Pixels", options.OutputColumnName);
+        foreach (var (name, source) in new[] { (SeedInput, columns.Seed), (LabelInput, columns.Label), (ImageInput, columns.Image), (MaskInput, columns.Mask), (PixelsOutput, null), (RgbOutput, null) })
+        {
+            if (inputSchema.GetColumnOrNull(name) is { IsHidden: false } && name != source)
+            {
+                throw new ArgumentException(
+                    $"The view has a column '{name}', a name the saved chain gives its ONNX graph's own {(name is PixelsOutput or RgbOutput ? "output" : "input")}: it would be " +
+                    $"replaced in the saved model's output. Rename it (CopyColumns, then DropColumns) before the editing stage to save the chain.", nameof(inputSchema));
+            }
+        }
+
+        var ml = new MLContext();
+        var maskChannels = bound.Mask is { Type: VectorDataViewType mask } ? mask.Dimensions[0] : 1;
+        var bytes = model.ToOnnx(options, maskChannels, rgbForGray: true, labelInput: bound.Label is not null);
+        var file = Path.Combine(Path.GetTempPath(), $"mlnet-diffusion-{Environment.ProcessId}-{Guid.NewGuid():N}.onnx");
+        File.WriteAllBytes(file, bytes);
+        ITransformer? chain = null;
+        try
+        {
+            chain = Build(ml, model, file, columns).Fit(Empty(ml, bound));
+            chain.Save(ctx);
+        }
+        finally
+        {
+            (chain as IDisposable)?.Dispose();
+            File.Delete(file);
+        }
+    }
+
+    // An empty view with the bound columns' names and the types the saved chain reads (int64 seeds and labels, the image and mask vectors).
+    private static IDataView Empty(MLContext ml, GenerationColumns bound)
+    {
+        var definition = SchemaDefinition.Create(typeof(EditingRow));
+        foreach (var (member, column) in new[] { (nameof(EditingRow.Seed), (DataViewSchema.Column?)bound.Seed), (nameof(EditingRow.Label), bound.Label),
+            (nameof(EditingRow.Image), bound.Image), (nameof(EditingRow.Mask), bound.Mask) })
+        {
+            var entry = definition.First(c => c.MemberName == member);
+            if (column is { } found)
+            {
+                entry.ColumnName = found.Name;
+                if (found.Type is VectorDataViewType)
+                {
+                    entry.ColumnType = found.Type;
+                }
+            }
+            else
+            {
+                definition.Remove(entry);
+            }
+        }
+
+        return ml.Data.LoadFromEnumerable(Array.Empty<EditingRow>(), definition);
+    }
+
+    private sealed class EditingRow
+    {
+        public long Seed { get; set; }
+
+        public long Label { get; set; }
+
+        public float[] Image { get; set; } = [];
+
+        public float[] Mask { get; set; } = [];
+    }
+
+    // The columns a chain reads (seed, label, image, mask: null when absent) and writes (pixels, image).
+    private sealed record Columns(string Seed, string? Label, string? Image, string? Mask, string Pixels, string Output);
 }

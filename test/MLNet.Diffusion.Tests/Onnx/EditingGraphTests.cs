@@ -122,6 +122,22 @@ public sealed class EditingGraphTests
         Assert.ThrowsExactly<ArgumentException>(() => graph.Edit([1, 2], new float[64]));
     }
 
+    [TestMethod]
+    public void DocsExample_RunsAnInpaintingGraph()
+    {
+        var model = s_gray!;
+        var (pixels, keep) = Inputs(model, 1);
+
+        // docs: inpainting graph
+        var inpainting = new ImageEditingOptions { MaskColumnName = "Mask", Sampling = new GenerationOptions { Steps = 10 } };
+        using var graph = new OnnxGenerator(model.ToOnnx(inpainting));     // graph.Task is OnnxGraphTask.Inpaint
+        float[] result = graph.Edit(seeds: [7], images: pixels, masks: keep);  // pixels [C·S·S], keep [S·S] of 0 and 1
+        // end
+
+        Assert.AreEqual(OnnxGraphTask.Inpaint, graph.Task);
+        CollectionAssert.AreEqual(model.EditPixels(inpainting, [7], [-1], pixels, keep), result);
+    }
+
     internal static ImageEditingOptions Options(string task, SamplerKind sampler, int steps, double strength, double guidance) => new()
     {
         MaskColumnName = task == "inpaint" ? "Mask" : null,
