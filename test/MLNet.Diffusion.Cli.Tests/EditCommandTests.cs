@@ -109,6 +109,60 @@ public sealed class EditCommandTests
     }
 
     [TestMethod]
+    [DataRow("edit")]
+    [DataRow("inpaint")]
+    public void EngineOnnx_WritesTorchSharpsPngs(string command)
+    {
+        string[] task = command == "edit" ? ["edit", "--strength", "0.7"] : ["inpaint", "--mask", s_mask];
+        var pixels = new Dictionary<string, byte[]>();
+        foreach (var engine in new[] { "torch", "onnx" })
+        {
+            var target = Out(engine);
+            var (code, output, error) = Run([.. task, "--model", s_model, "--image", s_images, "--steps", "8", "--label", "dark", "--guidance", "2", "--engine", engine, "--out", target]);
+            Assert.AreEqual(0, code, error);
+            StringAssert.Contains(output, $"engine {engine}");
+            pixels[engine] = [.. new[] { "a", "b", "c" }.SelectMany(n => ImageCodec.Load(Path.Combine(target, n + ".png")).Pixels.ToArray())];
+        }
+
+        var differences = pixels["torch"].Zip(pixels["onnx"], (a, b) => Math.Abs(a - b)).ToArray();
+        Assert.IsGreaterThanOrEqualTo(0.99, differences.Count(d => d <= 2) / (double)differences.Length);
+        Assert.IsGreaterThanOrEqualTo(0.9, differences.Count(d => d == 0) / (double)differences.Length);
+        var input = new[] { "a", "b", "c" }.SelectMany(n => ImageCodec.Load(Path.Combine(s_images, n + ".png")).Pixels.ToArray()).ToArray();
+        Assert.IsGreaterThan(20, input.Zip(pixels["onnx"], (a, b) => a != b).Count(d => d), "the images were changed");
+    }
+
+    [TestMethod]
+    public void ExportTask_WritesTheEditingGraphs_ThatEditAsTheCommandsDo()
+    {
+        var folder = Out("graphs");
+        var (code, output, error) = Run("export", "--model", s_model, "--task", "inpaint", "--steps", "8", "--out", Path.Combine(folder, "inpaint.onnx"));
+        Assert.AreEqual(0, code, error);
+        StringAssert.Contains(output, "deterministic inpainting, dpm-solver++, 8 steps");
+        StringAssert.Contains(output, "mask float [B, 1, 8, 8] (above 0.5 keeps)");
+        (code, output, error) = Run("export", "--model", s_model, "--task", "edit", "--strength", "0.5", "--sampler", "ddim", "--steps", "8", "--out", Path.Combine(folder, "edit.onnx"));
+        Assert.AreEqual(0, code, error);
+        StringAssert.Contains(output, "image-to-image at strength 0.5 (the last 4 of 8 steps), ddim");
+
+        using var inpaint = new Onnx.OnnxGenerator(File.ReadAllBytes(Path.Combine(folder, "inpaint.onnx")));
+        using var edit = new Onnx.OnnxGenerator(File.ReadAllBytes(Path.Combine(folder, "edit.onnx")));
+        Assert.AreEqual((Onnx.OnnxGraphTask.Inpaint, Onnx.OnnxGraphTask.Edit), (inpaint.Task, edit.Task));
+
+        // The exported graph gives the PNG `inpaint --engine onnx` writes for the same image, mask and seed.
+        var written = Out("a.png");
+        (code, _, error) = Run("inpaint", "--model", s_model, "--image", Path.Combine(s_images, "a.png"), "--mask", s_mask, "--steps", "8", "--seed", "3", "--engine", "onnx", "--out", written);
+        Assert.AreEqual(0, code, error);
+        using var model = DiffusionModel.Load(s_model);
+        using var values = model.ConvertFromImages([ImageCodec.Load(Path.Combine(s_images, "a.png"))]);
+        var keep = Enumerable.Range(0, 64).Select(i => i % 8 < 4 ? 1f : 0f).ToArray();
+        var image = inpaint.EditImages([3], [.. values.data<float>()], keep, [-1])[0];
+        CollectionAssert.AreEqual(ImageCodec.Load(written).Pixels.ToArray(), image.Pixels.ToArray());
+
+        (code, _, error) = Run("export", "--model", s_model, "--task", "generate", "--strength", "0.5", "--out", Path.Combine(folder, "x.onnx"));
+        Assert.AreEqual(1, code);
+        StringAssert.Contains(error, "--strength applies only with --task edit");
+    }
+
+    [TestMethod]
     public void AnImageOfAnotherSize_IsResizedAsTrainDoes()
     {
         var large = Path.Combine(s_root, "large.png");
@@ -139,6 +193,9 @@ public sealed class EditCommandTests
             (new[] { "inpaint", "--mask", s_mask, "--image", image, "--sampler", "ddpm" }, "needs --sampler dpm-solver++ or ddim"),
             (new[] { "inpaint", "--mask", Path.Combine(s_root, "nowhere.png"), "--image", image }, "is neither an image file nor a folder"),
             (new[] { "edit", "--image", image, "--strength", "1.5" }, "--strength must be 0 to 1"),
+            (new[] { "inpaint", "--mask", s_mask, "--image", image, "--jumps", "2", "--engine", "onnx" }, "RePaint (--jumps) draws fresh noise"),
+            (new[] { "edit", "--image", image, "--sampler", "ddpm", "--engine", "onnx" }, "--engine onnx runs a deterministic graph"),
+            (new[] { "edit", "--image", image, "--device", "cuda", "--engine", "onnx" }, "--device cuda applies only to --engine torch"),
         })
         {
             var target = Out("x.png");

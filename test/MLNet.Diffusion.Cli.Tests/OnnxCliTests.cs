@@ -121,7 +121,7 @@ public sealed class OnnxCliTests
         var (code, output, error) = Run("export", "--model", Conditional, "--out", path, "--sampler", "ddim", "--steps", "4", "--guidance", "2");
         Assert.AreEqual(0, code, error);
         StringAssert.Contains(output, $"wrote {path}");
-        StringAssert.Contains(output, "ddim, 4 steps, guidance 2; inputs seed int64 [B, 1] and label int64 [B, 1] (0 to 9, −1 none); output pixels float [B, 1, 28, 28], 0–255");
+        StringAssert.Contains(output, "generation, ddim, 4 steps, guidance 2; inputs seed int64 [B, 1], label int64 [B, 1] (0 to 9, −1 none); output pixels float [B, 1, 28, 28], 0–255");
         var graph = global::Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
         using (var sampler = JsonDocument.Parse(Metadata(graph, SamplerKey)))
         {

@@ -31,7 +31,12 @@ internal sealed class EditCommand
     private readonly Option<ulong> _seed = new("--seed") { Description = "Image i uses seed + i (its x_T and any noise).", DefaultValueFactory = _ => 0 };
     private readonly Option<string?> _label = new("--label") { Description = "The class (class-conditional models): its name or number; -1 or none: unconditional." };
     private readonly Option<double> _guidance = new("--guidance") { Description = "Classifier-free guidance scale, toward --label (1: none).", DefaultValueFactory = _ => 1 };
-    private readonly Option<string> _device = new("--device") { Description = "auto, cpu or cuda[:N].", DefaultValueFactory = _ => "auto" };
+    private readonly Option<string> _device = new("--device") { Description = "auto, cpu or cuda[:N] (--engine torch).", DefaultValueFactory = _ => "auto" };
+    private readonly Option<string> _engine = new("--engine")
+    {
+        Description = "torch (TorchSharp) or onnx (ONNX Runtime, CPU: a graph of the edit or of deterministic inpainting built from the model's weights).",
+        DefaultValueFactory = _ => "torch",
+    };
     private readonly Option<double> _strength = new("--strength") { Description = "edit: the share of the sampler's steps that run, 0 (the image) to 1 (a new image).", DefaultValueFactory = _ => 0.6 };
     private readonly Option<string> _mask = new("--mask") { Description = "inpaint: a black-and-white image (white: keep, black: generate), or a folder of them named as the images.", Required = true };
     private readonly Option<int?> _jumps = new("--jumps") { Description = "inpaint: RePaint with this many passes over each stretch (DDPM steps, fresh noise); none: deterministic inpainting." };
@@ -41,6 +46,7 @@ internal sealed class EditCommand
     {
         (_output, _inpaint) = (output, inpaint);
         _resize.AcceptOnlyFromAmong("crop", "pad", "stretch");
+        _engine.AcceptOnlyFromAmong("torch", "onnx");
     }
 
     /// <summary>The <c>edit</c> command.</summary>
@@ -54,7 +60,7 @@ internal sealed class EditCommand
         var command = _inpaint
             ? new Command("inpaint", "Fill the black part of a mask in images you have, keeping the white part exactly.") { _mask, _jumps, _jumpLength }
             : new Command("edit", "Change images you have by noising them part-way and denoising them (SDEdit): --strength says how far.") { _strength };
-        foreach (var option in new Option[] { _model, _image, _out, _resize, _sampler, _steps, _seed, _label, _guidance, _device })
+        foreach (var option in new Option[] { _model, _image, _out, _resize, _sampler, _steps, _seed, _label, _guidance, _device, _engine })
         {
             command.Add(option);
         }
@@ -85,12 +91,27 @@ internal sealed class EditCommand
             Check(p.GetValue(_strength) is >= 0 and <= 1, $"--strength must be 0 to 1, not {p.GetValue(_strength).ToString(Invariant)}");
         }
 
-        CheckDevice(p, _device);
+        var onnx = p.GetRequiredValue(_engine) == "onnx";
+        if (onnx)
+        {
+            // A graph is deterministic and runs on the CPU: what it cannot do is refused before any work.
+            Check(!rePaint, "--engine onnx runs a deterministic graph, and RePaint (--jumps) draws fresh noise at every step and jump: drop --jumps for deterministic inpainting, or use --engine torch");
+            Check(sampler.IsDeterministic(), "--engine onnx runs a deterministic graph, and --sampler ddpm draws fresh noise at every step: use --sampler ddim or dpm-solver++, or --engine torch");
+            Check(p.GetRequiredValue(_device) is "auto" or "cpu",
+                $"--device {p.GetRequiredValue(_device)} applies only to --engine torch: --engine onnx runs on the CPU through ONNX Runtime");
+        }
+        else
+        {
+            CheckDevice(p, _device);
+        }
+
         var resizing = p.GetRequiredValue(_resize) switch { "pad" => ImageResizeMode.IsoPad, "stretch" => ImageResizeMode.Fill, _ => ImageResizeMode.IsoCrop };
 
         // Every input is read and checked before the model runs and before anything is written.
         var (files, outputs) = Inputs(p.GetRequiredValue(_image), p.GetRequiredValue(_out));
         var images = Decode(files, "--image");
+        Check(!onnx || p.GetValue(_seed) <= (ulong)(long.MaxValue - (images.Count - 1)),
+            $"--engine onnx takes seeds below 2^63: --seed {p.GetValue(_seed)} with {images.Count} image(s) goes past it");
         var path = p.GetRequiredValue(_model);
         using var model = LoadModel(path, p.GetRequiredValue(_device), _output);
         var masks = _inpaint ? Masks(p.GetRequiredValue(_mask), files, model.Config.ImageSize, resizing) : null;
@@ -108,8 +129,17 @@ internal sealed class EditCommand
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var done = new List<Image>();
+        using var graph = onnx
+            ? new Onnx.OnnxGenerator(model.ToOnnx(new ImageEditingOptions { MaskColumnName = _inpaint ? "Mask" : null, Strength = p.GetValue(_strength), Sampling = options }))
+            : null;
         for (var first = 0; first < images.Count; first += Batch)
         {
+            if (graph is not null)
+            {
+                done.AddRange(EditOnnx(graph, model, options, images.GetRange(first, count: Math.Min(Batch, images.Count - first)), masks?.GetRange(first, Math.Min(Batch, images.Count - first)), first, resizing));
+                continue;
+            }
+
             var count = Math.Min(Batch, images.Count - first);
             using var scope = torch.NewDisposeScope();
             var values = model.ConvertFromImages(images.GetRange(first, count), resizing);
@@ -135,9 +165,20 @@ internal sealed class EditCommand
             : rePaint ? string.Create(Invariant, $"RePaint: {repaintOptions!.Steps} DDPM steps, jumps of {repaintOptions.JumpLength}, {repaintOptions.JumpCount} passes ({Sampling.RePaintSchedule.NetworkPasses(repaintOptions.Steps, repaintOptions.JumpLength, repaintOptions.JumpCount)} network passes per image)")
             : string.Create(Invariant, $"deterministic inpainting: {usedSteps} {SamplerName(used)} steps");
         _output.WriteLine(string.Create(Invariant,
-            $"engine torch ({model.Network.parameters().First().device}): {method}, guidance {usedGuidance}; {(resized == 0 ? "no image resized" : $"{resized} image(s) resized to {model.Config.ImageSize} px ({p.GetRequiredValue(_resize)})")}; {clock.Elapsed.TotalSeconds / done.Count:F2} s per image"));
+            $"engine {(onnx ? "onnx (a graph built from the model's weights)" : $"torch ({model.Network.parameters().First().device})")}: {method}, guidance {usedGuidance}; {(resized == 0 ? "no image resized" : $"{resized} image(s) resized to {model.Config.ImageSize} px ({p.GetRequiredValue(_resize)})")}; {clock.Elapsed.TotalSeconds / done.Count:F2} s per image"));
         _output.WriteLine(done.Count == 1 ? $"wrote {outputs[0]}" : string.Create(Invariant, $"wrote {done.Count} images to {p.GetRequiredValue(_out)}"));
         return 0;
+    }
+
+    // One batch through the graph: the images as the model's values and the masks as 0/1 planes, seeds Seed + first + i.
+    private static Image[] EditOnnx(Onnx.OnnxGenerator graph, DiffusionModel model, GenerationOptions options, List<Image> images, List<torch.Tensor>? masks, int first, ImageResizeMode resizing)
+    {
+        using var scope = torch.NewDisposeScope();
+        var values = model.ConvertFromImages(images, resizing).contiguous().data<float>().ToArray();
+        var keep = masks is null ? null : torch.cat([.. masks], 0).to(torch.float32).contiguous().data<float>().ToArray();
+        var seeds = Enumerable.Range(0, images.Count).Select(i => (long)options.Seed + first + i).ToArray();
+        long[]? labels = model.Config.NumClasses is null ? null : [.. Enumerable.Repeat((long)(options.Label ?? GenerationOptions.UnconditionalLabel), images.Count)];
+        return graph.EditImages(seeds, values, keep, labels);
     }
 
     // The input files and their outputs: one file → the --out .png; a folder → its PNG/JPEG files, each to --out/<name>.png.

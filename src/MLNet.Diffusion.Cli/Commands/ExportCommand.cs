@@ -16,6 +16,13 @@ internal static class ExportCommand
         var steps = StepsOption("Sampling steps fixed in the graph (default: 20 for dpm-solver++, 50 for ddim).");
         var eta = new Option<double>("--eta") { Description = "0 only: a graph is deterministic.", DefaultValueFactory = _ => 0 };
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale fixed in the graph (class-conditional models; 1: none).", DefaultValueFactory = _ => 1 };
+        var task = new Option<string>("--task")
+        {
+            Description = "generate (seeds in), edit (image-to-image: seeds and images in) or inpaint (deterministic: seeds, images and masks in).",
+            DefaultValueFactory = _ => "generate",
+        };
+        task.AcceptOnlyFromAmong("generate", "edit", "inpaint");
+        var strength = new Option<double>("--strength") { Description = "--task edit: the share of the sampler's steps that run, 0 to 1, fixed in the graph.", DefaultValueFactory = _ => 0.6 };
 
         // What a graph cannot do is a usage error: a graph draws no noise after x_T.
         // (The tokens, not the values: a value that does not parse has its own error already.)
@@ -33,7 +40,10 @@ internal static class ExportCommand
                 result.AddError($"--eta {token.Value}: a graph is deterministic, so export takes DDIM's η = 0 only");
             }
         });
-        var command = new Command("export", "Write a model's generator as an ONNX graph: seeds (and labels) in, 0–255 pixels out.") { modelPath, outPath, sampler, steps, eta, guidance };
+        var command = new Command("export", "Write a model's generator, or its image-to-image or inpainting, as an ONNX graph: seeds (and labels, images, masks) in, 0–255 pixels out.")
+        {
+            modelPath, outPath, sampler, steps, eta, guidance, task, strength,
+        };
         command.SetAction(p =>
         {
             CheckSteps(p, steps);
@@ -44,12 +54,44 @@ internal static class ExportCommand
             CheckGuidanceApplies(p, guidance, model, path, "it steers toward the label given to the graph");
             var kind = ParseSampler(p.GetRequiredValue(sampler));
             var options = new GenerationOptions { Sampler = kind, Steps = p.GetValue(steps) ?? model.DefaultSteps(kind), Guidance = p.GetValue(guidance) };
+            var what = p.GetRequiredValue(task);
+            Check(what == "edit" || !p.Given(strength), "--strength applies only with --task edit");
+            Check(p.GetValue(strength) is >= 0 and <= 1, $"--strength must be 0 to 1, not {p.GetValue(strength).ToString(Invariant)}");
             PrepareOutput("--out", target, folder: false);
-            model.ExportOnnx(target, options);
-            var conditional = model.Config.NumClasses is { } classes ? string.Create(Invariant, $" and label int64 [B, 1] (0 to {classes - 1}, −1 none)") : string.Empty;
+            if (what == "generate")
+            {
+                model.ExportOnnx(target, options);
+            }
+            else
+            {
+                model.ExportOnnx(target, new ImageEditingOptions { MaskColumnName = what == "inpaint" ? "Mask" : null, Strength = p.GetValue(strength), Sampling = options });
+            }
+
             var (c, s) = (model.Config.InChannels, model.Config.ImageSize);
+            var inputs = new List<string> { "seed int64 [B, 1]" };
+            if (model.Config.NumClasses is { } classes)
+            {
+                inputs.Add(string.Create(Invariant, $"label int64 [B, 1] (0 to {classes - 1}, −1 none)"));
+            }
+
+            if (what != "generate")
+            {
+                inputs.Add(string.Create(Invariant, $"image float [B, {c}, {s}, {s}] in the model's pixel encoding ({model.Preprocessing.Range.Min} to {model.Preprocessing.Range.Max})"));
+            }
+
+            if (what == "inpaint")
+            {
+                inputs.Add(string.Create(Invariant, $"mask float [B, 1, {s}, {s}] (above 0.5 keeps)"));
+            }
+
+            var method = what switch
+            {
+                "edit" => string.Create(Invariant, $"image-to-image at strength {p.GetValue(strength)} (the last {(int)Math.Floor(options.Steps!.Value * p.GetValue(strength))} of {options.Steps} steps)"),
+                "inpaint" => "deterministic inpainting",
+                _ => "generation",
+            };
             output.WriteLine(string.Create(Invariant,
-                $"wrote {target}, {new FileInfo(target).Length:N0} bytes: {SamplerName(kind)}, {options.Steps} steps, guidance {options.Guidance}; inputs seed int64 [B, 1]{conditional}; output pixels float [B, {c}, {s}, {s}], 0–255"));
+                $"wrote {target}, {new FileInfo(target).Length:N0} bytes: {method}, {SamplerName(kind)}, {options.Steps} steps, guidance {options.Guidance}; inputs {string.Join(", ", inputs)}; output pixels float [B, {c}, {s}, {s}], 0–255"));
             return 0;
         });
         return command;

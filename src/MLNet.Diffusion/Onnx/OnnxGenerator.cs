@@ -168,11 +168,20 @@ public sealed class OnnxGenerator : IDisposable
     /// <param name="seeds">The seeds, each ≥ 0.</param>
     /// <param name="labels">One class per seed for a class-conditional graph (−1 unconditional), else null.</param>
     /// <exception cref="InvalidOperationException">The images hold NaN values.</exception>
-    public Image[] GenerateImages(IReadOnlyList<long> seeds, IReadOnlyList<long>? labels = null)
+    public Image[] GenerateImages(IReadOnlyList<long> seeds, IReadOnlyList<long>? labels = null) => ToImages(Generate(seeds, labels), seeds.Count);
+
+    /// <summary><see cref="Edit"/>'s pixels as images, one per seed.</summary>
+    /// <param name="seeds">The seeds, each ≥ 0.</param>
+    /// <param name="images">The images in the model's pixel encoding, [seeds.Count · C · S · S], planar.</param>
+    /// <param name="masks">An inpainting graph's masks, [seeds.Count · S · S] (above 0.5 keeps); null for image-to-image.</param>
+    /// <param name="labels">One class per seed for a class-conditional graph (−1 unconditional), else null.</param>
+    public Image[] EditImages(IReadOnlyList<long> seeds, float[] images, float[]? masks = null, IReadOnlyList<long>? labels = null) =>
+        ToImages(Edit(seeds, images, masks, labels), seeds.Count);
+
+    private Image[] ToImages(float[] pixels, int count)
     {
-        var pixels = Generate(seeds, labels);
         var length = Channels * ImageSize * ImageSize;
-        return [.. Enumerable.Range(0, seeds.Count).Select(n => ImagePixels.ToImage(pixels.AsSpan(n * length, length), ImageSize, ImageSize, Channels, PixelEncoding.WholePixelToByte))];
+        return [.. Enumerable.Range(0, count).Select(n => ImagePixels.ToImage(pixels.AsSpan(n * length, length), ImageSize, ImageSize, Channels, PixelEncoding.WholePixelToByte))];
     }
 }
 
