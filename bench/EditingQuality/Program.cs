@@ -99,8 +99,11 @@ foreach (var settings in new[] { new RePaintOptions(), new RePaintOptions { Step
     if (settings.Steps == 100)
     {
         pictures["RePaint"] = Picture(repainted, rePaintPerClass);
+        // The same images by the cheaper methods, side by side.
         var baseline = torch.where(keep.narrow(0, 0, rePaintCount), rePaintImages, meanImage.expand(rePaintImages.shape));
         Row("right half: the mean training image (RePaint's images)", baseline, rePaintTruth, 0);
+        var deterministic = model.Inpaint(rePaintImages, mask, unconditional with { Steps = 20 });
+        Row("deterministic inpainting, dpm-solver++ 20 steps, label -1 (RePaint's images)", deterministic, rePaintTruth, 0);
     }
 }
 

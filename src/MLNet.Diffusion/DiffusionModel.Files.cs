@@ -97,7 +97,8 @@ public sealed partial class DiffusionModel
         }
 
         CheckGraphSampler(options.Sampling);
-        var (_, steps, guidance) = GraphSettings(options.Sampling);
+        // Without a label input every row is unconditional, and guidance between two unconditional outputs changes nothing.
+        var (_, steps, guidance) = GraphSettings(labelInput ? options.Sampling : options.Sampling with { Guidance = 1 });
         var editing = new Onnx.EditingGraph(options.MaskColumnName is null ? options.Strength : 1, options.MaskColumnName is null ? null : maskChannels, labelInput);
         return ModelFileWriter.Graph(_network, Schedule, PredictionType, Preprocessing, Manifest(), options.Sampling.Sampler.ToString(), steps, guidance, rgbForGray, editing);
     }

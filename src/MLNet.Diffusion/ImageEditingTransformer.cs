@@ -13,16 +13,16 @@ namespace MLNet.Diffusion;
 /// </summary>
 /// <remarks>
 /// <c>mlContext.Model.Save</c> writes image-to-image and deterministic inpainting as ML.NET's built-in transformers around the editing
-/// graph (<see cref="DiffusionModel.ToOnnx(ImageEditingOptions)"/>), bound to the columns of the schema the transformer was last fitted on
-/// or applied to: the file loads in an app with Microsoft.ML, ImageAnalytics, OnnxTransformer and ONNX Runtime only, and gives the same
+/// graph (<see cref="DiffusionModel.ToOnnx(ImageEditingOptions)"/>), bound to the columns of the view it was fitted on: the file loads in an app with Microsoft.ML, ImageAnalytics, OnnxTransformer and ONNX Runtime only, and gives the same
 /// columns. The saved chain reads seeds and labels as Int32 or Int64, keeps a mask's pixel above 0.5 (1 and 255 keep, 0 generates) and
 /// does not refuse other mask values. RePaint, whose jumps draw fresh noise, has no graph and is not saved.
 /// </remarks>
 public sealed class ImageEditingTransformer : ITransformer
 {
-    private DataViewSchema? _boundSchema;
+    // The schema Fit saw: a saved chain reads its columns.
+    private readonly DataViewSchema? _fittedSchema;
 
-    internal ImageEditingTransformer(DiffusionModel model, ImageEditingOptions options)
+    internal ImageEditingTransformer(DiffusionModel model, ImageEditingOptions options, DataViewSchema? fittedSchema = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -37,7 +37,7 @@ public sealed class ImageEditingTransformer : ITransformer
             DiffusionModel.CheckInpaintSampler(options.Sampling, options.RePaint, nameof(options));
         }
 
-        (Model, Options) = (model, options);
+        (Model, Options, _fittedSchema) = (model, options, fittedSchema);
     }
 
     /// <summary>The model that edits.</summary>
@@ -54,7 +54,7 @@ public sealed class ImageEditingTransformer : ITransformer
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        return Bind(inputSchema).OutputSchema;
+        return GenerationColumns.BindEditing(Model, Options, inputSchema).OutputSchema;
     }
 
     /// <summary>The view of edited images (lazy).</summary>
@@ -62,27 +62,19 @@ public sealed class ImageEditingTransformer : ITransformer
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return new GeneratedDataView(input, Bind(input.Schema), Options.BatchSize);
+        return new GeneratedDataView(input, GenerationColumns.BindEditing(Model, Options, input.Schema), Options.BatchSize);
     }
 
     /// <summary>The row-by-row form of <see cref="Transform"/>, which ML.NET's <c>PredictionEngine</c> uses.</summary>
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        return new GenerationRowMapper(Bind(inputSchema));
-    }
-
-    // The binding to a schema, which is remembered: saving writes the chain for the columns last bound.
-    private GenerationColumns Bind(DataViewSchema inputSchema)
-    {
-        var bound = GenerationColumns.BindEditing(Model, Options, inputSchema);
-        _boundSchema = inputSchema;
-        return bound;
+        return new GenerationRowMapper(GenerationColumns.BindEditing(Model, Options, inputSchema));
     }
 
     /// <summary>Saves the transformer as ML.NET's built-in transformers around its editing graph (see the remarks); <c>mlContext.Model.Save</c> calls this.</summary>
     /// <exception cref="NotSupportedException">The transformer inpaints with RePaint.</exception>
-    /// <exception cref="InvalidOperationException">The transformer was never fitted nor applied, so its columns are not known.</exception>
+    /// <exception cref="InvalidOperationException">The transformer was not made by <see cref="ImageEditingEstimator.Fit"/>, so its columns are not known.</exception>
     /// <exception cref="ArgumentException">A column cannot be read by the saved chain; the message names it and the fix.</exception>
     void ICanSaveModel.Save(ModelSaveContext ctx)
     {
@@ -94,8 +86,8 @@ public sealed class ImageEditingTransformer : ITransformer
                 "the RePaint stage again after mlContext.Diffusion().LoadModel(path).");
         }
 
-        var schema = _boundSchema ?? throw new InvalidOperationException(
-            "The editing transformer has not been fitted or applied to a view, so the columns its saved chain reads are not known: Fit the estimator on the images first.");
+        var schema = _fittedSchema ?? throw new InvalidOperationException(
+            "The editing transformer was not made by Fit, so the columns its saved chain reads are not known: Fit the estimator on the images first.");
         BuiltInTransformerChain.SaveEditing(Model, Options, schema, ctx);
     }
 }
@@ -110,13 +102,13 @@ public sealed class ImageEditingEstimator : IEstimator<ImageEditingTransformer>
 
     internal ImageEditingEstimator(DiffusionModel model, ImageEditingOptions options) => _transformer = new ImageEditingTransformer(model, options);
 
-    /// <summary>The transformer, after checking <paramref name="input"/>'s schema.</summary>
+    /// <summary>The transformer for <paramref name="input"/>'s columns, after checking them (a saved chain reads these columns).</summary>
     /// <exception cref="ArgumentException">A column is missing or of the wrong type.</exception>
     public ImageEditingTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         _ = _transformer.GetOutputSchema(input.Schema);
-        return _transformer;
+        return new ImageEditingTransformer(_transformer.Model, _transformer.Options, input.Schema);
     }
 
     /// <summary>The input's shape: the columns the transformer adds are known only from a full schema (ML.NET does not let a library build a <see cref="SchemaShape"/>).</summary>

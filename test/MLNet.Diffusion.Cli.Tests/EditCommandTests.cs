@@ -90,6 +90,7 @@ public sealed class EditCommandTests
 
     [TestMethod]
     [DataRow(new string[0], "deterministic inpainting: 6 dpm-solver++ steps")]
+    [DataRow(new[] { "--deterministic", "--sampler", "ddim" }, "deterministic inpainting: 6 ddim steps")]
     [DataRow(new[] { "--jumps", "2", "--jump-length", "2" }, "RePaint: 6 DDPM steps, jumps of 2, 2 passes (10 network passes per image)")]
     public void Inpaint_AFolder_KeepsTheWhitePartExactly(string[] extra, string said)
     {
@@ -194,6 +195,7 @@ public sealed class EditCommandTests
             (new[] { "inpaint", "--mask", Path.Combine(s_root, "nowhere.png"), "--image", image }, "is neither an image file nor a folder"),
             (new[] { "edit", "--image", image, "--strength", "1.5" }, "--strength must be 0 to 1"),
             (new[] { "inpaint", "--mask", s_mask, "--image", image, "--jumps", "2", "--engine", "onnx" }, "RePaint (--jumps) draws fresh noise"),
+            (new[] { "inpaint", "--mask", s_mask, "--image", image, "--jumps", "2", "--deterministic" }, "--deterministic and --jumps exclude each other"),
             (new[] { "edit", "--image", image, "--sampler", "ddpm", "--engine", "onnx" }, "--engine onnx runs a deterministic graph"),
             (new[] { "edit", "--image", image, "--device", "cuda", "--engine", "onnx" }, "--device cuda applies only to --engine torch"),
         })

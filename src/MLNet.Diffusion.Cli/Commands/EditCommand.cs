@@ -40,6 +40,7 @@ internal sealed class EditCommand
     private readonly Option<double> _strength = new("--strength") { Description = "edit: the share of the sampler's steps that run, 0 (the image) to 1 (a new image).", DefaultValueFactory = _ => 0.6 };
     private readonly Option<string> _mask = new("--mask") { Description = "inpaint: a black-and-white image (white: keep, black: generate), or a folder of them named as the images.", Required = true };
     private readonly Option<int?> _jumps = new("--jumps") { Description = "inpaint: RePaint with this many passes over each stretch (DDPM steps, fresh noise); none: deterministic inpainting." };
+    private readonly Option<bool> _deterministic = new("--deterministic") { Description = "inpaint: deterministic inpainting (the default without --jumps), with --sampler dpm-solver++ or ddim." };
     private readonly Option<int> _jumpLength = new("--jump-length") { Description = "inpaint --jumps: the steps of each jump back up the grid.", DefaultValueFactory = _ => 10 };
 
     private EditCommand(TextWriter output, bool inpaint)
@@ -58,7 +59,7 @@ internal sealed class EditCommand
     private Command Build()
     {
         var command = _inpaint
-            ? new Command("inpaint", "Fill the black part of a mask in images you have, keeping the white part exactly.") { _mask, _jumps, _jumpLength }
+            ? new Command("inpaint", "Fill the black part of a mask in images you have, keeping the white part exactly.") { _mask, _jumps, _jumpLength, _deterministic }
             : new Command("edit", "Change images you have by noising them part-way and denoising them (SDEdit): --strength says how far.") { _strength };
         foreach (var option in new Option[] { _model, _image, _out, _resize, _sampler, _steps, _seed, _label, _guidance, _device, _engine })
         {
@@ -80,6 +81,7 @@ internal sealed class EditCommand
         if (_inpaint)
         {
             Check(p.GetValue(_jumps) is null or >= 1, $"--jumps must be ≥ 1, not {p.GetValue(_jumps)}");
+            Check(!(rePaint && p.GetValue(_deterministic)), "--deterministic and --jumps exclude each other: --jumps inpaints by RePaint, which draws fresh noise");
             Check(p.GetValue(_jumpLength) >= 1, $"--jump-length must be ≥ 1, not {p.GetValue(_jumpLength)}");
             Check(rePaint || !p.Given(_jumpLength), "--jump-length applies only with --jumps (RePaint)");
             Check(!rePaint || !p.Given(_sampler), "--sampler does not apply with --jumps: RePaint takes DDPM steps");

@@ -48,6 +48,8 @@ internal static class ExportCommand
         {
             CheckSteps(p, steps);
             CheckGuidance(p, guidance);
+            Check(p.GetRequiredValue(task) == "edit" || !p.Given(strength), "--strength applies only with --task edit");
+            Check(p.GetValue(strength) is >= 0 and <= 1, $"--strength must be 0 to 1, not {p.GetValue(strength).ToString(Invariant)}");
             var path = p.GetRequiredValue(modelPath);
             var target = p.GetRequiredValue(outPath);
             using var model = LoadModel(path, "cpu", output);
@@ -55,8 +57,6 @@ internal static class ExportCommand
             var kind = ParseSampler(p.GetRequiredValue(sampler));
             var options = new GenerationOptions { Sampler = kind, Steps = p.GetValue(steps) ?? model.DefaultSteps(kind), Guidance = p.GetValue(guidance) };
             var what = p.GetRequiredValue(task);
-            Check(what == "edit" || !p.Given(strength), "--strength applies only with --task edit");
-            Check(p.GetValue(strength) is >= 0 and <= 1, $"--strength must be 0 to 1, not {p.GetValue(strength).ToString(Invariant)}");
             PrepareOutput("--out", target, folder: false);
             if (what == "generate")
             {

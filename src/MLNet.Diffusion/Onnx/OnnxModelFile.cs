@@ -38,21 +38,34 @@ internal static class OnnxModelFile
     public const string OnnxEntryName = "OnnxModel";
 
     /// <summary>
-    /// The generator graph of an ML.NET model zip: the first <c>…/OnnxModel</c> entry whose graph carries our manifest;
-    /// null when the zip has no such entry.
+    /// The generator graph of an ML.NET model zip: the first <c>…/OnnxModel</c> entry whose graph carries our manifest and
+    /// takes no images; null when the zip has no such entry.
     /// </summary>
+    /// <exception cref="InvalidDataException">The zip holds only an editing graph (a saved Edit or Inpaint chain): the message says so.</exception>
     public static ModelProto? Find(ZipArchive zip, string path)
     {
+        var editing = false;
         foreach (var entry in zip.Entries.Where(e => e.Name == OnnxEntryName))
         {
             var model = Parse(ReadByteArray(entry, path), $"{path}:{entry.FullName}");
             if (model.MetadataProps.Any(p => p.Key == ManifestKey))
             {
+                // An editing graph (GeneratorGraph with EditingGraph) also takes the images it edits.
+                if (model.Graph.Input.Any(i => i.Name == "image"))
+                {
+                    editing = true;
+                    continue;
+                }
+
                 return model;
             }
         }
 
-        return null;
+        return editing
+            ? throw new InvalidDataException(
+                $"'{path}' is a saved image-editing chain (mlContext.Diffusion().Edit or Inpaint): its graph edits the images it is given and generates none. " +
+                "Load it with mlContext.Model.Load and apply it to a view of images, or give the model file the chain was made from.")
+            : null;
     }
 
     /// <summary>Parses ONNX bytes (nesting limited to 100, as ML.NET's own reader does).</summary>

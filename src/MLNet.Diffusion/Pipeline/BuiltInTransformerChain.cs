@@ -93,6 +93,18 @@ internal static class BuiltInTransformerChain
         }
     }
 
+    // A saved editing chain's seed and label columns: what ConvertType turns into the graph's int64.
+    private static void CheckInteger(DataViewSchema.Column column, string what)
+    {
+        if (column.Type != NumberDataViewType.Int32 && column.Type != NumberDataViewType.Int64)
+        {
+            throw new ArgumentException(
+                $"Column '{column.Name}' holds {column.Type}; a saved editing chain reads its {what} as Int32 or Int64 (ML.NET's ConvertType, which the saved " +
+                "chain starts with, cannot turn text, key, unsigned or floating-point values into the graph's int64). The live stage reads them; to save it, give " +
+                "the column as Int32 or Int64 numbers.", nameof(column));
+        }
+    }
+
     private static void CheckSigned(DataViewSchema.Column column, string what)
     {
         if (column.Type is TextDataViewType)
@@ -197,20 +209,23 @@ internal static class BuiltInTransformerChain
     public static void SaveEditing(DiffusionModel model, ImageEditingOptions options, DataViewSchema inputSchema, ModelSaveContext ctx)
     {
         var bound = GenerationColumns.BindEditing(model, options, inputSchema);
-        CheckSigned(bound.Seed, "seeds (≥ 0)");
+        CheckInteger(bound.Seed, "seeds (≥ 0)");
         if (bound.Label is { } label)
         {
-            CheckSigned(label, "classes");
+            CheckInteger(label, $"labels (0 to {model.Config.NumClasses - 1}, or −1 for none)");
         }
 
         var columns = new Columns(bound.Seed.Name, bound.Label?.Name, bound.Image!.Value.Name, bound.Mask?.Name, options.OutputColumnName + "Pixels", options.OutputColumnName);
-        foreach (var (name, source) in new[] { (SeedInput, columns.Seed), (LabelInput, columns.Label), (ImageInput, columns.Image), (MaskInput, columns.Mask), (PixelsOutput, null), (RgbOutput, null) })
+        var used = new (string Name, string? Source)[] { (SeedInput, columns.Seed), (LabelInput, columns.Label), (ImageInput, columns.Image), (MaskInput, columns.Mask), (PixelsOutput, null), (RgbOutput, null) }
+            .Where(u => u.Name is SeedInput or ImageInput or PixelsOutput || (u.Name is LabelInput or MaskInput && u.Source is not null) || (u.Name == RgbOutput && model.Config.InChannels == 1));
+        foreach (var (name, source) in used)
         {
-            if (inputSchema.GetColumnOrNull(name) is { IsHidden: false } && name != source)
+            // The chain writes a column of this name: a user's column under it would be replaced, or (a seed or label already named so) change type.
+            if (inputSchema.GetColumnOrNull(name) is { IsHidden: false } existing && (name != source || (name is SeedInput or LabelInput && existing.Type != NumberDataViewType.Int64)))
             {
                 throw new ArgumentException(
-                    $"The view has a column '{name}', a name the saved chain gives its ONNX graph's own {(name is PixelsOutput or RgbOutput ? "output" : "input")}: it would be " +
-                    $"replaced in the saved model's output. Rename it (CopyColumns, then DropColumns) before the editing stage to save the chain.", nameof(inputSchema));
+                    $"The view has a column '{name}' ({existing.Type}), a name the saved chain gives its ONNX graph's own {(name is PixelsOutput or RgbOutput ? "output" : "input")}: " +
+                    "it would be replaced in the saved model's output. Rename it (CopyColumns, then DropColumns) before the editing stage to save the chain.", nameof(inputSchema));
             }
         }
 
