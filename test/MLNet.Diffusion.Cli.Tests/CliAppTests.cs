@@ -300,6 +300,7 @@ public sealed class CliAppTests
         StringAssert.Contains(output, "seeds 3..12");
         StringAssert.Contains(output, "FID:");
         StringAssert.Contains(output, "(real-data floor at 10 images:");
+        StringAssert.Contains(output, "(100 subsets of 10)   (real-data floor, the first 10 training images in two halves of 5: ");
         StringAssert.Contains(output, "per-class hit:  T-shirt/top");
         StringAssert.Contains(output, "  generated 10/10");
         StringAssert.Contains(output, $"wrote {json}");

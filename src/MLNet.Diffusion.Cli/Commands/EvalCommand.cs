@@ -86,6 +86,14 @@ internal static class EvalCommand
         output.WriteLine($"model:          {path} ({model.Config})");
         output.WriteLine(string.Create(Invariant, $"generated:      {result.Count} images, {g.Sampler} {(g.Steps is { } n ? $"{n} steps" : "default steps")}, η {g.Eta}, guidance {g.Guidance}, seeds {g.Seed}..{g.Seed + (ulong)result.Count - 1}"));
         output.WriteLine(string.Create(Invariant, $"FID:            {result.Fid:F3}{(result.RealDataFid is { } floor ? $"   (real-data floor at {result.Count} images: {floor:F3})" : string.Empty)}"));
+        if (result.Kid is { } kid)
+        {
+            var floorText = result.RealDataKid is { } floorKid
+                ? string.Create(Invariant, $"   (real-data floor, the first {result.Count} training images in two halves of {result.Count / 2}: {floorKid.Mean:F5} ± {floorKid.StandardDeviation:F5})")
+                : string.Empty;
+            output.WriteLine(string.Create(Invariant, $"KID:            {kid.Mean:F5} ± {kid.StandardDeviation:F5} ({kid.Subsets} subsets of {kid.SubsetSize})") + floorText);
+        }
+
         output.WriteLine("classes seen:   " + string.Join(", ", result.ClassHistogram.Select((n, c) => string.Create(Invariant, $"{FashionMnist.ClassNames[c]} {n}"))));
         if (result.ClassAccuracy is { } accuracy)
         {

@@ -44,8 +44,19 @@ public static class DiffusionEvaluator
         var reference = ReferenceStatistics.Load(network, FeatureNetwork.PretrainedSha256, options.CacheDirectory, options.DataDirectory, options.BatchSize);
 
         var classes = config.NumClasses;
-        var (generated, predicted) = Generate(model, network, options, device, progress, cancellationToken);
-        var fid = FrechetDistance.Compute(generated, reference);
+        var (generatedFeatures, predicted) = Generate(model, network, options, device, progress, cancellationToken);
+        using var features = generatedFeatures;
+        var fid = FrechetDistance.Compute(FeatureStatistics.FromFeatures(features), reference);
+
+        // KID against the test set's features (recomputed: the cache holds only FID's statistics), subsets of min(1,000, N).
+        progress?.Report("KID against the Fashion-MNIST test set");
+        KidEstimate kid;
+        var (test, _) = FashionMnist.LoadTest(directory: options.DataDirectory);
+        using (test)
+        using (var testFeatures = ReferenceStatistics.Features(network, test, options.BatchSize))
+        {
+            kid = KernelInceptionDistance.Compute(features, testFeatures);
+        }
 
         var histogram = new int[FeatureNetwork.ClassCount];
         foreach (var p in predicted)
@@ -69,6 +80,7 @@ public static class DiffusionEvaluator
         }
 
         double? floor = null;
+        KidEstimate? kidFloor = null;
         if (options.ComputeRealDataFloor)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -76,17 +88,30 @@ public static class DiffusionEvaluator
             var (images, labels) = FashionMnist.LoadTrain(options.Count, options.DataDirectory);
             using (images)
             using (labels)
+            using (var real = ReferenceStatistics.Features(network, images, options.BatchSize))
             {
-                floor = FrechetDistance.Compute(ReferenceStatistics.Compute(network, images, options.BatchSize), reference);
+                floor = FrechetDistance.Compute(FeatureStatistics.FromFeatures(real), reference);
+                // KID's floor: between the two disjoint halves of those images, N/2 each.
+                var half = options.Count / 2;
+                if (half >= 2)
+                {
+                    using var first = real.narrow(0, 0, half);
+                    using var second = real.narrow(0, half, half);
+                    kidFloor = KernelInceptionDistance.Compute(first, second);
+                }
             }
         }
 
         var bound = options.BitsPerDimCount > 0 ? BitsPerDim(model, options, device, progress, cancellationToken) : null;
         return new EvaluationResult(fid, options.Count, options.Generation, floor, histogram, accuracy, bound, options.BitsPerDimCount,
-            FeatureNetwork.PretrainedSha256, clock.Elapsed);
+            FeatureNetwork.PretrainedSha256, clock.Elapsed)
+        {
+            Kid = kid,
+            RealDataKid = kidFloor,
+        };
     }
 
-    private static (FeatureStatistics Statistics, long[] Predicted) Generate(DiffusionModel model, FeatureNetwork network, EvaluationOptions options,
+    private static (Tensor Features, long[] Predicted) Generate(DiffusionModel model, FeatureNetwork network, EvaluationOptions options,
         Device device, IProgress<string>? progress, CancellationToken cancellationToken)
     {
         using var scope = torch.NewDisposeScope();
@@ -116,7 +141,7 @@ public static class DiffusionEvaluator
             }
         }
 
-        return (FeatureStatistics.FromFeatures(torch.cat(features)), predicted.ToArray());
+        return (scope.MoveToOuter(torch.cat(features)), predicted.ToArray());
     }
 
     private static VariationalBoundTerms BitsPerDim(DiffusionModel model, EvaluationOptions options, Device device, IProgress<string>? progress,

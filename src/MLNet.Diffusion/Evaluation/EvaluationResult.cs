@@ -2,6 +2,7 @@ using MLNet.Diffusion.IO;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MLNet.Diffusion.ForwardProcess;
+using MLNet.Diffusion.Metrics;
 
 namespace MLNet.Diffusion.Evaluation;
 
@@ -34,6 +35,18 @@ public sealed record EvaluationResult(
     string FeatureNetworkSha256,
     TimeSpan Elapsed)
 {
+    /// <summary>
+    /// KID (<see cref="KernelInceptionDistance"/>) of the generated images against the Fashion-MNIST test set through the same
+    /// features: 100 subsets of min(1,000, <see cref="Count"/>) images, seed 0.
+    /// </summary>
+    public KidEstimate? Kid { get; init; }
+
+    /// <summary>
+    /// KID's real-data floor: between the two disjoint halves of the first <see cref="Count"/> training images (Count / 2 each, so
+    /// subsets of min(1,000, Count / 2)); null when not computed.
+    /// </summary>
+    public KidEstimate? RealDataKid { get; init; }
+
     /// <summary>The mean of <see cref="ClassAccuracy"/> (null for an unconditional model).</summary>
     public double? MeanClassAccuracy => ClassAccuracy?.Average();
 

@@ -97,6 +97,13 @@ internal static class ReferenceStatistics
     /// <summary>The feature statistics of <paramref name="images"/> [N, 1, 28, 28] in [−1, 1], in batches.</summary>
     public static FeatureStatistics Compute(FeatureNetwork network, Tensor images, int batchSize = 500)
     {
+        using var features = Features(network, images, batchSize);
+        return FeatureStatistics.FromFeatures(features);
+    }
+
+    /// <summary>The feature vectors [N, D] of <paramref name="images"/> [N, 1, 28, 28] in [−1, 1], on the CPU, in batches.</summary>
+    public static Tensor Features(FeatureNetwork network, Tensor images, int batchSize = 500)
+    {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(images);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
@@ -110,6 +117,6 @@ internal static class ReferenceStatistics
             parts.Add(network.Features(images.narrow(0, start, length).to(device)).to(torch.CPU));
         }
 
-        return FeatureStatistics.FromFeatures(torch.cat(parts));
+        return scope.MoveToOuter(torch.cat(parts));
     }
 }

@@ -75,6 +75,10 @@ public sealed class DiffusionEvaluatorTests
         Assert.IsTrue(result.ClassAccuracy.All(a => a is >= 0 and <= 1), string.Join(", ", result.ClassAccuracy));
         // Two training steps leave noise: far from Fashion-MNIST, while 20 real images are close to the test set.
         Assert.IsTrue(double.IsFinite(result.Fid) && result.RealDataFid is { } floor && floor > 0 && result.Fid > 2 * floor, $"FID {result.Fid}, floor {result.RealDataFid}");
+        // KID likewise: subsets of all 20 generated images against the test set, the floor between two halves of 10 training images.
+        Assert.AreEqual((100, 20), (result.Kid!.Subsets, result.Kid.SubsetSize));
+        Assert.AreEqual(10, result.RealDataKid!.SubsetSize);
+        Assert.IsTrue(result.Kid.Mean > result.RealDataKid.Mean + (3 * result.RealDataKid.StandardDeviation), $"KID {result.Kid}, floor {result.RealDataKid}");
         Assert.AreEqual(6, result.BitsPerDimCount);
         Assert.IsTrue(result.BitsPerDim!.Total > 0 && double.IsFinite(result.BitsPerDim.Total), $"{result.BitsPerDim}");
         Assert.AreEqual(FeatureNetwork.PretrainedSha256, result.FeatureNetworkSha256);
@@ -85,6 +89,7 @@ public sealed class DiffusionEvaluatorTests
         result.Save(folder.File("eval.json"));
         using var json = JsonDocument.Parse(File.ReadAllText(folder.File("eval.json")));
         Assert.AreEqual(result.Fid, json.RootElement.GetProperty("Fid").GetDouble());
+        Assert.AreEqual(result.Kid.Mean, json.RootElement.GetProperty("Kid").GetProperty("Mean").GetDouble());
         Assert.AreEqual("Ddim", json.RootElement.GetProperty("Generation").GetProperty("Sampler").GetString());
     }
 
