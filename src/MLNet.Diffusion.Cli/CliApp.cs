@@ -34,7 +34,7 @@ public static class CliApp
         {
             // An unrecognised token says more than the "required command" error it causes.
             var first = parsed.Errors.OrderBy(e => e.Message.Contains("Unrecognized", StringComparison.OrdinalIgnoreCase) ? 0 : 1).First();
-            error.WriteLine($"error: {first.Message}");
+            error.WriteLine($"error: {Plain(first.Message)}");
             error.WriteLine("Run 'mlnet-diffusion --help' for usage.");
             return 2;
         }
@@ -56,5 +56,22 @@ public static class CliApp
 
             return 1;
         }
+    }
+
+    // System.CommandLine names the .NET type a value failed to parse as ("System.Nullable`1[System.Int32]"): say what is accepted instead.
+    internal static string Plain(string message)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(message, "^Cannot parse argument '(?<value>.*)' for option '(?<option>[^']*)' as expected type '(?<type>[^']*)'");
+        if (!match.Success)
+        {
+            return message;
+        }
+
+        var type = match.Groups["type"].Value;
+        var expected = type.Contains("UInt", StringComparison.Ordinal) ? "a whole number ≥ 0"
+            : type.Contains("Int", StringComparison.Ordinal) ? "a whole number"
+            : type.Contains("Double", StringComparison.Ordinal) || type.Contains("Single", StringComparison.Ordinal) ? "a number (with a '.' for decimals)"
+            : null;
+        return expected is null ? message : $"{match.Groups["option"].Value}: '{match.Groups["value"].Value}' is not {expected}.";
     }
 }

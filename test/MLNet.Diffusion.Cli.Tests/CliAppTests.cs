@@ -54,6 +54,18 @@ public sealed class CliAppTests
     }
 
     [TestMethod]
+    [DataRow(new[] { "generate", "--count", "four" }, "--count: 'four' is not a whole number.")]
+    [DataRow(new[] { "generate", "--seed", "-1" }, "--seed: '-1' is not a whole number ≥ 0.")]
+    [DataRow(new[] { "generate", "--guidance", "lots" }, "--guidance: 'lots' is not a number (with a '.' for decimals).")]
+    public void AValueThatDoesNotParse_IsNamedWithWhatIsAccepted_NotANetType(string[] args, string said)
+    {
+        var (code, _, error) = Run([.. args, "--model", "m.zip", "--out", "x.png"]);
+        Assert.AreEqual(2, code, error);
+        StringAssert.Contains(error, said);
+        Assert.IsFalse(error.Contains("System.", StringComparison.Ordinal), error);
+    }
+
+    [TestMethod]
     public void Train_WritesALoadableModel()
     {
         var (code, output, _) = Run("info", "--model", s_model);
