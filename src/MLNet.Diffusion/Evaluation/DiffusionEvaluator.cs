@@ -51,8 +51,9 @@ public static class DiffusionEvaluator
         // KID against the test set's features (recomputed: the cache holds only FID's statistics), subsets of min(1,000, N).
         progress?.Report("KID against the Fashion-MNIST test set");
         KidEstimate kid;
-        var (test, _) = FashionMnist.LoadTest(directory: options.DataDirectory);
+        var (test, testLabels) = FashionMnist.LoadTest(directory: options.DataDirectory);
         using (test)
+        using (testLabels)
         using (var testFeatures = ReferenceStatistics.Features(network, test, options.BatchSize))
         {
             kid = KernelInceptionDistance.Compute(features, testFeatures);
