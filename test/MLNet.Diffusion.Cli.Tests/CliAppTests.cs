@@ -1,5 +1,6 @@
 using SkiaSharp;
 using MLNet.Diffusion.Images;
+using static MLNet.Diffusion.Cli.Tests.ModelFiles;
 
 namespace MLNet.Diffusion.Cli.Tests;
 
@@ -34,14 +35,6 @@ public sealed class CliAppTests
     private static string Fill(string arg) =>
         arg.Replace("{model}", s_model, StringComparison.Ordinal).Replace("{unconditional}", s_unconditional, StringComparison.Ordinal)
             .Replace("{folder}", s_folder, StringComparison.Ordinal).Replace("{blocked}", Path.Combine(s_folder, "blocked"), StringComparison.Ordinal);
-
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = CliApp.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 
     [TestMethod]
     public void Bench_IsNotACommandOfTheTool()

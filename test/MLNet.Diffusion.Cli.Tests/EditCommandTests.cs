@@ -1,4 +1,5 @@
 using MLNet.Diffusion.Images;
+using static MLNet.Diffusion.Cli.Tests.ModelFiles;
 
 namespace MLNet.Diffusion.Cli.Tests;
 
@@ -60,14 +61,6 @@ public sealed class EditCommandTests
         {
             Directory.Delete(s_root, recursive: true);
         }
-    }
-
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = CliApp.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
     }
 
     private static string Out(string name) => Path.Combine(s_root, "out-" + Guid.NewGuid().ToString("N"), name);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using MLNet.Diffusion.Images;
 using MLNet.Diffusion.Training;
+using static MLNet.Diffusion.Cli.Tests.ModelFiles;
 
 namespace MLNet.Diffusion.Cli.Tests;
 
@@ -19,14 +20,6 @@ public sealed class SkipBadImagesTests
         var path = Path.Combine(TestContext.TestRunDirectory ?? Path.GetTempPath(), "skip-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(path);
         return path;
-    }
-
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = CliApp.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
     }
 
     private static (int Code, string Output, string Error) Train(string images, params string[] args) =>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using MLNet.Diffusion.IO;
 using MLNet.Diffusion.ModelFormat;
+using static MLNet.Diffusion.Cli.Tests.ModelFiles;
 
 namespace MLNet.Diffusion.Cli.Tests;
 
@@ -19,14 +20,6 @@ public sealed class TrainResumeTests
         var path = Path.Combine(TestContext.TestRunDirectory ?? Path.GetTempPath(), "resume-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(path);
         return path;
-    }
-
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = CliApp.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
     }
 
     private static (int Code, string Output, string Error) Train(params string[] args) =>
