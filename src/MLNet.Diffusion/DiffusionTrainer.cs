@@ -331,23 +331,7 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
             }
         }
 
-        bool Next()
-        {
-            try
-            {
-                if (!cursor.MoveNext())
-                {
-                    return false;
-                }
-
-                getter(ref buffer);
-                return true;
-            }
-            catch (Exception ex) when (UnreadableRow.IsReadError(ex))
-            {
-                throw UnreadableRow.Explain(input, pixels.Name, ex);
-            }
-        }
+        bool Next() => UnreadableRow.ReadNext(cursor, getter, ref buffer, input, pixels.Name);
 
         if (min < -1.001f || max > 1.001f)
         {

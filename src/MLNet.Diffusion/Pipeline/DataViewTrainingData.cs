@@ -181,25 +181,8 @@ internal sealed class DataViewTrainingData : ITrainingData
             return (scope.MoveToOuter(images.contiguous()), labelTensor is null ? null : scope.MoveToOuter(labelTensor.contiguous()));
         }
 
-        // The next row and its pixels; an error reading them (an image that cannot be decoded, surfacing wherever ML.NET's
-        // read-ahead is) names the row that raised it and its path.
-        private bool Next()
-        {
-            try
-            {
-                if (!_cursor.MoveNext())
-                {
-                    return false;
-                }
-
-                _pixels(ref _buffer);
-                return true;
-            }
-            catch (Exception ex) when (UnreadableRow.IsReadError(ex))
-            {
-                throw UnreadableRow.Explain(_data._view, _data._pixels.Name, ex);
-            }
-        }
+        // The next row and its pixels, a read error naming the row and its path.
+        private bool Next() => UnreadableRow.ReadNext(_cursor, _pixels, ref _buffer, _data._view, _data._pixels.Name);
 
         public void Dispose() => _cursor.Dispose();
     }

@@ -129,6 +129,29 @@ internal static class UnreadableRow
         return view.GetRowCursor(columns);
     }
 
+    /// <summary>
+    /// Moves <paramref name="cursor"/> to the next row and reads its pixels into <paramref name="buffer"/>; false after the last
+    /// row. An error reading them (an image that cannot be decoded, surfacing wherever ML.NET's read-ahead is) is
+    /// <see cref="Explain"/>ed: it names the row and its path.
+    /// </summary>
+    public static bool ReadNext(DataViewRowCursor cursor, ValueGetter<VBuffer<float>> pixels, ref VBuffer<float> buffer, IDataView view, string pixelsColumn)
+    {
+        try
+        {
+            if (!cursor.MoveNext())
+            {
+                return false;
+            }
+
+            pixels(ref buffer);
+            return true;
+        }
+        catch (Exception ex) when (IsReadError(ex))
+        {
+            throw Explain(view, pixelsColumn, ex);
+        }
+    }
+
     private static string? PathOf(DataViewRow row, DataViewSchema.Column column)
     {
         try
