@@ -91,10 +91,7 @@ public sealed partial class DiffusionModel
                 "or DDIM at η = 0), which ONNX Runtime runs.", nameof(options));
         }
 
-        if (!(options.Strength is >= 0 and <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), options.Strength, "Strength is the share of the sampler's steps that run: 0 (the image) to 1 (a new image).");
-        }
+        Sampling.ImageEditing.CheckStrength(options.Strength, nameof(options));
 
         CheckGraphSampler(options.Sampling);
         // Without a label input every row is unconditional, and guidance between two unconditional outputs changes nothing.

@@ -27,10 +27,7 @@ public sealed class ImageEditingTransformer : ITransformer
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1, nameof(options));
-        if (!(options.Strength is >= 0 and <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), options.Strength, "Strength is the share of the sampler's steps that run: 0 (the image) to 1 (a new image).");
-        }
+        Sampling.ImageEditing.CheckStrength(options.Strength, nameof(options));
 
         if (options.MaskColumnName is not null)
         {

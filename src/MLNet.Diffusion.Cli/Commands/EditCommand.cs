@@ -136,13 +136,13 @@ internal sealed class EditCommand
             : null;
         for (var first = 0; first < images.Count; first += Batch)
         {
+            var count = Math.Min(Batch, images.Count - first);
             if (graph is not null)
             {
-                done.AddRange(EditOnnx(graph, model, options, images.GetRange(first, count: Math.Min(Batch, images.Count - first)), masks?.GetRange(first, Math.Min(Batch, images.Count - first)), first, resizing));
+                done.AddRange(EditOnnx(graph, model, options, images.GetRange(first, count), masks?.GetRange(first, count), first, resizing));
                 continue;
             }
 
-            var count = Math.Min(Batch, images.Count - first);
             using var scope = torch.NewDisposeScope();
             var values = model.ConvertFromImages(images.GetRange(first, count), resizing);
             var batchOptions = options with { Seed = options.Seed + (ulong)first };

@@ -39,24 +39,11 @@ internal static class GeneratorGraph
         var (channels, size) = (config.InChannels, config.ImageSize);
         var g = new OnnxGraph(editing is null ? "mlnet_diffusion_generator" : editing.MaskChannels is null ? "mlnet_diffusion_edit" : "mlnet_diffusion_inpaint");
         g.Input("seed", TensorProto.Types.DataType.Int64, [null, 1]);
-        string? labels = null;
-        if (config.NumClasses is { } classes && editing is { LabelInput: false })
-        {
-            // No label input: every row unconditional, the null label (row `classes` of the class embedding) for each seed.
-            labels = g.Node("Expand", [g.Int64Scalar(classes), g.Node("Shape", [g.Node("Reshape", ["seed", g.Int64s(-1)])])]);
-        }
-        else if (config.NumClasses is not null)
-        {
-            classes = config.NumClasses.Value;
-            g.Input("label", TensorProto.Types.DataType.Int64, [null, 1]);
-            // [B, 1] → [B]; −1 is the null label (row `classes` of the class embedding). Any other label outside 0 to
-            // classes − 1 becomes classes + 1, which the embedding's Gather refuses: left alone, Gather would take −2 as the
-            // last real class and `classes` as the null label, an image where the live model refuses the row.
-            var flat = g.Node("Reshape", ["label", g.Int64s(-1)]);
-            var invalid = g.Node("Or", [g.Node("Less", [flat, g.Int64Scalar(-1)]), g.Node("Greater", [flat, g.Int64Scalar(classes - 1)])]);
-            var mapped = g.Node("Where", [g.Node("Equal", [flat, g.Int64Scalar(-1)]), g.Int64Scalar(classes), flat]);
-            labels = g.Node("Where", [invalid, g.Int64Scalar(classes + 1), mapped]);
-        }
+        // No label input (an editing graph for a view without labels): every row unconditional, the null label (row `classes`
+        // of the class embedding) for each seed.
+        var labels = config.NumClasses is not { } classes ? null
+            : editing is { LabelInput: false } ? g.Node("Expand", [g.Int64Scalar(classes), g.Node("Shape", [g.Node("Reshape", ["seed", g.Int64s(-1)])])])
+            : LabelInput(g, classes);
 
         var noise = SeedNoiseGraph.Emit(g, "seed", channels, size);
         string? keep = null;
@@ -131,6 +118,18 @@ internal static class GeneratorGraph
             var zeros = g.Node("Mul", [noise, g.Scalar(0)]);
             return g.Node("Loop", [g.Int64Scalar(timesteps.Length), "", start, zeros], 2, ("body", body.Proto))[0];
         }
+    }
+
+    // The label input [B, 1] as class indices [B]: −1 is the null label (row `classes` of the class embedding). Any other label
+    // outside 0 to classes − 1 becomes classes + 1, which the embedding's Gather refuses: left alone, Gather would take −2 as the
+    // last real class and `classes` as the null label, an image where the live model refuses the row.
+    private static string LabelInput(OnnxGraph g, int classes)
+    {
+        g.Input("label", TensorProto.Types.DataType.Int64, [null, 1]);
+        var flat = g.Node("Reshape", ["label", g.Int64s(-1)]);
+        var invalid = g.Node("Or", [g.Node("Less", [flat, g.Int64Scalar(-1)]), g.Node("Greater", [flat, g.Int64Scalar(classes - 1)])]);
+        var mapped = g.Node("Where", [g.Node("Equal", [flat, g.Int64Scalar(-1)]), g.Int64Scalar(classes), flat]);
+        return g.Node("Where", [invalid, g.Int64Scalar(classes + 1), mapped]);
     }
 
     /// <summary>The sampler the graph unrolls, with its timesteps set (it validates the step count).</summary>

@@ -24,14 +24,19 @@ internal static class BuiltInTransformerChain
     public static void Save(DiffusionModel model, ModelSaveContext ctx)
     {
         var ml = new MLContext();
-        var bytes = model.ToOnnx(model.TransformOptions, rgbForGray: true);
-        // ApplyOnnxModel(Stream) would leave a temporary file behind for good; a file of our own is deleted below.
+        SaveChain(ctx, model.ToOnnx(model.TransformOptions, rgbForGray: true), file => Build(ml, model, file).Fit(EmptySeeds(ml, model)));
+    }
+
+    // Fits the chain `fit` builds around the graph `bytes` and saves it into ctx. ApplyOnnxModel(Stream) would leave a temporary
+    // file behind for good; a file of our own is deleted here.
+    private static void SaveChain(ModelSaveContext ctx, byte[] bytes, Func<string, ITransformer> fit)
+    {
         var file = Path.Combine(Path.GetTempPath(), $"mlnet-diffusion-{Environment.ProcessId}-{Guid.NewGuid():N}.onnx");
         File.WriteAllBytes(file, bytes);
         ITransformer? chain = null;
         try
         {
-            chain = Build(ml, model, file).Fit(EmptySeeds(ml, model));
+            chain = fit(file);
             chain.Save(ctx);
         }
         finally
@@ -231,20 +236,8 @@ internal static class BuiltInTransformerChain
 
         var ml = new MLContext();
         var maskChannels = bound.Mask is { Type: VectorDataViewType mask } ? mask.Dimensions[0] : 1;
-        var bytes = model.ToOnnx(options, maskChannels, rgbForGray: true, labelInput: bound.Label is not null);
-        var file = Path.Combine(Path.GetTempPath(), $"mlnet-diffusion-{Environment.ProcessId}-{Guid.NewGuid():N}.onnx");
-        File.WriteAllBytes(file, bytes);
-        ITransformer? chain = null;
-        try
-        {
-            chain = Build(ml, model, file, columns).Fit(Empty(ml, bound));
-            chain.Save(ctx);
-        }
-        finally
-        {
-            (chain as IDisposable)?.Dispose();
-            File.Delete(file);
-        }
+        SaveChain(ctx, model.ToOnnx(options, maskChannels, rgbForGray: true, labelInput: bound.Label is not null),
+            file => Build(ml, model, file, columns).Fit(Empty(ml, bound)));
     }
 
     // An empty view with the bound columns' names and the types the saved chain reads (int64 seeds and labels, the image and mask vectors).

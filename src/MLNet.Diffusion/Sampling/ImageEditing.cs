@@ -31,10 +31,7 @@ public static class ImageEditing
         CancellationToken cancellationToken = default)
     {
         Check(sampler, denoiser, images, noise, steps);
-        if (!(strength is >= 0 and <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(strength), strength, "Strength is the share of the sampler's steps that run: 0 (the image itself) to 1 (a new image).");
-        }
+        CheckStrength(strength, nameof(strength));
 
         sampler.SetTimesteps(steps);
         var grid = sampler.Timesteps;
@@ -135,6 +132,15 @@ public static class ImageEditing
         }
 
         return run.MoveToOuter(x);
+    }
+
+    /// <summary>Refuses a strength outside [0, 1], naming <paramref name="parameterName"/>.</summary>
+    internal static void CheckStrength(double strength, string parameterName)
+    {
+        if (!(strength is >= 0 and <= 1))
+        {
+            throw new ArgumentOutOfRangeException(parameterName, strength, "Strength is the share of the sampler's steps that run: 0 (the image itself) to 1 (a new image).");
+        }
     }
 
     // x₀ noised to timestep t with ε: √ᾱ_t·x₀ + √(1 − ᾱ_t)·ε (t = −1: x₀ itself, exactly).
