@@ -1,72 +1,147 @@
 using MLNet.Diffusion.Engine;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.ExceptionServices;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Datasets;
 using MLNet.Diffusion.ForwardProcess;
+using MLNet.Diffusion.Images;
 using MLNet.Diffusion.Sampling;
 using MLNet.Diffusion.Metrics;
 
 namespace MLNet.Diffusion.Evaluation;
 
 /// <summary>
-/// Measures a Fashion-MNIST model (28×28, one channel): the FID of generated images against the test set, through
-/// the project's own <see cref="FeatureNetwork"/>; the classes the network's classifier sees in them (and, for a
-/// class-conditional model, how often each label yields its class); the same FID for real training images as the
-/// floor at this count; and optionally the variational bound in bits/dim. docs/evaluation.md states the protocol.
+/// Measures a model against real images: KID, FID (at ≥ <see cref="MinimumFidCount"/> images), improved precision/recall,
+/// each beside its real-data floor, and memorization against the training images. Features come from the Fashion-MNIST
+/// network (28×28 grayscale models; it also classifies the images, giving the class histogram and, for a class-conditional
+/// model, how often each label yields its class) or from ImageNet's ResNet-18 (any model; the MLNet.Diffusion.Evaluation
+/// package). Optionally the variational bound in bits/dim on Fashion-MNIST's test set. docs/evaluation.md states the protocol.
 /// </summary>
 public static class DiffusionEvaluator
 {
+    /// <summary>FID is reported only when the generated and the reference images are at least this many (else NaN).</summary>
+    public const int MinimumFidCount = 1024;
+
+    private const string ResNet18TypeName = "MLNet.Diffusion.Evaluation.ResNet18FeatureExtractor, MLNet.Diffusion.Evaluation";
+
     /// <summary>Evaluates <paramref name="model"/> as <paramref name="options"/> say.</summary>
-    /// <param name="model">A model of 28×28 grayscale images.</param>
-    /// <param name="options">What to measure (defaults when null).</param>
+    /// <param name="model">The model to measure.</param>
+    /// <param name="options">What to measure and against which images (defaults when null: Fashion-MNIST's test set).</param>
     /// <param name="progress">Receives a line at each stage and about every tenth of the generation.</param>
     /// <param name="cancellationToken">Stops between batches.</param>
-    /// <exception cref="ArgumentException">The model's images are not 28×28×1, or an option is out of range.</exception>
+    /// <exception cref="ArgumentException">An option is out of range, or the feature network or data do not fit the model.</exception>
+    /// <exception cref="InvalidOperationException">ResNet-18 features were asked for and the MLNet.Diffusion.Evaluation package is missing.</exception>
     public static EvaluationResult Evaluate(DiffusionModel model, EvaluationOptions? options = null, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         options = (options ?? new EvaluationOptions()).Validated();
         var config = model.Config;
-        if (config.ImageSize != FeatureNetwork.ImageSize || config.InChannels != 1)
+        var grayscale28 = config.ImageSize == FeatureNetwork.ImageSize && config.InChannels == 1;
+        if (options.Reference is null && !grayscale28)
         {
             throw new ArgumentException(
-                $"FID here uses a feature network trained on Fashion-MNIST, so it takes 28×28 grayscale images; this model makes {config.InChannels}×{config.ImageSize}×{config.ImageSize}.",
+                $"Without a reference the evaluator measures against Fashion-MNIST's test set, which is 28×28 grayscale; this model makes " +
+                $"{config.InChannels}×{config.ImageSize}×{config.ImageSize}. Set {nameof(EvaluationOptions.Reference)} to the real images to measure it against " +
+                $"(such as EvaluationData.FromFolder(...) of its training folder).",
+                nameof(options));
+        }
+
+        var reference = options.Reference ?? EvaluationData.FashionMnistTest(options.DataDirectory);
+        var fashionReference = reference.Kind is EvaluationData.DataKind.FashionMnistTest or EvaluationData.DataKind.FashionMnistTrain;
+        var kind = options.FeatureExtractor is not null ? EvaluationFeatures.ResNet18
+            : options.Features != EvaluationFeatures.Auto ? options.Features
+            : grayscale28 && fashionReference ? EvaluationFeatures.FashionMnist : EvaluationFeatures.ResNet18;
+        if (options.FeatureExtractor is null && kind == EvaluationFeatures.FashionMnist && !grayscale28)
+        {
+            throw new ArgumentException(
+                $"The Fashion-MNIST feature network takes 28×28 grayscale images; this model makes {config.InChannels}×{config.ImageSize}×{config.ImageSize}. " +
+                "Measure it with ResNet-18 features (Features = ResNet18, from the MLNet.Diffusion.Evaluation package).",
                 nameof(model));
+        }
+
+        if (options.BitsPerDimCount > 0 && !grayscale28)
+        {
+            throw new ArgumentException(
+                $"Bits/dim is estimated on Fashion-MNIST's test images (28×28 grayscale); this model makes {config.InChannels}×{config.ImageSize}×{config.ImageSize}.",
+                nameof(options));
         }
 
         var clock = Stopwatch.StartNew();
         var device = options.Generation.Device is { } name ? Devices.Parse(name) : model.Network.parameters().First().device;
         device.EnsureAvailable();
-        using var network = FeatureNetwork.LoadPretrained(device);
-        progress?.Report("reference statistics of the Fashion-MNIST test set");
-        var reference = ReferenceStatistics.Load(network, FeatureNetwork.PretrainedSha256, options.CacheDirectory, options.DataDirectory, options.BatchSize);
-
-        var classes = config.NumClasses;
-        var (generatedFeatures, predicted) = Generate(model, network, options, device, progress, cancellationToken);
-        using var features = generatedFeatures;
-        var fid = FrechetDistance.Compute(FeatureStatistics.FromFeatures(features), reference);
-
-        // KID against the test set's features (recomputed: the cache holds only FID's statistics), subsets of min(1,000, N).
-        progress?.Report("KID against the Fashion-MNIST test set");
-        KidEstimate kid;
-        var (test, testLabels) = FashionMnist.LoadTest(directory: options.DataDirectory);
-        using (test)
-        using (testLabels)
-        using (var testFeatures = ReferenceStatistics.Features(network, test, options.BatchSize))
+        var owned = options.FeatureExtractor is null ? CreateExtractor(kind, device) : null;
+        try
         {
-            kid = KernelInceptionDistance.Compute(features, testFeatures);
+            var extractor = options.FeatureExtractor ?? owned!;
+            return Measure(model, options, reference, extractor, clock, progress, cancellationToken);
+        }
+        finally
+        {
+            owned?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The feature network of <paramref name="kind"/> (not <see cref="EvaluationFeatures.Auto"/>): ResNet-18 is looked up in the
+    /// MLNet.Diffusion.Evaluation assembly, so the core library does not carry its 64 MB.
+    /// </summary>
+    internal static IImageFeatureExtractor CreateExtractor(EvaluationFeatures kind, Device device, string resNet18Type = ResNet18TypeName)
+    {
+        if (kind == EvaluationFeatures.FashionMnist)
+        {
+            return FeatureNetwork.LoadPretrained(device);
         }
 
-        var histogram = new int[FeatureNetwork.ClassCount];
+        var type = Type.GetType(resNet18Type, throwOnError: false)
+            ?? throw new InvalidOperationException(
+                "ResNet-18 features come with the MLNet.Diffusion.Evaluation package, which this app does not reference: add it " +
+                "(dotnet add package MLNet.Diffusion.Evaluation) — it carries ImageNet's ResNet-18 (64 MB) and copies it into the app's output. " +
+                "A 28×28 grayscale model can instead be measured with the Fashion-MNIST feature network (Features = FashionMnist).");
+        try
+        {
+            return (IImageFeatureExtractor)Activator.CreateInstance(type)!;
+        }
+        catch (System.Reflection.TargetInvocationException ex) when (ex.InnerException is not null)
+        {
+            ExceptionDispatchInfo.Capture(ex.InnerException).Throw();
+            throw;
+        }
+    }
+
+    private static EvaluationResult Measure(DiffusionModel model, EvaluationOptions options, EvaluationData reference, IImageFeatureExtractor extractor,
+        Stopwatch clock, IProgress<string>? progress, CancellationToken cancellationToken)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (size, channels) = (model.Config.ImageSize, model.Config.InChannels);
+        var classifier = extractor as FeatureNetwork;
+        progress?.Report($"features: {extractor.Name}");
+        progress?.Report($"reference: {reference.Description}");
+        var referenceImages = reference.Load(size, channels);
+        var referenceCount = (int)referenceImages.size(0);
+        var referenceFeatures = ReferenceStatistics.CachedFeatures(extractor, referenceImages, reference.Description, options.CacheDirectory, options.BatchSize, progress);
+
+        var (images, features, predicted) = Generate(model, extractor, classifier, options, progress, cancellationToken);
+        var count = options.Count;
+        var fid = count >= MinimumFidCount && referenceCount >= MinimumFidCount
+            ? FrechetDistance.Compute(FeatureStatistics.FromFeatures(features), FeatureStatistics.FromFeatures(referenceFeatures))
+            : double.NaN;
+        progress?.Report("KID and precision/recall");
+        var kid = KernelInceptionDistance.Compute(features, referenceFeatures);
+        var matched = Math.Min(count, referenceCount);
+        var precisionRecall = matched > PrecisionRecall.DefaultNeighbours
+            ? PrecisionRecall.Compute(Subset(referenceFeatures, matched), features.narrow(0, 0, matched))
+            : null;
+
+        var histogram = new int[classifier is null ? 0 : FeatureNetwork.ClassCount];
         foreach (var p in predicted)
         {
             histogram[p]++;
         }
 
         double[]? accuracy = null;
-        if (classes == FeatureNetwork.ClassCount)
+        if (classifier is not null && model.Config.NumClasses == FeatureNetwork.ClassCount)
         {
             // Image i was generated with label i mod 10.
             var hits = new int[FeatureNetwork.ClassCount];
@@ -80,42 +155,98 @@ public static class DiffusionEvaluator
             accuracy = [.. hits.Select((h, c) => totals[c] == 0 ? double.NaN : (double)h / totals[c])];
         }
 
-        double? floor = null;
-        KidEstimate? kidFloor = null;
-        if (options.ComputeRealDataFloor)
+        var floor = options.ComputeRealDataFloor ? Floor(reference, referenceFeatures, extractor, options, size, channels, progress, cancellationToken) : null;
+
+        MemorizationResult? memorization = null;
+        string? trainingDescription = null;
+        if (options.ComputeMemorization)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            progress?.Report(string.Create(CultureInfo.InvariantCulture, $"real-data floor: the first {options.Count} training images"));
-            var (images, labels) = FashionMnist.LoadTrain(options.Count, options.DataDirectory);
-            using (images)
-            using (labels)
-            using (var real = ReferenceStatistics.Features(network, images, options.BatchSize))
+            var training = options.TrainingData ?? (reference.Kind == EvaluationData.DataKind.FashionMnistTest
+                ? EvaluationData.FashionMnistTrain(options.DataDirectory) : reference);
+            progress?.Report($"memorization: nearest neighbours in the {training.Description}");
+            var trainingImages = training == reference ? referenceImages : training.Load(size, channels);
+            memorization = Memorization.Compute(images, trainingImages);
+            trainingDescription = string.Create(CultureInfo.InvariantCulture, $"{training.Description}: {trainingImages.size(0):N0} images");
+            if (options.ClosestPairsPath is { } path)
             {
-                floor = FrechetDistance.Compute(FeatureStatistics.FromFeatures(real), reference);
-                // KID's floor: between the two disjoint halves of those images, N/2 each.
-                var half = options.Count / 2;
-                if (half >= 2)
-                {
-                    using var first = real.narrow(0, 0, half);
-                    using var second = real.narrow(0, half, half);
-                    kidFloor = KernelInceptionDistance.Compute(first, second);
-                }
+                SaveClosestPairs(path, memorization, images, trainingImages);
             }
         }
 
-        var bound = options.BitsPerDimCount > 0 ? BitsPerDim(model, options, device, progress, cancellationToken) : null;
-        return new EvaluationResult(fid, options.Count, options.Generation, floor, histogram, accuracy, bound, options.BitsPerDimCount,
-            FeatureNetwork.PretrainedSha256, clock.Elapsed)
+        var bound = options.BitsPerDimCount > 0 ? BitsPerDim(model, options, cancellationToken, progress) : null;
+        return new EvaluationResult(fid, count, options.Generation, floor?.Fid, histogram, accuracy, bound, options.BitsPerDimCount,
+            extractor.WeightsSha256, clock.Elapsed)
         {
             Kid = kid,
-            RealDataKid = kidFloor,
+            RealDataKid = floor?.Kid,
+            PrecisionRecall = precisionRecall,
+            RealDataPrecisionRecall = floor?.PrecisionRecall,
+            FloorDescription = floor?.Description,
+            Memorization = memorization,
+            TrainingData = trainingDescription,
+            Reference = reference.Description,
+            ReferenceCount = referenceCount,
+            FeatureNetwork = extractor.Name,
         };
     }
 
-    private static (Tensor Features, long[] Predicted) Generate(DiffusionModel model, FeatureNetwork network, EvaluationOptions options,
-        Device device, IProgress<string>? progress, CancellationToken cancellationToken)
+    private sealed record FloorResult(double? Fid, KidEstimate? Kid, PrecisionRecallEstimate? PrecisionRecall, string Description);
+
+    // The same metrics between real images only: what a model that draws exactly from the data would score at this count.
+    private static FloorResult? Floor(EvaluationData reference, Tensor referenceFeatures, IImageFeatureExtractor extractor, EvaluationOptions options,
+        int size, int channels, IProgress<string>? progress, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var count = options.Count;
+        if (reference.Kind == EvaluationData.DataKind.FashionMnistTest)
+        {
+            // A separate real set exists: the first N training images, measured against the test set as the generated ones are.
+            progress?.Report(string.Create(CultureInfo.InvariantCulture, $"real-data floor: the first {count} training images"));
+            var (train, labels) = FashionMnist.LoadTrain(count, options.DataDirectory);
+            labels.Dispose();
+            var images = train.size(1) == channels && train.size(2) == size ? train : EvaluationData.FromImages(train, "Fashion-MNIST training images").Load(size, channels);
+            var real = ReferenceStatistics.Features(extractor, images, options.BatchSize);
+            var fid = count >= MinimumFidCount
+                ? FrechetDistance.Compute(FeatureStatistics.FromFeatures(real), FeatureStatistics.FromFeatures(referenceFeatures))
+                : (double?)null;
+            var half = count / 2;
+            var kid = half >= 2 ? KernelInceptionDistance.Compute(real.narrow(0, 0, half), real.narrow(0, half, half)) : null;
+            var matched = (int)Math.Min(count, referenceFeatures.size(0));
+            var pr = matched > PrecisionRecall.DefaultNeighbours ? PrecisionRecall.Compute(Subset(referenceFeatures, matched), real.narrow(0, 0, matched)) : null;
+            return new FloorResult(fid, kid, pr, string.Create(CultureInfo.InvariantCulture,
+                $"the first {count} Fashion-MNIST training images: FID and precision/recall against the reference, KID between their two halves of {half}"));
+        }
+
+        // Only one real set: two disjoint halves of it (a fixed shuffle), N/2 each where the reference allows.
+        var halfSize = (int)(Math.Min(count, referenceFeatures.size(0)) / 2);
+        if (halfSize < 2)
+        {
+            return null;
+        }
+
+        progress?.Report(string.Create(CultureInfo.InvariantCulture, $"real-data floor: two halves of {halfSize} reference images"));
+        var shuffled = Subset(referenceFeatures, 2 * halfSize);
+        var (first, second) = (shuffled.narrow(0, 0, halfSize), shuffled.narrow(0, halfSize, halfSize));
+        return new FloorResult(
+            halfSize >= MinimumFidCount ? FrechetDistance.Compute(FeatureStatistics.FromFeatures(first), FeatureStatistics.FromFeatures(second)) : null,
+            KernelInceptionDistance.Compute(first, second),
+            halfSize > PrecisionRecall.DefaultNeighbours ? PrecisionRecall.Compute(first, second) : null,
+            string.Create(CultureInfo.InvariantCulture, $"two disjoint halves of {halfSize} images of the {reference.Description}"));
+    }
+
+    // `count` rows of `features` in a fixed random order (seed 0): a subset that does not depend on how a folder is sorted.
+    private static Tensor Subset(Tensor features, int count)
+    {
+        using var generator = new Generator(0, torch.CPU);
+        return features.index_select(0, torch.randperm(features.size(0), generator: generator).narrow(0, 0, count));
+    }
+
+    private static (Tensor Images, Tensor Features, long[] Predicted) Generate(DiffusionModel model, IImageFeatureExtractor extractor,
+        FeatureNetwork? classifier, EvaluationOptions options, IProgress<string>? progress, CancellationToken cancellationToken)
     {
         using var scope = torch.NewDisposeScope();
+        var images = new List<Tensor>();
         var features = new List<Tensor>();
         var predicted = new List<long>();
         var classes = model.Config.NumClasses;
@@ -130,24 +261,40 @@ public static class DiffusionEvaluator
                 Seed = options.Generation.Seed + (ulong)start,  // image i keeps seed Seed + i whatever the batch size
                 Labels = classes is { } k ? [.. Enumerable.Range(start, length).Select(i => i % k)] : null,
             };
-            var images = model.Generate(length, generation);
-            var batchFeatures = network.Features(images.to(device));
-            predicted.AddRange(network.Classify(batchFeatures).argmax(1).to(torch.CPU).data<long>().ToArray());
-            features.Add(step.MoveToOuter(batchFeatures.to(torch.CPU)));
+            var batch = model.Generate(length, generation).to(torch.CPU);
+            var batchFeatures = extractor.Extract(batch);
+            if (classifier is not null)
+            {
+                predicted.AddRange(classifier.Classify(batchFeatures.to(classifier.parameters().First().device)).argmax(1).to(torch.CPU).data<long>().ToArray());
+            }
+
+            images.Add(step.MoveToOuter(batch));
+            features.Add(step.MoveToOuter(batchFeatures));
             var batches = (options.Count + options.BatchSize - 1) / options.BatchSize;
-            var batch = (start / options.BatchSize) + 1;
-            if (batch % Math.Max(1, batches / 10) == 0 || batch == batches)
+            var index = (start / options.BatchSize) + 1;
+            if (index % Math.Max(1, batches / 10) == 0 || index == batches)
             {
                 progress?.Report(string.Create(CultureInfo.InvariantCulture, $"generated {start + length}/{options.Count}"));
             }
         }
 
-        return (scope.MoveToOuter(torch.cat(features)), predicted.ToArray());
+        return (scope.MoveToOuter(torch.cat(images)), scope.MoveToOuter(torch.cat(features)), predicted.ToArray());
     }
 
-    private static VariationalBoundTerms BitsPerDim(DiffusionModel model, EvaluationOptions options, Device device, IProgress<string>? progress,
-        CancellationToken cancellationToken)
+    // Two rows of eight: the generated images closest to copying, above their nearest training images.
+    private static void SaveClosestPairs(string path, MemorizationResult memorization, Tensor generated, Tensor training)
     {
+        using var scope = torch.NewDisposeScope();
+        var closest = memorization.Closest(8);
+        var top = generated.index_select(0, torch.tensor(closest.Select(i => (long)i).ToArray()));
+        var bottom = training.index_select(0, torch.tensor(closest.Select(i => (long)memorization.NearestTrainingImage[i]).ToArray()));
+        var grid = ImageGrid.Compose(ImageGrid.ToImages(torch.cat([top, bottom])), columns: closest.Count);
+        ImageCodec.SavePng(ImageGrid.Upscale(grid, ImageGrid.DefaultScale((int)generated.size(2))), path);
+    }
+
+    private static VariationalBoundTerms BitsPerDim(DiffusionModel model, EvaluationOptions options, CancellationToken cancellationToken, IProgress<string>? progress)
+    {
+        var device = options.Generation.Device is { } name ? Devices.Parse(name) : model.Network.parameters().First().device;
         var (images, labels) = FashionMnist.LoadTest(options.BitsPerDimCount, options.DataDirectory);
         using (images)
         using (labels)

@@ -7,8 +7,9 @@ namespace MLNet.Diffusion.Evaluation;
 public sealed record EvaluationOptions
 {
     /// <summary>
-    /// Images to generate for FID, at least 2. Default 10,000 (the size of the reference set). FID is biased upward
-    /// for small counts: compare models at the same count, and against <see cref="EvaluationResult.RealDataFid"/>.
+    /// Images to generate, at least 2. Default 10,000 (the size of Fashion-MNIST's test set). FID is computed only when this
+    /// and the reference are at least <see cref="DiffusionEvaluator.MinimumFidCount"/> (it is biased upward for small counts);
+    /// KID is unbiased at any count.
     /// </summary>
     public int Count { get; init; } = 10_000;
 
@@ -33,11 +34,47 @@ public sealed record EvaluationOptions
     /// </summary>
     public int BitsPerDimCount { get; init; }
 
-    /// <summary>Where the reference statistics are cached; <see cref="ReferenceStatistics.DefaultCacheDirectory"/> when null.</summary>
+    /// <summary>
+    /// Where the reference images' features are cached (by the feature network's hash and the images' content hash);
+    /// <c>~/.cache/mlnet-diffusion</c> (or <c>$XDG_CACHE_HOME/mlnet-diffusion</c>) when null.
+    /// </summary>
     public string? CacheDirectory { get; init; }
 
     /// <summary>The Fashion-MNIST folder; Debian's <c>/usr/share/datasets/fashion-mnist</c> when null.</summary>
     public string? DataDirectory { get; init; }
+
+    /// <summary>
+    /// The real images the generated ones are measured against (KID, FID, precision/recall), read at the model's size and
+    /// channels. Null: the Fashion-MNIST test set (<see cref="DataDirectory"/>), for a 28×28 grayscale model.
+    /// </summary>
+    public EvaluationData? Reference { get; init; }
+
+    /// <summary>
+    /// The training images that memorization compares generated images with. Null: the Fashion-MNIST training set when the
+    /// reference is Fashion-MNIST, else <see cref="Reference"/> itself (evaluating against the training folder).
+    /// </summary>
+    public EvaluationData? TrainingData { get; init; }
+
+    /// <summary>
+    /// Which feature network: <see cref="EvaluationFeatures.Auto"/> (default) takes the Fashion-MNIST network for a 28×28
+    /// grayscale model measured against Fashion-MNIST and ResNet-18 otherwise.
+    /// </summary>
+    public EvaluationFeatures Features { get; init; }
+
+    /// <summary>
+    /// A feature network of the caller's, used instead of <see cref="Features"/> (and not disposed by the evaluator), such as a
+    /// <c>ResNet18FeatureExtractor</c> of the MLNet.Diffusion.Evaluation package with a models folder of the app's choosing.
+    /// </summary>
+    public IImageFeatureExtractor? FeatureExtractor { get; init; }
+
+    /// <summary>Also measure memorization against <see cref="TrainingData"/> (pixel ℓ2 nearest neighbours). Default true.</summary>
+    public bool ComputeMemorization { get; init; } = true;
+
+    /// <summary>
+    /// When set, a PNG of the 8 generated images closest to copying a training image (lowest nearest-neighbour ratio), each
+    /// above its nearest training image, is written here (to a temporary file, then renamed).
+    /// </summary>
+    public string? ClosestPairsPath { get; init; }
 
     /// <summary>Checks the options, throwing an <see cref="ArgumentException"/> naming the first bad one.</summary>
     public EvaluationOptions Validated()
@@ -47,7 +84,9 @@ public sealed record EvaluationOptions
         Check(BatchSize >= 1, nameof(BatchSize), $"{nameof(BatchSize)} must be at least 1, not {BatchSize}.");
         Check(BitsPerDimCount >= 0, nameof(BitsPerDimCount), $"{nameof(BitsPerDimCount)} must be 0 (none) or more, not {BitsPerDimCount}.");
         Check(BitsPerDimCount <= 10_000, nameof(BitsPerDimCount), $"{nameof(BitsPerDimCount)} must be at most 10,000 (the test set), not {BitsPerDimCount}.");
-        Check(!ComputeRealDataFloor || Count <= 60_000, nameof(Count), $"The real-data floor takes {Count} training images but Fashion-MNIST has 60,000; lower {nameof(Count)} or turn {nameof(ComputeRealDataFloor)} off.");
+        Check(ClosestPairsPath is null || ComputeMemorization, nameof(ClosestPairsPath), $"{nameof(ClosestPairsPath)} needs {nameof(ComputeMemorization)}: the pairs are memorization's nearest neighbours.");
+        Check(Enum.IsDefined(Features), nameof(Features), $"{nameof(Features)} must be Auto, FashionMnist or ResNet18, not {(int)Features}.");
+        Check(!ComputeRealDataFloor || Reference is not null || Count <= 60_000, nameof(Count), $"The real-data floor takes {Count} training images but Fashion-MNIST has 60,000; lower {nameof(Count)} or turn {nameof(ComputeRealDataFloor)} off.");
         Check(Generation.Label is null && Generation.Labels is null, nameof(Generation),
             "Leave the generation labels unset: the evaluator gives a class-conditional model every class in turn.");
         return this;
@@ -60,4 +99,20 @@ public sealed record EvaluationOptions
             throw new ArgumentException(message, name);
         }
     }
+}
+
+/// <summary>The feature network that <see cref="DiffusionEvaluator"/> measures images with.</summary>
+public enum EvaluationFeatures
+{
+    /// <summary>Fashion-MNIST's network for a 28×28 grayscale model measured against Fashion-MNIST, else ResNet-18.</summary>
+    Auto,
+
+    /// <summary>The library's <see cref="FeatureNetwork"/>: 28×28 grayscale images only; brings the class histogram and accuracy.</summary>
+    FashionMnist,
+
+    /// <summary>
+    /// ImageNet's ResNet-18 through ML.NET's DnnImageFeaturizer (512 features, any image size and channels): add the
+    /// MLNet.Diffusion.Evaluation package, which carries the 64 MB network.
+    /// </summary>
+    ResNet18,
 }

@@ -7,14 +7,19 @@ using MLNet.Diffusion.Metrics;
 namespace MLNet.Diffusion.Evaluation;
 
 /// <summary>What <see cref="DiffusionEvaluator.Evaluate"/> measured.</summary>
-/// <param name="Fid">The FID of the generated images against the Fashion-MNIST test set.</param>
+/// <param name="Fid">
+/// The FID of the generated images against the reference; NaN when the count or the reference is below
+/// <see cref="DiffusionEvaluator.MinimumFidCount"/> (FID is biased upward there; read <see cref="Kid"/>).
+/// </param>
 /// <param name="Count">How many images were generated.</param>
 /// <param name="Generation">How they were generated (the labels, set per image by the evaluator, left out).</param>
 /// <param name="RealDataFid">
-/// The FID of the first <paramref name="Count"/> training images against the same reference: the floor for this count
-/// (FID is biased upward for small counts); null when not computed.
+/// FID's real-data floor (<see cref="FloorDescription"/> says between which images); null when not computed or when the
+/// floor's sets are below <see cref="DiffusionEvaluator.MinimumFidCount"/>.
 /// </param>
-/// <param name="ClassHistogram">How many generated images the feature network's classifier puts in each class.</param>
+/// <param name="ClassHistogram">
+/// How many generated images the Fashion-MNIST feature network's classifier puts in each class; empty with other features.
+/// </param>
 /// <param name="ClassAccuracy">
 /// For a class-conditional model, per class: the fraction of the images generated for that label that the classifier
 /// assigns to it; null for an unconditional model.
@@ -36,16 +41,45 @@ public sealed record EvaluationResult(
     TimeSpan Elapsed)
 {
     /// <summary>
-    /// KID (<see cref="KernelInceptionDistance"/>) of the generated images against the Fashion-MNIST test set through the same
-    /// features: 100 subsets of min(1,000, <see cref="Count"/>) images, seed 0.
+    /// KID (<see cref="KernelInceptionDistance"/>) of the generated images against the reference through the same features:
+    /// 100 subsets of min(1,000, <see cref="Count"/>, <see cref="ReferenceCount"/>) images, seed 0.
     /// </summary>
     public KidEstimate? Kid { get; init; }
 
     /// <summary>
-    /// KID's real-data floor: between the two disjoint halves of the first <see cref="Count"/> training images (Count / 2 each, so
-    /// subsets of min(1,000, Count / 2)); null when not computed.
+    /// KID's real-data floor: between two disjoint halves of real images (<see cref="FloorDescription"/>); null when not computed.
     /// </summary>
     public KidEstimate? RealDataKid { get; init; }
+
+    /// <summary>
+    /// Improved precision and recall (k = 3) of the generated images against as many reference images (a fixed random subset
+    /// when the reference is larger).
+    /// </summary>
+    public PrecisionRecallEstimate? PrecisionRecall { get; init; }
+
+    /// <summary>Precision and recall between the two real sets of the floor; null when not computed.</summary>
+    public PrecisionRecallEstimate? RealDataPrecisionRecall { get; init; }
+
+    /// <summary>
+    /// Which real images the floors compare: for the Fashion-MNIST test set, the first N training images (FID and precision/
+    /// recall against the reference; KID between their two halves); for other references, two disjoint halves of it.
+    /// </summary>
+    public string? FloorDescription { get; init; }
+
+    /// <summary>Memorization against the training images; null when not computed.</summary>
+    public MemorizationResult? Memorization { get; init; }
+
+    /// <summary>What the training images for memorization were, and how many; null when not computed.</summary>
+    public string? TrainingData { get; init; }
+
+    /// <summary>What the reference images were ("Fashion-MNIST test set", "image folder '…'").</summary>
+    public string? Reference { get; init; }
+
+    /// <summary>How many reference images there were.</summary>
+    public int ReferenceCount { get; init; }
+
+    /// <summary>The feature network, as it names itself (<see cref="IImageFeatureExtractor.Name"/>).</summary>
+    public string? FeatureNetwork { get; init; }
 
     /// <summary>The mean of <see cref="ClassAccuracy"/> (null for an unconditional model).</summary>
     public double? MeanClassAccuracy => ClassAccuracy?.Average();

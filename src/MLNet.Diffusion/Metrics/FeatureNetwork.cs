@@ -13,7 +13,7 @@ namespace MLNet.Diffusion.Metrics;
 /// (<c>tools/FeatureNetTrainer</c>). Three 3×3 conv–SiLU blocks (16, 32, 64 channels), each followed by 2×2 max
 /// pooling (28 → 14 → 7 → 3), a <see cref="FeatureCount"/>-dimensional SiLU feature layer, and a 10-way linear head. FID compares the statistics of the feature layer; the head classifies generated images.
 /// </summary>
-public sealed class FeatureNetwork : nn.Module<Tensor, Tensor>
+public sealed class FeatureNetwork : nn.Module<Tensor, Tensor>, IImageFeatureExtractor
 {
     /// <summary>The dimension of the feature layer, whose statistics FID compares.</summary>
     public const int FeatureCount = 128;
@@ -68,6 +68,23 @@ public sealed class FeatureNetwork : nn.Module<Tensor, Tensor>
     /// </summary>
     protected override void RegisterComponents()
     {
+    }
+
+    /// <summary>"the Fashion-MNIST feature network (128 features)".</summary>
+    string IImageFeatureExtractor.Name => $"the Fashion-MNIST feature network ({FeatureCount} features)";
+
+    /// <summary><see cref="PretrainedSha256"/>: the evaluator uses the committed weights.</summary>
+    string IImageFeatureExtractor.WeightsSha256 => PretrainedSha256;
+
+    /// <summary><see cref="FeatureCount"/>.</summary>
+    int IImageFeatureExtractor.FeatureDimension => FeatureCount;
+
+    /// <summary><see cref="Features"/> without gradients, on the CPU.</summary>
+    Tensor IImageFeatureExtractor.Extract(Tensor images)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        return scope.MoveToOuter(Features(images.to(parameters().First().device)).to(torch.CPU));
     }
 
     /// <summary>The class logits [N, 10] of feature vectors [N, <see cref="FeatureCount"/>] from <see cref="Features"/>.</summary>

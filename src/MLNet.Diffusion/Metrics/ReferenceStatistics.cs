@@ -1,15 +1,17 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using System.Text;
+using MLNet.Diffusion.IO;
 using TorchSharp;
 using static TorchSharp.torch;
-using MLNet.Diffusion.Datasets;
 
 namespace MLNet.Diffusion.Metrics;
 
 /// <summary>
-/// The FID reference: the feature statistics of the 10,000 Fashion-MNIST test images. They are computed on first use
-/// (a few seconds) and cached as safetensors in <see cref="DefaultCacheDirectory"/>, under a name that holds the
-/// feature network's hash and the test file's hash, so that new weights or other data never meet stale statistics.
-/// They are not committed because they are a function of two things that are (the weights and Debian's data set).
+/// Feature vectors of real images, computed in batches and cached as safetensors in <see cref="DefaultCacheDirectory"/>
+/// under a name made of the feature network's hash and the hash of the images' pixels (after resizing), so new weights or
+/// other images never meet stale features. A reference is featurized once (seconds for the Fashion-MNIST network, minutes
+/// for ResNet-18 on a large folder) and read back on every later evaluation.
 /// </summary>
 internal static class ReferenceStatistics
 {
@@ -34,41 +36,31 @@ internal static class ReferenceStatistics
     }
 
     /// <summary>
-    /// The statistics of the Fashion-MNIST test set through <paramref name="network"/>, read from the cache when there,
-    /// else computed (in batches of <paramref name="batchSize"/>) and cached.
+    /// The features [N, D] of <paramref name="images"/> [N, C, H, W] through <paramref name="extractor"/>, read from the cache
+    /// when there, else computed in batches of <paramref name="batchSize"/> and cached (a damaged cache file is recomputed).
     /// </summary>
-    /// <param name="network">The feature network (its weights' hash is <paramref name="networkSha256"/>).</param>
-    /// <param name="networkSha256">The SHA-256 of the network's weights; it names the cache file.</param>
+    /// <param name="extractor">The feature network.</param>
+    /// <param name="images">The images, float32 in [−1, 1].</param>
+    /// <param name="description">What the images are; stored in the cache file's metadata.</param>
     /// <param name="cacheDirectory">Where the cache lives (<see cref="DefaultCacheDirectory"/> when null).</param>
-    /// <param name="dataDirectory">The Fashion-MNIST folder (Debian's when null).</param>
-    /// <param name="batchSize">Images per forward pass when computing.</param>
-    public static FeatureStatistics Load(FeatureNetwork network, string networkSha256, string? cacheDirectory = null, string? dataDirectory = null, int batchSize = 500)
+    /// <param name="batchSize">Images per forward pass.</param>
+    /// <param name="progress">Told how far the computation got, about every tenth.</param>
+    public static Tensor CachedFeatures(IImageFeatureExtractor extractor, Tensor images, string description, string? cacheDirectory = null,
+        int batchSize = 500, IProgress<string>? progress = null)
     {
-        ArgumentNullException.ThrowIfNull(network);
-        ArgumentException.ThrowIfNullOrEmpty(networkSha256);
-        var testImages = Path.Combine(dataDirectory ?? FashionMnist.DefaultDirectory, FashionMnist.TestImagesFileName);
-        if (!File.Exists(testImages))
-        {
-            throw new FileNotFoundException(
-                $"Fashion-MNIST file '{testImages}' was not found: FID's reference is its test set; install Debian's dataset-fashion-mnist (./build.sh does).", testImages);
-        }
-
-        string dataHash;
-        using (var stream = File.OpenRead(testImages))
-        {
-            dataHash = Convert.ToHexStringLower(SHA256.HashData(stream));
-        }
-
+        ArgumentNullException.ThrowIfNull(extractor);
+        ArgumentNullException.ThrowIfNull(images);
         var folder = cacheDirectory ?? DefaultCacheDirectory;
-        var path = Path.Combine(folder, $"fid-reference-fashion-mnist-test-{networkSha256[..Math.Min(16, networkSha256.Length)]}-{dataHash[..16]}.safetensors");
+        var path = Path.Combine(folder, $"features-{extractor.WeightsSha256[..Math.Min(16, extractor.WeightsSha256.Length)]}-{ContentHash(images)[..16]}.safetensors");
         if (File.Exists(path))
         {
             try
             {
-                var cached = FeatureStatistics.Load(path);
-                if (cached.Dimension == FeatureNetwork.FeatureCount)
+                using var content = Safetensors.Load(path);
+                if (content.Tensors.TryGetValue("features", out var cached) && cached.dtype == ScalarType.Float32
+                    && cached.shape.SequenceEqual([images.size(0), extractor.FeatureDimension]))
                 {
-                    return cached;
+                    return cached.clone();
                 }
             }
             catch (InvalidDataException)
@@ -77,21 +69,15 @@ internal static class ReferenceStatistics
             }
         }
 
-        var (images, _) = FashionMnist.LoadTest(directory: dataDirectory);
-        FeatureStatistics statistics;
-        using (images)
-        {
-            statistics = Compute(network, images, batchSize);
-        }
-
+        var features = Features(extractor, images, batchSize, progress);
         Directory.CreateDirectory(folder);
-        statistics.Save(path, new Dictionary<string, string>
+        Safetensors.Save(path, [KeyValuePair.Create("features", features)], new Dictionary<string, string>
         {
-            ["reference"] = "Fashion-MNIST test set",
-            ["feature_network_sha256"] = networkSha256,
-            ["test_images_sha256"] = dataHash,
+            ["images"] = description,
+            ["feature_network"] = extractor.Name,
+            ["feature_network_sha256"] = extractor.WeightsSha256,
         });
-        return statistics;
+        return features;
     }
 
     /// <summary>The feature statistics of <paramref name="images"/> [N, 1, 28, 28] in [−1, 1], in batches.</summary>
@@ -101,22 +87,37 @@ internal static class ReferenceStatistics
         return FeatureStatistics.FromFeatures(features);
     }
 
-    /// <summary>The feature vectors [N, D] of <paramref name="images"/> [N, 1, 28, 28] in [−1, 1], on the CPU, in batches.</summary>
-    public static Tensor Features(FeatureNetwork network, Tensor images, int batchSize = 500)
+    /// <summary>The feature vectors [N, D] of <paramref name="images"/> [N, C, H, W] in [−1, 1], on the CPU, in batches.</summary>
+    public static Tensor Features(IImageFeatureExtractor extractor, Tensor images, int batchSize = 500, IProgress<string>? progress = null)
     {
-        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(extractor);
         ArgumentNullException.ThrowIfNull(images);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         using var scope = torch.NewDisposeScope();
-        using var noGrad = torch.no_grad();
-        var device = network.parameters().First().device;
         var parts = new List<Tensor>();
-        for (long start = 0; start < images.size(0); start += batchSize)
+        var count = images.size(0);
+        var batches = (count + batchSize - 1) / batchSize;
+        for (long start = 0, batch = 1; start < count; start += batchSize, batch++)
         {
-            var length = Math.Min(batchSize, images.size(0) - start);
-            parts.Add(network.Features(images.narrow(0, start, length).to(device)).to(torch.CPU));
+            var length = Math.Min(batchSize, count - start);
+            parts.Add(extractor.Extract(images.narrow(0, start, length)));
+            if (progress is not null && batches >= 10 && (batch % (batches / 10) == 0 || batch == batches))
+            {
+                progress.Report($"features: {start + length}/{count}");
+            }
         }
 
         return scope.MoveToOuter(torch.cat(parts));
+    }
+
+    // SHA-256 of the shape and the float32 pixels: the images as the metric sees them, after decoding and resizing.
+    private static string ContentHash(Tensor images)
+    {
+        using var scope = torch.NewDisposeScope();
+        var pixels = images.to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Encoding.UTF8.GetBytes(string.Join(",", images.shape)));
+        hash.AppendData(MemoryMarshal.AsBytes(pixels.AsSpan()));
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 }

@@ -73,12 +73,24 @@ public sealed class DiffusionEvaluatorTests
         Assert.AreEqual(10, result.ClassHistogram.Count);
         Assert.AreEqual(10, result.ClassAccuracy!.Count);
         Assert.IsTrue(result.ClassAccuracy.All(a => a is >= 0 and <= 1), string.Join(", ", result.ClassAccuracy));
-        // Two training steps leave noise: far from Fashion-MNIST, while 20 real images are close to the test set.
-        Assert.IsTrue(double.IsFinite(result.Fid) && result.RealDataFid is { } floor && floor > 0 && result.Fid > 2 * floor, $"FID {result.Fid}, floor {result.RealDataFid}");
-        // KID likewise: subsets of all 20 generated images against the test set, the floor between two halves of 10 training images.
+        // Below 1,024 images FID is not reported: its bias would dominate.
+        Assert.IsTrue(double.IsNaN(result.Fid), $"FID {result.Fid}");
+        Assert.IsNull(result.RealDataFid);
+        // Two training steps leave noise: KID over subsets of all 20 generated images against the test set is far above its
+        // floor between two halves of 10 training images.
         Assert.AreEqual((100, 20), (result.Kid!.Subsets, result.Kid.SubsetSize));
         Assert.AreEqual(10, result.RealDataKid!.SubsetSize);
         Assert.IsTrue(result.Kid.Mean > result.RealDataKid.Mean + (3 * result.RealDataKid.StandardDeviation), $"KID {result.Kid}, floor {result.RealDataKid}");
+        // Precision/recall against 20 test images; noise is inside no real image's neighbourhood.
+        Assert.AreEqual((20, 20, 3), (result.PrecisionRecall!.RealCount, result.PrecisionRecall.GeneratedCount, result.PrecisionRecall.Neighbours));
+        Console.WriteLine($"precision/recall {result.PrecisionRecall}; floor {result.RealDataPrecisionRecall}");
+        Assert.IsLessThan(result.RealDataPrecisionRecall!.Recall, result.PrecisionRecall.Recall);
+        // Memorization against the 60,000 training images: noise copies none of them.
+        Assert.AreEqual(20, result.Memorization!.Ratios.Count);
+        Assert.AreEqual(0, result.Memorization.ShareBelowThreshold);
+        Assert.AreEqual("Fashion-MNIST training set: 60,000 images", result.TrainingData);
+        Assert.AreEqual(("Fashion-MNIST test set", 10_000), (result.Reference, result.ReferenceCount));
+        StringAssert.Contains(result.FeatureNetwork, "Fashion-MNIST feature network");
         Assert.AreEqual(6, result.BitsPerDimCount);
         Assert.IsTrue(result.BitsPerDim!.Total > 0 && double.IsFinite(result.BitsPerDim.Total), $"{result.BitsPerDim}");
         Assert.AreEqual(FeatureNetwork.PretrainedSha256, result.FeatureNetworkSha256);
@@ -88,39 +100,61 @@ public sealed class DiffusionEvaluatorTests
         using var folder = new TempFolder();
         result.Save(folder.File("eval.json"));
         using var json = JsonDocument.Parse(File.ReadAllText(folder.File("eval.json")));
-        Assert.AreEqual(result.Fid, json.RootElement.GetProperty("Fid").GetDouble());
+        Assert.AreEqual("NaN", json.RootElement.GetProperty("Fid").GetString());
+        Assert.AreEqual(result.PrecisionRecall.Recall, json.RootElement.GetProperty("PrecisionRecall").GetProperty("Recall").GetDouble());
         Assert.AreEqual(result.Kid.Mean, json.RootElement.GetProperty("Kid").GetProperty("Mean").GetDouble());
         Assert.AreEqual("Ddim", json.RootElement.GetProperty("Generation").GetProperty("Sampler").GetString());
     }
 
     [TestMethod]
-    public void Evaluate_OtherBatchSize_GivesTheSameImagesAndFid()
+    public void Evaluate_1024Images_ReportsFidAboveItsFloor()
+    {
+        var result = DiffusionEvaluator.Evaluate(s_conditional!, Options(count: DiffusionEvaluator.MinimumFidCount, batchSize: 256) with
+        {
+            Generation = new GenerationOptions { Sampler = SamplerKind.Ddim, Steps = 2, Seed = 5 },
+            ComputeMemorization = false,
+        });
+        Console.WriteLine($"FID {result.Fid:F2}, floor {result.RealDataFid:F2}; {result.FloorDescription}");
+        Assert.IsTrue(double.IsFinite(result.Fid) && result.RealDataFid is { } floor && floor > 0 && result.Fid > 2 * floor, $"FID {result.Fid}, floor {result.RealDataFid}");
+        StringAssert.StartsWith(result.FloorDescription, "the first 1024 Fashion-MNIST training images");
+        Assert.IsNull(result.Memorization);
+    }
+
+    [TestMethod]
+    public void Evaluate_OtherBatchSize_GivesTheSameImagesAndKid()
     {
         // Image i has seed Seed + i however the images are batched; only rounding in batched convolutions may differ.
         var a = DiffusionEvaluator.Evaluate(s_conditional!, Options(count: 12, batchSize: 12) with { ComputeRealDataFloor = false });
         var b = DiffusionEvaluator.Evaluate(s_conditional!, Options(count: 12, batchSize: 5) with { ComputeRealDataFloor = false });
-        Assert.AreEqual(a.Fid, b.Fid, 1e-3 * a.Fid);
+        Assert.AreEqual(a.Kid!.Mean, b.Kid!.Mean, 1e-3 * Math.Abs(a.Kid.Mean));
+        CollectionAssert.AreEqual(a.Memorization!.NearestTrainingImage.ToArray(), b.Memorization!.NearestTrainingImage.ToArray());
         CollectionAssert.AreEqual(a.ClassHistogram.ToArray(), b.ClassHistogram.ToArray());
         Assert.IsNull(a.RealDataFid);
     }
 
     [TestMethod]
-    public void Evaluate_ReferenceStatistics_AreCachedAndADamagedCacheIsRecomputed()
+    public void ReferenceFeatures_AreCachedByContentHash_AndADamagedCacheIsRecomputed()
     {
+        using var scope = torch.NewDisposeScope();
         using var network = FeatureNetwork.LoadPretrained();
-        var first = ReferenceStatistics.Load(network, FeatureNetwork.PretrainedSha256, CacheDirectory);
-        var files = Directory.GetFiles(CacheDirectory, "fid-reference-fashion-mnist-test-*.safetensors");
+        using var cache = new TempFolder();
+        var (images, _) = FashionMnist.LoadTest(300);
+        var first = ReferenceStatistics.CachedFeatures(network, images, "300 test images", cache.Path);
+        var files = Directory.GetFiles(cache.Path, "features-*.safetensors");
         Assert.AreEqual(1, files.Length);
-        StringAssert.Contains(Path.GetFileName(files[0]), FeatureNetwork.PretrainedSha256[..16]);
-        Assert.AreEqual(10_000, first.Count);
-        Assert.AreEqual(FeatureNetwork.FeatureCount, first.Dimension);
-        var cached = FeatureStatistics.Load(files[0]);
-        CollectionAssert.AreEqual(first.Covariance.ToArray(), cached.Covariance.ToArray());
+        StringAssert.StartsWith(Path.GetFileName(files[0]), $"features-{FeatureNetwork.PretrainedSha256[..16]}-");
+        CollectionAssert.AreEqual(new long[] { 300, FeatureNetwork.FeatureCount }, first.shape);
+        Assert.IsTrue(first.eq(ReferenceStatistics.CachedFeatures(network, images, "300 test images", cache.Path)).all().ToBoolean());
+
+        // Other pixels are other content: a second file, never the first one's features.
+        var other = ReferenceStatistics.CachedFeatures(network, images.narrow(0, 0, 299), "299 test images", cache.Path);
+        Assert.AreEqual(2, Directory.GetFiles(cache.Path, "features-*.safetensors").Length);
+        Assert.AreEqual(299, other.size(0));
 
         File.WriteAllBytes(files[0], [1, 2, 3]);
-        var recomputed = ReferenceStatistics.Load(network, FeatureNetwork.PretrainedSha256, CacheDirectory);
-        Assert.AreEqual(0, FrechetDistance.Compute(first, recomputed), 1e-9);
-        Assert.AreEqual(0, FrechetDistance.Compute(first, FeatureStatistics.Load(files[0])), 1e-9, "the damaged file was rewritten");
+        var recomputed = ReferenceStatistics.CachedFeatures(network, images, "300 test images", cache.Path);
+        Assert.IsTrue(first.eq(recomputed).all().ToBoolean());
+        Assert.IsGreaterThan(1000L, new FileInfo(files[0]).Length, "the damaged file was rewritten");
     }
 
     [TestMethod]
@@ -130,6 +164,39 @@ public sealed class DiffusionEvaluatorTests
         var error = Assert.ThrowsExactly<ArgumentException>(() => DiffusionEvaluator.Evaluate(model, Options()));
         StringAssert.Contains(error.Message, "28×28 grayscale");
         StringAssert.Contains(error.Message, "1×16×16");
+    }
+
+    [TestMethod]
+    public void Evaluate_AgainstImagesOfAnotherSize_WithResNet18_ReportsFloorsMemorizationAndClosestPairs()
+    {
+        using var model = TrainTiny(16, null);
+        using var folder = new TempFolder();
+        var (test, _) = FashionMnist.LoadTest(40);
+        using (test)
+        {
+            var pairs = folder.File("closest.png");
+            var result = DiffusionEvaluator.Evaluate(model, Options(count: 16) with
+            {
+                Reference = EvaluationData.FromImages(test, "40 Fashion-MNIST test images at 28 px"),
+                ClosestPairsPath = pairs,
+            });
+
+            StringAssert.Contains(result.FeatureNetwork, "ResNet-18");
+            Assert.AreEqual(64, result.FeatureNetworkSha256.Length);
+            Assert.AreEqual(("40 Fashion-MNIST test images at 28 px", 40), (result.Reference, result.ReferenceCount));
+            Assert.IsTrue(double.IsNaN(result.Fid));
+            Assert.AreEqual(0, result.ClassHistogram.Count, "no classifier comes with ResNet-18");
+            Assert.IsNull(result.ClassAccuracy);
+            Assert.AreEqual("two disjoint halves of 8 images of the 40 Fashion-MNIST test images at 28 px", result.FloorDescription);
+            Assert.AreEqual(8, result.RealDataKid!.SubsetSize);
+            Assert.AreEqual((16, 16), (result.PrecisionRecall!.RealCount, result.PrecisionRecall.GeneratedCount));
+            Assert.IsTrue(result.Kid!.Mean > result.RealDataKid.Mean, $"KID {result.Kid}, floor {result.RealDataKid}");
+            Assert.AreEqual("40 Fashion-MNIST test images at 28 px: 40 images", result.TrainingData);
+            Assert.IsTrue(result.Memorization!.NearestTrainingImage.All(i => i is >= 0 and < 40));
+            // Two rows of eight 16-px tiles, doubled: (8 × 18 + 2) × 2 wide, (2 × 18 + 2) × 2 high.
+            using var png = SkiaSharp.SKBitmap.Decode(pairs);
+            Assert.AreEqual((292, 76), (png.Width, png.Height));
+        }
     }
 
     [TestMethod]
@@ -161,7 +228,7 @@ public sealed class DiffusionEvaluatorTests
         s_conditional!.Save(path);
         var (count, steps, bitsPerDimImages) = (10, 2, 2);
         var cacheHome = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-        Environment.SetEnvironmentVariable("XDG_CACHE_HOME", s_cache!.Path);  // keep the test's cache out of the user's
+        Environment.SetEnvironmentVariable("XDG_CACHE_HOME", folder.Path);  // keep the test's cache out of the user's
         try
         {
             // docs: evaluate
@@ -178,7 +245,7 @@ public sealed class DiffusionEvaluatorTests
             // end
             Assert.AreEqual(2, result.BitsPerDimCount);
             Assert.IsTrue(File.Exists(jsonPath));
-            Assert.AreEqual(1, Directory.GetFiles(CacheDirectory, "fid-reference-*").Length, "the cache follows XDG_CACHE_HOME");
+            Assert.AreEqual(1, Directory.GetFiles(Path.Combine(folder.Path, "mlnet-diffusion"), "features-*").Length, "the cache follows XDG_CACHE_HOME");
         }
         finally
         {
