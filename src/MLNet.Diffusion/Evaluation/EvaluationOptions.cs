@@ -86,7 +86,7 @@ public sealed record EvaluationOptions
         Check(BitsPerDimCount <= 10_000, nameof(BitsPerDimCount), $"{nameof(BitsPerDimCount)} must be at most 10,000 (the test set), not {BitsPerDimCount}.");
         Check(ClosestPairsPath is null || ComputeMemorization, nameof(ClosestPairsPath), $"{nameof(ClosestPairsPath)} needs {nameof(ComputeMemorization)}: the pairs are memorization's nearest neighbours.");
         Check(Enum.IsDefined(Features), nameof(Features), $"{nameof(Features)} must be Auto, FashionMnist or ResNet18, not {(int)Features}.");
-        Check(!ComputeRealDataFloor || Reference is not null || Count <= 60_000, nameof(Count), $"The real-data floor takes {Count} training images but Fashion-MNIST has 60,000; lower {nameof(Count)} or turn {nameof(ComputeRealDataFloor)} off.");
+        Check(!ComputeRealDataFloor || Reference is { Kind: not EvaluationData.DataKind.FashionMnistTest } || Count <= 60_000, nameof(Count), $"The real-data floor takes {Count} training images but Fashion-MNIST has 60,000; lower {nameof(Count)} or turn {nameof(ComputeRealDataFloor)} off.");
         Check(Generation.Label is null && Generation.Labels is null, nameof(Generation),
             "Leave the generation labels unset: the evaluator gives a class-conditional model every class in turn.");
         return this;
