@@ -2,7 +2,8 @@
 # One command for everything. On a Debian machine it installs what is missing (as root, or through sudo).
 #   ./build.sh          install what is missing, build the .NET solution
 #   ./build.sh test     ... and run every test (the package tests use packages packed into artifacts/packages/ci)
-#   ./build.sh pack     ... and pack the library (MLNet.Diffusion) and the tool (mlnet-diffusion) into artifacts/packages
+#   ./build.sh pack     ... and pack the library (MLNet.Diffusion), its evaluation package (MLNet.Diffusion.Evaluation) and the
+#                       tool (mlnet-diffusion) into artifacts/packages
 #   ./build.sh bench    ... and run the benchmark program: side by side against PyTorch (Debian's python3-torch) unless
 #                       a flag picks another of its benchmarks (./build.sh bench --help, bench/README.md)
 #   ./build.sh demo     ... and train the small model on Fashion-MNIST for a few minutes: out/model.zip, out/samples.png, out/report.html
@@ -47,7 +48,7 @@ build() {
   dotnet build MLNet.Diffusion.sln -c "$configuration" -nologo -v minimal
 }
 
-# Packs the library and the tool into folder $1, at package version $2 when given (else Directory.Build.props'
+# Packs the library, the evaluation package and the tool into folder $1, at package version $2 when given (else Directory.Build.props'
 # <Version>); the assemblies keep Directory.Build.props' version either way, so a package version of its own recompiles
 # nothing. The tool's pack publishes it for linux-x64, an output the solution's build does not make (it is a RID-specific
 # tool), so that pack builds (incrementally); the library's pack reuses the build just checked (--no-build).
@@ -58,6 +59,7 @@ pack() {
   fi
   dotnet pack src/MLNet.Diffusion.Cli/MLNet.Diffusion.Cli.csproj "${args[@]}"
   dotnet pack src/MLNet.Diffusion/MLNet.Diffusion.csproj --no-build "${args[@]}"
+  dotnet pack src/MLNet.Diffusion.Evaluation/MLNet.Diffusion.Evaluation.csproj --no-build "${args[@]}"
 }
 
 install_missing

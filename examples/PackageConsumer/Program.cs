@@ -5,6 +5,8 @@
 //                                                  and saves the generator
 //   PackageConsumer generate <model.zip> <dir>     loads the zip with ML.NET alone (no MLNet.Diffusion call) and
 //                                                  writes one PNG per generated image into <dir>
+//   PackageConsumer evaluate <model.zip>           measures the model against the PNGs train wrote, with ResNet-18
+//                                                  features from the MLNet.Diffusion.Evaluation package
 //
 // Each prints one line of JSON on standard output: what it did, what the library's TorchSharp fix for Debian 12 did
 // (train), and whether libtorch is mapped into the process. A failure is one "error: ..." block on standard error and
@@ -32,7 +34,8 @@ internal static class Program
             {
                 ["train", var model] => Training.Run(Path.GetFullPath(model)),
                 ["generate", var model, var folder] => Generation.Run(Path.GetFullPath(model), Path.GetFullPath(folder)),
-                _ => throw new ArgumentException("usage: PackageConsumer train <model.zip> | generate <model.zip> <output folder>"),
+                ["evaluate", var model] => Evaluation.Run(Path.GetFullPath(model)),
+                _ => throw new ArgumentException("usage: PackageConsumer train <model.zip> | generate <model.zip> <output folder> | evaluate <model.zip>"),
             };
             Console.Out.WriteLine(JsonSerializer.Serialize(report, s_json));
             return 0;
@@ -181,6 +184,43 @@ internal static class Generation
             Files = files,
             LibtorchMapped = Program.LibtorchMapped(),
             Assemblies = Program.TorchAndDiffusionAssemblies(),
+            Seconds = Math.Round(clock.Elapsed.TotalSeconds, 2),
+        };
+    }
+}
+
+/// <summary>
+/// Evaluation on the app's own images: the MLNet.Diffusion.Evaluation package's build files put ResNet-18 in this app's
+/// output (DnnImageModels/), where the evaluator finds it.
+/// </summary>
+internal static class Evaluation
+{
+    public static object Run(string modelPath)
+    {
+        var clock = Stopwatch.StartNew();
+        var folder = Path.GetDirectoryName(modelPath)!;
+        using var model = MLNet.Diffusion.DiffusionModel.Load(modelPath, "cpu");
+        var result = MLNet.Diffusion.Evaluation.DiffusionEvaluator.Evaluate(model, new MLNet.Diffusion.Evaluation.EvaluationOptions
+        {
+            Count = 8,
+            Reference = MLNet.Diffusion.Evaluation.EvaluationData.FromFolder(Path.Combine(folder, "training-images")),
+            Features = MLNet.Diffusion.Evaluation.EvaluationFeatures.ResNet18,
+            Generation = new GenerationOptions { Steps = 2 },
+            CacheDirectory = Path.Combine(folder, "feature-cache"),
+            ClosestPairsPath = Path.Combine(folder, "closest-pairs.png"),
+        });
+        return new
+        {
+            Command = "evaluate",
+            result.FeatureNetwork,
+            result.ReferenceCount,
+            Kid = result.Kid!.Mean,
+            FloorKid = result.RealDataKid?.Mean,
+            result.PrecisionRecall!.Precision,
+            result.PrecisionRecall.Recall,
+            Memorized = result.Memorization!.ShareBelowThreshold,
+            Models = Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "DnnImageModels"), "*.onnx", SearchOption.AllDirectories)
+                .Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray(),
             Seconds = Math.Round(clock.Elapsed.TotalSeconds, 2),
         };
     }

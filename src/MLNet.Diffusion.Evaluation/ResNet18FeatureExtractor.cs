@@ -47,6 +47,8 @@ public sealed class ResNet18FeatureExtractor : IImageFeatureExtractor
     /// <exception cref="FileNotFoundException">The network's files are not there; the message says how to get them there.</exception>
     public ResNet18FeatureExtractor(string? modelDirectory)
     {
+        // Extract runs TorchSharp; an app whose first TorchSharp call is here still needs the Debian 12 fix first.
+        MLNet.Diffusion.Engine.LibTorchSharpFix.Apply();
         ModelDirectory = modelDirectory ?? DefaultModelDirectory;
         var network = Path.Combine(ModelDirectory, "ResNet18Onnx", "ResNet18.onnx");
         foreach (var file in new[] { network, Path.Combine(ModelDirectory, "ResNetPrepOnnx", "ResNetPreprocess.onnx") })

@@ -57,10 +57,13 @@ public sealed partial class PackageTests
             Log($"consumer: restore and build {clock.Elapsed.TotalSeconds:F1} s");
             // The unique version's copy in NuGet's global packages folder is of no use after this run.
             s_cleanUp.Add(Path.Combine(GlobalPackagesFolder, "mlnet.diffusion", packages.Version.ToLowerInvariant()));
+            s_cleanUp.Add(Path.Combine(GlobalPackagesFolder, "mlnet.diffusion.evaluation", packages.Version.ToLowerInvariant()));
 
             var restored = RestoredPackages(Path.Combine(app, "obj", "project.assets.json"));
             Log($"consumer: restored {restored.Count} packages: {string.Join(", ", restored)}");
             CollectionAssert.Contains(restored, $"MLNet.Diffusion/{packages.Version}");
+            CollectionAssert.Contains(restored, $"MLNet.Diffusion.Evaluation/{packages.Version}");
+            CollectionAssert.Contains(restored, "Microsoft.ML.DnnImageFeaturizer.ResNet18/0.23.1");
             CollectionAssert.Contains(restored, "TorchSharp-cpu/0.107.0");
 
             // What the build put beside the app: TorchSharp's native library as the package ships it (no build step
@@ -120,6 +123,23 @@ public sealed partial class PackageTests
             {
                 Assert.AreEqual((8, 8), PngSize(Path.Combine(images, file!)), file);
             }
+
+            // Evaluation with ResNet-18: the MLNet.Diffusion.Evaluation package's build files put the network beside the app.
+            clock.Restart();
+            (code, output, error) = Run("dotnet", root, TimeSpan.FromMinutes(3), dll, "evaluate", model);
+            Log($"consumer: evaluate {clock.Elapsed.TotalSeconds:F1} s: {output.Trim()}");
+            Assert.AreEqual(0, code, $"evaluate failed:\n{output}\n{error}");
+            using (var evaluate = JsonDocument.Parse(SingleLine(output)))
+            {
+                var report = evaluate.RootElement;
+                StringAssert.StartsWith(report.GetProperty("featureNetwork").GetString(), "ResNet-18");
+                Assert.AreEqual(8, report.GetProperty("referenceCount").GetInt32());
+                Assert.IsTrue(double.IsFinite(report.GetProperty("kid").GetDouble()));
+                CollectionAssert.AreEqual(new[] { "ResNet18.onnx", "ResNetPreprocess.onnx" },
+                    report.GetProperty("models").EnumerateArray().Select(e => e.GetString()).ToArray());
+            }
+
+            Assert.IsTrue(File.Exists(Path.Combine(root, "run", "closest-pairs.png")));
         }
         finally
         {
@@ -178,6 +198,73 @@ public sealed partial class PackageTests
     }
 
     /// <summary>
+    /// The case the evaluation package's buildTransitive/ files exist for: an app that references a class library that references
+    /// MLNet.Diffusion.Evaluation. ResNet18's own package copies its network only into direct references' outputs; ours must
+    /// put it beside the app, where <c>new ResNet18FeatureExtractor()</c> looks.
+    /// </summary>
+    [TestMethod]
+    public void AppThroughALibrary_GetsResNet18BesideIt_AndLoadsIt()
+    {
+        var packages = s_packages.Value;
+        var root = NewFolder("mlnet-diffusion-transitive-");
+        try
+        {
+            var library = Path.Combine(root, "Lib");
+            var app = Path.Combine(root, "App");
+            Directory.CreateDirectory(library);
+            Directory.CreateDirectory(app);
+            var sources = $"<RestoreAdditionalProjectSources>{packages.Folder}</RestoreAdditionalProjectSources>";
+            File.WriteAllText(Path.Combine(root, "Directory.Build.props"), "<Project />");
+            File.WriteAllText(Path.Combine(root, "Directory.Build.targets"), "<Project />");
+            File.WriteAllText(Path.Combine(root, "Directory.Packages.props"), "<Project />");
+            File.WriteAllText(Path.Combine(library, "Lib.csproj"), $"""
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup><TargetFramework>net10.0</TargetFramework>{sources}</PropertyGroup>
+                  <ItemGroup><PackageReference Include="MLNet.Diffusion.Evaluation" Version="{packages.Version}" /></ItemGroup>
+                </Project>
+                """);
+            File.WriteAllText(Path.Combine(library, "Features.cs"), """
+                namespace Lib;
+                public static class Features
+                {
+                    public static int Count()
+                    {
+                        using var network = new MLNet.Diffusion.Evaluation.ResNet18FeatureExtractor();
+                        using var features = network.Extract(TorchSharp.torch.zeros(1, 3, 8, 8));
+                        return (int)features.size(1);
+                    }
+                }
+                """);
+            File.WriteAllText(Path.Combine(app, "App.csproj"), $"""
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework>{sources}</PropertyGroup>
+                  <ItemGroup>
+                    <ProjectReference Include="../Lib/Lib.csproj" />
+                    <PackageReference Include="TorchSharp-cpu" Version="0.107.0" />
+                  </ItemGroup>
+                </Project>
+                """);
+            File.WriteAllText(Path.Combine(app, "Program.cs"), "System.Console.WriteLine(Lib.Features.Count());\n");
+            var clock = Stopwatch.StartNew();
+            var (code, output, error) = Run("dotnet", app, TimeSpan.FromMinutes(5), "build", "-c", "Release", "-nologo", "-v", "minimal", "--disable-build-servers");
+            Assert.AreEqual(0, code, $"the app did not build:\n{output}\n{error}");
+            s_cleanUp.Add(Path.Combine(GlobalPackagesFolder, "mlnet.diffusion", packages.Version.ToLowerInvariant()));
+            s_cleanUp.Add(Path.Combine(GlobalPackagesFolder, "mlnet.diffusion.evaluation", packages.Version.ToLowerInvariant()));
+            Log($"transitive: restore and build {clock.Elapsed.TotalSeconds:F1} s");
+            var bin = Path.Combine(app, "bin", "Release", "net10.0");
+            Assert.IsTrue(File.Exists(Path.Combine(bin, "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx")), $"no ResNet18.onnx under {bin}");
+            Assert.IsTrue(File.Exists(Path.Combine(bin, "DnnImageModels", "ResNetPrepOnnx", "ResNetPreprocess.onnx")));
+            (code, output, error) = Run("dotnet", root, TimeSpan.FromMinutes(2), Path.Combine(bin, "App.dll"));
+            Assert.AreEqual(0, code, $"the app failed:\n{output}\n{error}");
+            Assert.AreEqual("512", output.Trim());
+        }
+        finally
+        {
+            DeleteFolder(root);
+        }
+    }
+
+    /// <summary>
     /// docs/getting-started.md's two apps as whole files (examples/GettingStarted), copied out of the repository and built from
     /// exactly their project files' package lists: Train (MLNet.Diffusion and TorchSharp-cpu) trains on a folder of class
     /// sub-folders and saves the model; Generate (ML.NET and ONNX Runtime only) reads the class names from the loaded model,
@@ -199,6 +286,7 @@ public sealed partial class PackageTests
             StringAssert.Contains(text, "<PackageReference Include=\"MLNet.Diffusion\" Version=\"0.1.0\" />");
             File.WriteAllText(project, text.Replace("Include=\"MLNet.Diffusion\" Version=\"0.1.0\"", $"Include=\"MLNet.Diffusion\" Version=\"{packages.Version}\"", StringComparison.Ordinal));
             s_cleanUp.Add(Path.Combine(GlobalPackagesFolder, "mlnet.diffusion", packages.Version.ToLowerInvariant()));
+            s_cleanUp.Add(Path.Combine(GlobalPackagesFolder, "mlnet.diffusion.evaluation", packages.Version.ToLowerInvariant()));
             var total = Stopwatch.StartNew();
             foreach (var app in new[] { train, Path.Combine(apps, "Generate") })
             {
@@ -263,7 +351,7 @@ public sealed partial class PackageTests
             packages = Pack();
         }
 
-        foreach (var id in new[] { "MLNet.Diffusion", "mlnet-diffusion", "mlnet-diffusion.linux-x64" })
+        foreach (var id in new[] { "MLNet.Diffusion", "MLNet.Diffusion.Evaluation", "mlnet-diffusion", "mlnet-diffusion.linux-x64" })
         {
             var file = Path.Combine(packages.Folder, $"{id}.{packages.Version}.nupkg");
             Assert.IsTrue(File.Exists(file), $"no {file}");
@@ -299,7 +387,10 @@ public sealed partial class PackageTests
         (code, output, error) = Run("dotnet", RepositoryRoot, TimeSpan.FromMinutes(3), "pack", "src/MLNet.Diffusion/MLNet.Diffusion.csproj", "-c", configuration,
             "--no-build", "-nologo", "-v", "minimal", "--disable-build-servers", $"-p:PackageVersion={version}", "-o", folder);
         Assert.AreEqual(0, code, $"packing the library failed:\n{output}\n{error}");
-        Log($"packages: packed the library in {clock.Elapsed.TotalSeconds:F1} s; version {version} in {folder}");
+        (code, output, error) = Run("dotnet", RepositoryRoot, TimeSpan.FromMinutes(3), "pack", "src/MLNet.Diffusion.Evaluation/MLNet.Diffusion.Evaluation.csproj", "-c", configuration,
+            "--no-build", "-nologo", "-v", "minimal", "--disable-build-servers", $"-p:PackageVersion={version}", "-o", folder);
+        Assert.AreEqual(0, code, $"packing the evaluation package failed:\n{output}\n{error}");
+        Log($"packages: packed the library and the evaluation package in {clock.Elapsed.TotalSeconds:F1} s; version {version} in {folder}");
         return new Packages(folder, version);
     }
 
