@@ -162,7 +162,7 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
     /// disposing it when the model cannot be made.
     /// </summary>
     /// <exception cref="ArgumentException">The options' class names do not fit the network.</exception>
-    private static DiffusionModel FromRun(UNet2D network, DdpmTrainerOptions options, long steps, IReadOnlyList<double> losses, int lossWindow, TimeSpan elapsed,
+    internal static DiffusionModel FromRun(UNet2D network, DdpmTrainerOptions options, long steps, IReadOnlyList<double> losses, int lossWindow, TimeSpan elapsed,
         double imagesPerSecond, PixelEncoding? preprocessing)
     {
         try

@@ -140,7 +140,11 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
         var progress = new SynchronousProgress<TrainingProgress>(p =>
         {
             options.Progress?.Report(p);
-            if (p.Step % every == 0 || p.Step == p.TotalSteps)
+            if (p.Message is { } message)
+            {
+                channel.Info(MessageSensitivity.None, message);
+            }
+            else if (p.Step % every == 0 || p.Step == p.TotalSteps)
             {
                 channel.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
                     $"step {p.Step}/{p.TotalSteps} loss {p.MeanLoss:F4} (mean of {p.LossWindow}) lr {p.LearningRate:G3} {p.ImagesPerSecond:F1} images/s, {p.Remaining:hh\\:mm\\:ss} left"));

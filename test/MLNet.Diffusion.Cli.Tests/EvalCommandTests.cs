@@ -96,6 +96,43 @@ public sealed class EvalCommandTests
     }
 
     [TestMethod]
+    public void Train_EvalEvery_PrintsTheCostAndEachKid_KeepsBestZip_AndDrawsTheCurve()
+    {
+        var run = Path.Combine(s_folder, "evaluated");
+        var (code, output, error) = Run("train", "--data", s_images, "--image-size", "16", "--model", "tiny", "--steps", "4", "--batch-size", "8",
+            "--device", "cpu", "--out", Path.Combine(run, "m.zip"), "--checkpoint-dir", Path.Combine(run, "checkpoints"), "--sample-grid", "0",
+            "--eval-every", "2", "--eval-count", "8");
+        Console.WriteLine(output);
+        Assert.AreEqual(0, code, error);
+        StringAssert.Contains(output, "evaluation: 8 training images featurized in ");
+        StringAssert.Contains(output, "evaluation: about ");
+        StringAssert.Contains(output, "every 2 steps; training takes about ");
+        StringAssert.Contains(output, "evaluation at step 2: KID ");
+        StringAssert.Contains(output, "evaluation at step 4: KID ");
+        Assert.IsTrue(File.Exists(Path.Combine(run, "checkpoints", "best.zip")));
+        (code, output, error) = Run("info", "--model", Path.Combine(run, "checkpoints", "best.zip"));
+        Assert.AreEqual(0, code, error);
+        StringAssert.Contains(output, "format version 2");
+        var report = File.ReadAllText(Path.Combine(run, "report.html"));
+        StringAssert.Contains(report, "<h2>Evaluation</h2>");
+        StringAssert.Contains(report, "aria-label=\"evaluation: KID\"");
+    }
+
+    [TestMethod]
+    [DataRow(new[] { "--eval-every", "2" }, "--eval-every needs --checkpoint-dir")]
+    [DataRow(new[] { "--eval-count", "8", "--checkpoint-dir", "{folder}/c" }, "--eval-count applies only with --eval-every")]
+    [DataRow(new[] { "--eval-every", "-1" }, "--eval-every must be ≥ 0")]
+    [DataRow(new[] { "--eval-every", "2", "--eval-count", "2", "--checkpoint-dir", "{folder}/c" }, "--eval-count must be ≥ 4")]
+    public void Train_EvalOptionsThatCannotApply_AreRefused(string[] args, string expected)
+    {
+        var (code, output, error) = Run(["train", "--data", s_images, "--image-size", "16", "--model", "tiny", "--steps", "2", "--device", "cpu",
+            "--out", Path.Combine(s_folder, "refused.zip"), .. args.Select(a => a.Replace("{folder}", s_folder, StringComparison.Ordinal))]);
+        Assert.AreNotEqual(0, code, output);
+        StringAssert.Contains(error, expected);
+        Assert.IsFalse(File.Exists(Path.Combine(s_folder, "refused.zip")));
+    }
+
+    [TestMethod]
     [DataRow(new[] { "--count", "4" }, "give the real images to measure them against (--data <folder>)")]
     [DataRow(new[] { "--count", "4", "--data", "{images}", "--features", "fashion-mnist" }, "--features fashion-mnist takes 28×28 grayscale images")]
     [DataRow(new[] { "--count", "4", "--data", "{images}", "--bits-per-dim-count", "2" }, "--bits-per-dim-count: bits/dim is estimated on Fashion-MNIST's test images")]

@@ -33,8 +33,10 @@ internal sealed class TrainCommand
     private readonly Option<int?> _threads = new("--threads") { Description = "Intra-op CPU threads (default: libtorch's, one per physical core); part of what makes a CPU run reproducible. A resumed run uses the count its checkpoint records unless this is given." };
     private readonly Option<string?> _checkpointDirectory = new("--checkpoint-dir") { Description = "Where checkpoints and sample grids go (created when missing)." };
     private readonly Option<int> _checkpointEvery = new("--checkpoint-every") { Description = "Steps between checkpoints.", DefaultValueFactory = _ => 500 };
-    private readonly Option<bool> _resume = new("--resume") { Description = "Continue the run of the newest checkpoint in --checkpoint-dir: options left out keep the run's values; --steps, --lr, --checkpoint-dir, --checkpoint-every, --sample-grid, --threads and --device may change; the others may not." };
+    private readonly Option<bool> _resume = new("--resume") { Description = "Continue the run of the newest checkpoint in --checkpoint-dir: options left out keep the run's values; --steps, --lr, --checkpoint-dir, --checkpoint-every, --sample-grid, --eval-every, --eval-count, --threads and --device may change; the others may not." };
     private readonly Option<int> _grid = new("--sample-grid") { Description = "Images in the sample grid written with each checkpoint (0: none).", DefaultValueFactory = _ => 16 };
+    private readonly Option<int> _evalEvery = new("--eval-every") { Description = "Every N steps (and at the last), measure the moving-average model: KID of --eval-count generated images against as many training images; the curve goes into the report and the best model so far to best.zip in --checkpoint-dir. 0 (default): never." };
+    private readonly Option<int> _evalCount = new("--eval-count") { Description = "Images per evaluation (--eval-every).", DefaultValueFactory = _ => 500 };
     private readonly Option<bool> _skipBad = new("--skip-bad-images") { Description = "For an image folder: leave out the files that cannot be read as images (named in one warning and recorded in the checkpoints, so --resume leaves out the same ones) and train on the rest, instead of failing." };
 
     private TrainCommand(TextWriter output, bool interactive)
@@ -53,7 +55,7 @@ internal sealed class TrainCommand
         var command = new Command("train", "Train a model on images and save it as a .zip, with report.html beside it. The loss printed (and drawn and recorded as the final loss) is the mean of the per-step loss over the last max(10, steps / 50) steps.")
         {
             _data, _labels, _limit, _modelPath, _imageSize, _channels, _preset, _steps, _batch, _rate, _schedule, _prediction, _conditional, _seed, _device, _threads,
-            _checkpointDirectory, _checkpointEvery, _resume, _grid, _skipBad,
+            _checkpointDirectory, _checkpointEvery, _resume, _grid, _evalEvery, _evalCount, _skipBad,
         };
         command.SetAction(Run);
         return command;
@@ -67,6 +69,10 @@ internal sealed class TrainCommand
         // No option is silently ignored: one given where it changes nothing is refused, saying where it applies.
         Check(directory is not null || !p.Given(_checkpointEvery), "--checkpoint-every applies only with --checkpoint-dir (checkpoints are written only there)");
         Check(directory is not null || !p.Given(_grid) || p.GetValue(_grid) == 0, "--sample-grid applies only with --checkpoint-dir (the grids are written beside the checkpoints)");
+        Check(p.GetValue(_evalEvery) >= 0, $"--eval-every must be ≥ 0 (0: no evaluation), not {p.GetValue(_evalEvery)}");
+        Check(directory is not null || p.GetValue(_evalEvery) == 0, "--eval-every needs --checkpoint-dir: the best model so far is written there as best.zip, beside the checkpoints");
+        Check(p.Given(_evalEvery) || !p.Given(_evalCount), "--eval-count applies only with --eval-every");
+        Check(p.GetValue(_evalCount) >= 4, $"--eval-count must be ≥ 4, not {p.GetValue(_evalCount)}");
 
         CheckDevice(p, _device);
         var data = p.GetRequiredValue(_data);
@@ -282,6 +288,8 @@ internal sealed class TrainCommand
             Threads = p.GetValue(_threads),
             CheckpointEvery = p.GetValue(_checkpointEvery),
             SampleGridSize = p.GetValue(_grid),
+            EvaluateEvery = p.GetValue(_evalEvery),
+            EvaluationCount = p.GetValue(_evalCount),
         }) with { LearningRate = p.GetValue(_rate) };
 
     // A resumed run: the run's own settings, with what may change on resume replaced by the options given.
@@ -297,6 +305,8 @@ internal sealed class TrainCommand
             Threads = p.Given(_threads) ? p.GetValue(_threads) : o.Threads,
             CheckpointEvery = p.Given(_checkpointEvery) ? p.GetValue(_checkpointEvery) : o.CheckpointEvery,
             SampleGridSize = p.Given(_grid) ? p.GetValue(_grid) : o.SampleGridSize,
+            EvaluateEvery = p.Given(_evalEvery) ? p.GetValue(_evalEvery) : o.EvaluateEvery,
+            EvaluationCount = p.Given(_evalCount) ? p.GetValue(_evalCount) : o.EvaluationCount,
         };
         var changes = new[]
         {
@@ -307,6 +317,8 @@ internal sealed class TrainCommand
             ("--checkpoint-dir", o.CheckpointDirectory ?? "none", directory!),
             ("--checkpoint-every", o.CheckpointEvery.ToString(Invariant), options.CheckpointEvery.ToString(Invariant)),
             ("--sample-grid", o.SampleGridSize.ToString(Invariant), options.SampleGridSize.ToString(Invariant)),
+            ("--eval-every", o.EvaluateEvery.ToString(Invariant), options.EvaluateEvery.ToString(Invariant)),
+            ("--eval-count", o.EvaluationCount.ToString(Invariant), options.EvaluationCount.ToString(Invariant)),
         }.Where(change => change.Item2 != change.Item3).Select(change => $"{change.Item1} {change.Item2} → {change.Item3}").ToList();
         _output.WriteLine(string.Create(Invariant, $"resuming at step {stored.Step}{(changes.Count == 0 ? string.Empty : $" with {string.Join(", ", changes)}")}"));
         return options;
@@ -355,6 +367,12 @@ internal sealed class TrainCommand
                     var task = context.AddTask("training");
                     result = train(new SynchronousProgress<TrainingProgress>(p =>
                     {
+                        if (p.Message is { } message)
+                        {
+                            AnsiConsole.WriteLine(message);
+                            return;
+                        }
+
                         task.MaxValue = p.TotalSteps;
                         task.Value = p.Step;
                         task.Description = string.Create(Invariant, $"step {p.Step}/{p.TotalSteps}  loss {p.MeanLoss:F4}  {p.ImagesPerSecond:F0} images/s");
@@ -365,6 +383,12 @@ internal sealed class TrainCommand
 
         return train(new SynchronousProgress<TrainingProgress>(p =>
         {
+            if (p.Message is { } message)
+            {
+                output.WriteLine(message);
+                return;
+            }
+
             var every = Math.Max(1, p.TotalSteps / 20);
             if (p.Step % every == 0 || p.Step == p.TotalSteps)
             {

@@ -40,7 +40,7 @@ public sealed class DdpmTrainer
             : new DdpmTrainer(Options with { Model = initialModel?.Config ?? Options.Model, PixelEncoding = Options.PixelEncoding ?? Images.PixelEncoding.ModelSpace(data.Channels) });
         var config = trainer.ModelConfig(data);
         torch.random.manual_seed(unchecked((long)Options.Seed!.Value));
-        var run = new TrainingRun(trainer, data, config);
+        using var run = new TrainingRun(trainer, data, config);
         if (initialModel is not null)
         {
             run.StartFrom(initialModel);
@@ -100,7 +100,7 @@ public sealed class DdpmTrainer
                 throw new ArgumentException($"The data ({data.Channels} channels, {data.ImageSize} px, {data.NumClasses?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no"} classes) does not fit the checkpoint's model ({manifest.Model}).", nameof(data));
             }
 
-            var run = new TrainingRun(trainer, data, manifest.Model);
+            using var run = new TrainingRun(trainer, data, manifest.Model);
             run.Restore(RestoredState.Read(manifest, content.Tensors, plan.Path));
             return run.Execute(progress, cancellationToken);
         }

@@ -128,6 +128,25 @@ public record DdpmTrainerOptions
     /// </summary>
     public IReadOnlyList<string>? ExcludedFiles { get; init; }
 
+    /// <summary>
+    /// Evaluate the moving-average model every this many steps (and at the last step), 0 (the default) for never: KID of
+    /// <see cref="EvaluationCount"/> generated images (seeds 0, 1, …; DPM-Solver++ 20 steps; labels cycling through the classes)
+    /// against as many training images (a fixed random subset), through <see cref="EvaluationFeatures"/>. The curve goes into
+    /// <see cref="TrainingResult.Evaluations"/>, checkpoints and the report; with <see cref="CheckpointDirectory"/> set, the model
+    /// of the lowest KID so far is written there as <c>best.zip</c> (a model file, never pruned). Evaluation changes nothing in
+    /// the run: the same seed gives the same weights with it on or off, and resuming stays exact.
+    /// </summary>
+    public int EvaluateEvery { get; init; }
+
+    /// <summary>Images generated (and training images compared) at each evaluation, at least 4. Default 500.</summary>
+    public int EvaluationCount { get; init; } = 500;
+
+    /// <summary>
+    /// The feature network of the evaluations: <see cref="Evaluation.EvaluationFeatures.Auto"/> takes the Fashion-MNIST network
+    /// for 28×28 grayscale models and ResNet-18 (the MLNet.Diffusion.Evaluation package) otherwise.
+    /// </summary>
+    public Evaluation.EvaluationFeatures EvaluationFeatures { get; init; }
+
     /// <summary>Checks every setting; throws an <see cref="ArgumentException"/> naming the first that is out of range.</summary>
     public DdpmTrainerOptions Validated()
     {
@@ -144,6 +163,9 @@ public record DdpmTrainerOptions
         Check(CheckpointEvery >= 1, nameof(CheckpointEvery), "≥ 1", CheckpointEvery);
         Check(KeepCheckpoints >= 1, nameof(KeepCheckpoints), "≥ 1", KeepCheckpoints);
         Check(SampleGridSize is >= 0 and <= 256, nameof(SampleGridSize), "in [0, 256]", SampleGridSize);
+        Check(EvaluateEvery >= 0, nameof(EvaluateEvery), "≥ 0 (0: no evaluation)", EvaluateEvery);
+        Check(EvaluationCount >= 4, nameof(EvaluationCount), "≥ 4", EvaluationCount);
+        Check(Enum.IsDefined(EvaluationFeatures), nameof(EvaluationFeatures), "Auto, FashionMnist or ResNet18", EvaluationFeatures);
         _ = Devices.Parse(Device);
         Check(Threads is null or >= 1, nameof(Threads), "≥ 1 (or null for the process's setting)", Threads ?? 0);
         Check(ExcludedFiles is null || ExcludedFiles.All(f => !string.IsNullOrWhiteSpace(f)), nameof(ExcludedFiles), "a list of file paths, none empty",

@@ -14,7 +14,11 @@ internal static class ReportCharts
     private static readonly CultureInfo s_c = CultureInfo.InvariantCulture;
 
     /// <summary>One line of a chart: its values by index (NaN: no point), its legend text and its look.</summary>
-    public sealed record Series(IReadOnlyList<double> Values, string Legend, string Color, double StrokeWidth);
+    public sealed record Series(IReadOnlyList<double> Values, string Legend, string Color, double StrokeWidth)
+    {
+        /// <summary>The step of each value, for a series measured now and then; null: consecutive steps from the chart's first.</summary>
+        public IReadOnlyList<long>? Steps { get; init; }
+    }
 
     /// <summary>
     /// A chart of <paramref name="series"/> against steps <paramref name="firstStep"/>, <paramref name="firstStep"/> + 1, ...;
@@ -31,6 +35,12 @@ internal static class ReportCharts
         }
 
         var (xLow, xHigh) = ((double)firstStep, (double)(firstStep + count - 1));
+        if (series.Any(s => s.Steps is not null))
+        {
+            xLow = series.Min(s => s.Steps is { Count: > 0 } steps ? steps[0] : firstStep);
+            xHigh = Math.Max(xLow + 1, series.Max(s => s.Steps is { Count: > 0 } steps ? steps[^1] : firstStep + s.Values.Count - 1));
+        }
+
         var xTicks = LinearTicks(xLow, xHigh, expand: false);
         var (yTicks, yLow, yHigh) = logY ? LogTicks(values.Min(), values.Max()) : NiceLinear(Math.Min(0, values.Min()), values.Max());
         double X(double step) => Left + ((Width - Left - Right) * (step - xLow) / Math.Max(xHigh - xLow, 1e-12));
@@ -67,9 +77,15 @@ internal static class ReportCharts
             var points = new StringBuilder();
             for (var i = 0; i < line.Values.Count; i++)
             {
-                if ((i % stride == 0 || i == line.Values.Count - 1) && Usable(line.Values[i]))
+                var step = line.Steps is { } steps ? steps[i] : firstStep + i;
+                if ((line.Steps is not null || i % stride == 0 || i == line.Values.Count - 1) && Usable(line.Values[i]))
                 {
-                    points.Append(string.Create(s_c, $"{X(firstStep + i):F1},{Y(line.Values[i]):F1} "));
+                    points.Append(string.Create(s_c, $"{X(step):F1},{Y(line.Values[i]):F1} "));
+                    if (line.Steps is not null)
+                    {
+                        // Measured points are few: each gets a dot.
+                        svg.Append(string.Create(s_c, $"<circle cx=\"{X(step):F1}\" cy=\"{Y(line.Values[i]):F1}\" r=\"{line.StrokeWidth + 1}\" fill=\"{line.Color}\"/>"));
+                    }
                 }
             }
 

@@ -35,6 +35,9 @@ internal sealed record RestoredState(
     TimeSpan Elapsed,
     long ImagesTrained)
 {
+    /// <summary>The evaluation curve up to the checkpoint (empty when the run made none).</summary>
+    public IReadOnlyList<TrainingEvaluation> Evaluations { get; init; } = [];
+
     /// <summary>Reads the state out of a checkpoint's manifest and tensors (the layout <see cref="CheckpointWriter"/> writes).</summary>
     /// <exception cref="InvalidDataException">A generator's state is missing, or the loss history is malformed; the message names the file.</exception>
     public static RestoredState Read(TrainingCheckpoint manifest, IReadOnlyDictionary<string, Tensor> tensors, string path)
@@ -51,7 +54,10 @@ internal sealed record RestoredState(
 
         // Checkpoints of earlier versions recorded no time or image count: the run's record starts at the resume point.
         return new RestoredState(path, manifest.Step, manifest.Epoch, manifest.Position, model, ema, optimizer, trainRng, defaultRng,
-            losses, learningRates, TimeSpan.FromSeconds(manifest.ElapsedSeconds ?? 0), manifest.ImagesTrained ?? 0);
+            losses, learningRates, TimeSpan.FromSeconds(manifest.ElapsedSeconds ?? 0), manifest.ImagesTrained ?? 0)
+        {
+            Evaluations = manifest.Evaluations ?? [],
+        };
     }
 
     // A float64 [n] history tensor with n ≤ max, or null when the checkpoint has none.

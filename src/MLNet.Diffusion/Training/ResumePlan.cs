@@ -39,6 +39,9 @@ internal sealed record ResumePlan(string Path, TrainingCheckpoint Checkpoint, Dd
         (nameof(DdpmTrainerOptions.CheckpointEvery), o => o.CheckpointEvery),
         (nameof(DdpmTrainerOptions.KeepCheckpoints), o => o.KeepCheckpoints),
         (nameof(DdpmTrainerOptions.SampleGridSize), o => o.SampleGridSize),
+        (nameof(DdpmTrainerOptions.EvaluateEvery), o => o.EvaluateEvery),
+        (nameof(DdpmTrainerOptions.EvaluationCount), o => o.EvaluationCount),
+        (nameof(DdpmTrainerOptions.EvaluationFeatures), o => o.EvaluationFeatures),
     ];
 
     /// <summary>

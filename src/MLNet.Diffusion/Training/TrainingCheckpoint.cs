@@ -62,6 +62,9 @@ public sealed class TrainingCheckpoint
     /// </summary>
     public long? ExampleCount { get; init; }
 
+    /// <summary>The run's evaluation curve so far (<see cref="DdpmTrainerOptions.EvaluateEvery"/>); null when it made none.</summary>
+    public IReadOnlyList<TrainingEvaluation>? Evaluations { get; init; }
+
     /// <summary>The library version that wrote it.</summary>
     public string LibraryVersion { get; init; } = typeof(TrainingCheckpoint).Assembly.GetName().Version?.ToString() ?? "unknown";
 

@@ -15,4 +15,12 @@ namespace MLNet.Diffusion.Training;
 /// <param name="Remaining">Estimated time to the last step, at the pace since this part (the run or its resume) started.</param>
 /// <param name="LossWindow">The steps <paramref name="MeanLoss"/> averages: max(10, <paramref name="TotalSteps"/> / 50).</param>
 public sealed record TrainingProgress(long Step, long TotalSteps, long Epoch, double Loss, double MeanLoss, double LearningRate,
-    double ImagesPerSecond, TimeSpan Elapsed, TimeSpan Remaining, int LossWindow);
+    double ImagesPerSecond, TimeSpan Elapsed, TimeSpan Remaining, int LossWindow)
+{
+    /// <summary>
+    /// A line for the run's log, on a report of its own (the other values repeat the last step's): the cost of evaluation
+    /// before the first (with a warning when it would take more than a quarter of the time), and each evaluation's KID.
+    /// Null on the per-step reports.
+    /// </summary>
+    public string? Message { get; init; }
+}

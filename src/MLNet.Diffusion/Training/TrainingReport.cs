@@ -100,6 +100,7 @@ public static partial class TrainingReport
                 result.Steps - result.LearningRates.Count + 1, "optimiser step", "learning rate", logY: false)
                 ?? "<p>Not recorded for enough steps (a checkpoint of an earlier version records no rates).</p>\n");
 
+        Evaluations(page, result);
         Samples(page, result, details);
 
         page.Append("<h2>Configuration</h2>\n<table>\n");
@@ -130,6 +131,32 @@ public static partial class TrainingReport
         && long.TryParse(fileName["samples-".Length..^".png".Length], NumberStyles.None, CultureInfo.InvariantCulture, out var step)
             ? step
             : null;
+
+    // The evaluation curve (DdpmTrainerOptions.EvaluateEvery): KID with its spread at each evaluated step, and which was best.
+    private static void Evaluations(StringBuilder page, TrainingResult result)
+    {
+        var points = result.Evaluations;
+        if (points.Count == 0)
+        {
+            return;
+        }
+
+        var o = result.Options;
+        var best = points.MinBy(e => e.Kid)!;
+        var steps = points.Select(e => e.Step).ToArray();
+        page.Append("<h2>Evaluation</h2>\n<p>")
+            .Append(Encode(string.Create(s_c,
+                $"KID (lower is better) of the moving-average model's {o.EvaluationCount} images (seeds 0 to {o.EvaluationCount - 1}, DPM-Solver++ 20 steps) against a fixed random set of as many training images, every {o.EvaluateEvery} steps and at the last; the band is ± one standard deviation over KID's 100 subsets. ")))
+            .Append(Encode(string.Create(s_c, $"Best: step {best.Step:N0}, KID {best.Kid:F5} ± {best.KidStandardDeviation:F5}")))
+            .Append(o.CheckpointDirectory is null ? "." : " (best.zip in the checkpoint directory).")
+            .Append("</p>\n")
+            .Append(ReportCharts.Render("evaluation: KID",
+                [
+                    new ReportCharts.Series([.. points.Select(e => e.Kid + e.KidStandardDeviation)], "+1 std", "#bbb", 1) { Steps = steps },
+                    new ReportCharts.Series([.. points.Select(e => e.Kid)], "KID", "#606", 2) { Steps = steps },
+                    new ReportCharts.Series([.. points.Select(e => e.Kid - e.KidStandardDeviation)], "−1 std", "#bbb", 1) { Steps = steps },
+                ], steps[0], "optimiser step", "KID", logY: false) ?? "<p>One evaluation so far: no curve yet.</p>\n");
+    }
 
     // The final grid first (the one given, the last checkpoint's, or one sampled now from the moving average), then the grids
     // of this run's checkpoints; a folder may also hold those of a run that went further before this one resumed.

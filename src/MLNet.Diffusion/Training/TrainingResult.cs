@@ -48,6 +48,9 @@ public sealed class TrainingResult : IDisposable
     /// </summary>
     public IReadOnlyList<double> LearningRates { get; init; } = [];
 
+    /// <summary>The run's evaluation curve (<see cref="DdpmTrainerOptions.EvaluateEvery"/>), the restored part included; empty when it made none.</summary>
+    public IReadOnlyList<TrainingEvaluation> Evaluations { get; init; } = [];
+
     /// <summary>The steps the run was set to take (<see cref="Steps"/> when it completed).</summary>
     public long TotalSteps { get; init; }
 

@@ -13,7 +13,7 @@ namespace MLNet.Diffusion.Training;
 /// One training run of a <see cref="DdpmTrainer"/>: the network, optimiser, moving average and generators, the position in
 /// the data, and what the run records (losses, time, images), from the first step or from a checkpoint to the last step.
 /// </summary>
-internal sealed class TrainingRun
+internal sealed class TrainingRun : IDisposable
 {
     private readonly DdpmTrainer _trainer;
     private readonly DdpmTrainerOptions _options;
@@ -32,6 +32,8 @@ internal sealed class TrainingRun
     private string? _lastCheckpoint;
     private RestoredState? _restored;
     private IReadOnlyDictionary<string, Tensor>? _initialWeights;
+    private TrainingEvaluator? _evaluator;
+    private TrainingProgress? _lastProgress;
 
     // What the run records, carried through checkpoints so that a resumed run reports the whole run.
     private readonly List<double> _losses = [];
@@ -105,6 +107,15 @@ internal sealed class TrainingRun
                 // Before step 1: a folder that cannot be written fails now, not at the first checkpoint.
                 IO.OutputFolder.Prepare(_checkpoints.DirectoryPath);
                 SampleGridWriter.CarryOver(_restored?.Path, _checkpoints.DirectoryPath, _step);
+                CarryOverBestModel();
+            }
+
+            if (_options.EvaluateEvery > 0)
+            {
+                // Before step 1 too: a missing feature network fails now, and the fixed training images are featurized once.
+                _evaluator = new TrainingEvaluator(_options, _config, _device, _data, _restored?.Evaluations ?? []);
+                Report(progress, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"evaluation: {_evaluator.ReferenceCount} training images featurized in {_evaluator.ReferenceSeconds:F1} s through {_evaluator.FeatureName}"));
             }
 
             _clock.Restart();
@@ -137,8 +148,14 @@ internal sealed class TrainingRun
                     var done = _step - _startStep;
                     var elapsed = Elapsed;
                     var window = LossWindow.Size(_totalSteps);
-                    progress.Report(new TrainingProgress(_step, _totalSteps, _epoch, loss, LossWindow.Mean(_losses, window), learningRate,
-                        ImagesTrained / Math.Max(elapsed.TotalSeconds, 1e-9), elapsed, _clock.Elapsed / done * (_totalSteps - _step), window));
+                    _lastProgress = new TrainingProgress(_step, _totalSteps, _epoch, loss, LossWindow.Mean(_losses, window), learningRate,
+                        ImagesTrained / Math.Max(elapsed.TotalSeconds, 1e-9), elapsed, _clock.Elapsed / done * (_totalSteps - _step), window);
+                    progress.Report(_lastProgress);
+                }
+
+                if (_evaluator is not null && (_step % _options.EvaluateEvery == 0 || _step == _totalSteps))
+                {
+                    Evaluate(ema, progress);
                 }
 
                 if (_step % _options.CheckpointEvery == 0 && _step < _totalSteps)
@@ -156,6 +173,7 @@ internal sealed class TrainingRun
             return new TrainingResult(model, emaModel, _schedule, _options, _step, [.. _losses], _lastCheckpoint, completed, seconds,
                 ImagesTrained / Math.Max(seconds.TotalSeconds, 1e-9))
             {
+                Evaluations = [.. Evaluations],
                 LearningRates = [.. _learningRates],
                 TotalSteps = _totalSteps,
                 Device = _device.ToString(),
@@ -171,6 +189,60 @@ internal sealed class TrainingRun
         {
             _pass?.Dispose();
             _pass = null;
+            _evaluator?.Dispose();
+            _evaluator = null;
+        }
+    }
+
+    /// <summary>Releases the evaluation's feature network if <see cref="Execute"/> did not.</summary>
+    public void Dispose()
+    {
+        _evaluator?.Dispose();
+        _evaluator = null;
+    }
+
+    // The curve so far: this run's evaluator's, or (when this part of the run does not evaluate) the restored one.
+    private IReadOnlyList<TrainingEvaluation> Evaluations => _evaluator?.Curve ?? _restored?.Evaluations ?? [];
+
+    private string? BestModelPath => _checkpoints is null ? null : Path.Combine(_checkpoints.DirectoryPath, TrainingEvaluator.BestModelFileName);
+
+    // Evaluates the moving average now; before this process's first evaluation, says what evaluations will cost.
+    private void Evaluate(ExponentialMovingAverage ema, IProgress<TrainingProgress>? progress)
+    {
+        var seconds = Elapsed;
+        using var model = TrainingEvaluator.Snapshot(_config, _device, ema, _options, _step, _losses, LossWindow.Size(_totalSteps), seconds,
+            ImagesTrained / Math.Max(seconds.TotalSeconds, 1e-9));
+        if (_evaluator!.Curve.Count == (_restored?.Evaluations.Count ?? 0))
+        {
+            var estimate = _evaluator.EstimateSeconds(model);
+            Report(progress, _evaluator.CostLine(estimate, _clock.Elapsed.TotalSeconds / Math.Max(1, _step - _startStep), out _));
+        }
+
+        var previousBest = _evaluator.Curve.Count == 0 ? double.PositiveInfinity : _evaluator.Curve.Min(e => e.Kid);
+        var point = _evaluator.Evaluate(_step, model, BestModelPath);
+        var best = point.Kid < previousBest;
+        Report(progress, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"evaluation at step {_step}: KID {point.Kid:F5} ± {point.KidStandardDeviation:F5} ({point.Seconds:F1} s)") +
+            (best ? BestModelPath is { } path ? $", the best so far: {path}" : ", the best so far" : string.Empty));
+    }
+
+    private void Report(IProgress<TrainingProgress>? progress, string message)
+    {
+        if (progress is not null)
+        {
+            var last = _lastProgress ?? new TrainingProgress(_step, _totalSteps, _epoch, double.NaN, double.NaN, double.NaN, 0, Elapsed, TimeSpan.Zero, LossWindow.Size(_totalSteps));
+            progress.Report(last with { Message = message });
+        }
+    }
+
+    // A run resumed into another checkpoint directory brings its best model along (a later, better one replaces it).
+    private void CarryOverBestModel()
+    {
+        if (_restored?.Path is { } resumedFrom && Path.GetDirectoryName(Path.GetFullPath(resumedFrom)) is { } previous
+            && Path.Combine(previous, TrainingEvaluator.BestModelFileName) is var source && File.Exists(source)
+            && BestModelPath is { } target && !File.Exists(target))
+        {
+            File.Copy(source, target);
         }
     }
 
@@ -299,6 +371,7 @@ internal sealed class TrainingRun
         {
             Step = _step, Epoch = _epoch, Position = _position, Options = _options, Model = _config, Threads = torch.get_num_threads(),
             ElapsedSeconds = Elapsed.TotalSeconds, ImagesTrained = ImagesTrained, ExampleCount = _data.Count,
+            Evaluations = Evaluations.Count == 0 ? null : [.. Evaluations],
         };
         _lastCheckpoint = _checkpoints.Write(manifest, model, optimizer, ema, trainRng, defaultRng, _losses, _learningRates);
         _grids.Write(_checkpoints.DirectoryPath, _step, ema);

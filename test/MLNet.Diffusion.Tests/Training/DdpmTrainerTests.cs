@@ -116,6 +116,60 @@ public sealed class DdpmTrainerTests
     }
 
     [TestMethod]
+    public void EvaluateEvery_DrawsTheCurve_KeepsBestZip_AndChangesNothingInTheRun()
+    {
+        using var data = Patterns(6);
+        var plain = Small(20) with { CheckpointDirectory = NewDirectory(), CheckpointEvery = 10 };
+        var evaluated = plain with { CheckpointDirectory = NewDirectory(), EvaluateEvery = 10, EvaluationCount = 8 };
+        using var without = new DdpmTrainer(plain).Train(data);
+        var messages = new List<string>();
+        using var with = new DdpmTrainer(evaluated).Train(data, new Synchronous(p => messages.Add(p.Message ?? "")));
+        foreach (var (name, tensor) in without.EmaModel.state_dict())
+        {
+            CollectionAssert.AreEqual(tensor.ToBytes(), with.EmaModel.state_dict()[name].ToBytes(), $"evaluation changed the EMA of {name}");
+        }
+
+        CollectionAssert.AreEqual(new long[] { 10, 20 }, with.Evaluations.Select(e => e.Step).ToArray());
+        Assert.IsTrue(with.Evaluations.All(e => double.IsFinite(e.Kid) && e.Seconds > 0), string.Join(", ", with.Evaluations));
+        Assert.IsEmpty(without.Evaluations);
+        messages.RemoveAll(m => m.Length == 0);
+        Console.WriteLine(string.Join("\n", messages));
+        StringAssert.StartsWith(messages[0], "evaluation: 6 training images featurized in ");
+        StringAssert.Contains(messages[0], "ResNet-18");
+        StringAssert.StartsWith(messages[1], "evaluation: about ");
+        StringAssert.Contains(messages[1], "8 images, DPM-Solver++ 20 steps, KID against 6 training images");
+        StringAssert.StartsWith(messages[2], "evaluation at step 10: KID ");
+        StringAssert.Contains(messages[2], $"the best so far: {Path.Combine(evaluated.CheckpointDirectory!, "best.zip")}");
+        Assert.HasCount(4, messages);
+
+        // best.zip is a model file of the lowest KID's step, kept beside the checkpoints.
+        var bestStep = with.Evaluations.MinBy(e => e.Kid)!.Step;
+        using (var best = DiffusionModel.Load(Path.Combine(evaluated.CheckpointDirectory!, "best.zip"), "cpu"))
+        {
+            Assert.AreEqual(bestStep, best.Training!.Steps);
+        }
+
+        // Checkpoints carry the curve; resuming from step 10 evaluates again at 20 and gives the same run and the same curve.
+        var middle = TrainingCheckpoint.PathFor(evaluated.CheckpointDirectory!, 10);
+        Assert.HasCount(1, TrainingCheckpoint.Read(middle).Evaluations!);
+        using var resumed = DdpmTrainer.Resume(middle, data);
+        foreach (var (name, tensor) in with.EmaModel.state_dict())
+        {
+            CollectionAssert.AreEqual(tensor.ToBytes(), resumed.EmaModel.state_dict()[name].ToBytes(), $"EMA of {name} after resuming");
+        }
+
+        CollectionAssert.AreEqual(with.Evaluations.Select(e => (e.Step, e.Kid)).ToArray(), resumed.Evaluations.Select(e => (e.Step, e.Kid)).ToArray());
+
+        // The report draws the curve.
+        var report = Path.Combine(evaluated.CheckpointDirectory!, "report.html");
+        TrainingReport.Write(report, resumed);
+        var html = File.ReadAllText(report);
+        StringAssert.Contains(html, "<h2>Evaluation</h2>");
+        StringAssert.Contains(html, "aria-label=\"evaluation: KID\"");
+        StringAssert.Contains(html, string.Create(CultureInfo.InvariantCulture, $"Best: step {bestStep:N0}"));
+    }
+
+    [TestMethod]
     public void Resume_IsBitIdenticalToAnUninterruptedRun()
     {
         using var data = Patterns(6);

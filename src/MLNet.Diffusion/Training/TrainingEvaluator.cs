@@ -1,0 +1,190 @@
+using System.Diagnostics;
+using System.Globalization;
+using MLNet.Diffusion.Evaluation;
+using MLNet.Diffusion.Metrics;
+using MLNet.Diffusion.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLNet.Diffusion.Training;
+
+/// <summary>
+/// The evaluations of a run (<see cref="DdpmTrainerOptions.EvaluateEvery"/>): a fixed random subset of the training images
+/// featurized once, then at each evaluation the moving-average model's images for fixed seeds, their KID against that subset,
+/// and <c>best.zip</c> when it is the lowest so far. Nothing here draws from the run's generators: building the feature
+/// network and the evaluated model puts the default generator back as it was, and sampling has generators of its own.
+/// </summary>
+internal sealed class TrainingEvaluator : IDisposable
+{
+    /// <summary>The name of the best model's file in the checkpoint directory.</summary>
+    public const string BestModelFileName = "best.zip";
+
+    // The pass that picks the training images compared: a seed of its own, so the subset does not depend on the run's seed.
+    private const ulong SubsetSeed = 0x5EED_CAFE;
+
+    private readonly DdpmTrainerOptions _options;
+    private readonly UNetConfig _config;
+    private readonly Device _device;
+    private readonly IImageFeatureExtractor _extractor;
+    private readonly Tensor _reference;
+    private readonly List<TrainingEvaluation> _curve = [];
+
+    public TrainingEvaluator(DdpmTrainerOptions options, UNetConfig config, Device device, ITrainingData data, IReadOnlyList<TrainingEvaluation> restored)
+    {
+        _options = options;
+        _config = config;
+        _device = device;
+        _curve.AddRange(restored);
+        var kind = options.EvaluationFeatures != EvaluationFeatures.Auto ? options.EvaluationFeatures
+            : config.ImageSize == FeatureNetwork.ImageSize && config.InChannels == 1 ? EvaluationFeatures.FashionMnist : EvaluationFeatures.ResNet18;
+        if (kind == EvaluationFeatures.FashionMnist && !(config.ImageSize == FeatureNetwork.ImageSize && config.InChannels == 1))
+        {
+            throw new ArgumentException(
+                $"EvaluationFeatures FashionMnist takes 28×28 grayscale images; this run makes {config.InChannels}×{config.ImageSize}×{config.ImageSize}: use ResNet18 (or Auto).",
+                nameof(options));
+        }
+
+        var clock = Stopwatch.StartNew();
+        _extractor = KeepingDefaultGenerator(() => DiffusionEvaluator.CreateExtractor(kind, device));
+        try
+        {
+            using var scope = torch.NewDisposeScope();
+            var images = ReadSubset(data, options.EvaluationCount);
+            ReferenceCount = (int)images.size(0);
+            _reference = scope.MoveToOuter(ReferenceStatistics.Features(_extractor, images, BatchSize));
+        }
+        catch
+        {
+            _extractor.Dispose();
+            throw;
+        }
+
+        ReferenceSeconds = clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>The evaluations so far, the restored ones first.</summary>
+    public IReadOnlyList<TrainingEvaluation> Curve => _curve;
+
+    /// <summary>Training images compared (the count asked for, or all when the data holds fewer).</summary>
+    public int ReferenceCount { get; }
+
+    /// <summary>The seconds it took to featurize them.</summary>
+    public double ReferenceSeconds { get; }
+
+    /// <summary>What the feature network is.</summary>
+    public string FeatureName => _extractor.Name;
+
+    private int BatchSize => Math.Min(64, _options.EvaluationCount);
+
+    /// <summary>
+    /// The seconds one evaluation will take, from timing <paramref name="probe"/> images of <paramref name="model"/>
+    /// (generated and featurized) and scaling to the evaluation's count.
+    /// </summary>
+    public double EstimateSeconds(DiffusionModel model, int probe = 16)
+    {
+        var count = Math.Min(probe, _options.EvaluationCount);
+        var clock = Stopwatch.StartNew();
+        using var scope = torch.NewDisposeScope();
+        _extractor.Extract(Generate(model, 0, count));
+        return clock.Elapsed.TotalSeconds * _options.EvaluationCount / count;
+    }
+
+    /// <summary>
+    /// Evaluates <paramref name="model"/> (the moving average at <paramref name="step"/>), adds the point to the curve and, when
+    /// its KID is the lowest so far and <paramref name="bestPath"/> is set, saves the model there.
+    /// </summary>
+    public TrainingEvaluation Evaluate(long step, DiffusionModel model, string? bestPath)
+    {
+        var clock = Stopwatch.StartNew();
+        using var scope = torch.NewDisposeScope();
+        var features = new List<Tensor>();
+        for (var start = 0; start < _options.EvaluationCount; start += BatchSize)
+        {
+            using var batch = torch.NewDisposeScope();
+            var length = Math.Min(BatchSize, _options.EvaluationCount - start);
+            features.Add(batch.MoveToOuter(_extractor.Extract(Generate(model, start, length))));
+        }
+
+        var kid = KernelInceptionDistance.Compute(torch.cat(features), _reference);
+        var point = new TrainingEvaluation(step, kid.Mean, kid.StandardDeviation, clock.Elapsed.TotalSeconds);
+        var best = _curve.Count == 0 || kid.Mean < _curve.Min(e => e.Kid);
+        _curve.Add(point);
+        if (best && bestPath is not null)
+        {
+            model.Save(bestPath);
+        }
+
+        return point;
+    }
+
+    /// <summary>The moving average <paramref name="ema"/> as a model of the run at <paramref name="step"/>, built without drawing from the default generator.</summary>
+    public static DiffusionModel Snapshot(UNetConfig config, Device device, ExponentialMovingAverage ema, DdpmTrainerOptions options, long step,
+        IReadOnlyList<double> losses, int lossWindow, TimeSpan elapsed, double imagesPerSecond)
+    {
+        var network = KeepingDefaultGenerator(() => new UNet2D(config));
+        network.to(device);
+        ema.CopyTo(network);
+        network.eval();
+        return DiffusionModel.FromRun(network, options, step, losses, lossWindow, elapsed, imagesPerSecond, preprocessing: null);
+    }
+
+    /// <summary>A line for the run's log: the estimate of an evaluation's cost beside the training time it adds to.</summary>
+    public string CostLine(double evaluationSeconds, double secondsPerStep, out bool tooCostly)
+    {
+        var trainingSeconds = secondsPerStep * _options.EvaluateEvery;
+        var share = evaluationSeconds / Math.Max(evaluationSeconds + trainingSeconds, 1e-9);
+        tooCostly = share > 0.25;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"evaluation: about {evaluationSeconds:F0} s each ({_options.EvaluationCount} images, DPM-Solver++ 20 steps, KID against {ReferenceCount} training images through {FeatureName}), every {_options.EvaluateEvery} steps; " +
+            $"training takes about {trainingSeconds:F0} s per {_options.EvaluateEvery} steps, so evaluation would be {share:P0} of the time") +
+            (tooCostly ? string.Create(CultureInfo.InvariantCulture, $". Warning: that is more than 25 %; raise the evaluation interval or lower its count.") : ".");
+    }
+
+    public void Dispose()
+    {
+        _reference.Dispose();
+        _extractor.Dispose();
+    }
+
+    // Images start..start+count-1 of the evaluation: seed i, label i mod classes, the default sampler (DPM-Solver++, 20 steps).
+    private Tensor Generate(DiffusionModel model, int start, int count)
+    {
+        var generation = new GenerationOptions
+        {
+            Seed = (ulong)start,
+            Labels = _config.NumClasses is { } classes ? [.. Enumerable.Range(start, count).Select(i => i % classes)] : null,
+        };
+        using var noGrad = torch.no_grad();
+        return model.Generate(count, generation).to(torch.CPU);
+    }
+
+    // The first `count` examples of one pass of the data in the order a fixed seed gives: the same subset on every run and resume.
+    private static Tensor ReadSubset(ITrainingData data, int count)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var pass = data.OpenPass(SubsetSeed, 0, 0);
+        var parts = new List<Tensor>();
+        var read = 0;
+        while (read < count && pass.Read(count - read) is var (images, _))
+        {
+            parts.Add(images.to(torch.CPU));
+            read += (int)images.size(0);
+        }
+
+        if (parts.Count == 0)
+        {
+            throw new InvalidDataException("The training data gave no images to evaluate against.");
+        }
+
+        return scope.MoveToOuter(torch.cat(parts));
+    }
+
+    private static T KeepingDefaultGenerator<T>(Func<T> make)
+    {
+        using var defaultRng = torch.Generator.Default;
+        using var state = defaultRng.get_state().DetachFromDisposeScope();
+        var made = make();
+        defaultRng.set_state(state);
+        return made;
+    }
+}
