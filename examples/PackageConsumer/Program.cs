@@ -204,7 +204,7 @@ internal static class Evaluation
         {
             Count = 8,
             Reference = MLNet.Diffusion.Evaluation.EvaluationData.FromFolder(Path.Combine(folder, "training-images")),
-            Features = MLNet.Diffusion.Evaluation.EvaluationFeatures.ResNet18,
+            Features = MLNet.Diffusion.Metrics.EvaluationFeatures.ResNet18,
             Generation = new GenerationOptions { Steps = 2 },
             CacheDirectory = Path.Combine(folder, "feature-cache"),
             ClosestPairsPath = Path.Combine(folder, "closest-pairs.png"),

@@ -15,6 +15,21 @@ namespace MLNet.Diffusion;
 public sealed partial class DiffusionModel
 {
     /// <summary>
+    /// Gives the trainer's evaluations (<see cref="DdpmTrainerOptions.EvaluateEvery"/>) the model file's writer for
+    /// <c>best.zip</c>: training sits below the model file in the layers (docs/architecture.md) and cannot call it, so the
+    /// front door hands it down when the assembly loads, whichever API starts the run.
+    /// </summary>
+#pragma warning disable CA2255 // A library's module initializer: the inversion above, with no other effect.
+    [System.Runtime.CompilerServices.ModuleInitializer]
+#pragma warning restore CA2255
+    internal static void RegisterBestModelWriter() =>
+        TrainingEvaluator.SaveModel = (path, network, options, step, losses, window, elapsed, imagesPerSecond) =>
+        {
+            using var model = FromRun(network, options, step, losses, window, elapsed, imagesPerSecond, preprocessing: null);
+            model.Save(path);
+        };
+
+    /// <summary>
     /// Saves the model as ML.NET's built-in transformers around the generator graph (see the remarks of
     /// <see cref="DiffusionModel"/>); <c>mlContext.Model.Save</c> calls this. Throws <see cref="ArgumentException"/> when
     /// <see cref="TransformOptions"/> asks for a sampler a graph cannot hold (DDPM, DDIM with η &gt; 0).

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MLNet.Diffusion.Evaluation;
+using MLNet.Diffusion.Metrics;
 using MLNet.Diffusion.Training;
 using Spectre.Console;
 using MLNet.Diffusion.Datasets;

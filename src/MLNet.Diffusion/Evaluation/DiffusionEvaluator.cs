@@ -1,7 +1,6 @@
 using MLNet.Diffusion.Engine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.ExceptionServices;
 using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Diffusion.Datasets;
@@ -23,8 +22,6 @@ public static class DiffusionEvaluator
 {
     /// <summary>FID is reported only when the generated and the reference images are at least this many (else NaN).</summary>
     public const int MinimumFidCount = 1024;
-
-    private const string ResNet18TypeName = "MLNet.Diffusion.Evaluation.ResNet18FeatureExtractor, MLNet.Diffusion.Evaluation";
 
     /// <summary>Evaluates <paramref name="model"/> as <paramref name="options"/> say.</summary>
     /// <param name="model">The model to measure.</param>
@@ -51,8 +48,7 @@ public static class DiffusionEvaluator
         var reference = options.Reference ?? EvaluationData.FashionMnistTest(options.DataDirectory);
         var fashionReference = reference.Kind is EvaluationData.DataKind.FashionMnistTest or EvaluationData.DataKind.FashionMnistTrain;
         var kind = options.FeatureExtractor is not null ? EvaluationFeatures.ResNet18
-            : options.Features != EvaluationFeatures.Auto ? options.Features
-            : grayscale28 && fashionReference ? EvaluationFeatures.FashionMnist : EvaluationFeatures.ResNet18;
+            : FeatureExtractors.Resolve(options.Features, config.ImageSize, config.InChannels, fashionReference);
         if (options.FeatureExtractor is null && kind == EvaluationFeatures.FashionMnist && !grayscale28)
         {
             throw new ArgumentException(
@@ -71,7 +67,7 @@ public static class DiffusionEvaluator
         var clock = Stopwatch.StartNew();
         var device = options.Generation.Device is { } name ? Devices.Parse(name) : model.Network.parameters().First().device;
         device.EnsureAvailable();
-        var owned = options.FeatureExtractor is null ? CreateExtractor(kind, device) : null;
+        var owned = options.FeatureExtractor is null ? FeatureExtractors.Create(kind, device) : null;
         try
         {
             var extractor = options.FeatureExtractor ?? owned!;
@@ -80,33 +76,6 @@ public static class DiffusionEvaluator
         finally
         {
             owned?.Dispose();
-        }
-    }
-
-    /// <summary>
-    /// The feature network of <paramref name="kind"/> (not <see cref="EvaluationFeatures.Auto"/>): ResNet-18 is looked up in the
-    /// MLNet.Diffusion.Evaluation assembly, so the core library does not carry its 64 MB.
-    /// </summary>
-    internal static IImageFeatureExtractor CreateExtractor(EvaluationFeatures kind, Device device, string resNet18Type = ResNet18TypeName)
-    {
-        if (kind == EvaluationFeatures.FashionMnist)
-        {
-            return FeatureNetwork.LoadPretrained(device);
-        }
-
-        var type = Type.GetType(resNet18Type, throwOnError: false)
-            ?? throw new InvalidOperationException(
-                "ResNet-18 features come with the MLNet.Diffusion.Evaluation package, which this app does not reference: add it " +
-                "(dotnet add package MLNet.Diffusion.Evaluation) — it carries ImageNet's ResNet-18 (64 MB) and copies it into the app's output. " +
-                "A 28×28 grayscale model can instead be measured with the Fashion-MNIST feature network (Features = FashionMnist).");
-        try
-        {
-            return (IImageFeatureExtractor)Activator.CreateInstance(type)!;
-        }
-        catch (System.Reflection.TargetInvocationException ex) when (ex.InnerException is not null)
-        {
-            ExceptionDispatchInfo.Capture(ex.InnerException).Throw();
-            throw;
         }
     }
 

@@ -142,10 +142,10 @@ public record DdpmTrainerOptions
     public int EvaluationCount { get; init; } = 500;
 
     /// <summary>
-    /// The feature network of the evaluations: <see cref="Evaluation.EvaluationFeatures.Auto"/> takes the Fashion-MNIST network
+    /// The feature network of the evaluations: <see cref="Metrics.EvaluationFeatures.Auto"/> takes the Fashion-MNIST network
     /// for 28×28 grayscale models and ResNet-18 (the MLNet.Diffusion.Evaluation package) otherwise.
     /// </summary>
-    public Evaluation.EvaluationFeatures EvaluationFeatures { get; init; }
+    public Metrics.EvaluationFeatures EvaluationFeatures { get; init; }
 
     /// <summary>Checks every setting; throws an <see cref="ArgumentException"/> naming the first that is out of range.</summary>
     public DdpmTrainerOptions Validated()

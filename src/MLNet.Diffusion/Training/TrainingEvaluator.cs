@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using MLNet.Diffusion.Evaluation;
+using MLNet.Diffusion.ForwardProcess;
 using MLNet.Diffusion.Metrics;
 using MLNet.Diffusion.Models;
+using MLNet.Diffusion.Sampling;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -25,18 +26,20 @@ internal sealed class TrainingEvaluator : IDisposable
     private readonly DdpmTrainerOptions _options;
     private readonly UNetConfig _config;
     private readonly Device _device;
+    private readonly NoiseSchedule _schedule;
     private readonly IImageFeatureExtractor _extractor;
     private readonly Tensor _reference;
     private readonly List<TrainingEvaluation> _curve = [];
 
-    public TrainingEvaluator(DdpmTrainerOptions options, UNetConfig config, Device device, ITrainingData data, IReadOnlyList<TrainingEvaluation> restored)
+    public TrainingEvaluator(DdpmTrainerOptions options, UNetConfig config, Device device, NoiseSchedule schedule, ITrainingData data,
+        IReadOnlyList<TrainingEvaluation> restored)
     {
         _options = options;
         _config = config;
         _device = device;
+        _schedule = schedule;
         _curve.AddRange(restored);
-        var kind = options.EvaluationFeatures != EvaluationFeatures.Auto ? options.EvaluationFeatures
-            : config.ImageSize == FeatureNetwork.ImageSize && config.InChannels == 1 ? EvaluationFeatures.FashionMnist : EvaluationFeatures.ResNet18;
+        var kind = FeatureExtractors.Resolve(options.EvaluationFeatures, config.ImageSize, config.InChannels, fashionMnistData: true);
         if (kind == EvaluationFeatures.FashionMnist && !(config.ImageSize == FeatureNetwork.ImageSize && config.InChannels == 1))
         {
             throw new ArgumentException(
@@ -45,7 +48,7 @@ internal sealed class TrainingEvaluator : IDisposable
         }
 
         var clock = Stopwatch.StartNew();
-        _extractor = KeepingDefaultGenerator(() => DiffusionEvaluator.CreateExtractor(kind, device));
+        _extractor = KeepingDefaultGenerator(() => FeatureExtractors.Create(kind, device));
         try
         {
             using var scope = torch.NewDisposeScope();
@@ -74,26 +77,33 @@ internal sealed class TrainingEvaluator : IDisposable
     /// <summary>What the feature network is.</summary>
     public string FeatureName => _extractor.Name;
 
+    /// <summary>
+    /// Writes a model file of the run at a step: (path, moving-average network, options, step, losses, loss window, elapsed,
+    /// images per second). It takes the network. The model file is a layer above training, so the front door registers its
+    /// writer when the assembly loads (<c>DiffusionModel</c>'s module initializer); null, best.zip is not written.
+    /// </summary>
+    internal static Action<string, UNet2D, DdpmTrainerOptions, long, IReadOnlyList<double>, int, TimeSpan, double>? SaveModel { get; set; }
+
     private int BatchSize => Math.Min(64, _options.EvaluationCount);
 
     /// <summary>
-    /// The seconds one evaluation will take, from timing <paramref name="probe"/> images of <paramref name="model"/>
+    /// The seconds one evaluation will take, from timing <paramref name="probe"/> images of <paramref name="network"/>
     /// (generated and featurized) and scaling to the evaluation's count.
     /// </summary>
-    public double EstimateSeconds(DiffusionModel model, int probe = 16)
+    public double EstimateSeconds(UNet2D network, int probe = 16)
     {
         var count = Math.Min(probe, _options.EvaluationCount);
         var clock = Stopwatch.StartNew();
         using var scope = torch.NewDisposeScope();
-        _extractor.Extract(Generate(model, 0, count));
+        _extractor.Extract(Generate(network, 0, count));
         return clock.Elapsed.TotalSeconds * _options.EvaluationCount / count;
     }
 
     /// <summary>
-    /// Evaluates <paramref name="model"/> (the moving average at <paramref name="step"/>), adds the point to the curve and, when
-    /// its KID is the lowest so far and <paramref name="bestPath"/> is set, saves the model there.
+    /// Evaluates <paramref name="network"/> (the moving average at <paramref name="step"/>) and adds the point to the curve;
+    /// <see cref="TrainingEvaluation.Kid"/> below every earlier point's makes it the best so far.
     /// </summary>
-    public TrainingEvaluation Evaluate(long step, DiffusionModel model, string? bestPath)
+    public TrainingEvaluation Evaluate(long step, UNet2D network)
     {
         var clock = Stopwatch.StartNew();
         using var scope = torch.NewDisposeScope();
@@ -102,30 +112,23 @@ internal sealed class TrainingEvaluator : IDisposable
         {
             using var batch = torch.NewDisposeScope();
             var length = Math.Min(BatchSize, _options.EvaluationCount - start);
-            features.Add(batch.MoveToOuter(_extractor.Extract(Generate(model, start, length))));
+            features.Add(batch.MoveToOuter(_extractor.Extract(Generate(network, start, length))));
         }
 
         var kid = KernelInceptionDistance.Compute(torch.cat(features), _reference);
         var point = new TrainingEvaluation(step, kid.Mean, kid.StandardDeviation, clock.Elapsed.TotalSeconds);
-        var best = _curve.Count == 0 || kid.Mean < _curve.Min(e => e.Kid);
         _curve.Add(point);
-        if (best && bestPath is not null)
-        {
-            model.Save(bestPath);
-        }
-
         return point;
     }
 
-    /// <summary>The moving average <paramref name="ema"/> as a model of the run at <paramref name="step"/>, built without drawing from the default generator.</summary>
-    public static DiffusionModel Snapshot(UNetConfig config, Device device, ExponentialMovingAverage ema, DdpmTrainerOptions options, long step,
-        IReadOnlyList<double> losses, int lossWindow, TimeSpan elapsed, double imagesPerSecond)
+    /// <summary>The moving average <paramref name="ema"/> as a network in eval mode, built without drawing from the default generator.</summary>
+    public static UNet2D Snapshot(UNetConfig config, Device device, ExponentialMovingAverage ema)
     {
         var network = KeepingDefaultGenerator(() => new UNet2D(config));
         network.to(device);
         ema.CopyTo(network);
         network.eval();
-        return DiffusionModel.FromRun(network, options, step, losses, lossWindow, elapsed, imagesPerSecond, preprocessing: null);
+        return network;
     }
 
     /// <summary>A line for the run's log: the estimate of an evaluation's cost beside the training time it adds to.</summary>
@@ -146,16 +149,20 @@ internal sealed class TrainingEvaluator : IDisposable
         _extractor.Dispose();
     }
 
-    // Images start..start+count-1 of the evaluation: seed i, label i mod classes, the default sampler (DPM-Solver++, 20 steps).
-    private Tensor Generate(DiffusionModel model, int start, int count)
+    // Images start..start+count-1 of the evaluation as a saved model generates them by default: seed i, label i mod classes,
+    // guidance 1, DPM-Solver++ at its default steps (20), clamped to [−1, 1].
+    private Tensor Generate(UNet2D network, int start, int count)
     {
-        var generation = new GenerationOptions
-        {
-            Seed = (ulong)start,
-            Labels = _config.NumClasses is { } classes ? [.. Enumerable.Range(start, count).Select(i => i % classes)] : null,
-        };
+        using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        return model.Generate(count, generation).to(torch.CPU);
+        var labels = _config.NumClasses is { } classes
+            ? torch.tensor(Enumerable.Range(start, count).Select(i => (long)(i % classes)).ToArray(), device: _device)
+            : null;
+        var sampler = Samplers.Create(Samplers.DpmSolverPlusPlus, _schedule, new SamplerOptions { PredictionType = _options.PredictionType });
+        using var noise = SamplingNoise.PerSample((ulong)start, count, _device);
+        var images = SamplingLoop.Run(sampler, UNetDenoiser.Create(network, labels), [count, _config.InChannels, _config.ImageSize, _config.ImageSize],
+            noise, Samplers.DefaultSteps(Samplers.DpmSolverPlusPlus, _schedule.TrainTimesteps));
+        return scope.MoveToOuter(images.clamp(-1, 1).to(torch.CPU));
     }
 
     // The first `count` examples of one pass of the data in the order a fixed seed gives: the same subset on every run and resume.

@@ -113,7 +113,7 @@ internal sealed class TrainingRun : IDisposable
             if (_options.EvaluateEvery > 0)
             {
                 // Before step 1 too: a missing feature network fails now, and the fixed training images are featurized once.
-                _evaluator = new TrainingEvaluator(_options, _config, _device, _data, _restored?.Evaluations ?? []);
+                _evaluator = new TrainingEvaluator(_options, _config, _device, _schedule, _data, _restored?.Evaluations ?? []);
                 Report(progress, string.Create(System.Globalization.CultureInfo.InvariantCulture,
                     $"evaluation: {_evaluator.ReferenceCount} training images featurized in {_evaluator.ReferenceSeconds:F1} s through {_evaluator.FeatureName}"));
             }
@@ -206,24 +206,38 @@ internal sealed class TrainingRun : IDisposable
 
     private string? BestModelPath => _checkpoints is null ? null : Path.Combine(_checkpoints.DirectoryPath, TrainingEvaluator.BestModelFileName);
 
-    // Evaluates the moving average now; before this process's first evaluation, says what evaluations will cost.
+    // Evaluates the moving average now; before this process's first evaluation, says what evaluations will cost. The best so
+    // far becomes best.zip through the front door's model writer.
     private void Evaluate(ExponentialMovingAverage ema, IProgress<TrainingProgress>? progress)
     {
-        var seconds = Elapsed;
-        using var model = TrainingEvaluator.Snapshot(_config, _device, ema, _options, _step, _losses, LossWindow.Size(_totalSteps), seconds,
-            ImagesTrained / Math.Max(seconds.TotalSeconds, 1e-9));
-        if (_evaluator!.Curve.Count == (_restored?.Evaluations.Count ?? 0))
+        var network = TrainingEvaluator.Snapshot(_config, _device, ema);
+        try
         {
-            var estimate = _evaluator.EstimateSeconds(model);
-            Report(progress, _evaluator.CostLine(estimate, _clock.Elapsed.TotalSeconds / Math.Max(1, _step - _startStep), out _));
-        }
+            if (_evaluator!.Curve.Count == (_restored?.Evaluations.Count ?? 0))
+            {
+                var estimate = _evaluator.EstimateSeconds(network);
+                Report(progress, _evaluator.CostLine(estimate, _clock.Elapsed.TotalSeconds / Math.Max(1, _step - _startStep), out _));
+            }
 
-        var previousBest = _evaluator.Curve.Count == 0 ? double.PositiveInfinity : _evaluator.Curve.Min(e => e.Kid);
-        var point = _evaluator.Evaluate(_step, model, BestModelPath);
-        var best = point.Kid < previousBest;
-        Report(progress, string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"evaluation at step {_step}: KID {point.Kid:F5} ± {point.KidStandardDeviation:F5} ({point.Seconds:F1} s)") +
-            (best ? BestModelPath is { } path ? $", the best so far: {path}" : ", the best so far" : string.Empty));
+            var previousBest = _evaluator.Curve.Count == 0 ? double.PositiveInfinity : _evaluator.Curve.Min(e => e.Kid);
+            var point = _evaluator.Evaluate(_step, network);
+            var best = point.Kid < previousBest;
+            var path = best ? BestModelPath : null;
+            if (path is not null && TrainingEvaluator.SaveModel is { } save)
+            {
+                var seconds = Elapsed;
+                save(path, network, _options, _step, _losses, LossWindow.Size(_totalSteps), seconds, ImagesTrained / Math.Max(seconds.TotalSeconds, 1e-9));
+                network = null;  // the model written owns it now
+            }
+
+            Report(progress, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"evaluation at step {_step}: KID {point.Kid:F5} ± {point.KidStandardDeviation:F5} ({point.Seconds:F1} s)") +
+                (best ? path is not null ? $", the best so far: {path}" : ", the best so far" : string.Empty));
+        }
+        finally
+        {
+            network?.Dispose();
+        }
     }
 
     private void Report(IProgress<TrainingProgress>? progress, string message)

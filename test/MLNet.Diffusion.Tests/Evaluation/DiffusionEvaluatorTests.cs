@@ -8,6 +8,7 @@ using MLNet.Diffusion.Datasets;
 using MLNet.Diffusion.Tests.Images;
 using MLNet.Diffusion.ForwardProcess;
 using MLNet.Diffusion.Metrics;
+using MLNet.Diffusion.Images;
 
 namespace MLNet.Diffusion.Tests.Evaluation;
 
@@ -246,6 +247,55 @@ public sealed class DiffusionEvaluatorTests
             Assert.AreEqual(2, result.BitsPerDimCount);
             Assert.IsTrue(File.Exists(jsonPath));
             Assert.AreEqual(1, Directory.GetFiles(Path.Combine(folder.Path, "mlnet-diffusion"), "features-*").Length, "the cache follows XDG_CACHE_HOME");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("XDG_CACHE_HOME", cacheHome);
+        }
+    }
+
+    [TestMethod]
+    public void Docs_ExampleOwnImages()
+    {
+        using var folder = new TempFolder();
+        var modelPath = folder.File("icons.zip");
+        var imageFolder = Path.Combine(folder.Path, "icons");
+        var pairsPath = folder.File("closest-pairs.png");
+        Directory.CreateDirectory(imageFolder);
+        var (test, _) = FashionMnist.LoadTest(12);
+        using (test)
+        {
+            foreach (var (image, i) in ImageGrid.ToImages(test).Select((image, i) => (image, i)))
+            {
+                ImageCodec.SavePng(image, Path.Combine(imageFolder, $"{i:D2}.png"));
+            }
+        }
+
+        using (var trained = TrainTiny(16, null))
+        {
+            trained.Save(modelPath);
+        }
+
+        var count = 8;
+        var cacheHome = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        Environment.SetEnvironmentVariable("XDG_CACHE_HOME", folder.Path);  // keep the test's cache out of the user's
+        try
+        {
+            // docs: evaluate own images
+            using var model = DiffusionModel.Load(modelPath, "cpu");
+            var result = DiffusionEvaluator.Evaluate(model, new EvaluationOptions
+            {
+                Count = count,                                      // 1,024 or more for FID
+                Reference = EvaluationData.FromFolder(imageFolder), // resized to the model's size as train resizes
+                Features = EvaluationFeatures.ResNet18,             // from the MLNet.Diffusion.Evaluation package
+                ClosestPairsPath = pairsPath,                       // the 8 generated images closest to a training image
+            });
+            Console.WriteLine($"KID {result.Kid!.Mean:F4} ± {result.Kid.StandardDeviation:F4} (floor {result.RealDataKid?.Mean:F4}), " +
+                $"precision {result.PrecisionRecall?.Precision:P0}, recall {result.PrecisionRecall?.Recall:P0}, " +
+                $"near-copies {result.Memorization?.ShareBelowThreshold:P1}");
+            // end
+            Assert.AreEqual(12, result.ReferenceCount);
+            Assert.IsTrue(File.Exists(pairsPath));
         }
         finally
         {

@@ -77,9 +77,9 @@ public sealed class ResNet18FeatureExtractorTests
     public void CoreWithoutThePackage_NamesThePackageToAdd()
     {
         var error = Assert.ThrowsExactly<InvalidOperationException>(() =>
-            DiffusionEvaluator.CreateExtractor(EvaluationFeatures.ResNet18, torch.CPU, "MLNet.Diffusion.Evaluation.ResNet18FeatureExtractor, NoSuchAssembly"));
+            FeatureExtractors.Create(EvaluationFeatures.ResNet18, torch.CPU, "MLNet.Diffusion.Evaluation.ResNet18FeatureExtractor, NoSuchAssembly"));
         StringAssert.Contains(error.Message, "dotnet add package MLNet.Diffusion.Evaluation");
-        using var found = DiffusionEvaluator.CreateExtractor(EvaluationFeatures.ResNet18, torch.CPU);
+        using var found = FeatureExtractors.Create(EvaluationFeatures.ResNet18, torch.CPU);
         Assert.IsInstanceOfType<ResNet18FeatureExtractor>(found);
         Assert.IsInstanceOfType<IImageFeatureExtractor>(found);
     }

@@ -65,6 +65,33 @@ public sealed class FrechetDistanceTests
     }
 
     [TestMethod]
+    [DataRow(48, 30)]   // rank-deficient: 30 samples in 48 dimensions
+    [DataRow(48, 400)]  // full rank
+    public void TraceOfSquareRoot_Lapack_AgreesWithJacobi(int n, int samples)
+    {
+        var random = new Random(n + samples);
+        double[] Covariance()
+        {
+            var x = Enumerable.Range(0, samples * n).Select(_ => random.NextDouble() - 0.5).ToArray();
+            var c = new double[n * n];
+            for (var i = 0; i < n; i++)
+            {
+                for (var j = 0; j < n; j++)
+                {
+                    c[(i * n) + j] = Enumerable.Range(0, samples).Sum(k => x[(k * n) + i] * x[(k * n) + j]) / samples;
+                }
+            }
+
+            return c;
+        }
+
+        var (a, b) = (Covariance(), Covariance());
+        var lapack = FrechetDistance.TraceOfSquareRootOfProduct(a, b, n);
+        var jacobi = FrechetDistance.TraceOfSquareRootOfProductByJacobi(a, b, n);
+        Assert.AreEqual(jacobi, lapack, 1e-9 * Math.Abs(jacobi));
+    }
+
+    [TestMethod]
     public void SymmetricEigen_RandomMatrix_ReconstructsWithOrthonormalVectors()
     {
         const int n = 40;

@@ -37,6 +37,48 @@ public sealed class PipelineDocsTests
     }
 
     [TestMethod]
+    public void EvaluationWhileTraining_Example()
+    {
+        using var temp = new TempFolder();
+        var imageFolder = Path.Combine(temp.Path, "images");
+        Directory.CreateDirectory(imageFolder);
+        for (var i = 0; i < 8; i++)
+        {
+            ImageCodec.SavePng(TestImages.Solid(20, 20, [(byte)(i * 30), 120, 90]), Path.Combine(imageFolder, $"{i}.png"));
+        }
+
+        var (steps, evaluateEvery, evaluationCount) = (4, 2, 8);
+        var checkpoints = temp.File("checkpoints");
+        var reportPath = temp.File("report.html");
+        // docs: evaluate while training
+        var ml = new MLContext(seed: 1);
+        ml.Log += (_, e) =>
+        {
+            if (e.Source.StartsWith("DiffusionTrainer", StringComparison.Ordinal) && e.RawMessage.StartsWith("evaluation", StringComparison.Ordinal))
+            {
+                Console.WriteLine(e.RawMessage);   // the cost before the first evaluation, then each KID
+            }
+        };
+        var data = ml.Diffusion().LoadImageFolder(imageFolder, imageSize: 16);
+        var trainer = ml.Diffusion().Train(new DiffusionTrainer.Options
+        {
+            ModelPreset = "tiny",
+            MaxSteps = steps,
+            BatchSize = 4,
+            CheckpointDirectory = checkpoints, // best.zip goes here, beside the checkpoints
+            EvaluateEvery = evaluateEvery,     // KID of the moving average every N steps and at the last
+            EvaluationCount = evaluationCount, // images per evaluation; 500 by default
+            ReportPath = reportPath,           // the report draws the curve
+        });
+        using var model = trainer.Fit(data);
+        using var best = DiffusionModel.Load(Path.Combine(checkpoints, "best.zip"));
+        // end
+        StringAssert.Contains(File.ReadAllText(reportPath), "<h2>Evaluation</h2>");
+        StringAssert.Contains(File.ReadAllText(reportPath), "every 2 steps and at the last");
+        Assert.IsTrue(best.Training!.Steps is 2 or 4);
+    }
+
+    [TestMethod]
     public void GettingStarted_Example()
     {
         using var temp = new TempFolder();

@@ -1,0 +1,44 @@
+using System.Runtime.ExceptionServices;
+using static TorchSharp.torch;
+
+namespace MLNet.Diffusion.Metrics;
+
+/// <summary>
+/// The feature networks by kind. ResNet-18 lives in the MLNet.Diffusion.Evaluation assembly, found by name at run time, so
+/// the core library does not carry its 64 MB; an app without it gets one message naming the package to add.
+/// </summary>
+internal static class FeatureExtractors
+{
+    internal const string ResNet18TypeName = "MLNet.Diffusion.Evaluation.ResNet18FeatureExtractor, MLNet.Diffusion.Evaluation";
+
+    /// <summary>The network of <paramref name="kind"/> (not <see cref="EvaluationFeatures.Auto"/>) on <paramref name="device"/> where it runs on torch.</summary>
+    /// <exception cref="InvalidOperationException">ResNet-18 was asked for and the MLNet.Diffusion.Evaluation assembly is not in the app.</exception>
+    public static IImageFeatureExtractor Create(EvaluationFeatures kind, Device device, string resNet18Type = ResNet18TypeName)
+    {
+        if (kind == EvaluationFeatures.FashionMnist)
+        {
+            return FeatureNetwork.LoadPretrained(device);
+        }
+
+        var type = Type.GetType(resNet18Type, throwOnError: false)
+            ?? throw new InvalidOperationException(
+                "ResNet-18 features come with the MLNet.Diffusion.Evaluation package, which this app does not reference: add it " +
+                "(dotnet add package MLNet.Diffusion.Evaluation) — it carries ImageNet's ResNet-18 (64 MB) and copies it into the app's output. " +
+                "A 28×28 grayscale model can instead be measured with the Fashion-MNIST feature network (EvaluationFeatures.FashionMnist).");
+        try
+        {
+            return (IImageFeatureExtractor)Activator.CreateInstance(type)!;
+        }
+        catch (System.Reflection.TargetInvocationException ex) when (ex.InnerException is not null)
+        {
+            ExceptionDispatchInfo.Capture(ex.InnerException).Throw();
+            throw;
+        }
+    }
+
+    /// <summary><paramref name="kind"/>, with <see cref="EvaluationFeatures.Auto"/> resolved: Fashion-MNIST's network for 28×28 grayscale images when <paramref name="fashionMnistData"/>, else ResNet-18.</summary>
+    public static EvaluationFeatures Resolve(EvaluationFeatures kind, int imageSize, int channels, bool fashionMnistData) =>
+        kind != EvaluationFeatures.Auto ? kind
+        : imageSize == FeatureNetwork.ImageSize && channels == 1 && fashionMnistData ? EvaluationFeatures.FashionMnist
+        : EvaluationFeatures.ResNet18;
+}
