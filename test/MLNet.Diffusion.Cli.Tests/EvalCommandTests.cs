@@ -122,6 +122,7 @@ public sealed class EvalCommandTests
     [DataRow(new[] { "--eval-every", "2" }, "--eval-every needs --checkpoint-dir")]
     [DataRow(new[] { "--eval-count", "8", "--checkpoint-dir", "{folder}/c" }, "--eval-count applies only with --eval-every")]
     [DataRow(new[] { "--eval-every", "-1" }, "--eval-every must be ≥ 0")]
+    [DataRow(new[] { "--eval-every", "0", "--eval-count", "8", "--checkpoint-dir", "{folder}/c" }, "--eval-count applies only with --eval-every")]
     [DataRow(new[] { "--eval-every", "2", "--eval-count", "2", "--checkpoint-dir", "{folder}/c" }, "--eval-count must be ≥ 4")]
     public void Train_EvalOptionsThatCannotApply_AreRefused(string[] args, string expected)
     {

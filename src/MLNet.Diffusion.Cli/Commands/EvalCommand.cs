@@ -72,6 +72,8 @@ internal static class EvalCommand
                 $"--features fashion-mnist takes 28×28 grayscale images; '{path}' makes {config.InChannels}×{config.ImageSize}×{config.ImageSize} (use --features resnet18)");
             Check(p.GetValue(bitsPerDim) == 0 || (config.ImageSize == 28 && config.InChannels == 1),
                 $"--bits-per-dim-count: bits/dim is estimated on Fashion-MNIST's test images (28×28 grayscale); '{path}' makes {config.InChannels}×{config.ImageSize}×{config.ImageSize}");
+            Check(p.GetValue(bitsPerDim) == 0 || fashionReference,
+                "--bits-per-dim-count: bits/dim is estimated on Fashion-MNIST's test images, not on --data or --reference; leave it out, or measure against fashion-mnist");
             if (p.GetValue(json) is { } jsonOutput)
             {
                 PrepareOutput("--json", jsonOutput, folder: false);
@@ -123,6 +125,11 @@ internal static class EvalCommand
         return command;
     }
 
+    // KID with its spread over subsets; when every subset was the whole of both sets (up to 1,000 images) there is no spread to show.
+    private static string Kid(KidEstimate kid) => kid.StandardDeviation > 0
+        ? string.Create(Invariant, $"{kid.Mean:F5} ± {kid.StandardDeviation:F5} ({kid.Subsets} subsets of {kid.SubsetSize})")
+        : string.Create(Invariant, $"{kid.Mean:F5} (all {kid.SubsetSize} images of each set; no spread over subsets)");
+
     private static bool IsFashionMnist(string value) => string.Equals(value, "fashion-mnist", StringComparison.OrdinalIgnoreCase);
 
     private static EvaluationData? ReadData(string? value, string option, bool training)
@@ -150,9 +157,9 @@ internal static class EvalCommand
         if (result.Kid is { } kid)
         {
             var floorText = result.RealDataKid is { } floorKid
-                ? string.Create(Invariant, $"   (real-data floor: {floorKid.Mean:F5} ± {floorKid.StandardDeviation:F5}, subsets of {floorKid.SubsetSize})")
+                ? string.Create(Invariant, $"   (real-data floor: {Kid(floorKid)})")
                 : string.Empty;
-            output.WriteLine(string.Create(Invariant, $"KID:            {kid.Mean:F5} ± {kid.StandardDeviation:F5} ({kid.Subsets} subsets of {kid.SubsetSize})") + floorText);
+            output.WriteLine(string.Create(Invariant, $"KID:            {Kid(kid)}") + floorText);
         }
 
         if (result.PrecisionRecall is { } pr)

@@ -71,7 +71,6 @@ internal sealed class TrainCommand
         Check(directory is not null || !p.Given(_grid) || p.GetValue(_grid) == 0, "--sample-grid applies only with --checkpoint-dir (the grids are written beside the checkpoints)");
         Check(p.GetValue(_evalEvery) >= 0, $"--eval-every must be ≥ 0 (0: no evaluation), not {p.GetValue(_evalEvery)}");
         Check(directory is not null || p.GetValue(_evalEvery) == 0, "--eval-every needs --checkpoint-dir: the best model so far is written there as best.zip, beside the checkpoints");
-        Check(p.Given(_evalEvery) || !p.Given(_evalCount), "--eval-count applies only with --eval-every");
         Check(p.GetValue(_evalCount) >= 4, $"--eval-count must be ≥ 4, not {p.GetValue(_evalCount)}");
 
         CheckDevice(p, _device);
@@ -117,6 +116,7 @@ internal sealed class TrainCommand
         var count = view.GetRowCount() ?? 0;
         _output.WriteLine(string.Create(Invariant, $"training on {count} images ({dataChannels}×{dataSize}×{dataSize}{(classes is { } n ? $", {n} classes" : string.Empty)}){(from is null ? string.Empty : $", resuming {from}")}"));
         var options = stored is null ? NewRunOptions(p) : ResumedOptions(p, stored, directory!);
+        Check(options.EvaluateEvery > 0 || !p.Given(_evalCount), "--eval-count applies only with --eval-every (above 0, given or kept from the resumed run)");
         options = options with
         {
             LabelColumnName = classConditional ? "Label" : null, CheckpointDirectory = directory, ResumeFrom = from, ReportPath = report,

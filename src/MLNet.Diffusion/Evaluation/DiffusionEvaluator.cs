@@ -57,6 +57,13 @@ public static class DiffusionEvaluator
                 nameof(model));
         }
 
+        if (options.BitsPerDimCount > 0 && !fashionReference)
+        {
+            throw new ArgumentException(
+                $"Bits/dim is estimated on Fashion-MNIST's test images, not on the {reference.Description}: set {nameof(EvaluationOptions.BitsPerDimCount)} to 0, or measure against Fashion-MNIST.",
+                nameof(options));
+        }
+
         if (options.BitsPerDimCount > 0 && !grayscale28)
         {
             throw new ArgumentException(
@@ -87,7 +94,8 @@ public static class DiffusionEvaluator
         var classifier = extractor as FeatureNetwork;
         progress?.Report($"features: {extractor.Name}");
         progress?.Report($"reference: {reference.Description}");
-        var referenceImages = reference.Load(size, channels);
+        var resizing = model.Preprocessing.Resizing ?? ImageResizeMode.IsoCrop;
+        var referenceImages = reference.Load(size, channels, resizing);
         var referenceCount = (int)referenceImages.size(0);
         var referenceFeatures = ReferenceStatistics.CachedFeatures(extractor, referenceImages, reference.Description, options.CacheDirectory, options.BatchSize, progress);
 
@@ -124,7 +132,7 @@ public static class DiffusionEvaluator
             accuracy = [.. hits.Select((h, c) => totals[c] == 0 ? double.NaN : (double)h / totals[c])];
         }
 
-        var floor = options.ComputeRealDataFloor ? Floor(reference, referenceFeatures, extractor, options, size, channels, progress, cancellationToken) : null;
+        var floor = options.ComputeRealDataFloor ? Floor(reference, referenceFeatures, extractor, options, size, channels, resizing, progress, cancellationToken) : null;
 
         MemorizationResult? memorization = null;
         string? trainingDescription = null;
@@ -132,9 +140,9 @@ public static class DiffusionEvaluator
         {
             cancellationToken.ThrowIfCancellationRequested();
             var training = options.TrainingData ?? (reference.Kind == EvaluationData.DataKind.FashionMnistTest
-                ? EvaluationData.FashionMnistTrain(options.DataDirectory) : reference);
+                ? EvaluationData.FashionMnistTrain(reference.FashionMnistDirectory ?? options.DataDirectory) : reference);
             progress?.Report($"memorization: nearest neighbours in the {training.Description}");
-            var trainingImages = training == reference ? referenceImages : training.Load(size, channels);
+            var trainingImages = training == reference ? referenceImages : training.Load(size, channels, resizing);
             memorization = Memorization.Compute(images, trainingImages);
             trainingDescription = string.Create(CultureInfo.InvariantCulture, $"{training.Description}: {trainingImages.size(0):N0} images");
             if (options.ClosestPairsPath is { } path)
@@ -143,7 +151,7 @@ public static class DiffusionEvaluator
             }
         }
 
-        var bound = options.BitsPerDimCount > 0 ? BitsPerDim(model, options, cancellationToken, progress) : null;
+        var bound = options.BitsPerDimCount > 0 ? BitsPerDim(model, options, reference.FashionMnistDirectory ?? options.DataDirectory, cancellationToken, progress) : null;
         return new EvaluationResult(fid, count, options.Generation, floor?.Fid, histogram, accuracy, bound, options.BitsPerDimCount,
             extractor.WeightsSha256, clock.Elapsed)
         {
@@ -164,7 +172,7 @@ public static class DiffusionEvaluator
 
     // The same metrics between real images only: what a model that draws exactly from the data would score at this count.
     private static FloorResult? Floor(EvaluationData reference, Tensor referenceFeatures, IImageFeatureExtractor extractor, EvaluationOptions options,
-        int size, int channels, IProgress<string>? progress, CancellationToken cancellationToken)
+        int size, int channels, ImageResizeMode resizing, IProgress<string>? progress, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var count = options.Count;
@@ -172,9 +180,9 @@ public static class DiffusionEvaluator
         {
             // A separate real set exists: the first N training images, measured against the test set as the generated ones are.
             progress?.Report(string.Create(CultureInfo.InvariantCulture, $"real-data floor: the first {count} training images"));
-            var (train, labels) = FashionMnist.LoadTrain(count, options.DataDirectory);
+            var (train, labels) = FashionMnist.LoadTrain(count, reference.FashionMnistDirectory ?? options.DataDirectory);
             labels.Dispose();
-            var images = train.size(1) == channels && train.size(2) == size ? train : EvaluationData.FromImages(train, "Fashion-MNIST training images").Load(size, channels);
+            var images = train.size(1) == channels && train.size(2) == size ? train : EvaluationData.FromImages(train, "Fashion-MNIST training images").Load(size, channels, resizing);
             var real = ReferenceStatistics.Features(extractor, images, options.BatchSize);
             var fid = count >= MinimumFidCount
                 ? FrechetDistance.Compute(FeatureStatistics.FromFeatures(real), FeatureStatistics.FromFeatures(referenceFeatures))
@@ -261,10 +269,10 @@ public static class DiffusionEvaluator
         ImageCodec.SavePng(ImageGrid.Upscale(grid, ImageGrid.DefaultScale((int)generated.size(2))), path);
     }
 
-    private static VariationalBoundTerms BitsPerDim(DiffusionModel model, EvaluationOptions options, CancellationToken cancellationToken, IProgress<string>? progress)
+    private static VariationalBoundTerms BitsPerDim(DiffusionModel model, EvaluationOptions options, string? directory, CancellationToken cancellationToken, IProgress<string>? progress)
     {
         var device = options.Generation.Device is { } name ? Devices.Parse(name) : model.Network.parameters().First().device;
-        var (images, labels) = FashionMnist.LoadTest(options.BitsPerDimCount, options.DataDirectory);
+        var (images, labels) = FashionMnist.LoadTest(options.BitsPerDimCount, directory);
         using (images)
         using (labels)
         using (var generator = new Generator(options.Generation.Seed, device))

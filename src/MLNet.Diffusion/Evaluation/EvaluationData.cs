@@ -8,15 +8,15 @@ namespace MLNet.Diffusion.Evaluation;
 
 /// <summary>
 /// Real images for <see cref="DiffusionEvaluator"/>: the reference that generated images are measured against, or the
-/// training images that memorization looks for. They are read at the model's size and channels, resized as <c>train</c>
-/// resizes a folder (scaled to cover the square, centre-cropped: <see cref="ImageResizeMode.IsoCrop"/>), so that resolution
-/// is not what the metrics measure.
+/// training images that memorization looks for. They are read at the model's size and channels, resized as the model's
+/// training data was (its recorded <see cref="PixelEncoding.Resizing"/>; else as <c>train</c> resizes a folder, scaled to
+/// cover the square and centre-cropped: <see cref="ImageResizeMode.IsoCrop"/>), so that resolution is not what the metrics measure.
 /// </summary>
 public sealed class EvaluationData
 {
-    private readonly Func<int, int, Tensor> _load;
+    private readonly Func<int, int, ImageResizeMode, Tensor> _load;
 
-    private EvaluationData(string description, DataKind kind, Func<int, int, Tensor> load)
+    private EvaluationData(string description, DataKind kind, Func<int, int, ImageResizeMode, Tensor> load)
     {
         Description = description;
         Kind = kind;
@@ -35,13 +35,22 @@ public sealed class EvaluationData
 
     internal DataKind Kind { get; }
 
+    /// <summary>For Fashion-MNIST data, the folder given (null: <see cref="EvaluationOptions.DataDirectory"/>, else Debian's).</summary>
+    internal string? FashionMnistDirectory { get; private init; }
+
     /// <summary>Fashion-MNIST's 10,000 test images (28×28 grayscale), from <paramref name="directory"/> (Debian's when null).</summary>
     public static EvaluationData FashionMnistTest(string? directory = null) =>
-        new("Fashion-MNIST test set", DataKind.FashionMnistTest, (size, channels) => FromFashionMnist(train: false, directory, size, channels));
+        new("Fashion-MNIST test set", DataKind.FashionMnistTest, (size, channels, resizing) => FromFashionMnist(train: false, directory, size, channels, resizing))
+        {
+            FashionMnistDirectory = directory,
+        };
 
     /// <summary>Fashion-MNIST's 60,000 training images (28×28 grayscale), from <paramref name="directory"/> (Debian's when null).</summary>
     public static EvaluationData FashionMnistTrain(string? directory = null) =>
-        new("Fashion-MNIST training set", DataKind.FashionMnistTrain, (size, channels) => FromFashionMnist(train: true, directory, size, channels));
+        new("Fashion-MNIST training set", DataKind.FashionMnistTrain, (size, channels, resizing) => FromFashionMnist(train: true, directory, size, channels, resizing))
+        {
+            FashionMnistDirectory = directory,
+        };
 
     /// <summary>
     /// The PNG and JPEG images of <paramref name="folder"/> (flat, or in class sub-folders: every image counts), decoded when
@@ -56,13 +65,13 @@ public sealed class EvaluationData
             throw new DirectoryNotFoundException($"Image folder '{folder}' does not exist.");
         }
 
-        return new EvaluationData($"image folder '{folder}'", DataKind.Other, (size, channels) =>
+        return new EvaluationData($"image folder '{folder}'", DataKind.Other, (size, channels, resizing) =>
         {
             var files = ImageFolderListing.Read(folder).Files;
             var pixels = new float[files.Length * channels * size * size];
             for (var i = 0; i < files.Length; i++)
             {
-                ImageFolderPixels.Load(files[i], size, channels, ImageResizeMode.IsoCrop).CopyTo(pixels, i * channels * size * size);
+                ImageFolderPixels.Load(files[i], size, channels, resizing).CopyTo(pixels, i * channels * size * size);
             }
 
             return torch.tensor(pixels, [files.Length, channels, size, size]);
@@ -79,7 +88,7 @@ public sealed class EvaluationData
             throw new FileNotFoundException($"IDX file '{path}' does not exist.", path);
         }
 
-        return new EvaluationData($"IDX file '{path}'", DataKind.Other, (size, channels) =>
+        return new EvaluationData($"IDX file '{path}'", DataKind.Other, (size, channels, resizing) =>
         {
             var file = IdxFile.Load(path);
             if (file.ElementType != ScalarType.Byte || file.Dimensions.Count != 3)
@@ -89,7 +98,7 @@ public sealed class EvaluationData
             }
 
             using var scope = torch.NewDisposeScope();
-            return scope.MoveToOuter(Fit(PixelEncoding.ToModelSpace(file.ToTensor()).unsqueeze(1), size, channels));
+            return scope.MoveToOuter(Fit(PixelEncoding.ToModelSpace(file.ToTensor()).unsqueeze(1), size, channels, resizing));
         });
     }
 
@@ -109,7 +118,7 @@ public sealed class EvaluationData
             throw new ArgumentException($"Evaluation images are [N, C, H, W] with C 1 or 3, not [{string.Join(", ", images.shape)}].", nameof(images));
         }
 
-        return new EvaluationData(description, DataKind.Other, (size, channels) => Fit(images.to(ScalarType.Float32).cpu(), size, channels));
+        return new EvaluationData(description, DataKind.Other, (size, channels, resizing) => Fit(images.to(ScalarType.Float32).cpu(), size, channels, resizing));
     }
 
     /// <summary>
@@ -130,10 +139,13 @@ public sealed class EvaluationData
             : throw new ArgumentException($"'{value}' is neither fashion-mnist nor an existing image folder or IDX file.", nameof(value));
     }
 
-    /// <summary>The images as float32 [N, <paramref name="channels"/>, <paramref name="size"/>, <paramref name="size"/>] in [−1, 1], on the CPU.</summary>
-    internal Tensor Load(int size, int channels)
+    /// <summary>
+    /// The images as float32 [N, <paramref name="channels"/>, <paramref name="size"/>, <paramref name="size"/>] in [−1, 1], on
+    /// the CPU, resized by <paramref name="resizing"/> (the model's training resize; IsoCrop, as train's, when unknown).
+    /// </summary>
+    internal Tensor Load(int size, int channels, ImageResizeMode resizing = ImageResizeMode.IsoCrop)
     {
-        var images = _load(size, channels);
+        var images = _load(size, channels, resizing);
         if (images.size(0) < 1)
         {
             images.Dispose();
@@ -146,18 +158,18 @@ public sealed class EvaluationData
     /// <inheritdoc/>
     public override string ToString() => Description;
 
-    private static Tensor FromFashionMnist(bool train, string? directory, int size, int channels)
+    private static Tensor FromFashionMnist(bool train, string? directory, int size, int channels, ImageResizeMode resizing)
     {
         var (images, labels) = train ? FashionMnist.LoadTrain(directory: directory) : FashionMnist.LoadTest(directory: directory);
         labels.Dispose();
         using (images)
         {
-            return Fit(images, size, channels);
+            return Fit(images, size, channels, resizing);
         }
     }
 
-    // Images [N, C, H, W] in [−1, 1] to the model's channels (gray repeated, colour to luma by Rec. 601) and size (IsoCrop).
-    private static Tensor Fit(Tensor images, int size, int channels)
+    // Images [N, C, H, W] in [−1, 1] to the model's channels (gray repeated, colour to luma by Rec. 601) and size.
+    private static Tensor Fit(Tensor images, int size, int channels, ImageResizeMode resizing)
     {
         using var scope = torch.NewDisposeScope();
         var x = images;
@@ -172,7 +184,7 @@ public sealed class EvaluationData
         {
             // The resize works plane by plane, so the batch goes through as one image of N × C planes.
             var (n, c) = (x.size(0), x.size(1));
-            x = ImageResize.Apply(x.reshape(1, n * c, x.size(2), x.size(3)), size, size, ImageResizeMode.IsoCrop, padValue: -1.0).reshape(n, c, size, size);
+            x = ImageResize.Apply(x.reshape(1, n * c, x.size(2), x.size(3)), size, size, resizing, padValue: -1.0).reshape(n, c, size, size);
         }
 
         return scope.MoveToOuter(x.contiguous().clone());

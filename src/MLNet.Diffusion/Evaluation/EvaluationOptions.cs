@@ -23,8 +23,10 @@ public sealed record EvaluationOptions
     public int BatchSize { get; init; } = 100;
 
     /// <summary>
-    /// Also compute the FID of the first <see cref="Count"/> Fashion-MNIST training images against the reference: the
-    /// floor that a perfect model would reach at this count. Default true.
+    /// Also compute each metric's real-data floor: the value a model drawing exactly from the data would score at this count
+    /// (<see cref="EvaluationResult.FloorDescription"/> says between which images). Against Fashion-MNIST's test set, the first
+    /// <see cref="Count"/> training images (FID and precision/recall against the test set, KID between their two halves);
+    /// against other data, two disjoint halves of the reference (FID only when a half has ≥ 1,024 images). Default true.
     /// </summary>
     public bool ComputeRealDataFloor { get; init; } = true;
 

@@ -38,6 +38,9 @@ public sealed class FeatureNetwork : nn.Module<Tensor, Tensor>, IImageFeatureExt
     private readonly Linear _features;
     private readonly Linear _head;
 
+    // The SHA-256 of the weights file Load checked; null for a network built here, whose hash is taken from its parameters.
+    private string? _loadedSha256;
+
     /// <summary>A network with fresh (untrained) weights; use <see cref="LoadPretrained"/> for the committed ones.</summary>
     public FeatureNetwork()
         : base(nameof(FeatureNetwork))
@@ -73,8 +76,24 @@ public sealed class FeatureNetwork : nn.Module<Tensor, Tensor>, IImageFeatureExt
     /// <summary>"the Fashion-MNIST feature network (128 features)".</summary>
     string IImageFeatureExtractor.Name => $"the Fashion-MNIST feature network ({FeatureCount} features)";
 
-    /// <summary><see cref="PretrainedSha256"/>: the evaluator uses the committed weights.</summary>
-    string IImageFeatureExtractor.WeightsSha256 => PretrainedSha256;
+    /// <summary>
+    /// The SHA-256 of the weights file <see cref="Load"/> checked (<see cref="PretrainedSha256"/> for the committed weights);
+    /// for a network built or trained in memory, the SHA-256 of its parameters' bytes as they are now.
+    /// </summary>
+    string IImageFeatureExtractor.WeightsSha256 => _loadedSha256 ?? ParameterSha256();
+
+    private string ParameterSha256()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var (name, tensor) in state_dict().OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(name));
+            hash.AppendData(Engine.TensorBytes.ToBytes(tensor.to(torch.CPU).contiguous()));
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
 
     /// <summary><see cref="FeatureCount"/>.</summary>
     int IImageFeatureExtractor.FeatureDimension => FeatureCount;
@@ -174,6 +193,7 @@ public sealed class FeatureNetwork : nn.Module<Tensor, Tensor>, IImageFeatureExt
             network.LoadStateDict(content.Tensors);
             network.to(device ?? torch.CPU);
             network.eval();
+            network._loadedSha256 = actual.ToLowerInvariant();
             return network;
         }
         catch (ArgumentException ex)

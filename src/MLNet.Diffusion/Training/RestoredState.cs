@@ -38,6 +38,9 @@ internal sealed record RestoredState(
     /// <summary>The evaluation curve up to the checkpoint (empty when the run made none).</summary>
     public IReadOnlyList<TrainingEvaluation> Evaluations { get; init; } = [];
 
+    /// <summary>The images per evaluation and the feature network of <see cref="Evaluations"/>: a curve continues only with both unchanged.</summary>
+    public (int Count, Metrics.EvaluationFeatures Features) EvaluationSettings { get; init; }
+
     /// <summary>Reads the state out of a checkpoint's manifest and tensors (the layout <see cref="CheckpointWriter"/> writes).</summary>
     /// <exception cref="InvalidDataException">A generator's state is missing, or the loss history is malformed; the message names the file.</exception>
     public static RestoredState Read(TrainingCheckpoint manifest, IReadOnlyDictionary<string, Tensor> tensors, string path)
@@ -57,6 +60,7 @@ internal sealed record RestoredState(
             losses, learningRates, TimeSpan.FromSeconds(manifest.ElapsedSeconds ?? 0), manifest.ImagesTrained ?? 0)
         {
             Evaluations = manifest.Evaluations ?? [],
+            EvaluationSettings = (manifest.Options.EvaluationCount, manifest.Options.EvaluationFeatures),
         };
     }
 

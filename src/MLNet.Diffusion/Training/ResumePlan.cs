@@ -13,7 +13,8 @@ namespace MLNet.Diffusion.Training;
 /// horizontal flipping, the seed, and the data (image size, channels, classes, examples per pass, the files left out);</item>
 /// <item>changeable, how and how long it is optimised and where it writes: total steps (or epochs), learning rate, warm-up and
 /// its schedule, weight decay, gradient clipping, the moving average's decay and warm-up, device, threads, checkpoint
-/// directory, cadence and count, sample grid size.</item>
+/// directory, cadence and count, sample grid size, and evaluation (its interval, count and feature network; a new count or
+/// network starts the curve again).</item>
 /// </list>
 /// A fixed setting given with another value than the checkpoint's is refused, all of them in one error, before anything is loaded.
 /// </summary>
@@ -90,6 +91,9 @@ internal sealed record ResumePlan(string Path, TrainingCheckpoint Checkpoint, Dd
                 CheckpointEvery = given.CheckpointEvery,
                 KeepCheckpoints = given.KeepCheckpoints,
                 SampleGridSize = given.SampleGridSize,
+                EvaluateEvery = given.EvaluateEvery,
+                EvaluationCount = given.EvaluationCount,
+                EvaluationFeatures = given.EvaluationFeatures,
 
                 // What the data means: a checkpoint of an earlier version recorded neither, and then the given ones describe it.
                 PixelEncoding = stored.PixelEncoding ?? given.PixelEncoding,

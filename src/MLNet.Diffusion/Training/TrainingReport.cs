@@ -146,7 +146,7 @@ public static partial class TrainingReport
         var steps = points.Select(e => e.Step).ToArray();
         page.Append("<h2>Evaluation</h2>\n<p>")
             .Append(Encode(string.Create(s_c,
-                $"KID (lower is better) of the moving-average model's {o.EvaluationCount} images (seeds 0 to {o.EvaluationCount - 1}, DPM-Solver++ 20 steps) against a fixed random set of as many training images, every {o.EvaluateEvery} steps and at the last; the band is ± one standard deviation over KID's 100 subsets. ")))
+                $"KID (lower is better) of the moving-average model's {o.EvaluationCount} images (seeds 0 to {o.EvaluationCount - 1}, DPM-Solver++ at its default {Sampling.Samplers.DefaultSteps(Sampling.Samplers.DpmSolverPlusPlus, o.Schedule.TrainTimesteps)} steps) against a fixed random set of as many training images{(o.EvaluateEvery > 0 ? $", every {o.EvaluateEvery} steps and at the last" : string.Empty)}; the band is ± one standard deviation over KID's 100 subsets (none when a subset is the whole set, up to 1,000 images). ")))
             .Append(Encode(string.Create(s_c, $"Best: step {best.Step:N0}, KID {best.Kid:F5} ± {best.KidStandardDeviation:F5}")))
             .Append(o.CheckpointDirectory is null ? "." : " (best.zip in the checkpoint directory).")
             .Append("</p>\n")

@@ -33,6 +33,7 @@ internal sealed class TrainingRun : IDisposable
     private RestoredState? _restored;
     private IReadOnlyDictionary<string, Tensor>? _initialWeights;
     private TrainingEvaluator? _evaluator;
+    private bool _restoredCurveDropped;
     private TrainingProgress? _lastProgress;
 
     // What the run records, carried through checkpoints so that a resumed run reports the whole run.
@@ -113,7 +114,15 @@ internal sealed class TrainingRun : IDisposable
             if (_options.EvaluateEvery > 0)
             {
                 // Before step 1 too: a missing feature network fails now, and the fixed training images are featurized once.
-                _evaluator = new TrainingEvaluator(_options, _config, _device, _schedule, _data, _restored?.Evaluations ?? []);
+                // Points of another count or feature network are on another scale: a changed setting starts the curve again.
+                var curve = _restored is { } r && r.EvaluationSettings == (_options.EvaluationCount, _options.EvaluationFeatures) ? r.Evaluations : [];
+                if (_restored is { Evaluations.Count: > 0 } && curve.Count == 0)
+                {
+                    Report(progress, "evaluation: the images per evaluation or the feature network changed on resume, so the curve starts again (its earlier points are not comparable)");
+                    _restoredCurveDropped = true;
+                }
+
+                _evaluator = new TrainingEvaluator(_options, _config, _device, _schedule, _data, curve);
                 Report(progress, string.Create(System.Globalization.CultureInfo.InvariantCulture,
                     $"evaluation: {_evaluator.ReferenceCount} training images featurized in {_evaluator.ReferenceSeconds:F1} s through {_evaluator.FeatureName}"));
             }
@@ -213,7 +222,7 @@ internal sealed class TrainingRun : IDisposable
         var network = TrainingEvaluator.Snapshot(_config, _device, ema);
         try
         {
-            if (_evaluator!.Curve.Count == (_restored?.Evaluations.Count ?? 0))
+            if (_evaluator!.Curve.Count == (_restoredCurveDropped ? 0 : _restored?.Evaluations.Count ?? 0))
             {
                 var estimate = _evaluator.EstimateSeconds(network);
                 Report(progress, _evaluator.CostLine(estimate, _clock.Elapsed.TotalSeconds / Math.Max(1, _step - _startStep), out _));
@@ -231,7 +240,7 @@ internal sealed class TrainingRun : IDisposable
             }
 
             Report(progress, string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"evaluation at step {_step}: KID {point.Kid:F5} ± {point.KidStandardDeviation:F5} ({point.Seconds:F1} s)") +
+                $"evaluation at step {_step}: KID {point.Kid:F5}{(point.KidStandardDeviation > 0 ? $" ± {point.KidStandardDeviation:F5}" : string.Empty)} ({point.Seconds:F1} s)") +
                 (best ? path is not null ? $", the best so far: {path}" : ", the best so far" : string.Empty));
         }
         finally
@@ -256,7 +265,7 @@ internal sealed class TrainingRun : IDisposable
             && Path.Combine(previous, TrainingEvaluator.BestModelFileName) is var source && File.Exists(source)
             && BestModelPath is { } target && !File.Exists(target))
         {
-            File.Copy(source, target);
+            IO.AtomicFile.Write(target, File.ReadAllBytes(source));
         }
     }
 

@@ -26,6 +26,26 @@ public sealed class FeatureNetworkTests
     }
 
     [TestMethod]
+    public void WeightsSha256_IsTheLoadedFilesHash_OrTheParametersOfANetworkBuiltInMemory()
+    {
+        // The feature cache is named by this hash: another network's features must never be read back for the committed one's.
+        using var pretrained = FeatureNetwork.LoadPretrained();
+        Assert.AreEqual(FeatureNetwork.PretrainedSha256, ((IImageFeatureExtractor)pretrained).WeightsSha256);
+        torch.manual_seed(1);
+        using var fresh = new FeatureNetwork();
+        IImageFeatureExtractor extractor = fresh;
+        var before = extractor.WeightsSha256;
+        Assert.AreNotEqual(FeatureNetwork.PretrainedSha256, before);
+        Assert.AreEqual(64, before.Length);
+        using (torch.no_grad())
+        {
+            fresh.parameters().First().add_(1);
+        }
+
+        Assert.AreNotEqual(before, extractor.WeightsSha256, "changed weights, changed hash");
+    }
+
+    [TestMethod]
     public void Pretrained_TestAccuracy_IsAtLeast89PercentOnTheFirst2000TestImages()
     {
         var (images, labels) = FashionMnist.LoadTest(2000);

@@ -160,6 +160,10 @@ public sealed class DdpmTrainerTests
 
         CollectionAssert.AreEqual(with.Evaluations.Select(e => (e.Step, e.Kid)).ToArray(), resumed.Evaluations.Select(e => (e.Step, e.Kid)).ToArray());
 
+        // Another count measures against other images, on another scale: the curve starts again rather than mixing the two.
+        using var recounted = DdpmTrainer.Resume(middle, data, TrainingCheckpoint.Read(middle).Options with { EvaluationCount = 6 });
+        CollectionAssert.AreEqual(new long[] { 20 }, recounted.Evaluations.Select(e => e.Step).ToArray(), string.Join(", ", recounted.Evaluations));
+
         // The report draws the curve.
         var report = Path.Combine(evaluated.CheckpointDirectory!, "report.html");
         TrainingReport.Write(report, resumed);
