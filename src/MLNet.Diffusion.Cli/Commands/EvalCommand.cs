@@ -126,7 +126,7 @@ internal static class EvalCommand
     }
 
     // KID with its spread over subsets; when every subset was the whole of both sets (up to 1,000 images) there is no spread to show.
-    private static string Kid(KidEstimate kid) => kid.StandardDeviation > 0
+    private static string Kid(KidEstimate kid) => kid.HasSpread
         ? string.Create(Invariant, $"{kid.Mean:F5} ± {kid.StandardDeviation:F5} ({kid.Subsets} subsets of {kid.SubsetSize})")
         : string.Create(Invariant, $"{kid.Mean:F5} (all {kid.SubsetSize} images of each set; no spread over subsets)");
 

@@ -82,4 +82,13 @@ public static class KernelInceptionDistance
 /// <param name="StandardDeviation">Their standard deviation (population form, as torch-fidelity reports it).</param>
 /// <param name="Subsets">How many subsets were drawn.</param>
 /// <param name="SubsetSize">Rows per set in each subset.</param>
-public sealed record KidEstimate(double Mean, double StandardDeviation, int Subsets, int SubsetSize);
+public sealed record KidEstimate(double Mean, double StandardDeviation, int Subsets, int SubsetSize)
+{
+    /// <summary>
+    /// Whether the subsets differed: false when each was the whole of both sets (up to <see cref="KernelInceptionDistance.DefaultSubsetSize"/>
+    /// images), where the spread is 0 or, from an estimate summed in another order, rounding noise.
+    /// </summary>
+    public bool HasSpread => HasSpreadOf(Mean, StandardDeviation);
+
+    internal static bool HasSpreadOf(double mean, double standardDeviation) => standardDeviation > 1e-9 * Math.Max(1, Math.Abs(mean));
+}

@@ -147,15 +147,18 @@ public static partial class TrainingReport
         page.Append("<h2>Evaluation</h2>\n<p>")
             .Append(Encode(string.Create(s_c,
                 $"KID (lower is better) of the moving-average model's {o.EvaluationCount} images (seeds 0 to {o.EvaluationCount - 1}, DPM-Solver++ at its default {Sampling.Samplers.DefaultSteps(Sampling.Samplers.DpmSolverPlusPlus, o.Schedule.TrainTimesteps)} steps) against a fixed random set of as many training images{(o.EvaluateEvery > 0 ? $", every {o.EvaluateEvery} steps and at the last" : string.Empty)}; the band is ± one standard deviation over KID's 100 subsets (none when a subset is the whole set, up to 1,000 images). ")))
-            .Append(Encode(string.Create(s_c, $"Best: step {best.Step:N0}, KID {best.Kid:F5} ± {best.KidStandardDeviation:F5}")))
+            .Append(Encode(string.Create(s_c, $"Best: step {best.Step:N0}, KID {best.Kid:F5}{(Metrics.KidEstimate.HasSpreadOf(best.Kid, best.KidStandardDeviation) ? $" ± {best.KidStandardDeviation:F5}" : string.Empty)}")))
             .Append(o.CheckpointDirectory is null ? "." : " (best.zip in the checkpoint directory).")
             .Append("</p>\n")
             .Append(ReportCharts.Render("evaluation: KID",
-                [
-                    new ReportCharts.Series([.. points.Select(e => e.Kid + e.KidStandardDeviation)], "+1 std", "#bbb", 1) { Steps = steps },
-                    new ReportCharts.Series([.. points.Select(e => e.Kid)], "KID", "#606", 2) { Steps = steps },
-                    new ReportCharts.Series([.. points.Select(e => e.Kid - e.KidStandardDeviation)], "−1 std", "#bbb", 1) { Steps = steps },
-                ], steps[0], "optimiser step", "KID", logY: false) ?? "<p>One evaluation so far: no curve yet.</p>\n");
+                points.Any(e => Metrics.KidEstimate.HasSpreadOf(e.Kid, e.KidStandardDeviation))
+                    ? [
+                        new ReportCharts.Series([.. points.Select(e => e.Kid + e.KidStandardDeviation)], "+1 std", "#bbb", 1) { Steps = steps },
+                        new ReportCharts.Series([.. points.Select(e => e.Kid)], "KID", "#606", 2) { Steps = steps },
+                        new ReportCharts.Series([.. points.Select(e => e.Kid - e.KidStandardDeviation)], "−1 std", "#bbb", 1) { Steps = steps },
+                    ]
+                    : [new ReportCharts.Series([.. points.Select(e => e.Kid)], "KID", "#606", 2) { Steps = steps }],
+                steps[0], "optimiser step", "KID", logY: false) ?? "<p>One evaluation so far: no curve yet.</p>\n");
     }
 
     // The final grid first (the one given, the last checkpoint's, or one sampled now from the moving average), then the grids

@@ -240,7 +240,7 @@ internal sealed class TrainingRun : IDisposable
             }
 
             Report(progress, string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"evaluation at step {_step}: KID {point.Kid:F5}{(point.KidStandardDeviation > 0 ? $" ± {point.KidStandardDeviation:F5}" : string.Empty)} ({point.Seconds:F1} s)") +
+                $"evaluation at step {_step}: KID {point.Kid:F5}{(Metrics.KidEstimate.HasSpreadOf(point.Kid, point.KidStandardDeviation) ? $" ± {point.KidStandardDeviation:F5}" : string.Empty)} ({point.Seconds:F1} s)") +
                 (best ? path is not null ? $", the best so far: {path}" : ", the best so far" : string.Empty));
         }
         finally
