@@ -287,8 +287,8 @@ public sealed class DiffusionEvaluatorTests
             {
                 Count = count,                                      // 1,024 or more for FID
                 Reference = EvaluationData.FromFolder(imageFolder), // resized to the model's size as train resizes
-                Features = EvaluationFeatures.ResNet18,             // from the MLNet.Diffusion.Evaluation package
-                ClosestPairsPath = pairsPath,                       // the 8 generated images closest to a training image
+                Features = EvaluationFeatures.ResNet18,             // needs the MLNet.Diffusion.Evaluation package
+                ClosestPairsPath = pairsPath,                       // the 8 images closest to copying a training image
             });
             Console.WriteLine($"KID {result.Kid!.Mean:F4} ± {result.Kid.StandardDeviation:F4} (floor {result.RealDataKid?.Mean:F4}), " +
                 $"precision {result.PrecisionRecall?.Precision:P0}, recall {result.PrecisionRecall?.Recall:P0}, " +
