@@ -117,6 +117,31 @@ public sealed class TrainResumeTests
     }
 
     [TestMethod]
+    public void LossWeighting_MinSnr_IsRecorded_AndFixedOnResume()
+    {
+        var root = NewDirectory();
+        var checkpoints = Path.Combine(root, "ck");
+        var (code, _, error) = Train("--steps", "1", "--loss-weighting", "min-snr", "--min-snr-gamma", "3", "--out", Path.Combine(root, "model.zip"),
+            "--checkpoint-dir", checkpoints);
+        Assert.AreEqual(0, code, error);
+        var options = RecordedOptions(Checkpoint(checkpoints, 1));
+        Assert.AreEqual("MinSnr", options.GetProperty("LossWeighting").GetString());
+        Assert.AreEqual(3, options.GetProperty("MinSnrGamma").GetDouble());
+
+        (code, _, error) = Train("--steps", "2", "--out", Path.Combine(root, "resumed.zip"), "--checkpoint-dir", checkpoints, "--resume",
+            "--loss-weighting", "min-snr", "--min-snr-gamma", "4");
+        Assert.AreEqual(1, code);
+        StringAssert.Contains(error, "--min-snr-gamma is 3 in the run, 4 given");
+        (code, _, error) = Train("--steps", "2", "--out", Path.Combine(root, "resumed.zip"), "--checkpoint-dir", checkpoints, "--resume", "--loss-weighting", "uniform");
+        Assert.AreEqual(1, code);
+        StringAssert.Contains(error, "--loss-weighting is min-snr in the run, uniform given");
+        (code, _, error) = Train("--steps", "1", "--min-snr-gamma", "2", "--out", Path.Combine(root, "other.zip"));
+        Assert.AreEqual(1, code);
+        StringAssert.Contains(error, "--min-snr-gamma applies only with --loss-weighting min-snr");
+        Assert.IsFalse(File.Exists(Path.Combine(root, "resumed.zip")) || File.Exists(Path.Combine(root, "other.zip")));
+    }
+
+    [TestMethod]
     public void Resume_WithAnotherCheckpointDir_WritesThere()
     {
         // The checkpoint records the directory it was written to; the folder it has moved to is the one given.

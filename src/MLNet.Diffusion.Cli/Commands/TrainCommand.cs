@@ -27,6 +27,8 @@ internal sealed class TrainCommand
     private readonly Option<double> _rate = new("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => TrainingRecipes.ShortRunLearningRate };
     private readonly Option<string> _schedule = new("--schedule") { Description = "linear, cosine or sigmoid.", DefaultValueFactory = _ => "linear" };
     private readonly Option<string> _prediction = new("--prediction") { Description = "epsilon, sample or v.", DefaultValueFactory = _ => "epsilon" };
+    private readonly Option<string> _lossWeighting = new("--loss-weighting") { Description = "How timesteps weigh in the loss: uniform (Ho et al. 2020) or min-snr (Hang et al. 2023: min(SNR, γ) in x₀ terms).", DefaultValueFactory = _ => "uniform" };
+    private readonly Option<double> _minSnrGamma = new("--min-snr-gamma") { Description = "γ of --loss-weighting min-snr.", DefaultValueFactory = _ => 5 };
     private readonly Option<bool> _conditional = new("--class-conditional") { Description = "Train on the labels (with 10 % label dropout for guidance)." };
     private readonly Option<ulong> _seed = new("--seed") { Description = "The seed of the run.", DefaultValueFactory = _ => 0 };
     private readonly Option<string> _device = new("--device") { Description = "auto, cpu or cuda[:N].", DefaultValueFactory = _ => "auto" };
@@ -44,6 +46,7 @@ internal sealed class TrainCommand
         (_output, _interactive) = (output, interactive);
         _schedule.AcceptOnlyFromAmong("linear", "cosine", "sigmoid");
         _prediction.AcceptOnlyFromAmong("epsilon", "sample", "v");
+        _lossWeighting.AcceptOnlyFromAmong("uniform", "min-snr");
         _preset.AcceptOnlyFromAmong([.. Models.UNetConfig.PresetNames]);
     }
 
@@ -54,7 +57,7 @@ internal sealed class TrainCommand
     {
         var command = new Command("train", "Train a model on images and save it as a .zip, with report.html beside it. The loss printed (and drawn and recorded as the final loss) is the mean of the per-step loss over the last max(10, steps / 50) steps.")
         {
-            _data, _labels, _limit, _modelPath, _imageSize, _channels, _preset, _steps, _batch, _rate, _schedule, _prediction, _conditional, _seed, _device, _threads,
+            _data, _labels, _limit, _modelPath, _imageSize, _channels, _preset, _steps, _batch, _rate, _schedule, _prediction, _lossWeighting, _minSnrGamma, _conditional, _seed, _device, _threads,
             _checkpointDirectory, _checkpointEvery, _resume, _grid, _evalEvery, _evalCount, _skipBad,
         };
         command.SetAction(Run);
@@ -69,6 +72,8 @@ internal sealed class TrainCommand
         // No option is silently ignored: one given where it changes nothing is refused, saying where it applies.
         Check(directory is not null || !p.Given(_checkpointEvery), "--checkpoint-every applies only with --checkpoint-dir (checkpoints are written only there)");
         Check(directory is not null || !p.Given(_grid) || p.GetValue(_grid) == 0, "--sample-grid applies only with --checkpoint-dir (the grids are written beside the checkpoints)");
+        Check(p.GetRequiredValue(_lossWeighting) == "min-snr" || !p.Given(_minSnrGamma), "--min-snr-gamma applies only with --loss-weighting min-snr");
+        Check(p.GetValue(_minSnrGamma) is > 0 and < double.PositiveInfinity, $"--min-snr-gamma must be a finite number > 0, not {p.GetValue(_minSnrGamma)}");
         Check(p.GetValue(_evalEvery) >= 0, $"--eval-every must be ≥ 0 (0: no evaluation), not {p.GetValue(_evalEvery)}");
         Check(directory is not null || p.GetValue(_evalEvery) == 0, "--eval-every needs --checkpoint-dir: the best model so far is written there as best.zip, beside the checkpoints");
         Check(p.GetValue(_evalCount) >= 4, $"--eval-count must be ≥ 4, not {p.GetValue(_evalCount)}");
@@ -267,6 +272,12 @@ internal sealed class TrainCommand
         Fixed(_batch, o.BatchSize.ToString(Invariant), p.GetValue(_batch).ToString(Invariant));
         Fixed(_schedule, ScheduleName(o.Schedule), p.GetRequiredValue(_schedule));
         Fixed(_prediction, PredictionName(o.PredictionType), p.GetRequiredValue(_prediction));
+        Fixed(_lossWeighting, o.LossWeighting == LossWeighting.MinSnr ? "min-snr" : "uniform", p.GetRequiredValue(_lossWeighting));
+        if (o.LossWeighting == LossWeighting.MinSnr)
+        {
+            Fixed(_minSnrGamma, o.MinSnrGamma.ToString(Invariant), p.GetValue(_minSnrGamma).ToString(Invariant));
+        }
+
         Fixed(_conditional, o.ClassConditional ? "on" : "off", p.GetValue(_conditional) ? "on" : "off");
         Fixed(_seed, (o.Seed ?? 0).ToString(Invariant), p.GetValue(_seed).ToString(Invariant));
         Check(conflicts.Count == 0,
@@ -283,6 +294,8 @@ internal sealed class TrainCommand
             BatchSize = p.GetValue(_batch),
             Schedule = new NoiseScheduleOptions { Kind = Enum.Parse<BetaScheduleKind>(p.GetRequiredValue(_schedule), ignoreCase: true) },
             PredictionType = p.GetRequiredValue(_prediction) switch { "sample" => PredictionType.Sample, "v" => PredictionType.VPrediction, _ => PredictionType.Epsilon },
+            LossWeighting = p.GetRequiredValue(_lossWeighting) == "min-snr" ? LossWeighting.MinSnr : LossWeighting.Uniform,
+            MinSnrGamma = p.GetValue(_minSnrGamma),
             Seed = p.GetValue(_seed),
             Device = p.GetRequiredValue(_device),
             Threads = p.GetValue(_threads),
