@@ -93,7 +93,11 @@ public static class Program
         var every = Math.Max(1, settings.Steps / 20);
         var progress = new SynchronousProgress<TrainingProgress>(p =>
         {
-            if (p.Step % every == 0 || p.Step == p.TotalSteps)
+            if (p.Message is { } message)
+            {
+                log.WriteLine(message);  // a warning before step 1, or an evaluation's line
+            }
+            else if (p.Step % every == 0 || p.Step == p.TotalSteps)
             {
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {p.Step}/{p.TotalSteps}  loss {p.MeanLoss:F4} (mean of {p.LossWindow})  lr {p.LearningRate:E2}  {p.ImagesPerSecond:F0} images/s  {p.Remaining:hh\\:mm\\:ss} left"));
             }

@@ -142,7 +142,14 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
             options.Progress?.Report(p);
             if (p.Message is { } message)
             {
-                channel.Info(MessageSensitivity.None, message);
+                if (message.StartsWith("Warning: ", StringComparison.Ordinal))
+                {
+                    channel.Warning(MessageSensitivity.None, message["Warning: ".Length..]);
+                }
+                else
+                {
+                    channel.Info(MessageSensitivity.None, message);
+                }
             }
             else if (p.Step % every == 0 || p.Step == p.TotalSteps)
             {

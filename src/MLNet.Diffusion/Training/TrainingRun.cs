@@ -111,6 +111,13 @@ internal sealed class TrainingRun : IDisposable
                 CarryOverBestModel();
             }
 
+            if (_options.WarmupSteps > _totalSteps && _step < _totalSteps)
+            {
+                // The rate rises for WarmupSteps steps: a run shorter than that never trains at the rate it was given.
+                Report(progress, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"Warning: WarmupSteps ({_options.WarmupSteps}) is more than the run's {_totalSteps} steps, so the learning rate never reaches {_options.LearningRate:G3}: it ends at {_trainer.LearningRateAt(_totalSteps - 1, _totalSteps):G3}. Lower WarmupSteps (TrainingRecipes.ShortRun scales it with the run's length), or train longer."));
+            }
+
             if (_options.EvaluateEvery > 0)
             {
                 // Before step 1 too: a missing feature network fails now, and the fixed training images are featurized once.
