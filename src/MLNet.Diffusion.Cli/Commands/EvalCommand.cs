@@ -60,7 +60,8 @@ internal static class EvalCommand
             var trainingData = ReadData(p.GetValue(trainData), "--train-data", training: true)
                 ?? (p.GetValue(data) is { } d && IsFashionMnist(d) ? EvaluationData.FashionMnistTrain() : realData);
             var config = model.Config;
-            Check(referenceData is not null || (config.ImageSize == 28 && config.InChannels == 1),
+            var grayscale28 = config.ImageSize == FeatureNetwork.ImageSize && config.InChannels == 1;
+            Check(referenceData is not null || grayscale28,
                 $"--data: '{path}' makes {config.InChannels}×{config.ImageSize}×{config.ImageSize} images; give the real images to measure them against (--data <folder>)");
             var featureKind = p.GetRequiredValue(features) switch
             {
@@ -68,9 +69,9 @@ internal static class EvalCommand
                 "fashion-mnist" => EvaluationFeatures.FashionMnist,
                 _ => EvaluationFeatures.Auto,
             };
-            Check(featureKind != EvaluationFeatures.FashionMnist || (config.ImageSize == 28 && config.InChannels == 1),
+            Check(featureKind != EvaluationFeatures.FashionMnist || grayscale28,
                 $"--features fashion-mnist takes 28×28 grayscale images; '{path}' makes {config.InChannels}×{config.ImageSize}×{config.ImageSize} (use --features resnet18)");
-            Check(p.GetValue(bitsPerDim) == 0 || (config.ImageSize == 28 && config.InChannels == 1),
+            Check(p.GetValue(bitsPerDim) == 0 || grayscale28,
                 $"--bits-per-dim-count: bits/dim is estimated on Fashion-MNIST's test images (28×28 grayscale); '{path}' makes {config.InChannels}×{config.ImageSize}×{config.ImageSize}");
             Check(p.GetValue(bitsPerDim) == 0 || fashionReference,
                 "--bits-per-dim-count: bits/dim is estimated on Fashion-MNIST's test images, not on --data or --reference; leave it out, or measure against fashion-mnist");

@@ -49,13 +49,6 @@ public static class DiffusionEvaluator
         var fashionReference = reference.Kind is EvaluationData.DataKind.FashionMnistTest or EvaluationData.DataKind.FashionMnistTrain;
         var kind = options.FeatureExtractor is not null ? EvaluationFeatures.ResNet18
             : FeatureExtractors.Resolve(options.Features, config.ImageSize, config.InChannels, fashionReference);
-        if (options.FeatureExtractor is null && kind == EvaluationFeatures.FashionMnist && !grayscale28)
-        {
-            throw new ArgumentException(
-                $"The Fashion-MNIST feature network takes 28×28 grayscale images; this model makes {config.InChannels}×{config.ImageSize}×{config.ImageSize}. " +
-                "Measure it with ResNet-18 features (Features = ResNet18, from the MLNet.Diffusion.Evaluation package).",
-                nameof(model));
-        }
 
         if (options.BitsPerDimCount > 0 && !fashionReference)
         {
@@ -78,7 +71,7 @@ public static class DiffusionEvaluator
         try
         {
             var extractor = options.FeatureExtractor ?? owned!;
-            return Measure(model, options, reference, extractor, clock, progress, cancellationToken);
+            return Measure(model, options, reference, extractor, device, clock, progress, cancellationToken);
         }
         finally
         {
@@ -87,7 +80,7 @@ public static class DiffusionEvaluator
     }
 
     private static EvaluationResult Measure(DiffusionModel model, EvaluationOptions options, EvaluationData reference, IImageFeatureExtractor extractor,
-        Stopwatch clock, IProgress<string>? progress, CancellationToken cancellationToken)
+        Device device, Stopwatch clock, IProgress<string>? progress, CancellationToken cancellationToken)
     {
         using var scope = torch.NewDisposeScope();
         var (size, channels) = (model.Config.ImageSize, model.Config.InChannels);
@@ -95,21 +88,22 @@ public static class DiffusionEvaluator
         progress?.Report($"features: {extractor.Name}");
         progress?.Report($"reference: {reference.Description}");
         var resizing = model.Preprocessing.Resizing ?? ImageResizeMode.IsoCrop;
+        var fashionDirectory = reference.FashionMnistDirectory ?? options.DataDirectory;
         var referenceImages = reference.Load(size, channels, resizing);
         var referenceCount = (int)referenceImages.size(0);
         var referenceFeatures = ReferenceStatistics.CachedFeatures(extractor, referenceImages, reference.Description, options.CacheDirectory, options.BatchSize, progress);
 
         var (images, features, predicted) = Generate(model, extractor, classifier, options, progress, cancellationToken);
         var count = options.Count;
-        var fid = count >= MinimumFidCount && referenceCount >= MinimumFidCount
-            ? FrechetDistance.Compute(FeatureStatistics.FromFeatures(features), FeatureStatistics.FromFeatures(referenceFeatures))
-            : double.NaN;
+        // The reference's side of FID and precision/recall, shared with the floor: its statistics, and as many of its vectors
+        // (a fixed random subset) as there are generated ones.
+        var referenceStatistics = count >= MinimumFidCount && referenceCount >= MinimumFidCount ? FeatureStatistics.FromFeatures(referenceFeatures) : null;
+        var matched = Math.Min(count, referenceCount);
+        var referenceSubset = Subset(referenceFeatures, matched);
+        var fid = Fid(features, referenceStatistics) ?? double.NaN;
         progress?.Report("KID and precision/recall");
         var kid = KernelInceptionDistance.Compute(features, referenceFeatures);
-        var matched = Math.Min(count, referenceCount);
-        var precisionRecall = matched > PrecisionRecall.DefaultNeighbours
-            ? PrecisionRecall.Compute(Subset(referenceFeatures, matched), features.narrow(0, 0, matched))
-            : null;
+        var precisionRecall = PrecisionRecallOf(referenceSubset, features.narrow(0, 0, matched));
 
         var histogram = new int[classifier is null ? 0 : FeatureNetwork.ClassCount];
         foreach (var p in predicted)
@@ -132,7 +126,9 @@ public static class DiffusionEvaluator
             accuracy = [.. hits.Select((h, c) => totals[c] == 0 ? double.NaN : (double)h / totals[c])];
         }
 
-        var floor = options.ComputeRealDataFloor ? Floor(reference, referenceFeatures, extractor, options, size, channels, resizing, progress, cancellationToken) : null;
+        var floor = options.ComputeRealDataFloor
+            ? Floor(reference, referenceFeatures, referenceStatistics, referenceSubset, extractor, options, fashionDirectory, size, channels, resizing, progress, cancellationToken)
+            : null;
 
         MemorizationResult? memorization = null;
         string? trainingDescription = null;
@@ -140,7 +136,7 @@ public static class DiffusionEvaluator
         {
             cancellationToken.ThrowIfCancellationRequested();
             var training = options.TrainingData ?? (reference.Kind == EvaluationData.DataKind.FashionMnistTest
-                ? EvaluationData.FashionMnistTrain(reference.FashionMnistDirectory ?? options.DataDirectory) : reference);
+                ? EvaluationData.FashionMnistTrain(fashionDirectory) : reference);
             progress?.Report($"memorization: nearest neighbours in the {training.Description}");
             var trainingImages = training == reference ? referenceImages : training.Load(size, channels, resizing);
             memorization = Memorization.Compute(images, trainingImages);
@@ -151,7 +147,7 @@ public static class DiffusionEvaluator
             }
         }
 
-        var bound = options.BitsPerDimCount > 0 ? BitsPerDim(model, options, reference.FashionMnistDirectory ?? options.DataDirectory, cancellationToken, progress) : null;
+        var bound = options.BitsPerDimCount > 0 ? BitsPerDim(model, options, fashionDirectory, device, cancellationToken, progress) : null;
         return new EvaluationResult(fid, count, options.Generation, floor?.Fid, histogram, accuracy, bound, options.BitsPerDimCount,
             extractor.WeightsSha256, clock.Elapsed)
         {
@@ -171,8 +167,9 @@ public static class DiffusionEvaluator
     private sealed record FloorResult(double? Fid, KidEstimate? Kid, PrecisionRecallEstimate? PrecisionRecall, string Description);
 
     // The same metrics between real images only: what a model that draws exactly from the data would score at this count.
-    private static FloorResult? Floor(EvaluationData reference, Tensor referenceFeatures, IImageFeatureExtractor extractor, EvaluationOptions options,
-        int size, int channels, ImageResizeMode resizing, IProgress<string>? progress, CancellationToken cancellationToken)
+    private static FloorResult? Floor(EvaluationData reference, Tensor referenceFeatures, FeatureStatistics? referenceStatistics, Tensor referenceSubset,
+        IImageFeatureExtractor extractor, EvaluationOptions options, string? fashionDirectory, int size, int channels, ImageResizeMode resizing,
+        IProgress<string>? progress, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var count = options.Count;
@@ -180,18 +177,14 @@ public static class DiffusionEvaluator
         {
             // A separate real set exists: the first N training images, measured against the test set as the generated ones are.
             progress?.Report(string.Create(CultureInfo.InvariantCulture, $"real-data floor: the first {count} training images"));
-            var (train, labels) = FashionMnist.LoadTrain(count, reference.FashionMnistDirectory ?? options.DataDirectory);
+            var (train, labels) = FashionMnist.LoadTrain(count, fashionDirectory);
             labels.Dispose();
-            var images = train.size(1) == channels && train.size(2) == size ? train : EvaluationData.FromImages(train, "Fashion-MNIST training images").Load(size, channels, resizing);
+            var images = EvaluationData.FromImages(train, "Fashion-MNIST training images").Load(size, channels, resizing);
             var real = ReferenceStatistics.Features(extractor, images, options.BatchSize);
-            var fid = count >= MinimumFidCount
-                ? FrechetDistance.Compute(FeatureStatistics.FromFeatures(real), FeatureStatistics.FromFeatures(referenceFeatures))
-                : (double?)null;
             var half = count / 2;
             var kid = half >= 2 ? KernelInceptionDistance.Compute(real.narrow(0, 0, half), real.narrow(0, half, half)) : null;
-            var matched = (int)Math.Min(count, referenceFeatures.size(0));
-            var pr = matched > PrecisionRecall.DefaultNeighbours ? PrecisionRecall.Compute(Subset(referenceFeatures, matched), real.narrow(0, 0, matched)) : null;
-            return new FloorResult(fid, kid, pr, string.Create(CultureInfo.InvariantCulture,
+            var pr = PrecisionRecallOf(referenceSubset, real.narrow(0, 0, referenceSubset.size(0)));
+            return new FloorResult(Fid(real, referenceStatistics), kid, pr, string.Create(CultureInfo.InvariantCulture,
                 $"the first {count} Fashion-MNIST training images: FID and precision/recall against the reference, KID between their two halves of {half}"));
         }
 
@@ -206,11 +199,20 @@ public static class DiffusionEvaluator
         var shuffled = Subset(referenceFeatures, 2 * halfSize);
         var (first, second) = (shuffled.narrow(0, 0, halfSize), shuffled.narrow(0, halfSize, halfSize));
         return new FloorResult(
-            halfSize >= MinimumFidCount ? FrechetDistance.Compute(FeatureStatistics.FromFeatures(first), FeatureStatistics.FromFeatures(second)) : null,
+            Fid(first, halfSize >= MinimumFidCount ? FeatureStatistics.FromFeatures(second) : null),
             KernelInceptionDistance.Compute(first, second),
-            halfSize > PrecisionRecall.DefaultNeighbours ? PrecisionRecall.Compute(first, second) : null,
+            PrecisionRecallOf(first, second),
             string.Create(CultureInfo.InvariantCulture, $"two disjoint halves of {halfSize} images of the {reference.Description}"));
     }
+
+    // FID of `features` against the real side's statistics: only when both have at least MinimumFidCount rows (null otherwise,
+    // the real side's statistics being null below it).
+    private static double? Fid(Tensor features, FeatureStatistics? real) =>
+        real is not null && features.size(0) >= MinimumFidCount ? FrechetDistance.Compute(FeatureStatistics.FromFeatures(features), real) : null;
+
+    // Precision and recall of `generated` against `real` (equal counts), null when the sets are too small for k = 3.
+    private static PrecisionRecallEstimate? PrecisionRecallOf(Tensor real, Tensor generated) =>
+        real.size(0) > PrecisionRecall.DefaultNeighbours ? PrecisionRecall.Compute(real, generated) : null;
 
     // `count` rows of `features` in a fixed random order (seed 0): a subset that does not depend on how a folder is sorted.
     private static Tensor Subset(Tensor features, int count)
@@ -269,9 +271,9 @@ public static class DiffusionEvaluator
         ImageCodec.SavePng(ImageGrid.Upscale(grid, ImageGrid.DefaultScale((int)generated.size(2))), path);
     }
 
-    private static VariationalBoundTerms BitsPerDim(DiffusionModel model, EvaluationOptions options, string? directory, CancellationToken cancellationToken, IProgress<string>? progress)
+    private static VariationalBoundTerms BitsPerDim(DiffusionModel model, EvaluationOptions options, string? directory, Device device,
+        CancellationToken cancellationToken, IProgress<string>? progress)
     {
-        var device = options.Generation.Device is { } name ? Devices.Parse(name) : model.Network.parameters().First().device;
         var (images, labels) = FashionMnist.LoadTest(options.BitsPerDimCount, directory);
         using (images)
         using (labels)

@@ -36,9 +36,25 @@ internal static class FeatureExtractors
         }
     }
 
-    /// <summary><paramref name="kind"/>, with <see cref="EvaluationFeatures.Auto"/> resolved: Fashion-MNIST's network for 28×28 grayscale images when <paramref name="fashionMnistData"/>, else ResNet-18.</summary>
-    public static EvaluationFeatures Resolve(EvaluationFeatures kind, int imageSize, int channels, bool fashionMnistData) =>
-        kind != EvaluationFeatures.Auto ? kind
-        : imageSize == FeatureNetwork.ImageSize && channels == 1 && fashionMnistData ? EvaluationFeatures.FashionMnist
-        : EvaluationFeatures.ResNet18;
+    /// <summary>
+    /// <paramref name="kind"/> for a model of <paramref name="channels"/>×<paramref name="imageSize"/>×<paramref name="imageSize"/>
+    /// images, with <see cref="EvaluationFeatures.Auto"/> resolved: Fashion-MNIST's network for 28×28 grayscale images when
+    /// <paramref name="fashionMnistData"/>, else ResNet-18.
+    /// </summary>
+    /// <exception cref="ArgumentException">Fashion-MNIST's network was asked for and the images are not 28×28 grayscale.</exception>
+    public static EvaluationFeatures Resolve(EvaluationFeatures kind, int imageSize, int channels, bool fashionMnistData)
+    {
+        var grayscale28 = imageSize == FeatureNetwork.ImageSize && channels == 1;
+        if (kind == EvaluationFeatures.FashionMnist && !grayscale28)
+        {
+            throw new ArgumentException(
+                $"The Fashion-MNIST feature network (EvaluationFeatures.FashionMnist) takes 28×28 grayscale images; this model makes {channels}×{imageSize}×{imageSize}. " +
+                "Measure it with ResNet-18 features (EvaluationFeatures.ResNet18 or Auto; the MLNet.Diffusion.Evaluation package).",
+                nameof(kind));
+        }
+
+        return kind != EvaluationFeatures.Auto ? kind
+            : grayscale28 && fashionMnistData ? EvaluationFeatures.FashionMnist
+            : EvaluationFeatures.ResNet18;
+    }
 }

@@ -80,13 +80,6 @@ internal static class ReferenceStatistics
         return features;
     }
 
-    /// <summary>The feature statistics of <paramref name="images"/> [N, 1, 28, 28] in [−1, 1], in batches.</summary>
-    public static FeatureStatistics Compute(FeatureNetwork network, Tensor images, int batchSize = 500)
-    {
-        using var features = Features(network, images, batchSize);
-        return FeatureStatistics.FromFeatures(features);
-    }
-
     /// <summary>The feature vectors [N, D] of <paramref name="images"/> [N, C, H, W] in [−1, 1], on the CPU, in batches.</summary>
     public static Tensor Features(IImageFeatureExtractor extractor, Tensor images, int batchSize = 500, IProgress<string>? progress = null)
     {

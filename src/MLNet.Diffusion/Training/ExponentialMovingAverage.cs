@@ -1,3 +1,5 @@
+using MLNet.Diffusion.Engine;
+using MLNet.Diffusion.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -82,6 +84,20 @@ internal sealed class ExponentialMovingAverage : IDisposable
     {
         ArgumentNullException.ThrowIfNull(module);
         module.load_state_dict(StateDict().ToDictionary(p => p.Key, p => p.Value));
+    }
+
+    /// <summary>
+    /// The averaged values as a new network of <paramref name="config"/> on <paramref name="device"/>, in eval mode, built
+    /// without drawing from the default generator (<see cref="DefaultGenerator.Preserving"/>): sample grids and evaluations
+    /// take it beside the run and change nothing in it. The caller disposes it.
+    /// </summary>
+    public UNet2D ToNetwork(UNetConfig config, Device device)
+    {
+        var network = DefaultGenerator.Preserving(() => new UNet2D(config));
+        network.to(device);
+        CopyTo(network);
+        network.eval();
+        return network;
     }
 
     /// <summary>Restores averaged values saved from <see cref="StateDict"/>.</summary>

@@ -31,14 +31,7 @@ internal sealed class SampleGridWriter(UNetConfig config, Device device, NoiseSc
             return;
         }
 
-        // Building a model draws its initial weights from the default generator, which dropout also uses: put
-        // the generator back as it was.
-        using var defaultRng = torch.Generator.Default;
-        using var state = defaultRng.get_state().DetachFromDisposeScope();
-        using var model = new UNet2D(config);
-        defaultRng.set_state(state);
-        model.to(device);
-        ema.CopyTo(model);
+        using var model = ema.ToNetwork(config, device);
         ImageCodec.SavePng(Render(model), Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"samples-{step:D8}.png")));
     }
 

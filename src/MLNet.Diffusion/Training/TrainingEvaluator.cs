@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.ForwardProcess;
 using MLNet.Diffusion.Metrics;
 using MLNet.Diffusion.Models;
@@ -40,15 +41,9 @@ internal sealed class TrainingEvaluator : IDisposable
         _schedule = schedule;
         _curve.AddRange(restored);
         var kind = FeatureExtractors.Resolve(options.EvaluationFeatures, config.ImageSize, config.InChannels, fashionMnistData: true);
-        if (kind == EvaluationFeatures.FashionMnist && !(config.ImageSize == FeatureNetwork.ImageSize && config.InChannels == 1))
-        {
-            throw new ArgumentException(
-                $"EvaluationFeatures FashionMnist takes 28×28 grayscale images; this run makes {config.InChannels}×{config.ImageSize}×{config.ImageSize}: use ResNet18 (or Auto).",
-                nameof(options));
-        }
 
         var clock = Stopwatch.StartNew();
-        _extractor = KeepingDefaultGenerator(() => FeatureExtractors.Create(kind, device));
+        _extractor = DefaultGenerator.Preserving(() => FeatureExtractors.Create(kind, device));
         try
         {
             using var scope = torch.NewDisposeScope();
@@ -124,16 +119,6 @@ internal sealed class TrainingEvaluator : IDisposable
         return point;
     }
 
-    /// <summary>The moving average <paramref name="ema"/> as a network in eval mode, built without drawing from the default generator.</summary>
-    public static UNet2D Snapshot(UNetConfig config, Device device, ExponentialMovingAverage ema)
-    {
-        var network = KeepingDefaultGenerator(() => new UNet2D(config));
-        network.to(device);
-        ema.CopyTo(network);
-        network.eval();
-        return network;
-    }
-
     /// <summary>A line for the run's log: the estimate of an evaluation's cost beside the training time it adds to.</summary>
     public string CostLine(double evaluationSeconds, double secondsPerStep, out bool tooCostly)
     {
@@ -187,14 +172,5 @@ internal sealed class TrainingEvaluator : IDisposable
         }
 
         return scope.MoveToOuter(torch.cat(parts));
-    }
-
-    private static T KeepingDefaultGenerator<T>(Func<T> make)
-    {
-        using var defaultRng = torch.Generator.Default;
-        using var state = defaultRng.get_state().DetachFromDisposeScope();
-        var made = make();
-        defaultRng.set_state(state);
-        return made;
     }
 }

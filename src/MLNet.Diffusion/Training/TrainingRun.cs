@@ -33,7 +33,7 @@ internal sealed class TrainingRun : IDisposable
     private RestoredState? _restored;
     private IReadOnlyDictionary<string, Tensor>? _initialWeights;
     private TrainingEvaluator? _evaluator;
-    private bool _restoredCurveDropped;
+    private bool _evaluationCostReported;
     private TrainingProgress? _lastProgress;
 
     // What the run records, carried through checkpoints so that a resumed run reports the whole run.
@@ -126,7 +126,6 @@ internal sealed class TrainingRun : IDisposable
                 if (_restored is { Evaluations.Count: > 0 } && curve.Count == 0)
                 {
                     Report(progress, "evaluation: the images per evaluation or the feature network changed on resume, so the curve starts again (its earlier points are not comparable)");
-                    _restoredCurveDropped = true;
                 }
 
                 _evaluator = new TrainingEvaluator(_options, _config, _device, _schedule, _data, curve);
@@ -226,16 +225,17 @@ internal sealed class TrainingRun : IDisposable
     // far becomes best.zip through the front door's model writer.
     private void Evaluate(ExponentialMovingAverage ema, IProgress<TrainingProgress>? progress)
     {
-        var network = TrainingEvaluator.Snapshot(_config, _device, ema);
+        UNet2D? network = ema.ToNetwork(_config, _device);
         try
         {
-            if (_evaluator!.Curve.Count == (_restoredCurveDropped ? 0 : _restored?.Evaluations.Count ?? 0))
+            if (!_evaluationCostReported)
             {
-                var estimate = _evaluator.EstimateSeconds(network);
+                _evaluationCostReported = true;
+                var estimate = _evaluator!.EstimateSeconds(network);
                 Report(progress, _evaluator.CostLine(estimate, _clock.Elapsed.TotalSeconds / Math.Max(1, _step - _startStep), out _));
             }
 
-            var previousBest = _evaluator.Curve.Count == 0 ? double.PositiveInfinity : _evaluator.Curve.Min(e => e.Kid);
+            var previousBest = _evaluator!.Curve.Count == 0 ? double.PositiveInfinity : _evaluator.Curve.Min(e => e.Kid);
             var point = _evaluator.Evaluate(_step, network);
             var best = point.Kid < previousBest;
             var path = best ? BestModelPath : null;

@@ -168,6 +168,31 @@ public sealed class DiffusionEvaluatorTests
     }
 
     [TestMethod]
+    public void FashionMnistFeatures_ForAnotherImageSize_AreRefusedAlikeByTheEvaluatorAndTheTrainer()
+    {
+        using var model = TrainTiny(16, null);
+        var (test, _) = FashionMnist.LoadTest(8);
+        using (test)
+        {
+            var error = Assert.ThrowsExactly<ArgumentException>(() => DiffusionEvaluator.Evaluate(model, Options(count: 4) with
+            {
+                Reference = EvaluationData.FromImages(test, "8 test images"),
+                Features = EvaluationFeatures.FashionMnist,
+            }));
+            StringAssert.Contains(error.Message, "takes 28×28 grayscale images; this model makes 1×16×16");
+        }
+
+        using var data = new TensorTrainingData(torch.zeros(8, 1, 16, 16), null, null);
+        var options = new DdpmTrainerOptions
+        {
+            Model = UNetConfig.Preset("tiny", 16, 1), MaxSteps = 1, BatchSize = 4, Device = "cpu", SampleGridSize = 0,
+            EvaluateEvery = 1, EvaluationCount = 4, EvaluationFeatures = EvaluationFeatures.FashionMnist,
+        };
+        var trainerError = Assert.ThrowsExactly<ArgumentException>(() => new DdpmTrainer(options).Train(data).Dispose());
+        StringAssert.Contains(trainerError.Message, "takes 28×28 grayscale images; this model makes 1×16×16");
+    }
+
+    [TestMethod]
     public void Evaluate_AgainstImagesOfAnotherSize_WithResNet18_ReportsFloorsMemorizationAndClosestPairs()
     {
         using var model = TrainTiny(16, null);
