@@ -318,8 +318,11 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
     public Tensor Edit(Tensor images, double strength, GenerationOptions? options = null) =>
         EditSeeded(EditSeeds(images, options ??= new GenerationOptions()), images, strength, options);
 
-    private Tensor EditSeeded(ulong[] seeds, Tensor images, double strength, GenerationOptions options) =>
-        Sample(seeds, options, images, (sampler, denoiser, noise, steps, x0) => ImageEditing.ImageToImage(sampler, denoiser, x0!, noise, steps, strength));
+    private Tensor EditSeeded(ulong[] seeds, Tensor images, double strength, GenerationOptions options)
+    {
+        CheckEditSampler(options, nameof(options));
+        return Sample(seeds, options, images, (sampler, denoiser, noise, steps, x0) => ImageEditing.ImageToImage(sampler, denoiser, x0!, noise, steps, strength));
+    }
 
     /// <summary>
     /// Fills the pixels where <paramref name="mask"/> is 0 and keeps those where it is 1 (RePaint's convention), returning kept pixels equal
@@ -338,11 +341,24 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
     /// <summary>The sampler refusal of deterministic inpainting, before any work.</summary>
     internal static void CheckInpaintSampler(GenerationOptions options, RePaintOptions? rePaint, string parameterName)
     {
+        CheckEditSampler(options, parameterName);
         if (rePaint is null && (options.Sampler == SamplerKind.Ddpm || (options.Sampler == SamplerKind.Ddim && options.Eta != 0)))
         {
             throw new ArgumentException(
                 $"Deterministic inpainting needs a deterministic sampler (DPM-Solver++, or DDIM with η = 0), not {options.Sampler.ToName()}{(options.Eta != 0 ? $" with η = {options.Eta}" : string.Empty)}; " +
                 "for DDPM steps with resampling, pass RePaintOptions.", parameterName);
+        }
+    }
+
+    /// <summary>The refusal of Heun and Euler for image-to-image and inpainting, before any work.</summary>
+    internal static void CheckEditSampler(GenerationOptions options, string parameterName)
+    {
+        ArgumentNullException.ThrowIfNull(options, parameterName);
+        if (!Samplers.CanEdit(options.Sampler.ToString()))
+        {
+            throw new ArgumentException(
+                $"Image-to-image and inpainting run DPM-Solver++, DDIM or DDPM (RePaint), not {options.Sampler.ToName()}: Heun and Euler on the Karras grid generate from noise only.",
+                parameterName);
         }
     }
 

@@ -3,7 +3,7 @@ using MLNet.Diffusion.Sampling;
 namespace MLNet.Diffusion;
 
 /// <summary>
-/// The samplers' names on a command line or in a settings file (<c>dpm-solver++</c>, <c>ddim</c>, <c>ddpm</c>) and what
+/// The samplers' names on a command line or in a settings file (<c>dpm-solver++</c>, <c>ddim</c>, <c>ddpm</c>, <c>heun</c>, <c>euler</c>) and what
 /// each can do: the one statement of both, which the <c>mlnet-diffusion</c> tool uses.
 /// </summary>
 public static class SamplerKindExtensions
@@ -11,7 +11,7 @@ public static class SamplerKindExtensions
     /// <summary>Every sampler's name, the default (<see cref="SamplerKind.DpmSolverPlusPlus"/>) first.</summary>
     public static IReadOnlyList<string> Names { get; } = [.. Samplers.Names.Select(Samplers.CommandLineName)];
 
-    /// <summary>The sampler's name: <c>dpm-solver++</c>, <c>ddim</c> or <c>ddpm</c>.</summary>
+    /// <summary>The sampler's name: <c>dpm-solver++</c>, <c>ddim</c>, <c>ddpm</c>, <c>heun</c> or <c>euler</c>.</summary>
     /// <param name="sampler">The sampler.</param>
     /// <exception cref="ArgumentOutOfRangeException">The value is not a defined <see cref="SamplerKind"/>.</exception>
     public static string ToName(this SamplerKind sampler) => Samplers.CommandLineName(sampler.ToString());
@@ -34,10 +34,17 @@ public static class SamplerKindExtensions
     }
 
     /// <summary>
-    /// Whether the sampler draws no noise after x_T — DPM-Solver++, and DDIM with <paramref name="eta"/> = 0 — so that a
+    /// Whether the sampler draws no noise after x_T — DPM-Solver++, Heun, Euler, and DDIM with <paramref name="eta"/> = 0 — so that a
     /// seed fixes the image and the whole loop fits in a generator graph; DDPM and DDIM with η &gt; 0 draw fresh noise every step.
     /// </summary>
     /// <param name="sampler">The sampler.</param>
     /// <param name="eta">DDIM's η (read only for DDIM).</param>
     public static bool IsDeterministic(this SamplerKind sampler, double eta = 0) => Samplers.IsDeterministic(sampler.ToString(), eta);
+
+    /// <summary>
+    /// Whether image-to-image and inpainting can run the sampler: DPM-Solver++, DDIM and DDPM can; Heun and Euler, whose grid
+    /// starts below the schedule's last timestep, generate from noise only.
+    /// </summary>
+    /// <param name="sampler">The sampler.</param>
+    public static bool CanEdit(this SamplerKind sampler) => Samplers.CanEdit(sampler.ToString());
 }

@@ -335,8 +335,8 @@ public sealed class CliAppTests
     }
 
     [TestMethod]
-    [DataRow(new[] { "generate", "--model", "m.zip", "--out", "x.png", "--sampler", "euler" }, "'euler' not recognized")]
-    [DataRow(new[] { "eval", "--model", "m.zip", "--count", "10", "--sampler", "euler" }, "'euler' not recognized")]
+    [DataRow(new[] { "generate", "--model", "m.zip", "--out", "x.png", "--sampler", "lms" }, "'lms' not recognized")]
+    [DataRow(new[] { "eval", "--model", "m.zip", "--count", "10", "--sampler", "lms" }, "'lms' not recognized")]
     [DataRow(new[] { "eval", "--model", "m.zip" }, "--count")]
     [DataRow(new[] { "generate", "--out", "x.png" }, "--model")]
     [DataRow(new[] { "train", "--data", "fashion-mnist", "--out", "m.zip", "--steps", "many" }, "many")]

@@ -191,6 +191,8 @@ public sealed class EditCommandTests
             (new[] { "inpaint", "--mask", s_mask, "--image", image, "--jumps", "2", "--deterministic" }, "--deterministic and --jumps exclude each other"),
             (new[] { "edit", "--image", image, "--sampler", "ddpm", "--engine", "onnx" }, "--engine onnx runs a deterministic graph"),
             (new[] { "edit", "--image", image, "--device", "cuda", "--engine", "onnx" }, "--device cuda applies only to --engine torch"),
+            (new[] { "edit", "--image", image, "--sampler", "heun" }, "edit runs --sampler dpm-solver++, ddim or ddpm, not heun"),
+            (new[] { "inpaint", "--mask", s_mask, "--image", image, "--sampler", "euler", "--engine", "onnx" }, "inpaint runs --sampler dpm-solver++, ddim or ddpm, not euler"),
         })
         {
             var target = Out("x.png");

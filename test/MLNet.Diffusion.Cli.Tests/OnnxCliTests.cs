@@ -61,6 +61,8 @@ public sealed class OnnxCliTests
     [DataRow("a graph built from the model's weights: ddim, 4 steps, guidance 2", new[] { "--sampler", "ddim", "--steps", "4", "--label", "3", "--guidance", "2" })]
     [DataRow("a graph built from the model's weights: dpm-solver++, 6 steps, guidance 1", new[] { "--steps", "6", "--label", "7" })]
     [DataRow("a graph built from the model's weights: ddim, 4 steps, guidance 2", new[] { "--sampler", "ddim", "--steps", "4", "--label", "-1", "--guidance", "2" })]
+    [DataRow("a graph built from the model's weights: heun, 3 steps, guidance 2", new[] { "--sampler", "heun", "--steps", "3", "--label", "4", "--guidance", "2" })]
+    [DataRow("a graph built from the model's weights: euler, 5 steps, guidance 1", new[] { "--sampler", "euler", "--steps", "5" })]
     public void Generate_OnnxEngine_WritesThePngsOfTheTorchEngine(string graph, string[] options)
     {
         var onnx = NewPath("onnx");

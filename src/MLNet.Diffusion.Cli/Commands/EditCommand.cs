@@ -78,6 +78,7 @@ internal sealed class EditCommand
             $"--guidance {p.GetValue(_guidance).ToString(Invariant)} applies only with --label: guidance steers the images toward a class of a class-conditional model");
         var sampler = ParseSampler(p.GetRequiredValue(_sampler));
         var rePaint = _inpaint && p.GetValue(_jumps) is not null;
+        Check(sampler.CanEdit(), $"{(_inpaint ? "inpaint" : "edit")} runs --sampler dpm-solver++, ddim or ddpm, not {sampler.ToName()}: heun and euler generate from noise only");
         if (_inpaint)
         {
             Check(p.GetValue(_jumps) is null or >= 1, $"--jumps must be ≥ 1, not {p.GetValue(_jumps)}");

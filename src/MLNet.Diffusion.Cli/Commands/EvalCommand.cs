@@ -26,8 +26,8 @@ internal static class EvalCommand
         var features = new Option<string>("--features") { Description = "auto, resnet18 or fashion-mnist (auto: fashion-mnist for a 28×28 grayscale model against Fashion-MNIST, else resnet18).", DefaultValueFactory = _ => "auto" };
         features.AcceptOnlyFromAmong("auto", "resnet18", "fashion-mnist");
         var pairs = new Option<string?>("--pairs") { Description = "Write a PNG of the 8 generated images closest to a training image (top row) above those training images." };
-        var sampler = SamplerOption("dpm-solver++, ddim or ddpm.");
-        var steps = StepsOption("Sampling steps (default: 20 for dpm-solver++, 50 for ddim, all for ddpm).");
+        var sampler = SamplerOption("dpm-solver++, ddim, ddpm, heun or euler.");
+        var steps = StepsOption("Sampling steps (default: 20 for dpm-solver++ and euler, 50 for ddim, all for ddpm, 10 for heun, which evaluates the network 2 × steps − 1 times).");
         var eta = new Option<double>("--eta") { Description = "DDIM's η (--sampler ddim only).", DefaultValueFactory = _ => 0 };
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale (class-conditional models).", DefaultValueFactory = _ => 1 };
         var seed = new Option<ulong>("--seed") { Description = "Image i uses seed + i.", DefaultValueFactory = _ => 0 };

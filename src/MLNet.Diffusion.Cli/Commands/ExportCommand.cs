@@ -12,8 +12,8 @@ internal static class ExportCommand
     {
         var modelPath = new Option<string>("--model") { Description = "A model .zip, or a training checkpoint (its moving-average weights).", Required = true };
         var outPath = new Option<string>("--out") { Description = "The .onnx file to write (its folder is created when missing; an existing file is replaced).", Required = true };
-        var sampler = SamplerOption("dpm-solver++ or ddim (η 0): the graph is deterministic.");
-        var steps = StepsOption("Sampling steps fixed in the graph (default: 20 for dpm-solver++, 50 for ddim).");
+        var sampler = SamplerOption("dpm-solver++, ddim (η 0), heun or euler: the graph is deterministic.");
+        var steps = StepsOption("Sampling steps fixed in the graph (default: 20 for dpm-solver++ and euler, 50 for ddim, 10 for heun).");
         var eta = new Option<double>("--eta") { Description = "0 only: a graph is deterministic.", DefaultValueFactory = _ => 0 };
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale fixed in the graph (class-conditional models; 1: none).", DefaultValueFactory = _ => 1 };
         var task = new Option<string>("--task")

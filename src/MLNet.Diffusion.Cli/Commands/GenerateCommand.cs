@@ -18,8 +18,8 @@ internal static class GenerateCommand
         var modelPath = new Option<string>("--model") { Description = "A model .zip, or a training checkpoint (its moving-average weights).", Required = true };
         var count = new Option<int>("--count") { Description = "How many images.", DefaultValueFactory = _ => 16 };
         var outPath = new Option<string>("--out") { Description = "A .png path (one grid) or a folder (one PNG per image); a missing folder is created.", Required = true };
-        var sampler = SamplerOption("dpm-solver++, ddim or ddpm.");
-        var steps = StepsOption("Sampling steps (default: 20 for dpm-solver++, 50 for ddim, all for ddpm).");
+        var sampler = SamplerOption("dpm-solver++, ddim, ddpm, heun or euler (Karras et al. 2022's Heun and Euler on the Karras grid).");
+        var steps = StepsOption("Sampling steps (default: 20 for dpm-solver++ and euler, 50 for ddim, all for ddpm, 10 for heun, which evaluates the network 2 × steps − 1 times).");
         var eta = new Option<double>("--eta") { Description = "DDIM's η (--sampler ddim only).", DefaultValueFactory = _ => 0 };
         var seed = new Option<ulong>("--seed") { Description = "Image i uses seed + i.", DefaultValueFactory = _ => 0 };
         var label = new Option<string?>("--label")

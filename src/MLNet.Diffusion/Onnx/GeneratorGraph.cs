@@ -8,8 +8,8 @@ using MLNet.Diffusion.Sampling;
 namespace MLNet.Diffusion.Onnx;
 
 /// <summary>
-/// A whole generator as one ONNX graph: x_T from the seeds (<see cref="SeedNoiseGraph"/>), a <c>Loop</c> of N
-/// deterministic sampler steps around the UNet (<see cref="UNetGraph"/>), and the conversion to 0–255 pixels.
+/// A whole generator as one ONNX graph: x_T from the seeds (<see cref="SeedNoiseGraph"/>), a <c>Loop</c> of the
+/// deterministic sampler's network evaluations around the UNet (<see cref="UNetGraph"/>), and the conversion to 0–255 pixels.
 /// Inputs: <c>seed</c> int64 [B, 1] (seeds in [0, 2⁶³)) and, for a class-conditional model, <c>label</c> int64 [B, 1]
 /// (class index in [0, classes − 1]; −1 generates unconditionally; any other value fails in ONNX Runtime's Gather). Output: <c>pixels</c> float [B, C, S, S], whole
 /// numbers in [0, 255], planar RGB or gray; with rgbForGray also <c>rgb</c> [B, 3, S, S] (gray
@@ -18,8 +18,8 @@ namespace MLNet.Diffusion.Onnx;
 /// <remarks>
 /// Each step's scalars (timestep embedding, sampler coefficients) are computed here in double from the same
 /// <see cref="NoiseSchedule"/> and sampler timesteps as the TorchSharp path, stored as [N]-row tables and picked by
-/// the loop counter; the tensor arithmetic mirrors <see cref="DdimSampler"/> and <see cref="DpmSolverMultistepSampler"/>
-/// operation for operation, so the two engines differ only by kernel rounding.
+/// the loop counter (one row per network evaluation); the tensor arithmetic mirrors <see cref="DdimSampler"/>,
+/// <see cref="DpmSolverMultistepSampler"/> and <see cref="EdmSampler"/> operation for operation, so the two engines differ only by kernel rounding.
 /// </remarks>
 internal static class GeneratorGraph
 {
@@ -33,6 +33,11 @@ internal static class GeneratorGraph
         IEnumerable<KeyValuePair<string, string>> metadata, EditingGraph? editing = null)
     {
         var config = network.Config;
+        if (editing is not null && sampler is EdmSampler)
+        {
+            throw new ArgumentException("Image-to-image and inpainting run DPM-Solver++ or DDIM: Heun and Euler on the Karras grid generate from noise only.", nameof(sampler));
+        }
+
         // Image-to-image runs the grid's last ⌊n × strength⌋ steps, as ImageEditing.ImageToImage does.
         var firstStep = editing is null ? 0 : sampler.Timesteps.Count - (int)Math.Floor(sampler.Timesteps.Count * editing.Strength);
         var timesteps = sampler.Timesteps.Skip(firstStep).ToArray();
@@ -59,7 +64,8 @@ internal static class GeneratorGraph
 
         // x₀ noised to a timestep with x_T (√ᾱ·x₀ + √(1 − ᾱ)·x_T), as ImageEditing.Noised computes it.
         string Noised(OnnxGraph graph, string a, string b) => graph.Node("Add", [graph.Node("Mul", ["image", a]), graph.Node("Mul", [noise, b])]);
-        var start = noise;
+        // A run that starts below the schedule's last timestep starts from x_T scaled as the sampler scales it (EdmSampler).
+        var start = sampler.InitialNoiseScale == 1 ? noise : g.Node("Mul", [noise, g.Scalar((float)sampler.InitialNoiseScale)]);
         if (editing is not null && timesteps.Length > 0 && (keep is not null || firstStep > 0))
         {
             var alphaBar = sampler.Schedule.AlphaBar(timesteps[0]);
@@ -95,10 +101,10 @@ internal static class GeneratorGraph
             body.Proto.Input.Add(OnnxGraph.Value("step", TensorProto.Types.DataType.Int64, []));
             body.Proto.Input.Add(OnnxGraph.Value("cond_in", TensorProto.Types.DataType.Bool, []));
             body.Proto.Input.Add(OnnxGraph.Value("x", TensorProto.Types.DataType.Float, null));
-            body.Proto.Input.Add(OnnxGraph.Value("previous_x0", TensorProto.Types.DataType.Float, null));
+            body.Proto.Input.Add(OnnxGraph.Value("carried_in", TensorProto.Types.DataType.Float, null));
             var embedding = body.Node("Unsqueeze", [body.Node("Gather", ["sampler.time_embedding", "step"]), body.Int64s(0)]);
             var output = ModelOutput(body, config, "x", embedding, labels, guidance);
-            var (x0, next) = SamplerStep(body, sampler, timesteps, "x", output, "previous_x0");
+            var (carried, next) = SamplerStep(body, sampler, timesteps, "x", output, "carried_in");
             if (keep is not null)
             {
                 // The kept pixels after each step: the image noised to the timestep reached with x_T (x₀ itself after the last).
@@ -110,10 +116,10 @@ internal static class GeneratorGraph
 
             body.NodeInto("Identity", ["cond_in"], ["cond_out"]);
             body.NodeInto("Identity", [next], ["x_next"]);
-            body.NodeInto("Identity", [x0], ["x0"]);
+            body.NodeInto("Identity", [carried], ["carried_out"]);
             body.Proto.Output.Add(OnnxGraph.Value("cond_out", TensorProto.Types.DataType.Bool, []));
             body.Proto.Output.Add(OnnxGraph.Value("x_next", TensorProto.Types.DataType.Float, null));
-            body.Proto.Output.Add(OnnxGraph.Value("x0", TensorProto.Types.DataType.Float, null));
+            body.Proto.Output.Add(OnnxGraph.Value("carried_out", TensorProto.Types.DataType.Float, null));
 
             var zeros = g.Node("Mul", [noise, g.Scalar(0)]);
             return g.Node("Loop", [g.Int64Scalar(timesteps.Length), "", start, zeros], 2, ("body", body.Proto))[0];
@@ -177,8 +183,9 @@ internal static class GeneratorGraph
             : body.Node("Sub", [conditional, body.Node("Mul", [difference, body.Scalar((float)(1 - guidance))])]);
     }
 
-    // One step of the sampler: returns (x̂₀, x_next). Coefficient tables have one entry per step.
-    private static (string X0, string Next) SamplerStep(OnnxGraph body, DiffusionSampler sampler, int[] timesteps, string x, string m, string previous)
+    // One step of the sampler: returns (what the next step reads as `previous`, x_next): DPM-Solver++'s x̂₀, or Heun's
+    // x̃ + h·d/2. Coefficient tables have one entry per network evaluation.
+    private static (string Carried, string Next) SamplerStep(OnnxGraph body, DiffusionSampler sampler, int[] timesteps, string x, string m, string previous)
     {
         var schedule = sampler.Schedule;
         var type = sampler.Options.PredictionType;
@@ -234,6 +241,18 @@ internal static class GeneratorGraph
                 body.Node("Mul", [x0, Table("ddim_x0", i => Math.Sqrt(Previous(i)))]),
                 body.Node("Mul", [epsilon, Table("ddim_eps", i => Math.Sqrt(Math.Max(1 - Previous(i), 0)))])]);
             return (x0, next);
+        }
+
+        if (sampler is EdmSampler edm)
+        {
+            // EDM's Euler or Heun (EdmSampler.Step): x' = A·x + B·x̂₀ + C·s, and s = D·x + E·x̂₀ after the Euler half of a Heun step.
+            string Coefficient(string name, Func<(double A, double B, double C, double D, double E), double> pick) =>
+                Table($"edm_{name}", i => pick(edm.Coefficients(i)));
+            var next = body.Node("Add", [
+                body.Node("Add", [body.Node("Mul", [x, Coefficient("a", c => c.A)]), body.Node("Mul", [x0, Coefficient("b", c => c.B)])]),
+                body.Node("Mul", [previous, Coefficient("c", c => c.C)])]);
+            var half = body.Node("Add", [body.Node("Mul", [x, Coefficient("d", c => c.D)]), body.Node("Mul", [x0, Coefficient("e", c => c.E)])]);
+            return (half, next);
         }
 
         // DPM-Solver++(2M) (Lu et al. 2022): D = x̂₀ + (x̂₀ − x̂₀_prev)/(2r) from the second step on (k = 0 before),

@@ -14,7 +14,9 @@ namespace MLNet.Diffusion.Onnx;
 /// <param name="Sampler">The deterministic sampler's name.</param>
 /// <param name="Steps">The grid's steps.</param>
 /// <param name="Guidance">Classifier-free guidance's scale.</param>
-/// <param name="Timesteps">The whole grid, noisiest first (an image-to-image graph runs its last ⌊Steps × Strength⌋).</param>
+/// <param name="Timesteps">
+/// The whole grid, noisiest first, one entry per network evaluation (Heun's 2·Steps − 1; an image-to-image graph runs its last ⌊Steps × Strength⌋).
+/// </param>
 /// <param name="Task">"edit" or "inpaint" for an editing graph (image and mask inputs); null for a generator.</param>
 /// <param name="Strength">An image-to-image graph's strength; null otherwise.</param>
 internal sealed record GeneratorSettings(string Sampler, int Steps, double Guidance, int[] Timesteps, string? Task = null, double? Strength = null);
@@ -105,7 +107,7 @@ internal static class OnnxModelFile
         }
 
         if (settings is null || !Samplers.IsDeterministic(settings.Sampler) || settings.Steps < 1 ||
-            !ClassifierFreeGuidance.IsValidScale(settings.Guidance) || settings.Timesteps?.Length != settings.Steps)
+            !ClassifierFreeGuidance.IsValidScale(settings.Guidance) || settings.Timesteps?.Length != Samplers.Evaluations(settings.Sampler, settings.Steps))
         {
             throw new InvalidDataException($"'{path}' is not a valid model: the sampler settings of its generator graph are not valid ({json}).");
         }

@@ -64,9 +64,25 @@ public abstract class DiffusionSampler : IDiffusionSampler
             throw new ArgumentOutOfRangeException(nameof(steps), steps, $"The number of sampling steps must be in [{MinSteps}, {t}] (the training timesteps).");
         }
 
-        _timesteps = Spaced(Schedule, steps, Options.Spacing ?? DefaultSpacing);
-        _positions = _timesteps.Select((value, index) => (value, index)).ToDictionary(p => p.value, p => p.index);
+        _timesteps = ChooseTimesteps(steps);
+        _positions = [];
+        for (var i = 0; i < _timesteps.Length; i++)
+        {
+            _positions.TryAdd(_timesteps[i], i);  // a timestep the run evaluates twice (Heun's) is found at its first
+        }
     }
+
+    /// <summary>
+    /// The network evaluations of a run of <paramref name="steps"/>, by timestep, noisiest first: one per step (the
+    /// <see cref="Spaced"/> grid of <see cref="SamplerOptions.Spacing"/>) unless a sampler evaluates some twice.
+    /// </summary>
+    protected virtual int[] ChooseTimesteps(int steps) => Spaced(Schedule, steps, Options.Spacing ?? DefaultSpacing);
+
+    /// <summary>
+    /// The standard deviation of the run's start: x_T = scale·z with z the seed's N(0, I) noise. 1 here (x_T of a VP process);
+    /// a sampler that starts below the schedule's last timestep scales it to that timestep's √(1 − ᾱ).
+    /// </summary>
+    public virtual double InitialNoiseScale => 1;
 
     /// <inheritdoc/>
     public abstract Tensor Step(Tensor modelOutput, int timestep, Tensor sample, SamplingNoise? noise = null);
@@ -134,7 +150,7 @@ public abstract class DiffusionSampler : IDiffusionSampler
 
     // Makes a largest-first run whose neighbours may repeat strictly decreasing, then lifts the tail back to ≥ 0, staying
     // as close to the targets as integers allow. A run that is already strictly decreasing and ≥ 0 is unchanged.
-    private static int[] MakeDistinct(int[] result)
+    internal static int[] MakeDistinct(int[] result)
     {
         for (var i = 1; i < result.Length; i++)
         {

@@ -15,7 +15,10 @@ public interface IDiffusionSampler
     /// <summary>The sampler's settings.</summary>
     SamplerOptions Options { get; }
 
-    /// <summary>The timesteps of the current run, noisiest first (set by <see cref="SetTimesteps"/>).</summary>
+    /// <summary>
+    /// The timestep of each network evaluation of the current run, noisiest first (set by <see cref="SetTimesteps"/>): one
+    /// per step, except that Heun's sampler evaluates the network twice at each step's end but the last.
+    /// </summary>
     IReadOnlyList<int> Timesteps { get; }
 
     /// <summary>Whether steps draw fresh noise.</summary>

@@ -187,5 +187,11 @@ public static class ImageEditing
         {
             throw new ArgumentException("Editing needs one of the library's samplers (it reads the schedule's ᾱ).", nameof(sampler));
         }
+
+        if (sampler is EdmSampler)
+        {
+            throw new ArgumentException(
+                "Image-to-image and inpainting run DDIM, DPM-Solver++ or DDPM (RePaint): Heun and Euler on the Karras grid generate from noise only.", nameof(sampler));
+        }
     }
 }

@@ -8,7 +8,8 @@ namespace MLNet.Diffusion.Sampling;
 public static class SamplingLoop
 {
     /// <summary>
-    /// Starts from x_T ~ N(0, I) of <paramref name="shape"/> (<see cref="SamplingNoise.Initial"/>), then takes
+    /// Starts from x_T ~ N(0, I) of <paramref name="shape"/> (<see cref="SamplingNoise.Initial"/>; times the sampler's
+    /// <see cref="DiffusionSampler.InitialNoiseScale"/> where that is not 1), then takes
     /// <paramref name="steps"/> steps of <paramref name="sampler"/>. Each step runs in its own dispose scope.
     /// <paramref name="progress"/> receives the number of steps done.
     /// </summary>
@@ -19,7 +20,14 @@ public static class SamplingLoop
         ArgumentNullException.ThrowIfNull(denoiser);
         ArgumentNullException.ThrowIfNull(noise);
         sampler.SetTimesteps(steps);
-        return From(sampler, denoiser, noise.Initial(shape, dtype), sampler.Timesteps, noise, null, progress, cancellationToken);
+        var start = noise.Initial(shape, dtype);
+        if (sampler is DiffusionSampler { InitialNoiseScale: not 1 } scaled)
+        {
+            using var initial = start;
+            start = initial * scaled.InitialNoiseScale;
+        }
+
+        return From(sampler, denoiser, start, sampler.Timesteps, noise, null, progress, cancellationToken);
     }
 
     /// <summary>

@@ -55,6 +55,9 @@ public sealed class GeneratorGraphTests
         ["gray", SamplerKind.Ddim, 20, 0.3],
         ["color", SamplerKind.DpmSolverPlusPlus, 20, 1.0],
         ["color", SamplerKind.Ddim, 12, 1.0],
+        ["gray", SamplerKind.Heun, 10, 2.0],
+        ["color", SamplerKind.Heun, 8, 1.0],
+        ["color", SamplerKind.Euler, 20, 1.0],
     ];
 
     /// <summary>
