@@ -107,7 +107,7 @@ public sealed partial class DiffusionModel
         }
 
         Sampling.ImageEditing.CheckStrength(options.Strength, nameof(options));
-
+        CheckEditSampler(options.Sampling, nameof(options));
         CheckGraphSampler(options.Sampling);
         // Without a label input every row is unconditional, and guidance between two unconditional outputs changes nothing.
         var (_, steps, guidance) = GraphSettings(labelInput ? options.Sampling : options.Sampling with { Guidance = 1 });

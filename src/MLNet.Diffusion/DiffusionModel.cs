@@ -341,7 +341,11 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
     /// <summary>The sampler refusal of deterministic inpainting, before any work.</summary>
     internal static void CheckInpaintSampler(GenerationOptions options, RePaintOptions? rePaint, string parameterName)
     {
-        CheckEditSampler(options, parameterName);
+        if (rePaint is null)
+        {
+            CheckEditSampler(options, parameterName);
+        }
+
         if (rePaint is null && (options.Sampler == SamplerKind.Ddpm || (options.Sampler == SamplerKind.Ddim && options.Eta != 0)))
         {
             throw new ArgumentException(
@@ -444,7 +448,10 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
 
     private int StepsFor(GenerationOptions options) => options.Steps ?? DefaultSteps(options.Sampler);
 
-    /// <summary>The sampler's usual step count: DDPM all training steps, DDIM 50, DPM-Solver++ 20 (at most the training steps).</summary>
+    /// <summary>
+    /// The sampler's usual step count: DDPM all training steps, DDIM 50, DPM-Solver++ and Euler 20, Heun 10 (19 network evaluations);
+    /// at most the training steps.
+    /// </summary>
     /// <param name="sampler">The sampler.</param>
     public int DefaultSteps(SamplerKind sampler) => Samplers.DefaultSteps(sampler.ToString(), Schedule.TrainTimesteps);
 

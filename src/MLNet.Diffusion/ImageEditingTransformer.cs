@@ -29,10 +29,13 @@ public sealed class ImageEditingTransformer : ITransformer
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1, nameof(options));
         Sampling.ImageEditing.CheckStrength(options.Strength, nameof(options));
 
-        DiffusionModel.CheckEditSampler(options.Sampling, nameof(options));
         if (options.MaskColumnName is not null)
         {
             DiffusionModel.CheckInpaintSampler(options.Sampling, options.RePaint, nameof(options));
+        }
+        else
+        {
+            DiffusionModel.CheckEditSampler(options.Sampling, nameof(options));
         }
 
         (Model, Options, _fittedSchema) = (model, options, fittedSchema);

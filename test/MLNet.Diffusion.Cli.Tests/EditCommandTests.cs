@@ -192,7 +192,7 @@ public sealed class EditCommandTests
             (new[] { "edit", "--image", image, "--sampler", "ddpm", "--engine", "onnx" }, "--engine onnx runs a deterministic graph"),
             (new[] { "edit", "--image", image, "--device", "cuda", "--engine", "onnx" }, "--device cuda applies only to --engine torch"),
             (new[] { "edit", "--image", image, "--sampler", "heun" }, "edit runs --sampler dpm-solver++, ddim or ddpm, not heun"),
-            (new[] { "inpaint", "--mask", s_mask, "--image", image, "--sampler", "euler", "--engine", "onnx" }, "inpaint runs --sampler dpm-solver++, ddim or ddpm, not euler"),
+            (new[] { "inpaint", "--mask", s_mask, "--image", image, "--sampler", "euler", "--engine", "onnx" }, "inpaint runs --sampler dpm-solver++ or ddim (or DDPM steps with --jumps), not euler"),
         })
         {
             var target = Out("x.png");

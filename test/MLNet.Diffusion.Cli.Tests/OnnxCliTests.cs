@@ -168,7 +168,8 @@ public sealed class OnnxCliTests
     // A graph is deterministic: what it cannot do is a usage error of export (exit code 2).
     [DataRow(2, "--sampler ddpm draws fresh noise at every step, which a deterministic graph cannot", new[] { "--sampler", "ddpm" })]
     [DataRow(2, "--eta 0.5: a graph is deterministic, so export takes DDIM's η = 0 only", new[] { "--sampler", "ddim", "--eta", "0.5" })]
-    [DataRow(2, "'euler' not recognized", new[] { "--sampler", "euler" })]
+    [DataRow(2, "'lms' not recognized", new[] { "--sampler", "lms" })]
+    [DataRow(1, "export --task inpaint runs --sampler dpm-solver++ or ddim, not heun", new[] { "--sampler", "heun", "--task", "inpaint" })]
     [DataRow(1, "--steps must be ≥ 1, not 0", new[] { "--steps", "0" })]
     [DataRow(1, "--guidance must be a finite number ≥ 0, not -1", new[] { "--guidance", "-1" })]
     [DataRow(1, "--guidance 2 applies only to a class-conditional model", new[] { "--model", "{unconditional}", "--guidance", "2" })]

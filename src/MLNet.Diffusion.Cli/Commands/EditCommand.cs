@@ -78,7 +78,6 @@ internal sealed class EditCommand
             $"--guidance {p.GetValue(_guidance).ToString(Invariant)} applies only with --label: guidance steers the images toward a class of a class-conditional model");
         var sampler = ParseSampler(p.GetRequiredValue(_sampler));
         var rePaint = _inpaint && p.GetValue(_jumps) is not null;
-        Check(sampler.CanEdit(), $"{(_inpaint ? "inpaint" : "edit")} runs --sampler dpm-solver++, ddim or ddpm, not {sampler.ToName()}: heun and euler generate from noise only");
         if (_inpaint)
         {
             Check(p.GetValue(_jumps) is null or >= 1, $"--jumps must be ≥ 1, not {p.GetValue(_jumps)}");
@@ -86,11 +85,13 @@ internal sealed class EditCommand
             Check(p.GetValue(_jumpLength) >= 1, $"--jump-length must be ≥ 1, not {p.GetValue(_jumpLength)}");
             Check(rePaint || !p.Given(_jumpLength), "--jump-length applies only with --jumps (RePaint)");
             Check(!rePaint || !p.Given(_sampler), "--sampler does not apply with --jumps: RePaint takes DDPM steps");
+            Check(rePaint || sampler.CanEdit(), $"inpaint runs --sampler dpm-solver++ or ddim (or DDPM steps with --jumps), not {sampler.ToName()}: heun and euler generate from noise only");
             Check(rePaint || sampler != SamplerKind.Ddpm,
                 "inpaint without --jumps is deterministic and needs --sampler dpm-solver++ or ddim; for DDPM steps with resampling, give --jumps (RePaint)");
         }
         else
         {
+            Check(sampler.CanEdit(), $"edit runs --sampler dpm-solver++, ddim or ddpm, not {sampler.ToName()}: heun and euler generate from noise only");
             Check(p.GetValue(_strength) is >= 0 and <= 1, $"--strength must be 0 to 1, not {p.GetValue(_strength).ToString(Invariant)}");
         }
 

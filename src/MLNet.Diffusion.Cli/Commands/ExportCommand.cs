@@ -30,7 +30,7 @@ internal static class ExportCommand
         {
             if (result.Tokens is [.., { Value: var name }] && SamplerKindExtensions.Names.Contains(name) && !ParseSampler(name).IsDeterministic())
             {
-                result.AddError("--sampler ddpm draws fresh noise at every step, which a deterministic graph cannot: export takes --sampler ddim or dpm-solver++");
+                result.AddError("--sampler ddpm draws fresh noise at every step, which a deterministic graph cannot: export takes --sampler dpm-solver++, ddim, heun or euler");
             }
         });
         eta.Validators.Add(result =>
@@ -50,6 +50,8 @@ internal static class ExportCommand
             CheckGuidance(p, guidance);
             Check(p.GetRequiredValue(task) == "edit" || !p.Given(strength), "--strength applies only with --task edit");
             Check(p.GetValue(strength) is >= 0 and <= 1, $"--strength must be 0 to 1, not {p.GetValue(strength).ToString(Invariant)}");
+            Check(p.GetRequiredValue(task) == "generate" || ParseSampler(p.GetRequiredValue(sampler)).CanEdit(),
+                $"export --task {p.GetRequiredValue(task)} runs --sampler dpm-solver++ or ddim, not {p.GetRequiredValue(sampler)}: heun and euler generate from noise only");
             var path = p.GetRequiredValue(modelPath);
             var target = p.GetRequiredValue(outPath);
             using var model = LoadModel(path, "cpu", output);

@@ -51,7 +51,7 @@ internal static class GenerateCommand
             {
                 // A graph is deterministic and runs on the CPU: what it cannot do is refused before any work.
                 Check(ParseSampler(p.GetRequiredValue(sampler)).IsDeterministic(),
-                    "--engine onnx runs a deterministic graph, and --sampler ddpm draws fresh noise at every step: use --sampler ddim or dpm-solver++, or --engine torch");
+                    "--engine onnx runs a deterministic graph, and --sampler ddpm draws fresh noise at every step: use --sampler dpm-solver++, ddim, heun or euler, or --engine torch");
                 Check(p.GetValue(eta) == 0,
                     $"--engine onnx runs a deterministic graph: --eta must be 0, not {p.GetValue(eta).ToString(Invariant)} (η > 0 draws fresh noise at every step); use --engine torch");
                 Check(p.GetRequiredValue(device) is "auto" or "cpu",

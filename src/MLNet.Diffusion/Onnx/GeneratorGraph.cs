@@ -148,7 +148,7 @@ internal static class GeneratorGraph
         if (!Samplers.IsDeterministic(name))
         {
             throw new ArgumentException(
-                $"An ONNX generator runs a deterministic sampler: DDIM (η = 0) or DPM-Solver++; {name} draws fresh noise every step.", nameof(name));
+                $"An ONNX generator runs a deterministic sampler: DPM-Solver++, DDIM (η = 0), Heun or Euler; {name} draws fresh noise every step.", nameof(name));
         }
 
         var sampler = Samplers.Create(name, schedule, new SamplerOptions { PredictionType = predictionType });

@@ -73,7 +73,9 @@ public sealed class EdmSampler : DiffusionSampler
     public IReadOnlyList<double> Sigmas => [.. _stages.Where(s => !s.IsCorrection).Select(s => s.SigmaFrom)];
 
     /// <summary>The timesteps of <paramref name="steps"/> Karras noise levels over <paramref name="schedule"/>, largest first.</summary>
-    /// <exception cref="ArgumentException">Two levels cannot be told apart by the schedule's timesteps (too many steps).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// More levels than the schedule has timesteps from σ_min to σ_max (the grid would have to start above σ_max to keep them distinct).
+    /// </exception>
     public static int[] KarrasTimesteps(NoiseSchedule schedule, int steps)
     {
         ArgumentNullException.ThrowIfNull(schedule);
@@ -90,7 +92,15 @@ public sealed class EdmSampler : DiffusionSampler
             result[i] = upper > 0 && sigma - sigmas[upper - 1] < sigmas[upper] - sigma ? upper - 1 : upper;
         }
 
-        return MakeDistinct(result);
+        var top = result[0];
+        var distinct = MakeDistinct(result);
+        if (distinct[0] > top)
+        {
+            throw new ArgumentOutOfRangeException(nameof(steps), steps,
+                $"The Karras grid fits at most {top + 1} levels on this schedule (its timesteps 0 to {top} lie between σ_min and σ_max = {max:G4}); use fewer steps.");
+        }
+
+        return distinct;
     }
 
     /// <inheritdoc/>
@@ -162,6 +172,8 @@ public sealed class EdmSampler : DiffusionSampler
         if (c != 0)
         {
             result += _half! * c;
+            _half!.Dispose();   // read once, by the correction right after the Euler half that kept it
+            _half = null;
         }
 
         if (_stages[_stageIndex].KeepsHalf)

@@ -257,7 +257,7 @@ public sealed class MLNetPipelineTests
         var path = s_images.File("kept.zip");
         File.WriteAllText(path, "the previous model");
         var error = Assert.ThrowsExactly<ArgumentException>(() => ml.Diffusion().SaveModel(model, ml.Diffusion().CreateSeeds(1).Schema, path));
-        StringAssert.Contains(error.Message, "DDIM (η = 0) or DPM-Solver++");
+        StringAssert.Contains(error.Message, "DPM-Solver++, DDIM (η = 0), Heun or Euler");
         Assert.AreEqual("the previous model", File.ReadAllText(path));
     }
 

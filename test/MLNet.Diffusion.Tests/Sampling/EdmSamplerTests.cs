@@ -152,6 +152,9 @@ public sealed class EdmSamplerTests
         heun.SetTimesteps(4);
         StringAssert.Contains(Assert.ThrowsExactly<InvalidOperationException>(() => heun.Step(x, heun.Timesteps[1], x)).Message, "in order");
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => heun.SetTimesteps(1001));
+        // On the linear schedule σ_max = 80 is timestep 930: 931 levels fit, 932 would start above σ_max.
+        Assert.AreEqual(930, EdmSampler.KarrasTimesteps(Linear, 931)[0]);
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => EdmSampler.KarrasTimesteps(Linear, 932)).Message, "at most 931 levels");
     }
 
     /// <summary>Through the model: a seed gives one image whatever its batch, other seeds other images; editing refuses both samplers.</summary>
