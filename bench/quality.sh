@@ -9,7 +9,7 @@ STEPS=${1:-1000}; COUNT=${2:-500}; DDPM_COUNT=${3:-100}; BPD_COUNT=${4:-20}
 OUT=out/quality; mkdir -p "$OUT"
 dotnet build src/MLNet.Diffusion.Cli -c Release -nologo -v quiet
 CLI=src/MLNet.Diffusion.Cli/bin/Release/net10.0/mlnet-diffusion
-[ -f "$OUT/ours-$STEPS.zip" ] || "$CLI" train --data fashion-mnist --out "$OUT/ours-$STEPS.zip" --steps "$STEPS" --seed 0
+[ -f "$OUT/ours-$STEPS.zip" ] || "$CLI" train --data fashion-mnist --recipe short-run --out "$OUT/ours-$STEPS.zip" --steps "$STEPS" --seed 0
 [ -f "$OUT/pytorch-$STEPS.zip" ] || /usr/bin/python3 bench/reference/train_reference.py --steps "$STEPS" --seed 0 --out "$OUT/pytorch-$STEPS.zip"
 for who in ours pytorch; do
   model="$OUT/$who-$STEPS.zip"

@@ -79,7 +79,7 @@ public static class Program
         labels.Dispose();
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Fashion-MNIST: {data.Count} images, {data.NumClasses} classes; preset {settings.Preset}, {settings.Steps} steps of {settings.BatchSize}, {torch.get_num_threads()} threads"));
 
-        var options = TrainingRecipes.ShortRun(new DdpmTrainerOptions
+        var options = TrainingRecipes.Default(new DdpmTrainerOptions
         {
             ModelPreset = settings.Preset,
             ClassConditional = true,

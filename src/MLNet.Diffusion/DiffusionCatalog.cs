@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using MLNet.Diffusion.Training;
 using MLNet.Diffusion.Images;
 using MLNet.Diffusion.Pipeline;
 
@@ -17,7 +18,9 @@ public sealed class DiffusionCatalog
     public MLContext Context { get; }
 
     /// <summary>
-    /// A DDPM trainer with the settings people change most; every other setting keeps its <see cref="DiffusionTrainer.Options"/> default.
+    /// A DDPM trainer with the settings people change most, on the library's recipe (<see cref="TrainingRecipes.Default{T}"/>:
+    /// v prediction, peak rate 1e-3 after a warm-up that scales with <paramref name="maxSteps"/>, cosine decay); every other setting
+    /// keeps its <see cref="DiffusionTrainer.Options"/> default.
     /// </summary>
     /// <param name="featureColumnName">The training images: a float vector column [C, H, W] (C = 1 or 3, H = W) in [−1, 1], as
     /// <c>ExtractPixels(offsetImage: 127.5f, scaleImage: 1 / 127.5f)</c> makes it. Default "Pixels".</param>
@@ -26,16 +29,19 @@ public sealed class DiffusionCatalog
     /// <param name="modelPreset">tiny, small or ddpm-cifar10, sized to the images. Default small.</param>
     /// <param name="maxSteps">Optimiser steps, ≥ 1. Default 10,000.</param>
     /// <param name="batchSize">Images per step, ≥ 1. Default 64.</param>
-    /// <param name="learningRate">Peak learning rate, &gt; 0. Default 2e-4.</param>
+    /// <param name="learningRate">Peak learning rate, &gt; 0; null (the default): the recipe's, 1e-3.</param>
     /// <param name="seed">The run's seed; null draws one from the context's random source (so <c>new MLContext(seed: 1)</c> is reproducible).</param>
     /// <exception cref="ArgumentException">A setting is out of range; the message names it.</exception>
     public DiffusionTrainer Train(string featureColumnName = "Pixels", string? labelColumnName = null, string modelPreset = "small",
-        long maxSteps = 10_000, int batchSize = 64, double learningRate = 2e-4, ulong? seed = null) =>
-        Train(new DiffusionTrainer.Options
+        long maxSteps = 10_000, int batchSize = 64, double? learningRate = null, ulong? seed = null)
+    {
+        var options = TrainingRecipes.Default(new DiffusionTrainer.Options
         {
             FeatureColumnName = featureColumnName, LabelColumnName = labelColumnName, ModelPreset = modelPreset, MaxSteps = maxSteps,
-            BatchSize = batchSize, LearningRate = learningRate, Seed = seed,
+            BatchSize = batchSize, Seed = seed,
         });
+        return Train(options with { LearningRate = learningRate ?? options.LearningRate });
+    }
 
     /// <summary>A DDPM trainer with all of <paramref name="options"/>.</summary>
     /// <exception cref="ArgumentException">A setting is out of range; the message names it.</exception>
@@ -44,7 +50,7 @@ public sealed class DiffusionCatalog
     /// <summary>
     /// The images of a folder as a data view with columns <c>Path</c> (text), <c>Label</c> (a key with the class names as its
     /// KeyValues, only when the folder has one sub-folder per class) and <c>Pixels</c> (Single [<paramref name="channels"/>,
-    /// <paramref name="imageSize"/>, <paramref name="imageSize"/>] in [−1, 1], ready for <see cref="Train(string, string?, string, long, int, double, ulong?)"/>).
+    /// <paramref name="imageSize"/>, <paramref name="imageSize"/>] in [−1, 1], ready for <see cref="Train(string, string?, string, long, int, double?, ulong?)"/>).
     /// </summary>
     /// <remarks>
     /// Only the listing is read here; an image is decoded when its row's pixels are read (EXIF orientation applied, CMYK converted,

@@ -127,7 +127,7 @@ public sealed class DiffusionTrainer : IEstimator<DiffusionModel>
         if (run.WarmupSteps >= total)
         {
             channel.Warning(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
-                $"WarmupSteps {run.WarmupSteps} ≥ the run's {total} steps: the learning rate never reaches its peak {run.LearningRate:G3}, and a short run at a fraction of it may learn nothing. TrainingRecipes.ShortRun(options) sets a warm-up and schedule for runs of hundreds to thousands of steps."));
+                $"WarmupSteps {run.WarmupSteps} ≥ the run's {total} steps: the learning rate never reaches its peak {run.LearningRate:G3}, and a short run at a fraction of it may learn nothing. TrainingRecipes.Default(options) sets a warm-up and schedule for runs of hundreds to thousands of steps."));
         }
 
         if (resume is not null)

@@ -141,6 +141,45 @@ public sealed class TrainResumeTests
         Assert.IsFalse(File.Exists(Path.Combine(root, "resumed.zip")) || File.Exists(Path.Combine(root, "other.zip")));
     }
 
+    /// <summary>
+    /// A new run takes --recipe's settings (default: the library's, v prediction) with --prediction, --lr, --schedule and
+    /// --loss-weighting overriding them; a run started on the recipe before it (ε) keeps ε when it resumes, as every recorded
+    /// setting; --recipe with --resume is refused.
+    /// </summary>
+    [TestMethod]
+    public void Recipe_SetsANewRunsSettings_AndARunOnTheOldRecipeResumesOnIt()
+    {
+        var root = NewDirectory();
+        var (code, _, error) = Train("--steps", "1", "--out", Path.Combine(root, "default.zip"), "--checkpoint-dir", Path.Combine(root, "default"));
+        Assert.AreEqual(0, code, error);
+        var options = RecordedOptions(Checkpoint(Path.Combine(root, "default"), 1));
+        Assert.AreEqual("VPrediction", options.GetProperty("PredictionType").GetString());
+        Assert.AreEqual(1e-3, options.GetProperty("LearningRate").GetDouble());
+        Assert.AreEqual("Cosine", options.GetProperty("LearningRateSchedule").GetString());
+
+        (code, _, error) = Train("--steps", "1", "--recipe", "default", "--prediction", "epsilon", "--lr", "0.0005", "--schedule", "cosine",
+            "--out", Path.Combine(root, "overridden.zip"), "--checkpoint-dir", Path.Combine(root, "overridden"));
+        Assert.AreEqual(0, code, error);
+        options = RecordedOptions(Checkpoint(Path.Combine(root, "overridden"), 1));
+        Assert.AreEqual("Epsilon", options.GetProperty("PredictionType").GetString());
+        Assert.AreEqual(5e-4, options.GetProperty("LearningRate").GetDouble());
+        Assert.AreEqual("Cosine", options.GetProperty("Schedule").GetProperty("Kind").GetString());
+
+        var old = Path.Combine(root, "short-run");
+        (code, _, error) = Train("--steps", "1", "--recipe", "short-run", "--out", Path.Combine(root, "short.zip"), "--checkpoint-dir", old);
+        Assert.AreEqual(0, code, error);
+        Assert.AreEqual("Epsilon", RecordedOptions(Checkpoint(old, 1)).GetProperty("PredictionType").GetString());
+        (code, _, error) = Train("--steps", "2", "--out", Path.Combine(root, "resumed.zip"), "--checkpoint-dir", old, "--resume");
+        Assert.AreEqual(0, code, error);
+        Assert.AreEqual("Epsilon", RecordedOptions(Checkpoint(old, 2)).GetProperty("PredictionType").GetString());
+        (code, var output, _) = Run("info", "--model", Path.Combine(root, "resumed.zip"));
+        StringAssert.Contains(output, "predicts Epsilon");
+
+        (code, _, error) = Train("--steps", "3", "--out", Path.Combine(root, "again.zip"), "--checkpoint-dir", old, "--resume", "--recipe", "default");
+        Assert.AreEqual(1, code);
+        StringAssert.Contains(error, "--recipe applies to a new run: a resumed run keeps the settings its checkpoint records");
+    }
+
     [TestMethod]
     public void Resume_WithAnotherCheckpointDir_WritesThere()
     {

@@ -27,14 +27,14 @@ var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
     .Append(ml.Transforms.LoadImages("Image", imageFolder, "Path"))
     .Append(ml.Transforms.ResizeImages("Image", size, size))
     .Append(ml.Transforms.ExtractPixels("Pixels", "Image", offsetImage: 127.5f, scaleImage: 1 / 127.5f))
-    .Append(ml.Diffusion().Train(TrainingRecipes.ShortRun(new DiffusionTrainer.Options
+    .Append(ml.Diffusion().Train(TrainingRecipes.Default(new DiffusionTrainer.Options
     {
         LabelColumnName = "Label",                        // a class-conditional model; the folder names become its class names
         ModelPreset = preset,
         MaxSteps = steps,
         BatchSize = 8,
         ReportPath = Path.ChangeExtension(modelPath, ".html"),
-    })));                                                 // the CLI's recipe for runs of hundreds to thousands of steps
+    })));                                                 // the library's recipe (the CLI's and the demo's too)
 var model = pipeline.Fit(rows);
 using var generator = model.LastTransformer;              // the DiffusionModel: save it alone, not the whole chain
 generator.Save(modelPath);                                // ML.NET's model zip, with the generator as an ONNX graph

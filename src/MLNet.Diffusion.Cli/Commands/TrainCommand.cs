@@ -24,10 +24,11 @@ internal sealed class TrainCommand
     private readonly Option<string> _preset = new("--model") { Description = "tiny, small or ddpm-cifar10.", DefaultValueFactory = _ => "small" };
     private readonly Option<long> _steps = new("--steps") { Description = "Optimiser steps.", DefaultValueFactory = _ => 2000 };
     private readonly Option<int> _batch = new("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 64 };
-    private readonly Option<double> _rate = new("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => TrainingRecipes.ShortRunLearningRate };
-    private readonly Option<string> _schedule = new("--schedule") { Description = "linear, cosine or sigmoid.", DefaultValueFactory = _ => "linear" };
-    private readonly Option<string> _prediction = new("--prediction") { Description = "epsilon, sample or v.", DefaultValueFactory = _ => "epsilon" };
-    private readonly Option<string> _lossWeighting = new("--loss-weighting") { Description = "How timesteps weigh in the loss: uniform (Ho et al. 2020) or min-snr (Hang et al. 2023: min(SNR, γ) in x₀ terms).", DefaultValueFactory = _ => "uniform" };
+    private readonly Option<string> _recipe = new("--recipe") { Description = "The training recipe (docs/training.md#recipes): default (the measured winner of docs/quality.md's ablation) or short-run (the recipe before it, which bench/quality.sh pins). --lr, --schedule, --prediction and --loss-weighting override its values.", DefaultValueFactory = _ => TrainingRecipes.DefaultName };
+    private readonly Option<double?> _rate = new("--lr") { Description = "Peak learning rate (default: the recipe's)." };
+    private readonly Option<string?> _schedule = new("--schedule") { Description = "linear, cosine or sigmoid (default: the recipe's)." };
+    private readonly Option<string?> _prediction = new("--prediction") { Description = "epsilon, sample or v (default: the recipe's)." };
+    private readonly Option<string?> _lossWeighting = new("--loss-weighting") { Description = "How timesteps weigh in the loss: uniform (Ho et al. 2020) or min-snr (Hang et al. 2023: min(SNR, γ) in x₀ terms); default: the recipe's." };
     private readonly Option<double> _minSnrGamma = new("--min-snr-gamma") { Description = "γ of --loss-weighting min-snr.", DefaultValueFactory = _ => 5 };
     private readonly Option<bool> _conditional = new("--class-conditional") { Description = "Train on the labels (with 10 % label dropout for guidance)." };
     private readonly Option<ulong> _seed = new("--seed") { Description = "The seed of the run.", DefaultValueFactory = _ => 0 };
@@ -44,6 +45,7 @@ internal sealed class TrainCommand
     private TrainCommand(TextWriter output, bool interactive)
     {
         (_output, _interactive) = (output, interactive);
+        _recipe.AcceptOnlyFromAmong([.. TrainingRecipes.Names]);
         _schedule.AcceptOnlyFromAmong("linear", "cosine", "sigmoid");
         _prediction.AcceptOnlyFromAmong("epsilon", "sample", "v");
         _lossWeighting.AcceptOnlyFromAmong("uniform", "min-snr");
@@ -57,7 +59,7 @@ internal sealed class TrainCommand
     {
         var command = new Command("train", "Train a model on images and save it as a .zip, with report.html beside it. The loss printed (and drawn and recorded as the final loss) is the mean of the per-step loss over the last max(10, steps / 50) steps.")
         {
-            _data, _labels, _limit, _modelPath, _imageSize, _channels, _preset, _steps, _batch, _rate, _schedule, _prediction, _lossWeighting, _minSnrGamma, _conditional, _seed, _device, _threads,
+            _data, _labels, _limit, _modelPath, _imageSize, _channels, _preset, _steps, _batch, _recipe, _rate, _schedule, _prediction, _lossWeighting, _minSnrGamma, _conditional, _seed, _device, _threads,
             _checkpointDirectory, _checkpointEvery, _resume, _grid, _evalEvery, _evalCount, _skipBad,
         };
         command.SetAction(Run);
@@ -72,7 +74,7 @@ internal sealed class TrainCommand
         // No option is silently ignored: one given where it changes nothing is refused, saying where it applies.
         Check(directory is not null || !p.Given(_checkpointEvery), "--checkpoint-every applies only with --checkpoint-dir (checkpoints are written only there)");
         Check(directory is not null || !p.Given(_grid) || p.GetValue(_grid) == 0, "--sample-grid applies only with --checkpoint-dir (the grids are written beside the checkpoints)");
-        Check(p.GetRequiredValue(_lossWeighting) == "min-snr" || !p.Given(_minSnrGamma), "--min-snr-gamma applies only with --loss-weighting min-snr");
+        Check(p.GetValue(_lossWeighting) == "min-snr" || !p.Given(_minSnrGamma), "--min-snr-gamma applies only with --loss-weighting min-snr");
         Check(p.GetValue(_minSnrGamma) is > 0 and < double.PositiveInfinity, $"--min-snr-gamma must be a finite number > 0, not {p.GetValue(_minSnrGamma)}");
         Check(p.GetValue(_evalEvery) >= 0, $"--eval-every must be ≥ 0 (0: no evaluation), not {p.GetValue(_evalEvery)}");
         Check(directory is not null || p.GetValue(_evalEvery) == 0, "--eval-every needs --checkpoint-dir: the best model so far is written there as best.zip, beside the checkpoints");
@@ -84,6 +86,7 @@ internal sealed class TrainCommand
             "--skip-bad-images applies only to an image folder (--data naming a folder of PNG/JPEG files): fashion-mnist and IDX files hold no image files to leave out");
 
         // A resumed run: the options given explicitly are compared with those its checkpoint recorded, before any work.
+        Check(!p.GetValue(_resume) || !p.Given(_recipe), "--recipe applies to a new run: a resumed run keeps the settings its checkpoint records");
         var (from, stored) = p.GetValue(_resume) ? ReadResumed(p, directory) : (null, null);
 
         var classConditional = stored?.Options.ClassConditional ?? p.GetValue(_conditional);
@@ -270,9 +273,9 @@ internal sealed class TrainCommand
 
         Fixed(_preset, o.Model is null ? o.ModelPreset : $"an explicit configuration ({o.Model})", p.GetRequiredValue(_preset));
         Fixed(_batch, o.BatchSize.ToString(Invariant), p.GetValue(_batch).ToString(Invariant));
-        Fixed(_schedule, ScheduleName(o.Schedule), p.GetRequiredValue(_schedule));
-        Fixed(_prediction, PredictionName(o.PredictionType), p.GetRequiredValue(_prediction));
-        Fixed(_lossWeighting, o.LossWeighting == LossWeighting.MinSnr ? "min-snr" : "uniform", p.GetRequiredValue(_lossWeighting));
+        Fixed(_schedule, ScheduleName(o.Schedule), p.GetValue(_schedule) ?? string.Empty);
+        Fixed(_prediction, PredictionName(o.PredictionType), p.GetValue(_prediction) ?? string.Empty);
+        Fixed(_lossWeighting, o.LossWeighting == LossWeighting.MinSnr ? "min-snr" : "uniform", p.GetValue(_lossWeighting) ?? string.Empty);
         if (o.LossWeighting == LossWeighting.MinSnr)
         {
             Fixed(_minSnrGamma, o.MinSnrGamma.ToString(Invariant), p.GetValue(_minSnrGamma).ToString(Invariant));
@@ -285,16 +288,14 @@ internal sealed class TrainCommand
         return (from, stored);
     }
 
-    // A new run: the options given, on the library's short-run recipe (with the rate of --lr).
-    private DiffusionTrainer.Options NewRunOptions(ParseResult p) =>
-        TrainingRecipes.ShortRun(new DiffusionTrainer.Options
+    // A new run: the options given on the recipe of --recipe; --lr, --schedule, --prediction and --loss-weighting, when given, win.
+    private DiffusionTrainer.Options NewRunOptions(ParseResult p)
+    {
+        var options = TrainingRecipes.Apply(p.GetRequiredValue(_recipe), new DiffusionTrainer.Options
         {
             ModelPreset = p.GetRequiredValue(_preset),
             MaxSteps = p.GetValue(_steps),
             BatchSize = p.GetValue(_batch),
-            Schedule = new NoiseScheduleOptions { Kind = Enum.Parse<BetaScheduleKind>(p.GetRequiredValue(_schedule), ignoreCase: true) },
-            PredictionType = p.GetRequiredValue(_prediction) switch { "sample" => PredictionType.Sample, "v" => PredictionType.VPrediction, _ => PredictionType.Epsilon },
-            LossWeighting = p.GetRequiredValue(_lossWeighting) == "min-snr" ? LossWeighting.MinSnr : LossWeighting.Uniform,
             MinSnrGamma = p.GetValue(_minSnrGamma),
             Seed = p.GetValue(_seed),
             Device = p.GetRequiredValue(_device),
@@ -303,7 +304,18 @@ internal sealed class TrainCommand
             SampleGridSize = p.GetValue(_grid),
             EvaluateEvery = p.GetValue(_evalEvery),
             EvaluationCount = p.GetValue(_evalCount),
-        }) with { LearningRate = p.GetValue(_rate) };
+        });
+        return options with
+        {
+            LearningRate = p.GetValue(_rate) ?? options.LearningRate,
+            Schedule = p.GetValue(_schedule) is { } schedule ? new NoiseScheduleOptions { Kind = Enum.Parse<BetaScheduleKind>(schedule, ignoreCase: true) } : options.Schedule,
+            PredictionType = p.GetValue(_prediction) switch
+            {
+                "epsilon" => PredictionType.Epsilon, "sample" => PredictionType.Sample, "v" => PredictionType.VPrediction, _ => options.PredictionType,
+            },
+            LossWeighting = p.GetValue(_lossWeighting) switch { "min-snr" => LossWeighting.MinSnr, "uniform" => LossWeighting.Uniform, _ => options.LossWeighting },
+        };
+    }
 
     // A resumed run: the run's own settings, with what may change on resume replaced by the options given.
     private DiffusionTrainer.Options ResumedOptions(ParseResult p, TrainingCheckpoint stored, string directory)
@@ -313,7 +325,7 @@ internal sealed class TrainCommand
         {
             MaxSteps = p.Given(_steps) ? p.GetValue(_steps) : o.MaxSteps,
             Epochs = p.Given(_steps) ? null : o.Epochs,
-            LearningRate = p.Given(_rate) ? p.GetValue(_rate) : o.LearningRate,
+            LearningRate = p.GetValue(_rate) ?? o.LearningRate,
             Device = p.Given(_device) ? p.GetRequiredValue(_device) : o.Device,
             Threads = p.Given(_threads) ? p.GetValue(_threads) : o.Threads,
             CheckpointEvery = p.Given(_checkpointEvery) ? p.GetValue(_checkpointEvery) : o.CheckpointEvery,

@@ -115,7 +115,7 @@ internal sealed class TrainingRun : IDisposable
             {
                 // The rate rises for WarmupSteps steps: a run shorter than that never trains at the rate it was given.
                 Report(progress, string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"Warning: WarmupSteps ({_options.WarmupSteps}) is more than the run's {_totalSteps} steps, so the learning rate never reaches {_options.LearningRate:G3}: it ends at {_trainer.LearningRateAt(_totalSteps - 1, _totalSteps):G3}. Lower WarmupSteps (TrainingRecipes.ShortRun scales it with the run's length), or train longer."));
+                    $"Warning: WarmupSteps ({_options.WarmupSteps}) is more than the run's {_totalSteps} steps, so the learning rate never reaches {_options.LearningRate:G3}: it ends at {_trainer.LearningRateAt(_totalSteps - 1, _totalSteps):G3}. Lower WarmupSteps (TrainingRecipes.Default scales it with the run's length), or train longer."));
             }
 
             if (_options.EvaluateEvery > 0)

@@ -124,7 +124,7 @@ public sealed class DdpmTrainerTests
         var warnings = reports.Where(r => r.Message is not null).ToList();
         Assert.HasCount(1, warnings);
         Assert.AreEqual("Warning: WarmupSteps (10) is more than the run's 3 steps, so the learning rate never reaches 0.001: it ends at 0.0003. " +
-            "Lower WarmupSteps (TrainingRecipes.ShortRun scales it with the run's length), or train longer.", warnings[0].Message);
+            "Lower WarmupSteps (TrainingRecipes.Default scales it with the run's length), or train longer.", warnings[0].Message);
         Assert.AreSame(warnings[0], reports[0], "before step 1");
         CollectionAssert.AreEqual(new long[] { 1, 2, 3 }, reports.Skip(1).Select(r => r.Step).ToArray());
         using var enough = new DdpmTrainer(Small(3) with { WarmupSteps = 3 }).Train(data, new Synchronous(reports.Add));
