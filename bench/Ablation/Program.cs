@@ -3,6 +3,11 @@
 //   Ablation list                      the rows: name, axis, what changes from the baseline
 //   Ablation run <folder> <row>...     trains and scores each named row (all: every row of the demo budget) that has no
 //                                      <folder>/<row>.json yet; prints the estimated total before starting
+//   Ablation samplers <folder> <row> <count>
+//                                      the samplers on <row>'s model (<folder>/<row>.zip), <count> images each at guidance 1:
+//                                      DPM-Solver++ 20, Heun 10 (19 evaluations), Euler 20, DDIM 20 and the many-step reference
+//                                      DDIM 250; KID of each into <folder>/<row>-samplers.json
+//   Ablation table <folder>            the rows in <folder> as docs/quality.md's table (markdown), in the order of `list`
 //
 // Every row is the small preset on Fashion-MNIST, class-conditional, batch 64, seed 0, on the library's defaults with
 // one thing changed. Scored by DiffusionEvaluator with the committed Fashion-MNIST feature network: N = 1,000 images
@@ -34,18 +39,28 @@ internal static class Program
 
                 return 0;
             case ["run", var folder, .. var names] when names.Length > 0:
-                var selected = names is ["all"] ? Rows.All.Where(r => r.Steps == Rows.DemoSteps).ToList() : names.Select(Rows.Find).ToList();
+                var selected = names is ["all"] ? Rows.All.Where(r => r.Axis is not ("combined" or "budget")).ToList() : names.Select(Rows.Find).ToList();
                 Runner.Run(folder, selected);
                 return 0;
+            case ["samplers", var folder, var row, var count]:
+                Runner.Samplers(folder, row, int.Parse(count, CultureInfo.InvariantCulture));
+                return 0;
+            case ["table", var folder]:
+                Console.Write(Runner.Table(folder));
+                return 0;
             default:
-                Console.Error.WriteLine("usage: Ablation list | run <folder> all|<row>...");
+                Console.Error.WriteLine("usage: Ablation list | run <folder> all|<row>... | samplers <folder> <row> <count> | table <folder>");
                 return 2;
         }
     }
 }
 
 /// <summary>One configuration: the baseline's options with one change.</summary>
-internal sealed record Row(string Name, string Axis, string Description, Func<DdpmTrainerOptions, DdpmTrainerOptions> Change, long Steps = Rows.DemoSteps);
+/// <remarks>
+/// <see cref="EqualTime"/>: the row trains for as long as the baseline's <see cref="Steps"/> take, its steps set from a timed
+/// probe of both (width at equal wall-clock).
+/// </remarks>
+internal sealed record Row(string Name, string Axis, string Description, Func<DdpmTrainerOptions, DdpmTrainerOptions> Change, long Steps = Rows.DemoSteps, bool EqualTime = false);
 
 internal static class Rows
 {
@@ -64,7 +79,10 @@ internal static class Rows
         new("sigmoid", "schedule", "sigmoid β schedule", o => o with { Schedule = new NoiseScheduleOptions { Kind = BetaScheduleKind.Sigmoid } }),
         new("lr-5e-4", "learning rate", "peak rate 5e-4", o => o with { LearningRate = 5e-4 }),
         new("ema-0.995", "EMA", "EMA 0.995 without warm-up", o => o with { EmaDecay = 0.995, EmaWarmup = false }),
-        new("tiny-equal-time", "width", "tiny preset for as long as the baseline trains (steps from a timed probe of both)", o => o with { ModelPreset = "tiny" }),
+        new("tiny-equal-time", "width", "tiny preset for as long as the baseline trains (steps from a timed probe of both)", o => o with { ModelPreset = "tiny" }, EqualTime: true),
+        new("v-min-snr", "combined", "v prediction with min-SNR weighting, γ = 5", o => o with { PredictionType = PredictionType.VPrediction, LossWeighting = LossWeighting.MinSnr, MinSnrGamma = 5 }),
+        new("v-batch-32", "combined", "v prediction, 400 steps of 32 (the same images, twice the updates)", o => o with { PredictionType = PredictionType.VPrediction, BatchSize = 32 }, 400),
+        new("v-tiny-equal-time", "combined", "v prediction, tiny preset for as long as the baseline trains", o => o with { PredictionType = PredictionType.VPrediction, ModelPreset = "tiny" }, EqualTime: true),
         new("baseline-3000", "budget", "the baseline at 3,000 steps", o => o, 3000),
     ];
 
@@ -89,7 +107,7 @@ internal static class Rows
 
 /// <summary>What one row measured, as written to its JSON file.</summary>
 internal sealed record RowResult(
-    string Name, string Axis, string Description, long Steps, int Threads, string Cpu, double TrainSeconds, double ImagesPerSecond,
+    string Name, string Axis, string Description, long Steps, int BatchSize, int Threads, string Cpu, double TrainSeconds, double ImagesPerSecond,
     double FinalLoss, int Count, string Sampler, int SamplerSteps, double Guidance, double Kid, double KidStd, double RealDataKid,
     double MeanClassAccuracy, IReadOnlyList<double> ClassAccuracy, IReadOnlyList<int> ClassHistogram, double EvaluationSeconds,
     string Options, DateTime Finished);
@@ -110,7 +128,7 @@ internal static class Runner
     {
         Directory.CreateDirectory(folder);
         var todo = rows.Where(r => !File.Exists(JsonPath(folder, r))).ToList();
-        var done = Directory.GetFiles(folder, "*.json").Select(f => JsonSerializer.Deserialize<RowResult>(File.ReadAllText(f))!).ToList();
+        var done = RowFiles(folder).Select(f => JsonSerializer.Deserialize<RowResult>(File.ReadAllText(f))!).ToList();
         var stepSeconds = done.Count > 0 ? done.Average(d => d.TrainSeconds / d.Steps) : DefaultStepSeconds;
         var evaluationSeconds = done.Count > 0 ? done.Average(d => d.EvaluationSeconds) : DefaultEvaluationSeconds;
         var estimate = todo.Sum(r => (r.Steps * stepSeconds) + evaluationSeconds);
@@ -132,11 +150,68 @@ internal static class Runner
         }
     }
 
+    /// <summary>The samplers on one row's model at equal N, against the many-step reference (DDIM 250), each step count's KID.</summary>
+    public static void Samplers(string folder, string rowName, int count)
+    {
+        using var model = DiffusionModel.Load(Path.Combine(folder, rowName + ".zip"), "cpu");
+        var results = new List<object>();
+        foreach (var (sampler, steps, evaluations) in new (SamplerKind, int, int)[]
+        {
+            (SamplerKind.Ddim, 250, 250), (SamplerKind.DpmSolverPlusPlus, 20, 20), (SamplerKind.Heun, 10, 19), (SamplerKind.Euler, 20, 20), (SamplerKind.Ddim, 20, 20),
+        })
+        {
+            var watch = Stopwatch.StartNew();
+            var evaluation = DiffusionEvaluator.Evaluate(model, new EvaluationOptions
+            {
+                Count = count,
+                Generation = new GenerationOptions { Sampler = sampler, Steps = steps, Guidance = 1 },
+                ComputeMemorization = false,
+                ComputeRealDataFloor = false,
+            });
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{rowName}: {sampler.ToName()} {steps} steps ({evaluations} evaluations): KID {evaluation.Kid!.Mean:F4} ± {evaluation.Kid.StandardDeviation:F4}, class accuracy {evaluation.MeanClassAccuracy:P1}, {watch.Elapsed.TotalSeconds:F0} s"));
+            results.Add(new
+            {
+                Sampler = sampler.ToName(), Steps = steps, Evaluations = evaluations, Count = count, Kid = evaluation.Kid.Mean, KidStd = evaluation.Kid.StandardDeviation,
+                evaluation.MeanClassAccuracy, Seconds = watch.Elapsed.TotalSeconds,
+            });
+        }
+
+        var path = Path.Combine(folder, rowName + "-samplers.json");
+        File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(results, s_json));
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
+
+    /// <summary>The finished rows as a markdown table, each beside the baseline of its budget: ΔKID in units of the two stds combined.</summary>
+    public static string Table(string folder)
+    {
+        var results = RowFiles(folder).Select(f => JsonSerializer.Deserialize<RowResult>(File.ReadAllText(f))!)
+            .OrderBy(r => Rows.All.ToList().FindIndex(row => row.Name == r.Name)).ToList();
+        var text = new System.Text.StringBuilder();
+        text.AppendLine("| row | axis | change from the baseline | steps | KID ± std | ΔKID / σ | class accuracy | final loss | training s |");
+        text.AppendLine("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var r in results)
+        {
+            // Against the baseline of the nearest budget in images (rows written before BatchSize was recorded trained 64 per step).
+            static long Images(RowResult x) => x.Steps * (x.BatchSize == 0 ? 64 : x.BatchSize);
+            var baseline = results.Where(b => b.Axis == "baseline").MinBy(b => Math.Abs(Images(b) - Images(r)));
+            var delta = baseline is null || baseline == r ? "–"
+                : ((r.Kid - baseline.Kid) / Math.Sqrt((r.KidStd * r.KidStd) + (baseline.KidStd * baseline.KidStd))).ToString("+0.0;−0.0", CultureInfo.InvariantCulture);
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {r.Name} | {r.Axis} | {r.Description} | {r.Steps} | {r.Kid:F2} ± {r.KidStd:F2} | {delta} | {r.MeanClassAccuracy:P1} | {r.FinalLoss:F4} | {r.TrainSeconds:F0} |"));
+        }
+
+        return text.ToString();
+    }
+
+    // The rows' results, without the sampler comparisons.
+    private static IEnumerable<string> RowFiles(string folder) => Directory.GetFiles(folder, "*.json").Where(f => !f.EndsWith("-samplers.json", StringComparison.Ordinal));
+
     private static string JsonPath(string folder, Row row) => Path.Combine(folder, row.Name + ".json");
 
     private static RowResult RunRow(Row row, TensorTrainingData data, string folder)
     {
-        var steps = row.Name == "tiny-equal-time" ? EqualTimeSteps(data, row) : row.Steps;
+        var steps = row.EqualTime ? EqualTimeSteps(data, row) : row.Steps;
         var options = row.Change(Rows.Baseline(steps));
         Console.WriteLine($"{row.Name}: {row.Description}; {steps} steps");
         using var result = new DdpmTrainer(options).Train(data, new Progress(steps));
@@ -148,7 +223,7 @@ internal static class Runner
             Generation = new GenerationOptions { Sampler = SamplerKind.DpmSolverPlusPlus, Steps = SamplerSteps, Guidance = 1 },
             ComputeMemorization = false,
         });
-        return new RowResult(row.Name, row.Axis, row.Description, result.Steps, result.Threads, Cpu(), result.Elapsed.TotalSeconds,
+        return new RowResult(row.Name, row.Axis, row.Description, result.Steps, options.BatchSize, result.Threads, Cpu(), result.Elapsed.TotalSeconds,
             result.ImagesPerSecond, result.FinalLoss, Count, "dpm-solver++", SamplerSteps, 1, evaluation.Kid!.Mean, evaluation.Kid.StandardDeviation,
             evaluation.RealDataKid?.Mean ?? double.NaN, evaluation.MeanClassAccuracy ?? double.NaN, evaluation.ClassAccuracy ?? [],
             evaluation.ClassHistogram, evaluation.Elapsed.TotalSeconds, JsonSerializer.Serialize(options with { ClassNames = null }), DateTime.UtcNow);
