@@ -83,6 +83,7 @@ internal static class Rows
         new("v-min-snr", "combined", "v prediction with min-SNR weighting, γ = 5", o => o with { PredictionType = PredictionType.VPrediction, LossWeighting = LossWeighting.MinSnr, MinSnrGamma = 5 }),
         new("v-batch-32", "combined", "v prediction, 400 steps of 32 (the same images, twice the updates)", o => o with { PredictionType = PredictionType.VPrediction, BatchSize = 32 }, 400),
         new("v-tiny-equal-time", "combined", "v prediction, tiny preset for as long as the baseline trains", o => o with { PredictionType = PredictionType.VPrediction, ModelPreset = "tiny" }, EqualTime: true),
+        new("v-tiny-batch-32", "combined", "v prediction, tiny preset, 1,400 steps of 32 (about the images of v-tiny-equal-time)", o => o with { PredictionType = PredictionType.VPrediction, ModelPreset = "tiny", BatchSize = 32 }, 1400),
         new("baseline-3000", "budget", "the baseline at 3,000 steps", o => o, 3000),
     ];
 
@@ -129,12 +130,25 @@ internal static class Runner
         Directory.CreateDirectory(folder);
         var todo = rows.Where(r => !File.Exists(JsonPath(folder, r))).ToList();
         var done = RowFiles(folder).Select(f => JsonSerializer.Deserialize<RowResult>(File.ReadAllText(f))!).ToList();
-        var stepSeconds = done.Count > 0 ? done.Average(d => d.TrainSeconds / d.Steps) : DefaultStepSeconds;
-        var evaluationSeconds = done.Count > 0 ? done.Average(d => d.EvaluationSeconds) : DefaultEvaluationSeconds;
-        var estimate = todo.Sum(r => (r.Steps * stepSeconds) + evaluationSeconds);
+        // Per preset: seconds per training image and per evaluation, from the finished rows of that preset (the baseline's
+        // defaults before any); an equal-time row takes the baseline's time.
+        (double Image, double Evaluation) Cost(string preset)
+        {
+            var same = done.Where(d => PresetOf(d) == preset).ToList();
+            return same.Count == 0 ? (DefaultStepSeconds / 64, DefaultEvaluationSeconds)
+                : (same.Average(d => d.TrainSeconds / (d.Steps * (d.BatchSize == 0 ? 64 : d.BatchSize))), same.Average(d => d.EvaluationSeconds));
+        }
+
+        var estimate = todo.Sum(r =>
+        {
+            var options = r.Change(Rows.Baseline(r.Steps));
+            var (image, evaluation) = Cost(options.ModelPreset);
+            var seconds = r.EqualTime ? Cost("small").Image * Rows.DemoSteps * 64 : image * r.Steps * options.BatchSize;
+            return seconds + evaluation;
+        });
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{todo.Count} of {rows.Count} rows to run ({string.Join(", ", todo.Select(r => r.Name))}); estimated {estimate / 60:F0} min " +
-            $"({stepSeconds:F2} s per step, {evaluationSeconds:F0} s per evaluation{(done.Count > 0 ? $", from the {done.Count} rows in {folder}" : ", this machine's defaults")})"));
+            $"({(done.Count > 0 ? $"per preset, from the {done.Count} rows in {folder}" : "this machine's defaults")})"));
         var (images, labels) = FashionMnist.LoadTrain();
         using var data = new TensorTrainingData(images, labels, FashionMnist.ClassCount);
         images.Dispose();
@@ -202,6 +216,13 @@ internal static class Runner
         }
 
         return text.ToString();
+    }
+
+    // The preset a row trained (a row with an explicit configuration changes one setting of its preset, which it still names).
+    private static string PresetOf(RowResult result)
+    {
+        using var options = JsonDocument.Parse(result.Options);
+        return options.RootElement.GetProperty("ModelPreset").GetString() ?? "small";
     }
 
     // The rows' results, without the sampler comparisons.
