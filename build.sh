@@ -6,7 +6,7 @@
 #                       tool (mlnet-diffusion) into artifacts/packages
 #   ./build.sh bench    ... and run the benchmark program: side by side against PyTorch (Debian's python3-torch) unless
 #                       a flag picks another of its benchmarks (./build.sh bench --help, bench/README.md)
-#   ./build.sh demo     ... and train the small model on Fashion-MNIST for a few minutes: out/model.zip, out/samples.png, out/report.html
+#   ./build.sh demo     ... and train the tiny model on Fashion-MNIST for a few minutes: out/model.zip, out/samples.png, out/report.html
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -13,7 +13,7 @@ CLI=src/MLNet.Diffusion.Cli/bin/Release/net10.0/mlnet-diffusion
 MODEL="$OUT/fashion-mnist-conditional-$STEPS.zip"
 if [ ! -f "$MODEL" ]; then
   start=$(date +%s)
-  "$CLI" train --data fashion-mnist --class-conditional --steps "$STEPS" --seed 0 --out "$MODEL"
+  "$CLI" train --data fashion-mnist --class-conditional --recipe short-run --steps "$STEPS" --seed 0 --out "$MODEL"
   echo "training: $(( $(date +%s) - start )) s for $STEPS steps" | tee "$OUT/training-time.txt"
 fi
 bench/EditingQuality/bin/Release/net10.0/EditingQuality "$MODEL" "$OUT" "$PER_CLASS" "$REPAINT_PER_CLASS"

@@ -18,7 +18,7 @@ COST=bench/EvaluationCost/bin/Release/net10.0/EvaluationCost
 MODEL="$OUT/shapes-$STEPS.zip"
 if [ ! -f "$MODEL" ]; then
   start=$(date +%s)
-  "$CLI" train --data "$OUT/shapes" --image-size 32 --steps "$STEPS" --seed 0 --out "$MODEL" \
+  "$CLI" train --data "$OUT/shapes" --image-size 32 --recipe short-run --steps "$STEPS" --seed 0 --out "$MODEL" \
     --checkpoint-dir "$OUT/checkpoints-$STEPS" --checkpoint-every "$((STEPS / 4))" --eval-every "$((STEPS / 4))" --eval-count 250
   echo "training: $(( $(date +%s) - start )) s for $STEPS steps, evaluations included" | tee "$OUT/training-time.txt"
 fi

@@ -68,7 +68,7 @@ internal static class Rows
 
     public static readonly IReadOnlyList<Row> All =
     [
-        new("baseline", "baseline", "the CLI's recipe: ε, linear β, uniform weighting, AdamW 1e-3, 100 warm-up steps, cosine decay, EMA 0.999 with warm-up, small preset (dropout 0.1)", o => o),
+        new("baseline", "baseline", "the short-run recipe (the CLI's before this ablation): ε, linear β, uniform weighting, AdamW 1e-3, 100 warm-up steps, cosine decay, EMA 0.999 with warm-up, small preset (dropout 0.1)", o => o),
         new("v", "prediction", "v prediction", o => o with { PredictionType = PredictionType.VPrediction }),
         new("min-snr", "loss weighting", "min-SNR weighting, γ = 5", o => o with { LossWeighting = LossWeighting.MinSnr, MinSnrGamma = 5 }),
         new("cosine", "schedule", "cosine β schedule", o => o with { Schedule = new NoiseScheduleOptions { Kind = BetaScheduleKind.Cosine } }),
@@ -93,7 +93,7 @@ internal static class Rows
     // The small preset at Fashion-MNIST's size, for rows that change one setting of it.
     public static UNetConfig SmallConfig() => UNetConfig.Preset("small", FashionMnist.ImageSize, 1, FashionMnist.ClassCount);
 
-    // The options every row starts from: what `mlnet-diffusion train --data fashion-mnist --class-conditional --steps N --seed 0` runs.
+    // The options every row starts from: what `mlnet-diffusion train --data fashion-mnist --class-conditional --recipe short-run --steps N --seed 0` runs.
     public static DdpmTrainerOptions Baseline(long steps) => TrainingRecipes.ShortRun(new DdpmTrainerOptions
     {
         ModelPreset = "small",

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""Trains the PyTorch reference UNet on Fashion-MNIST exactly as `mlnet-diffusion train --data fashion-mnist` does,
+"""Trains the PyTorch reference UNet on Fashion-MNIST exactly as `mlnet-diffusion train --data fashion-mnist --recipe short-run` does,
 and writes the result in our model format, so `mlnet-diffusion generate/eval/info --model` take the model PyTorch
 trained.
 
-Same recipe as CliApp.cs's train command: the small preset (28 px, gray), batch 64, AdamW (lr 1e-3, no weight
+The short-run recipe (TrainingRecipes.ShortRun, `train --recipe short-run`): the small preset (28 px, gray), batch 64, AdamW (lr 1e-3, no weight
 decay), linear warm-up over min(100, steps) steps then a cosine decay, gradient norm clipped to 1, EMA 0.999 with
 warm-up, linear β schedule of 1000 steps, ε prediction, unconditional unless --class-conditional (then 10 % label
 dropout). The same seed gives the same initial weights, data order, timesteps and noise as our trainer.
