@@ -156,9 +156,7 @@ internal static class Runner
         foreach (var row in todo)
         {
             var result = RunRow(row, data, folder);
-            var path = JsonPath(folder, row);
-            File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(result, s_json));
-            File.Move(path + ".tmp", path, overwrite: true);
+            SaveJson(JsonPath(folder, row), result);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{row.Name}: KID {result.Kid:F4} ± {result.KidStd:F4} (floor {result.RealDataKid:F4}), class accuracy {result.MeanClassAccuracy:P1}, loss {result.FinalLoss:F4}, {result.TrainSeconds:F0} s + {result.EvaluationSeconds:F0} s"));
         }
@@ -191,9 +189,7 @@ internal static class Runner
             });
         }
 
-        var path = Path.Combine(folder, rowName + "-samplers.json");
-        File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(results, s_json));
-        File.Move(path + ".tmp", path, overwrite: true);
+        SaveJson(Path.Combine(folder, rowName + "-samplers.json"), results);
     }
 
     /// <summary>The finished rows as a markdown table, each beside the baseline of its budget: ΔKID in units of the two stds combined.</summary>
@@ -227,6 +223,13 @@ internal static class Runner
 
     // The rows' results, without the sampler comparisons.
     private static IEnumerable<string> RowFiles(string folder) => Directory.GetFiles(folder, "*.json").Where(f => !f.EndsWith("-samplers.json", StringComparison.Ordinal));
+
+    // Written, then renamed: a run stopped mid-write leaves no half file that a later invocation would take as done.
+    private static void SaveJson<T>(string path, T value)
+    {
+        File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(value, s_json));
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
 
     private static string JsonPath(string folder, Row row) => Path.Combine(folder, row.Name + ".json");
 

@@ -341,12 +341,13 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
     /// <summary>The sampler refusal of deterministic inpainting, before any work.</summary>
     internal static void CheckInpaintSampler(GenerationOptions options, RePaintOptions? rePaint, string parameterName)
     {
-        if (rePaint is null)
+        if (rePaint is not null)
         {
-            CheckEditSampler(options, parameterName);
+            return;  // RePaint takes DDPM steps whatever the options' sampler
         }
 
-        if (rePaint is null && (options.Sampler == SamplerKind.Ddpm || (options.Sampler == SamplerKind.Ddim && options.Eta != 0)))
+        CheckEditSampler(options, parameterName);
+        if (!options.Sampler.IsDeterministic(options.Eta))
         {
             throw new ArgumentException(
                 $"Deterministic inpainting needs a deterministic sampler (DPM-Solver++, or DDIM with η = 0), not {options.Sampler.ToName()}{(options.Eta != 0 ? $" with η = {options.Eta}" : string.Empty)}; " +
