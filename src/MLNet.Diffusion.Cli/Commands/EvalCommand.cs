@@ -185,6 +185,9 @@ internal static class EvalCommand
         if (result.ClassHistogram.Count > 0)
         {
             output.WriteLine("classes seen:   " + string.Join(", ", result.ClassHistogram.Select((n, c) => string.Create(Invariant, $"{FashionMnist.ClassNames[c]} {n}"))));
+            output.WriteLine("  in the reference: " + string.Join(", ", result.ReferenceClassHistogram.Select((n, c) => string.Create(Invariant, $"{FashionMnist.ClassNames[c]} {n}"))));
+            output.WriteLine(string.Create(Invariant,
+                $"class mix:      total-variation distance {result.ClassHistogramTotalVariation:F3} from the reference's (0 = the same mix; a perfect class mix scores about {result.ClassHistogramTotalVariationFloor:F3} at this N)"));
         }
 
         if (result.ClassAccuracy is { } accuracy)

@@ -111,6 +111,15 @@ public static class DiffusionEvaluator
             histogram[p]++;
         }
 
+        var referenceHistogram = new int[histogram.Length];
+        if (classifier is not null)
+        {
+            foreach (var c in classifier.Classify(referenceFeatures.to(classifier.parameters().First().device)).argmax(1).to(torch.CPU).data<long>())
+            {
+                referenceHistogram[c]++;
+            }
+        }
+
         double[]? accuracy = null;
         if (classifier is not null && model.Config.NumClasses == FeatureNetwork.ClassCount)
         {
@@ -160,6 +169,7 @@ public static class DiffusionEvaluator
             TrainingData = trainingDescription,
             Reference = reference.Description,
             ReferenceCount = referenceCount,
+            ReferenceClassHistogram = referenceHistogram,
             FeatureNetwork = extractor.Name,
         };
     }

@@ -95,6 +95,11 @@ public sealed class DiffusionEvaluatorTests
         Assert.AreEqual(6, result.BitsPerDimCount);
         Assert.IsTrue(result.BitsPerDim!.Total > 0 && double.IsFinite(result.BitsPerDim.Total), $"{result.BitsPerDim}");
         Assert.AreEqual(FeatureNetwork.PretrainedSha256, result.FeatureNetworkSha256);
+        // The classifier (90 % accurate) on the balanced test set: 1,000 images a class give or take its errors.
+        Assert.AreEqual(10_000, result.ReferenceClassHistogram.Sum());
+        Assert.IsTrue(result.ReferenceClassHistogram.All(n => n is > 700 and < 1300), string.Join(", ", result.ReferenceClassHistogram));
+        Assert.AreEqual(EvaluationResult.TotalVariation(result.ClassHistogram, result.ReferenceClassHistogram), result.ClassHistogramTotalVariation);
+        Assert.AreEqual(0.5 * 10 * Math.Sqrt(2 * 0.1 * 0.9 / (Math.PI * 20)), result.ClassHistogramTotalVariationFloor!.Value, 0.01);
         CollectionAssert.Contains(lines, "generated 20/20");
         Assert.IsTrue(lines.Any(l => l.StartsWith("bits/dim: 6/6", StringComparison.Ordinal)), string.Join(" | ", lines));
 
@@ -105,6 +110,37 @@ public sealed class DiffusionEvaluatorTests
         Assert.AreEqual(result.PrecisionRecall.Recall, json.RootElement.GetProperty("PrecisionRecall").GetProperty("Recall").GetDouble());
         Assert.AreEqual(result.Kid.Mean, json.RootElement.GetProperty("Kid").GetProperty("Mean").GetDouble());
         Assert.AreEqual("Ddim", json.RootElement.GetProperty("Generation").GetProperty("Sampler").GetString());
+    }
+
+    [TestMethod]
+    [DataRow(new[] { 5, 5 }, new[] { 50, 50 }, 0.0)]
+    [DataRow(new[] { 10, 0 }, new[] { 0, 7 }, 1.0)]
+    [DataRow(new[] { 3, 1 }, new[] { 1, 1 }, 0.25)]
+    public void TotalVariation_IsHalfTheL1DistanceOfTheFrequencies(int[] generated, int[] reference, double expected) =>
+        Assert.AreEqual(expected, EvaluationResult.TotalVariation(generated, reference), 1e-12);
+
+    [TestMethod]
+    public void ClassHistogramTotalVariationFloor_MatchesPerfectModelsDrawnAtRandom()
+    {
+        // A "perfect model" draws its classes from the reference's own frequencies (here unequal); the floor says how far its
+        // histogram of N draws lands on average.
+        int[] reference = [1500, 1500, 1000, 1000, 1000, 1000, 1000, 800, 700, 500];
+        var cumulative = reference.Select((_, c) => reference.Take(c + 1).Sum() / 10_000.0).ToArray();
+        var random = new Random(1);
+        const int N = 1000;
+        var distances = Enumerable.Range(0, 2000).Select(_ =>
+        {
+            var histogram = new int[reference.Length];
+            for (var i = 0; i < N; i++)
+            {
+                var u = random.NextDouble();
+                histogram[Array.FindIndex(cumulative, p => u < p)]++;
+            }
+
+            return EvaluationResult.TotalVariation(histogram, reference);
+        }).ToList();
+        var result = new EvaluationResult(double.NaN, N, new GenerationOptions(), null, new int[10], null, null, 0, "", TimeSpan.Zero) { ReferenceClassHistogram = reference };
+        Assert.AreEqual(distances.Average(), result.ClassHistogramTotalVariationFloor!.Value, 0.03 * distances.Average());
     }
 
     [TestMethod]
