@@ -29,12 +29,22 @@ internal static class SharedOptions
         Check(model.Config.NumClasses is not null || p.GetValue(guidance) == 1,
             $"--guidance {p.GetValue(guidance).ToString(Invariant)} applies only to a class-conditional model ({why}); '{path}' is unconditional");
 
-    // Shared by generate and eval: the guidance scale's range, and η only where DDIM reads it (η 0, the default, asks for nothing).
-    public static void CheckGuidanceAndEta(ParseResult p, Option<string> sampler, Option<double> eta, Option<double> guidance)
+    public static Option<double> ChurnOption() => new("--churn")
+    {
+        Description = "EDM's S_churn for --sampler heun or euler: noise added back before each step, from each image's own seed (0, the default: deterministic; EDM used 40 to 80 at 256 steps).",
+        DefaultValueFactory = _ => 0,
+    };
+
+    // Shared by generate and eval: the guidance scale's range, and η and churn only where DDIM or Euler/Heun read them (0, the
+    // default, asks for nothing).
+    public static void CheckGuidanceEtaAndChurn(ParseResult p, Option<string> sampler, Option<double> eta, Option<double> churn, Option<double> guidance)
     {
         CheckGuidance(p, guidance);
         Check(p.GetValue(eta) == 0 || ParseSampler(p.GetRequiredValue(sampler)) == SamplerKind.Ddim,
             $"--eta applies only to --sampler ddim (η is DDIM's share of fresh noise), not to {p.GetRequiredValue(sampler)}");
+        Check(p.GetValue(churn) is >= 0 and < double.PositiveInfinity, $"--churn must be a finite number ≥ 0, not {p.GetValue(churn).ToString(Invariant)}");
+        Check(p.GetValue(churn) == 0 || ParseSampler(p.GetRequiredValue(sampler)).TakesChurn(),
+            $"--churn applies only to --sampler heun or euler (EDM's S_churn), not to {p.GetRequiredValue(sampler)}");
     }
 
     // Every output of every command is checked before the work that produces it: its folder is created when missing, and a

@@ -72,6 +72,11 @@ public sealed partial class DiffusionModel
             throw new ArgumentException($"An ONNX generator is deterministic: DDIM takes η = 0, not {options.Eta}.", nameof(options));
         }
 
+        if (options.Churn != 0)
+        {
+            throw new ArgumentException($"An ONNX generator is deterministic: Euler and Heun take no churn there (Churn = 0, not {options.Churn}); churn adds noise at every step.", nameof(options));
+        }
+
         ClassifierFreeGuidance.CheckScale(options.Guidance, nameof(options));
     }
 

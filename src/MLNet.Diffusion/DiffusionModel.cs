@@ -1,3 +1,4 @@
+using System.Globalization;
 using MLNet.Diffusion.Engine;
 using MLNet.Diffusion.Models;
 using Microsoft.ML;
@@ -355,6 +356,17 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
         }
     }
 
+    /// <summary>The refusal of a churn the sampler does not take, before any work.</summary>
+    internal static void CheckChurn(GenerationOptions options)
+    {
+        if (options.Churn != 0 && !options.Sampler.TakesChurn())
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"Churn (EDM's S_churn) applies to the Euler and Heun samplers, not to {options.Sampler.ToName()}; set Churn = 0 or choose SamplerKind.Euler or SamplerKind.Heun (got Churn = {options.Churn})."),
+                nameof(options));
+        }
+    }
+
     /// <summary>The refusal of Heun and Euler for image-to-image and inpainting, before any work.</summary>
     internal static void CheckEditSampler(GenerationOptions options, string parameterName)
     {
@@ -428,7 +440,8 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
         _network.to(device);
         using var scope = torch.NewDisposeScope();
         var labels = Labels(count, options, device);
-        var sampler = Samplers.Create(options.Sampler.ToString(), Schedule, new SamplerOptions { PredictionType = PredictionType, Eta = options.Eta });
+        CheckChurn(options);
+        var sampler = Samplers.Create(options.Sampler.ToString(), Schedule, new SamplerOptions { PredictionType = PredictionType, Eta = options.Eta, Churn = options.Churn });
         var steps = StepsFor(options);
         using var noise = SamplingNoise.PerSample(seeds, device);
         var result = run(sampler, UNetDenoiser.Create(_network, labels, labels is null ? 1 : options.Guidance), noise, steps,

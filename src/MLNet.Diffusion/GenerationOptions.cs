@@ -13,6 +13,14 @@ public sealed record GenerationOptions
     public double Eta { get; init; }
 
     /// <summary>
+    /// Euler's and Heun's churn, EDM's S_churn (Karras et al. 2022, Algorithm 2; <see cref="Sampling.SamplerOptions.Churn"/>):
+    /// before each step the noise is raised by a factor 1 + min(S_churn/steps, √2 − 1), from each image's own generator, so a
+    /// seed still gives one image whatever the batch. 0 (the default) is deterministic; must be ≥ 0, and 0 for the other
+    /// samplers and for a generator graph.
+    /// </summary>
+    public double Churn { get; init; }
+
+    /// <summary>
     /// The seed of image i is Seed + i, each with its own generator, so an image does not depend on how many are
     /// generated with it. Default 0.
     /// </summary>

@@ -35,11 +35,16 @@ public static class SamplerKindExtensions
 
     /// <summary>
     /// Whether the sampler draws no noise after x_T — DPM-Solver++, Heun, Euler, and DDIM with <paramref name="eta"/> = 0 — so that a
-    /// seed fixes the image and the whole loop fits in a generator graph; DDPM and DDIM with η &gt; 0 draw fresh noise every step.
+    /// seed fixes the image and the whole loop fits in a generator graph; DDPM and DDIM with η &gt; 0 draw fresh noise every step,
+    /// and so do Heun and Euler with a churn (<see cref="GenerationOptions.Churn"/>), which this does not read.
     /// </summary>
     /// <param name="sampler">The sampler.</param>
     /// <param name="eta">DDIM's η (read only for DDIM).</param>
     public static bool IsDeterministic(this SamplerKind sampler, double eta = 0) => Samplers.IsDeterministic(sampler.ToString(), eta);
+
+    /// <summary>Whether the sampler takes EDM's churn (<see cref="GenerationOptions.Churn"/>): Heun and Euler.</summary>
+    /// <param name="sampler">The sampler.</param>
+    public static bool TakesChurn(this SamplerKind sampler) => Samplers.TakesChurn(sampler.ToString());
 
     /// <summary>
     /// Whether image-to-image and inpainting can run the sampler: DPM-Solver++, DDIM and DDPM can; Heun and Euler, whose grid

@@ -213,6 +213,9 @@ public sealed class CliAppTests
         var folder = Path.Combine(s_folder, "images");
         Assert.AreEqual(0, Run("generate", "--model", s_model, "--count", "2", "--sampler", "ddim", "--steps", "5", "--eta", "0.5", "--out", folder).Code);
         CollectionAssert.AreEqual(new[] { "0000.png", "0001.png" }, Directory.GetFiles(folder).Select(Path.GetFileName).Order().ToArray());
+        var churned = Run("generate", "--model", s_model, "--count", "2", "--sampler", "heun", "--steps", "3", "--churn", "10", "--out", Path.Combine(s_folder, "churned.png"));
+        Assert.AreEqual(0, churned.Code, churned.Error);
+        StringAssert.Contains(churned.Output, "heun (churn 10), 3 steps");
         Assert.AreEqual(28, ImageCodec.Load(Path.Combine(folder, "0001.png")).Width);
     }
 
@@ -271,11 +274,14 @@ public sealed class CliAppTests
     [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.png", "--guidance", "-1", "--label", "1" }, "--guidance must be a finite number ≥ 0, not -1")]
     [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.png", "--steps", "2", "--eta", "0.5" }, "--eta applies only to --sampler ddim (η is DDIM's share of fresh noise), not to dpm-solver++")]
     [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.png", "--sampler", "ddpm", "--steps", "2", "--eta", "1" }, "--eta applies only to --sampler ddim")]
+    [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.png", "--steps", "2", "--churn", "5" }, "--churn applies only to --sampler heun or euler (EDM's S_churn), not to dpm-solver++")]
+    [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.png", "--sampler", "heun", "--steps", "2", "--churn", "-1" }, "--churn must be a finite number ≥ 0, not -1")]
     [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.jpg", "--steps", "2" }, "generate writes PNG only")]
     [DataRow(new[] { "generate", "--model", "{model}", "--out", "{folder}/g.png", "--steps", "0" }, "--steps must be ≥ 1, not 0")]
     [DataRow(new[] { "eval", "--model", "{unconditional}", "--count", "10", "--steps", "2", "--cache-dir", "{folder}/fid-cache", "--guidance", "2" },
         "--guidance 2 applies only to a class-conditional model")]
     [DataRow(new[] { "eval", "--model", "{model}", "--count", "10", "--steps", "2", "--cache-dir", "{folder}/fid-cache", "--eta", "0.5" }, "--eta applies only to --sampler ddim")]
+    [DataRow(new[] { "eval", "--model", "{model}", "--count", "10", "--sampler", "ddim", "--steps", "2", "--cache-dir", "{folder}/fid-cache", "--churn", "1" }, "--churn applies only to --sampler heun or euler")]
     [DataRow(new[] { "train", "--data", "fashion-mnist", "--limit", "8", "--model", "tiny", "--steps", "1", "--batch-size", "4", "--device", "cpu", "--out", "{folder}/t.zip",
         "--checkpoint-every", "5" }, "--checkpoint-every applies only with --checkpoint-dir")]
     [DataRow(new[] { "train", "--data", "fashion-mnist", "--limit", "8", "--model", "tiny", "--steps", "1", "--batch-size", "4", "--device", "cpu", "--out", "{folder}/t.zip",

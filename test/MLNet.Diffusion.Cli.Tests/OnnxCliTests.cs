@@ -195,6 +195,7 @@ public sealed class OnnxCliTests
     [TestMethod]
     [DataRow("--engine onnx runs a deterministic graph, and --sampler ddpm draws fresh noise at every step", new[] { "--sampler", "ddpm" })]
     [DataRow("--engine onnx runs a deterministic graph: --eta must be 0, not 0.5", new[] { "--sampler", "ddim", "--eta", "0.5" })]
+    [DataRow("--engine onnx runs a deterministic graph: --churn must be 0, not 3", new[] { "--sampler", "euler", "--churn", "3" })]
     [DataRow("--device cuda applies only to --engine torch", new[] { "--device", "cuda" })]
     [DataRow("--engine onnx takes seeds below 2^63", new[] { "--seed", "9223372036854775807", "--count", "2" })]
     [DataRow("--label '1' is not a class of this model: the model is unconditional and takes no --label", new[] { "--model", "{unconditional}", "--label", "1" })]

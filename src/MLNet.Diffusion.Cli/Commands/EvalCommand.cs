@@ -29,6 +29,7 @@ internal static class EvalCommand
         var sampler = SamplerOption("dpm-solver++, ddim, ddpm, heun or euler.");
         var steps = StepsOption("Sampling steps (default: 20 for dpm-solver++ and euler, 50 for ddim, all for ddpm, 10 for heun, which evaluates the network 2 × steps − 1 times).");
         var eta = new Option<double>("--eta") { Description = "DDIM's η (--sampler ddim only).", DefaultValueFactory = _ => 0 };
+        var churn = ChurnOption();
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale (class-conditional models).", DefaultValueFactory = _ => 1 };
         var seed = new Option<ulong>("--seed") { Description = "Image i uses seed + i.", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch-size") { Description = "Images per generation batch.", DefaultValueFactory = _ => 100 };
@@ -38,7 +39,7 @@ internal static class EvalCommand
         var cache = new Option<string?>("--cache-dir") { Description = "Where the reference images' features are cached (default ~/.cache/mlnet-diffusion)." };
         var command = new Command("eval", "Measure a model against real images: KID, FID, precision/recall beside their real-data floors, memorization; class coverage and bits/dim for Fashion-MNIST models.")
         {
-            modelPath, count, data, reference, trainData, features, pairs, sampler, steps, eta, guidance, seed, batch, bitsPerDim, device, json, cache,
+            modelPath, count, data, reference, trainData, features, pairs, sampler, steps, eta, churn, guidance, seed, batch, bitsPerDim, device, json, cache,
         };
         command.SetAction(p =>
         {
@@ -49,7 +50,7 @@ internal static class EvalCommand
             CheckSteps(p, steps);
             CheckDevice(p, device);
             Check(p.GetValue(bitsPerDim) is >= 0 and <= 10_000, $"--bits-per-dim-count must be in [0, 10000] (the test set), not {p.GetValue(bitsPerDim)}");
-            CheckGuidanceAndEta(p, sampler, eta, guidance);
+            CheckGuidanceEtaAndChurn(p, sampler, eta, churn, guidance);
 
             // The model file is read (and checked) before the outputs are prepared, so a file that is not a model writes nothing.
             var path = p.GetRequiredValue(modelPath);
@@ -104,6 +105,7 @@ internal static class EvalCommand
                     Sampler = ParseSampler(p.GetRequiredValue(sampler)),
                     Steps = p.GetValue(steps),
                     Eta = p.GetValue(eta),
+                    Churn = p.GetValue(churn),
                     Guidance = p.GetValue(guidance),
                     Seed = p.GetValue(seed),
                 },
@@ -149,7 +151,7 @@ internal static class EvalCommand
     {
         var g = result.Generation;
         output.WriteLine($"model:          {path} ({model.Config})");
-        output.WriteLine(string.Create(Invariant, $"generated:      {result.Count} images, {g.Sampler} {(g.Steps is { } n ? $"{n} steps" : "default steps")}, η {g.Eta}, guidance {g.Guidance}, seeds {g.Seed}..{g.Seed + (ulong)result.Count - 1}"));
+        output.WriteLine(string.Create(Invariant, $"generated:      {result.Count} images, {g.Sampler} {(g.Steps is { } n ? $"{n} steps" : "default steps")}, η {g.Eta}, {(g.Churn != 0 ? $"churn {g.Churn}, " : string.Empty)}guidance {g.Guidance}, seeds {g.Seed}..{g.Seed + (ulong)result.Count - 1}"));
         output.WriteLine($"features:       {result.FeatureNetwork}; weights SHA-256 {result.FeatureNetworkSha256[..16]}…");
         output.WriteLine(string.Create(Invariant, $"reference:      {result.Reference}, {result.ReferenceCount:N0} images"));
         output.WriteLine(double.IsNaN(result.Fid)

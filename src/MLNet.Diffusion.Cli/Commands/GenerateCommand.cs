@@ -21,6 +21,7 @@ internal static class GenerateCommand
         var sampler = SamplerOption("dpm-solver++, ddim, ddpm, heun or euler (Karras et al. 2022's Heun and Euler on the Karras grid).");
         var steps = StepsOption("Sampling steps (default: 20 for dpm-solver++ and euler, 50 for ddim, all for ddpm, 10 for heun, which evaluates the network 2 × steps − 1 times).");
         var eta = new Option<double>("--eta") { Description = "DDIM's η (--sampler ddim only).", DefaultValueFactory = _ => 0 };
+        var churn = ChurnOption();
         var seed = new Option<ulong>("--seed") { Description = "Image i uses seed + i.", DefaultValueFactory = _ => 0 };
         var label = new Option<string?>("--label")
         {
@@ -38,12 +39,12 @@ internal static class GenerateCommand
             Description = $"Enlargement of the grid's images by nearest neighbour, 1 to 16 (default: 2 below {ImageGrid.SmallImageSize} px, else 1); a folder's PNGs keep the model's size.",
         };
         engine.AcceptOnlyFromAmong("torch", "onnx");
-        var command = new Command("generate", "Generate images with a saved model.") { modelPath, count, outPath, sampler, steps, eta, seed, label, guidance, device, engine, scale };
+        var command = new Command("generate", "Generate images with a saved model.") { modelPath, count, outPath, sampler, steps, eta, churn, seed, label, guidance, device, engine, scale };
         command.SetAction(p =>
         {
             Check(p.GetValue(count) >= 1, $"--count must be ≥ 1, not {p.GetValue(count)}");
             CheckSteps(p, steps);
-            CheckGuidanceAndEta(p, sampler, eta, guidance);
+            CheckGuidanceEtaAndChurn(p, sampler, eta, churn, guidance);
             Check(p.GetValue(label) is not null || p.GetValue(guidance) == 1,
                 $"--guidance {p.GetValue(guidance).ToString(Invariant)} applies only with --label: guidance steers the images toward a class of a class-conditional model");
             var onnx = p.GetRequiredValue(engine) == "onnx";
@@ -54,6 +55,8 @@ internal static class GenerateCommand
                     "--engine onnx runs a deterministic graph, and --sampler ddpm draws fresh noise at every step: use --sampler dpm-solver++, ddim, heun or euler, or --engine torch");
                 Check(p.GetValue(eta) == 0,
                     $"--engine onnx runs a deterministic graph: --eta must be 0, not {p.GetValue(eta).ToString(Invariant)} (η > 0 draws fresh noise at every step); use --engine torch");
+                Check(p.GetValue(churn) == 0,
+                    $"--engine onnx runs a deterministic graph: --churn must be 0, not {p.GetValue(churn).ToString(Invariant)} (churn draws fresh noise at every step); use --engine torch");
                 Check(p.GetRequiredValue(device) is "auto" or "cpu",
                     $"--device {p.GetRequiredValue(device)} applies only to --engine torch: --engine onnx runs on the CPU through ONNX Runtime");
                 Check(p.GetValue(seed) <= (ulong)(long.MaxValue - (p.GetValue(count) - 1)),
@@ -80,6 +83,7 @@ internal static class GenerateCommand
                 Sampler = ParseSampler(p.GetRequiredValue(sampler)),
                 Steps = p.GetValue(steps),
                 Eta = p.GetValue(eta),
+                Churn = p.GetValue(churn),
                 Seed = p.GetValue(seed),
                 Label = p.GetValue(label) is { } given ? ClassIndex(model, given) : null,
                 Guidance = p.GetValue(guidance),
@@ -103,7 +107,7 @@ internal static class GenerateCommand
                 // Said once the images exist, so that a refused request prints only its error.
                 var (used, usedSteps, usedGuidance) = model.GraphSettings(options);
                 output.WriteLine(string.Create(Invariant,
-                    $"engine torch ({model.Network.parameters().First().device}): {SamplerName(used)}{(used == SamplerKind.Ddim && options.Eta != 0 ? $" (η {options.Eta})" : string.Empty)}, {usedSteps} steps, guidance {usedGuidance}"));
+                    $"engine torch ({model.Network.parameters().First().device}): {SamplerName(used)}{(used == SamplerKind.Ddim && options.Eta != 0 ? $" (η {options.Eta})" : string.Empty)}{(options.Churn != 0 ? $" (churn {options.Churn})" : string.Empty)}, {usedSteps} steps, guidance {usedGuidance}"));
             }
 
             if (grid)

@@ -18,6 +18,10 @@ namespace MLNet.Diffusion.Sampling;
 /// <item>Heun: then, unless σ_{i+1} = 0, x̃'' = x̃ + h·(d + d')/2 with d' = (x̃' − D(x̃'; σ_{i+1}))/σ_{i+1}
 /// (2n − 1 network evaluations; Euler on the last step).</item>
 /// </list>
+/// With <see cref="SamplerOptions.Churn"/> &gt; 0 (EDM's Algorithm 2, S_churn), a step from σ_i inside [S_tmin, S_tmax] first
+/// raises the noise to σ̂_i = σ_i·(1 + γ), γ = min(S_churn/n, √2 − 1), σ̂_i rounded to the schedule as the grid is:
+/// x̃ ← x̃ + √(σ̂_i² − σ_i²)·S_noise·z, z from the image's own generator (so an image does not depend on its batch), and then
+/// steps from σ̂_i. The churn of the first step is folded into the start (x̃ = σ̂_0·z has the same distribution).
 /// Each x̂₀ is clipped or thresholded as <see cref="SamplerOptions"/> say. The state stays in the schedule's coordinates
 /// x = √ᾱ·x̃, so each update is x' = a·x + b·x̂₀ (+ c·s, with s = x̃ + h·d/2 kept from a Heun step's Euler half), whose
 /// coefficients come from the grid in double; the ONNX generator computes the same three products. Refused for schedules
@@ -37,9 +41,14 @@ public sealed class EdmSampler : DiffusionSampler
 
     /// <summary>Creates the sampler: Heun's second-order method, or Euler's.</summary>
     /// <param name="schedule">The forward process the network was trained with; its last ᾱ must be above 0.</param>
-    /// <param name="options">Prediction type and x̂₀ processing; <see cref="SamplerOptions.Spacing"/> and η do not apply.</param>
+    /// <param name="options">
+    /// Prediction type, x̂₀ processing and churn; <see cref="SamplerOptions.Spacing"/> and η do not apply.
+    /// </param>
     /// <param name="heun">True: Heun (2n − 1 evaluations); false: Euler (n).</param>
-    /// <exception cref="ArgumentException">The schedule ends with zero signal, or the options set a spacing.</exception>
+    /// <exception cref="ArgumentException">
+    /// The schedule ends with zero signal, the options set a spacing, or a churn setting is out of range (S_churn ≥ 0,
+    /// S_noise &gt; 0, 0 ≤ S_tmin ≤ S_tmax).
+    /// </exception>
     public EdmSampler(NoiseSchedule schedule, SamplerOptions? options = null, bool heun = true)
         : base(schedule, options)
     {
@@ -55,6 +64,14 @@ public sealed class EdmSampler : DiffusionSampler
             throw new ArgumentException($"Euler and Heun place their steps on the Karras grid (ρ = {Rho}); SamplerOptions.Spacing ({Options.Spacing}) does not apply.", nameof(options));
         }
 
+        if (!(Options.Churn >= 0 && double.IsFinite(Options.Churn)) || !(Options.ChurnNoise > 0 && double.IsFinite(Options.ChurnNoise)) ||
+            !(Options.ChurnMinSigma >= 0) || !(Options.ChurnMaxSigma >= Options.ChurnMinSigma))
+        {
+            throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"EDM churn takes S_churn ≥ 0 (got {Options.Churn}), S_noise > 0 (got {Options.ChurnNoise}) and 0 ≤ S_tmin ≤ S_tmax (got {Options.ChurnMinSigma} and {Options.ChurnMaxSigma})."),
+                nameof(options));
+        }
+
         IsHeun = heun;
     }
 
@@ -62,14 +79,17 @@ public sealed class EdmSampler : DiffusionSampler
     public bool IsHeun { get; }
 
     /// <inheritdoc/>
-    public override bool IsStochastic => false;
+    public override bool IsStochastic => Options.Churn > 0;
 
     /// <inheritdoc/>
     public override double InitialNoiseScale => Timesteps.Count == 0
         ? throw new InvalidOperationException("Call SetTimesteps first: the start's scale is the first timestep's.")
         : Math.Sqrt(1 - Schedule.AlphaBar(Timesteps[0]));
 
-    /// <summary>The noise levels σ_t = √((1 − ᾱ_t)/ᾱ_t) of the run's grid, largest first, without the final 0.</summary>
+    /// <summary>
+    /// The noise level σ_t = √((1 − ᾱ_t)/ᾱ_t) each step starts from, largest first, without the final 0: the Karras grid's, or
+    /// a churned step's σ̂.
+    /// </summary>
     public IReadOnlyList<double> Sigmas => [.. _stages.Where(s => !s.IsCorrection).Select(s => s.SigmaFrom)];
 
     /// <summary>The timesteps of <paramref name="steps"/> Karras noise levels over <paramref name="schedule"/>, largest first.</summary>
@@ -85,11 +105,7 @@ public sealed class EdmSampler : DiffusionSampler
         var result = new int[steps];
         for (var i = 0; i < steps; i++)
         {
-            var sigma = steps == 1 ? max : Math.Pow(maxRoot + (i / (double)(steps - 1) * (minRoot - maxRoot)), Rho);
-            // The nearest σ of the schedule (σ_t increases with t): where the grid's σ falls between two, the closer one.
-            var upper = Array.BinarySearch(sigmas, sigma);
-            upper = upper >= 0 ? upper : Math.Min(~upper, sigmas.Length - 1);
-            result[i] = upper > 0 && sigma - sigmas[upper - 1] < sigmas[upper] - sigma ? upper - 1 : upper;
+            result[i] = RoundSigma(sigmas, steps == 1 ? max : Math.Pow(maxRoot + (i / (double)(steps - 1) * (minRoot - maxRoot)), Rho));
         }
 
         var top = result[0];
@@ -103,18 +119,31 @@ public sealed class EdmSampler : DiffusionSampler
         return distinct;
     }
 
+    // The timestep whose σ is nearest `sigma` (σ_t increases with t; above the last, the last): EDM's round_sigma.
+    private static int RoundSigma(double[] sigmas, double sigma)
+    {
+        var upper = Array.BinarySearch(sigmas, sigma);
+        upper = upper >= 0 ? upper : Math.Min(~upper, sigmas.Length - 1);
+        return upper > 0 && sigma - sigmas[upper - 1] < sigmas[upper] - sigma ? upper - 1 : upper;
+    }
+
     /// <inheritdoc/>
     protected override int[] ChooseTimesteps(int steps)
     {
         var grid = KarrasTimesteps(Schedule, steps);
+        var sigmas = Enumerable.Range(0, Schedule.TrainTimesteps).Select(t => Sigma(Schedule, t)).ToArray();
+        var gamma = Math.Min(Options.Churn / steps, Math.Sqrt(2) - 1);
         var stages = new List<Stage>();
         for (var i = 0; i < grid.Length; i++)
         {
-            var (from, to) = (Sigma(Schedule, grid[i]), i + 1 < grid.Length ? Sigma(Schedule, grid[i + 1]) : 0);
-            stages.Add(new Stage(grid[i], from, to, IsCorrection: false, KeepsHalf: IsHeun && to > 0));
+            var (level, to) = (sigmas[grid[i]], i + 1 < grid.Length ? sigmas[grid[i + 1]] : 0);
+            // A churned step evaluates the network at σ̂ rounded to the schedule (at least σ_i: σ_i is itself one of its σ).
+            var timestep = gamma > 0 && level >= Options.ChurnMinSigma && level <= Options.ChurnMaxSigma ? RoundSigma(sigmas, level * (1 + gamma)) : grid[i];
+            var from = sigmas[timestep];
+            stages.Add(new Stage(timestep, from, to, IsCorrection: false, KeepsHalf: IsHeun && to > 0, Level: level));
             if (IsHeun && to > 0)
             {
-                stages.Add(new Stage(grid[i + 1], from, to, IsCorrection: true, KeepsHalf: false));
+                stages.Add(new Stage(grid[i + 1], from, to, IsCorrection: true, KeepsHalf: false, Level: level));
             }
         }
 
@@ -183,6 +212,20 @@ public sealed class EdmSampler : DiffusionSampler
         }
 
         _stageIndex++;
+        if (_stageIndex < _stages.Length && _stages[_stageIndex] is { IsCorrection: false } next && next.SigmaFrom > next.Level)
+        {
+            // The next step is churned: x̃ ← x̃ + √(σ̂² − σ²)·S_noise·z, from x = √ᾱ(σ)·x̃ to x = √ᾱ(σ̂)·x̃ (√ᾱ = 1/√(1 + σ²)).
+            if (noise is null)
+            {
+                throw new ArgumentNullException(nameof(noise), "Churn adds noise; pass a SamplingNoise.");
+            }
+
+            var (sigma, hat) = (next.Level, next.SigmaFrom);
+            var scaleHat = 1 / Math.Sqrt(1 + (hat * hat));
+            var z = noise.Next(result.shape, result.dtype).to(result.device);
+            result = (result * (scaleHat * Math.Sqrt(1 + (sigma * sigma)))) + (z * (scaleHat * Math.Sqrt((hat * hat) - (sigma * sigma)) * Options.ChurnNoise));
+        }
+
         return scope.MoveToOuter(result);
     }
 
@@ -193,5 +236,6 @@ public sealed class EdmSampler : DiffusionSampler
     private static double Sigma(NoiseSchedule schedule, int t) => Math.Sqrt((1 - schedule.AlphaBar(t)) / schedule.AlphaBar(t));
 
     // One network evaluation: at `Timestep`, for the step from σ `SigmaFrom` to `SigmaTo`; a correction is Heun's second half.
-    private sealed record Stage(int Timestep, double SigmaFrom, double SigmaTo, bool IsCorrection, bool KeepsHalf);
+    // `Level` is the grid's σ_i, below `SigmaFrom` when the step is churned.
+    private sealed record Stage(int Timestep, double SigmaFrom, double SigmaTo, bool IsCorrection, bool KeepsHalf, double Level);
 }

@@ -54,6 +54,9 @@ internal static class Samplers
     /// </summary>
     public static bool IsDeterministic(string name, double eta = 0) => name is DpmSolverPlusPlus or Heun or Euler || (name == Ddim && eta == 0);
 
+    /// <summary>Whether the sampler takes EDM's churn (<see cref="SamplerOptions.Churn"/>): Euler and Heun.</summary>
+    public static bool TakesChurn(string name) => name is Heun or Euler;
+
     /// <summary>Whether image-to-image and inpainting can run the sampler (they start part-way down the grid or replace pixels between steps).</summary>
     public static bool CanEdit(string name) => name is not (Heun or Euler);
 
