@@ -8,6 +8,10 @@
 //                                      DPM-Solver++ 20, Heun 10 (19 evaluations), Euler 20, DDIM 20 and the many-step reference
 //                                      DDIM 250; KID of each into <folder>/<row>-samplers.json
 //   Ablation table <folder>            the rows in <folder> as docs/quality.md's table (markdown), in the order of `list`
+//   Ablation small-folder <folder> <cli> <steps>...
+//                                      docs/training.md's small folder: 88 Fashion-MNIST images of four classes at 16 px in
+//                                      class sub-folders, trained by the CLI (<cli>: the mlnet-diffusion binary) for each step
+//                                      count with its defaults; each model's images classified, into <folder>/small-folder.json
 //
 // Every row is the small preset on Fashion-MNIST, class-conditional, batch 64, seed 0, on the library's defaults with
 // one thing changed. Scored by DiffusionEvaluator with the committed Fashion-MNIST feature network: N = 1,000 images
@@ -45,11 +49,14 @@ internal static class Program
             case ["samplers", var folder, var row, var count]:
                 Runner.Samplers(folder, row, int.Parse(count, CultureInfo.InvariantCulture));
                 return 0;
+            case ["small-folder", var folder, var cli, .. var steps] when steps.Length > 0:
+                SmallFolder.Run(folder, cli, [.. steps.Select(s => long.Parse(s, CultureInfo.InvariantCulture))]);
+                return 0;
             case ["table", var folder]:
                 Console.Write(Runner.Table(folder));
                 return 0;
             default:
-                Console.Error.WriteLine("usage: Ablation list | run <folder> all|<row>... | samplers <folder> <row> <count> | table <folder>");
+                Console.Error.WriteLine("usage: Ablation list | run <folder> all|<row>... | samplers <folder> <row> <count> | table <folder> | small-folder <folder> <cli> <steps>...");
                 return 2;
         }
     }
@@ -227,7 +234,7 @@ internal static class Runner
     private static IEnumerable<string> RowFiles(string folder) => Directory.GetFiles(folder, "*.json").Where(f => !f.EndsWith("-samplers.json", StringComparison.Ordinal));
 
     // Written, then renamed: a run stopped mid-write leaves no half file that a later invocation would take as done.
-    private static void SaveJson<T>(string path, T value)
+    public static void SaveJson<T>(string path, T value)
     {
         File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(value, s_json));
         File.Move(path + ".tmp", path, overwrite: true);
@@ -295,5 +302,132 @@ internal static class Runner
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  step {value.Step}/{value.TotalSteps} loss {value.MeanLoss:F4} {value.ImagesPerSecond:F0} images/s"));
             }
         }
+    }
+}
+
+/// <summary>
+/// How many steps a small folder needs: 88 images (22 each of T-shirt/top, Trouser, Sneaker and Bag from the start of
+/// Fashion-MNIST's training set, shrunk to 16 px by area averaging) in one sub-folder per class, trained by
+/// <c>mlnet-diffusion train --data DIR --image-size 16 --channels 1 --class-conditional --steps S --seed 0</c> with every other
+/// option the CLI's default (the default recipe, the small preset, batch 64). Each model generates 100 images per class
+/// (DPM-Solver++ 20, seeds 0…399) at guidance 1 and 2; each image, enlarged to 28 px (bilinear), is classified by the committed
+/// feature network's classifier, and a hit is the class asked for. The same measure on real images (the folder's own and 400
+/// test images of the four classes, through the same 16 px round trip) is the ceiling.
+/// </summary>
+internal static class SmallFolder
+{
+    private static readonly int[] Classes = [0, 1, 7, 8];
+    private const int PerClass = 22;
+    private const int Size = 16;
+    private const int Generated = 100;
+
+    public static void Run(string folder, string cli, IReadOnlyList<long> stepCounts)
+    {
+        var data = Path.Combine(folder, "small-folder");
+        var (images, labels) = FashionMnist.LoadTrain(2000);
+        var (test, testLabels) = FashionMnist.LoadTest();
+        using var classifier = Metrics.FeatureNetwork.LoadPretrained();
+        var chosen = Pick(labels, PerClass);
+        using var small = Shrink(images.index_select(0, torch.tensor(chosen.SelectMany(c => c).ToArray())));
+        if (!Directory.Exists(data))
+        {
+            var temporary = data + ".tmp";
+            for (var k = 0; k < Classes.Length; k++)
+            {
+                var classFolder = Path.Combine(temporary, Name(k));
+                Directory.CreateDirectory(classFolder);
+                var pictures = Images.ImageGrid.ToImages(small.narrow(0, k * PerClass, PerClass));
+                for (var i = 0; i < PerClass; i++)
+                {
+                    Images.ImageCodec.SavePng(pictures[i], Path.Combine(classFolder, $"{i:D2}.png"));
+                }
+            }
+
+            Directory.Move(temporary, data);
+        }
+
+        using var testSmall = Shrink(test.index_select(0, torch.tensor(Pick(testLabels, Generated).SelectMany(c => c).ToArray())));
+        var folderCeiling = Accuracy(classifier, small, PerClass);
+        var testCeiling = Accuracy(classifier, testSmall, Generated);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"real images through 16 px: the folder's 88 {folderCeiling.Mean:P1}, 400 test images {testCeiling.Mean:P1}"));
+
+        var rows = new List<object>();
+        foreach (var steps in stepCounts)
+        {
+            var modelPath = Path.Combine(folder, $"small-folder-{steps}.zip");
+            var watch = Stopwatch.StartNew();
+            if (!File.Exists(modelPath))
+            {
+                Train(cli, data, steps, modelPath);
+            }
+
+            var trainSeconds = watch.Elapsed.TotalSeconds;
+            using var model = DiffusionModel.Load(modelPath, "cpu");
+            var row = new Dictionary<string, object> { ["Steps"] = steps, ["TrainSeconds"] = trainSeconds };
+            foreach (var guidance in new[] { 1.0, 2.0 })
+            {
+                // The model's labels are its sub-folders in name order: Name(k) keeps them in Classes' order.
+                var asked = Enumerable.Range(0, Classes.Length * Generated).Select(i => i / Generated).ToArray();
+                using var generated = model.Generate(asked.Length, new GenerationOptions { Labels = asked, Guidance = guidance, Seed = 0 });
+                var accuracy = Accuracy(classifier, generated, Generated);
+                row[guidance == 1 ? "Guidance1" : "Guidance2"] = accuracy.PerClass;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{steps} steps ({trainSeconds:F0} s): guidance {guidance}: {accuracy.Mean:P1} of images in the class asked for ({string.Join(", ", accuracy.PerClass.Select((a, k) => $"{FashionMnist.ClassNames[Classes[k]]} {a:P0}"))})"));
+                if (guidance == 1)
+                {
+                    using var first = generated.view(Classes.Length, Generated, 1, Size, Size).narrow(1, 0, 8).reshape(Classes.Length * 8, 1, Size, Size);
+                    Images.ImageGrid.SaveGrid(first, Path.Combine(folder, $"small-folder-{steps}.png"), columns: 8);
+                }
+            }
+
+            rows.Add(row);
+        }
+
+        var result = new
+        {
+            Classes = Classes.Select(c => FashionMnist.ClassNames[c]).ToArray(), PerClass, Size, Generated, FolderCeiling = folderCeiling.PerClass,
+            TestCeiling = testCeiling.PerClass, Cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal)), Rows = rows,
+        };
+        Runner.SaveJson(Path.Combine(folder, "small-folder.json"), result);
+    }
+
+    private static string Name(int k) => $"{k}-{FashionMnist.ClassNames[Classes[k]].Replace('/', '-').ToLowerInvariant()}";
+
+    // The first `count` indices of each chosen class, class by class.
+    private static List<long[]> Pick(torch.Tensor labels, int count)
+    {
+        var all = labels.data<long>().ToArray();
+        return [.. Classes.Select(c => Enumerable.Range(0, all.Length).Where(i => all[i] == c).Take(count).Select(i => (long)i).ToArray())];
+    }
+
+    private static torch.Tensor Shrink(torch.Tensor images) => torch.nn.functional.interpolate(images, [Size, Size], mode: torch.InterpolationMode.Area);
+
+    // Per class (`count` consecutive images each, in Classes' order): the share the classifier puts in that class, after 16 → 28 px.
+    private static (double Mean, double[] PerClass) Accuracy(Metrics.FeatureNetwork classifier, torch.Tensor images, int count)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var large = torch.nn.functional.interpolate(images.clamp(-1, 1), [28, 28], mode: torch.InterpolationMode.Bilinear, align_corners: false);
+        var predicted = classifier.forward(large).argmax(1).data<long>().ToArray();
+        var perClass = Classes.Select((c, k) => predicted.Skip(k * count).Take(count).Count(p => p == c) / (double)count).ToArray();
+        return (perClass.Average(), perClass);
+    }
+
+    private static void Train(string cli, string data, long steps, string modelPath)
+    {
+        var start = new ProcessStartInfo(cli)
+        {
+            ArgumentList = { "train", "--data", data, "--image-size", "16", "--channels", "1", "--class-conditional", "--steps", steps.ToString(CultureInfo.InvariantCulture), "--seed", "0", "--out", modelPath },
+            RedirectStandardOutput = true,
+        };
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"train for {steps} steps failed ({process.ExitCode}): {output}");
+        }
+
+        Console.WriteLine(output.Split('\n').LastOrDefault(l => l.Contains("loss", StringComparison.Ordinal)) ?? string.Empty);
     }
 }

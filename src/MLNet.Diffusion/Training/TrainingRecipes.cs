@@ -26,16 +26,25 @@ public static class TrainingRecipes
 
     /// <summary>
     /// The library's recipe, for <c>mlnet-diffusion train</c>, the Fashion-MNIST example (<c>./build.sh demo</c>) and the ML.NET
-    /// catalog's simple <c>Train(...)</c>: <see cref="ShortRun{T}"/> with v prediction (Salimans and Ho 2022). At 200 steps of 64 on
-    /// Fashion-MNIST it took KID from 13.19 to 8.97 and the images of the class asked for from 35 % to 64 %; the schedule, min-SNR
-    /// weighting, rate, warm-up, dropout and moving average moved KID by less than its spread (docs/quality.md).
+    /// catalog's simple <c>Train(...)</c>: <see cref="ShortRun{T}"/> with v prediction (Salimans and Ho 2022) and a warm-up of a tenth
+    /// of the run, at most 100 steps (<see cref="DefaultWarmupSteps"/>). At 200 steps of 64 on Fashion-MNIST v prediction took KID
+    /// from 13.19 to 8.97 and the images of the class asked for from 35 % to 64 %; the schedule, min-SNR weighting, rate, warm-up
+    /// (100 or 20 steps), dropout and moving average moved KID by less than its spread (docs/quality.md), so the warm-up is sized
+    /// for runs of under 1,000 steps, which would otherwise spend most of their steps below the peak rate.
     /// </summary>
     /// <typeparam name="T">The options' type (<see cref="DdpmTrainerOptions"/> or the ML.NET trainer's options).</typeparam>
     /// <param name="options">The run's options, with <see cref="DdpmTrainerOptions.MaxSteps"/> set.</param>
     /// <returns>A copy of <paramref name="options"/> with the recipe's prediction, rate, warm-up, schedule and EMA decay.</returns>
     public static T Default<T>(T options)
         where T : DdpmTrainerOptions =>
-        (T)(ShortRun(options) with { PredictionType = PredictionType.VPrediction });
+        (T)(ShortRun(options) with { PredictionType = PredictionType.VPrediction, WarmupSteps = DefaultWarmupSteps(options.MaxSteps) });
+
+    /// <summary>
+    /// The warm-up of <see cref="Default{T}"/> for a run of <paramref name="maxSteps"/>: a tenth of it, rounded up, at most
+    /// <see cref="ShortRunMaxWarmupSteps"/> (100 from 1,000 steps on; 20 at 200; 1 for runs of up to 10 steps).
+    /// </summary>
+    /// <param name="maxSteps">The run's optimiser steps, at least 1.</param>
+    public static int DefaultWarmupSteps(long maxSteps) => (int)Math.Clamp((maxSteps + 9) / 10, 1, ShortRunMaxWarmupSteps);
 
     /// <summary>
     /// The recipe of <c>mlnet-diffusion train</c> before the ablation of docs/quality.md, for runs of hundreds to a few thousand

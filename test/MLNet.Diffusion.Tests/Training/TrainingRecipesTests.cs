@@ -19,10 +19,16 @@ public sealed class TrainingRecipesTests
         var options = new DdpmTrainerOptions { MaxSteps = 3000, ModelPreset = "tiny", Seed = 4 };
         var recipe = TrainingRecipes.Default(options);
         Assert.AreEqual(PredictionType.VPrediction, recipe.PredictionType);
-        Assert.AreEqual(TrainingRecipes.ShortRun(options) with { PredictionType = PredictionType.VPrediction }, recipe);
+        Assert.AreEqual(TrainingRecipes.ShortRun(options) with { PredictionType = PredictionType.VPrediction }, recipe, "from 1,000 steps on, the short-run recipe's warm-up");
         Assert.AreEqual((1e-3, 100, LearningRateSchedule.Cosine, 0.999), (recipe.LearningRate, recipe.WarmupSteps, recipe.LearningRateSchedule, recipe.EmaDecay));
         Assert.AreEqual(("tiny", 4UL), (recipe.ModelPreset, recipe.Seed.GetValueOrDefault()), "the run's own settings are kept");
-        Assert.AreEqual(40, TrainingRecipes.Default(options with { MaxSteps = 40 }).WarmupSteps, "a run shorter than 100 steps warms up over all of it");
+        // A tenth of the run, rounded up, between 1 and 100 steps; the short-run recipe warms up over min(100, steps).
+        foreach (var (steps, warmup) in new (long, int)[] { (1, 1), (10, 1), (11, 2), (40, 4), (200, 20), (999, 100), (1400, 100), (100_000, 100) })
+        {
+            Assert.AreEqual(warmup, TrainingRecipes.Default(options with { MaxSteps = steps }).WarmupSteps, $"{steps} steps");
+        }
+
+        Assert.AreEqual(40, TrainingRecipes.ShortRun(options with { MaxSteps = 40 }).WarmupSteps, "the short-run recipe warms up over all of a 40-step run");
         Assert.AreEqual(PredictionType.Epsilon, TrainingRecipes.ShortRun(options).PredictionType);
 
         Assert.AreEqual(recipe, TrainingRecipes.Apply(TrainingRecipes.DefaultName, options));
