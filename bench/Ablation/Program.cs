@@ -132,7 +132,8 @@ internal static class Runner
     private const double DefaultStepSeconds = 1.42;
     private const double DefaultEvaluationSeconds = 150;
 
-    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };
+    // An unconditional row's class accuracy is NaN.
+    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public static void Run(string folder, IReadOnlyList<Row> rows)
     {
@@ -230,8 +231,9 @@ internal static class Runner
         return options.RootElement.GetProperty("ModelPreset").GetString() ?? "small";
     }
 
-    // The rows' results, without the sampler comparisons.
-    private static IEnumerable<string> RowFiles(string folder) => Directory.GetFiles(folder, "*.json").Where(f => !f.EndsWith("-samplers.json", StringComparison.Ordinal));
+    // The rows' results (a JSON named after a row), without the sampler comparisons or the small folder's.
+    private static IEnumerable<string> RowFiles(string folder) =>
+        Directory.GetFiles(folder, "*.json").Where(f => Rows.All.Any(r => Path.GetFileName(f) == r.Name + ".json"));
 
     // Written, then renamed: a run stopped mid-write leaves no half file that a later invocation would take as done.
     public static void SaveJson<T>(string path, T value)

@@ -80,7 +80,9 @@ public sealed class TrainResumeTests
         // The case: the run diverges, the error says to lower the learning rate, and --resume --lr must do so.
         var root = NewDirectory();
         var checkpoints = Path.Combine(root, "ck");
-        var (code, _, error) = Train("--steps", "10", "--lr", "30", "--out", Path.Combine(root, "model.zip"), "--checkpoint-dir", checkpoints, "--checkpoint-every", "3");
+        // The short-run recipe warms up over all 10 steps, so the rate reaches 15 by step 5, after the checkpoint at step 3.
+        var (code, _, error) = Train("--steps", "10", "--lr", "30", "--recipe", "short-run", "--prediction", "v", "--out", Path.Combine(root, "model.zip"),
+            "--checkpoint-dir", checkpoints, "--checkpoint-every", "3");
         Assert.AreEqual(1, code);
         StringAssert.Contains(error, "Training diverged at step 5");
         StringAssert.Contains(error, Checkpoint(checkpoints, 3));
