@@ -139,7 +139,7 @@ internal static class Runner
     {
         Directory.CreateDirectory(folder);
         var todo = rows.Where(r => !File.Exists(JsonPath(folder, r))).ToList();
-        var done = RowFiles(folder).Select(f => JsonSerializer.Deserialize<RowResult>(File.ReadAllText(f))!).ToList();
+        var done = RowFiles(folder).Select(f => JsonSerializer.Deserialize<RowResult>(File.ReadAllText(f), s_json)!).ToList();
         // Per preset: seconds per training image and per evaluation, from the finished rows of that preset (the baseline's
         // defaults before any); an equal-time row takes the baseline's time.
         (double Image, double Evaluation) Cost(string preset)
@@ -205,7 +205,7 @@ internal static class Runner
     /// <summary>The finished rows as a markdown table, each beside the baseline of its budget: ΔKID in units of the two stds combined.</summary>
     public static string Table(string folder)
     {
-        var results = RowFiles(folder).Select(f => JsonSerializer.Deserialize<RowResult>(File.ReadAllText(f))!)
+        var results = RowFiles(folder).Select(f => JsonSerializer.Deserialize<RowResult>(File.ReadAllText(f), s_json)!)
             .OrderBy(r => Rows.All.ToList().FindIndex(row => row.Name == r.Name)).ToList();
         var text = new System.Text.StringBuilder();
         text.AppendLine("| row | axis | change from the baseline | steps | KID ± std | ΔKID / σ | class accuracy | final loss | training s |");
@@ -288,7 +288,7 @@ internal static class Runner
         return steps;
     }
 
-    private static string Cpu() =>
+    public static string Cpu() =>
         File.Exists("/proc/cpuinfo") ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown" : "unknown";
 
     private sealed class Progress(long steps) : IProgress<TrainingProgress>
@@ -353,19 +353,26 @@ internal static class SmallFolder
         var testCeiling = Accuracy(classifier, testSmall, Generated);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"real images through 16 px: the folder's 88 {folderCeiling.Mean:P1}, 400 test images {testCeiling.Mean:P1}"));
 
-        var rows = new List<object>();
+        // Rows of step counts not run this time are kept, and a model trained before keeps the training time recorded then.
+        var jsonPath = Path.Combine(folder, "small-folder.json");
+        var earlier = File.Exists(jsonPath)
+            ? (System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(jsonPath))?["Rows"]?.AsArray() ?? []).OfType<System.Text.Json.Nodes.JsonNode>()
+                .ToDictionary(r => r["Steps"]!.GetValue<long>(), r => (object)r.DeepClone())
+            : [];
+        var rows = new SortedDictionary<long, object>(earlier);
         foreach (var steps in stepCounts)
         {
             var modelPath = Path.Combine(folder, $"small-folder-{steps}.zip");
-            var watch = Stopwatch.StartNew();
+            double? trainSeconds = earlier.TryGetValue(steps, out var before) ? ((System.Text.Json.Nodes.JsonNode)before)["TrainSeconds"]?.GetValue<double>() : null;
             if (!File.Exists(modelPath))
             {
+                var watch = Stopwatch.StartNew();
                 Train(cli, data, steps, modelPath);
+                trainSeconds = watch.Elapsed.TotalSeconds;
             }
 
-            var trainSeconds = watch.Elapsed.TotalSeconds;
             using var model = DiffusionModel.Load(modelPath, "cpu");
-            var row = new Dictionary<string, object> { ["Steps"] = steps, ["TrainSeconds"] = trainSeconds };
+            var row = new Dictionary<string, object?> { ["Steps"] = steps, ["TrainSeconds"] = trainSeconds };
             foreach (var guidance in new[] { 1.0, 2.0 })
             {
                 // The model's labels are its sub-folders in name order: Name(k) keeps them in Classes' order.
@@ -374,7 +381,7 @@ internal static class SmallFolder
                 var accuracy = Accuracy(classifier, generated, Generated);
                 row[guidance == 1 ? "Guidance1" : "Guidance2"] = accuracy.PerClass;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{steps} steps ({trainSeconds:F0} s): guidance {guidance}: {accuracy.Mean:P1} of images in the class asked for ({string.Join(", ", accuracy.PerClass.Select((a, k) => $"{FashionMnist.ClassNames[Classes[k]]} {a:P0}"))})"));
+                    $"{steps} steps ({trainSeconds?.ToString("F0", CultureInfo.InvariantCulture) ?? "?"} s): guidance {guidance}: {accuracy.Mean:P1} of images in the class asked for ({string.Join(", ", accuracy.PerClass.Select((a, k) => $"{FashionMnist.ClassNames[Classes[k]]} {a:P0}"))})"));
                 if (guidance == 1)
                 {
                     using var first = generated.view(Classes.Length, Generated, 1, Size, Size).narrow(1, 0, 8).reshape(Classes.Length * 8, 1, Size, Size);
@@ -382,15 +389,15 @@ internal static class SmallFolder
                 }
             }
 
-            rows.Add(row);
+            rows[steps] = row;
         }
 
         var result = new
         {
             Classes = Classes.Select(c => FashionMnist.ClassNames[c]).ToArray(), PerClass, Size, Generated, FolderCeiling = folderCeiling.PerClass,
-            TestCeiling = testCeiling.PerClass, Cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal)), Rows = rows,
+            TestCeiling = testCeiling.PerClass, Cpu = Runner.Cpu(), Rows = rows.Values.ToList(),
         };
-        Runner.SaveJson(Path.Combine(folder, "small-folder.json"), result);
+        Runner.SaveJson(jsonPath, result);
     }
 
     private static string Name(int k) => $"{k}-{FashionMnist.ClassNames[Classes[k]].Replace('/', '-').ToLowerInvariant()}";

@@ -31,7 +31,7 @@ internal static class SharedOptions
 
     public static Option<double> ChurnOption() => new("--churn")
     {
-        Description = "EDM's S_churn for --sampler heun or euler: noise added back before each step, from each image's own seed (0, the default: deterministic; EDM used 40 to 80 at 256 steps).",
+        Description = "EDM's S_churn for --sampler heun or euler: noise added back before every step, from each image's own seed (0, the default: deterministic). γ = min(churn/steps, 0.414), so any value from 0.414 × steps gives the same images.",
         DefaultValueFactory = _ => 0,
     };
 

@@ -32,7 +32,7 @@ public sealed partial class DiffusionModel
     /// <summary>
     /// Saves the model as ML.NET's built-in transformers around the generator graph (see the remarks of
     /// <see cref="DiffusionModel"/>); <c>mlContext.Model.Save</c> calls this. Throws <see cref="ArgumentException"/> when
-    /// <see cref="TransformOptions"/> asks for a sampler a graph cannot hold (DDPM, DDIM with η &gt; 0).
+    /// <see cref="TransformOptions"/> asks for a sampler a graph cannot hold (DDPM, DDIM with η &gt; 0, a churn).
     /// </summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) => BuiltInTransformerChain.Save(this, ctx);
 
@@ -45,8 +45,8 @@ public sealed partial class DiffusionModel
     /// </summary>
     /// <param name="options">Sampler (DDIM with η = 0, or DPM-Solver++), steps and guidance; default <see cref="TransformOptions"/>.
     /// Seed, labels and device are not part of a graph.</param>
-    /// <exception cref="ArgumentException">The sampler is DDPM or DDIM with η &gt; 0 (they draw noise every step), or
-    /// the step count is out of range.</exception>
+    /// <exception cref="ArgumentException">The sampler is DDPM or DDIM with η &gt; 0, or the options set a churn (they draw
+    /// noise every step), or the step count is out of range.</exception>
     public byte[] ToOnnx(GenerationOptions? options = null) => ToOnnx(options ?? TransformOptions, rgbForGray: false);
 
     /// <summary>Writes <see cref="ToOnnx(GenerationOptions?)"/>'s graph to <paramref name="path"/> (a temporary file, then renamed).</summary>
@@ -74,7 +74,7 @@ public sealed partial class DiffusionModel
 
         if (options.Churn != 0)
         {
-            throw new ArgumentException($"An ONNX generator is deterministic: Euler and Heun take no churn there (Churn = 0, not {options.Churn}); churn adds noise at every step.", nameof(options));
+            throw new ArgumentException($"An ONNX generator is deterministic: it takes no churn (Churn = 0, not {options.Churn}); churn adds noise at every step.", nameof(options));
         }
 
         ClassifierFreeGuidance.CheckScale(options.Guidance, nameof(options));

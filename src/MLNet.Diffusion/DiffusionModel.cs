@@ -371,6 +371,7 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
     internal static void CheckEditSampler(GenerationOptions options, string parameterName)
     {
         ArgumentNullException.ThrowIfNull(options, parameterName);
+        CheckChurn(options);
         if (!Samplers.CanEdit(options.Sampler.ToString()))
         {
             throw new ArgumentException(
@@ -434,13 +435,13 @@ public sealed partial class DiffusionModel : ITransformer, IDisposable
     private Tensor Sample(ulong[] seeds, GenerationOptions options, Tensor? images,
         Func<IDiffusionSampler, Denoiser, SamplingNoise, int, Tensor?, Tensor> run)
     {
+        CheckChurn(options);
         var count = seeds.Length;
         var device = options.Device is null ? _network.parameters().First().device : Devices.Parse(options.Device);
         device.EnsureAvailable();
         _network.to(device);
         using var scope = torch.NewDisposeScope();
         var labels = Labels(count, options, device);
-        CheckChurn(options);
         var sampler = Samplers.Create(options.Sampler.ToString(), Schedule, new SamplerOptions { PredictionType = PredictionType, Eta = options.Eta, Churn = options.Churn });
         var steps = StepsFor(options);
         using var noise = SamplingNoise.PerSample(seeds, device);

@@ -188,8 +188,10 @@ internal static class EvalCommand
         {
             output.WriteLine("classes seen:   " + string.Join(", ", result.ClassHistogram.Select((n, c) => string.Create(Invariant, $"{FashionMnist.ClassNames[c]} {n}"))));
             output.WriteLine("  in the reference: " + string.Join(", ", result.ReferenceClassHistogram.Select((n, c) => string.Create(Invariant, $"{FashionMnist.ClassNames[c]} {n}"))));
-            output.WriteLine(string.Create(Invariant,
-                $"class mix:      total-variation distance {result.ClassHistogramTotalVariation:F3} from the reference's (0 = the same mix; a perfect class mix scores about {result.ClassHistogramTotalVariationFloor:F3} at this N)"));
+            output.WriteLine(string.Create(Invariant, $"class mix:      total-variation distance {result.ClassHistogramTotalVariation:F3} from the reference's (0 = the same mix; ") +
+                (result.ClassAccuracy is null
+                    ? string.Create(Invariant, $"a perfect class mix scores about {result.ClassHistogramTotalVariationFloor:F3} at these counts)")
+                    : "the labels asked for, i mod classes, set this model's mix)"));
         }
 
         if (result.ClassAccuracy is { } accuracy)

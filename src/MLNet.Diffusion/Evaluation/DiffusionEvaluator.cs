@@ -114,6 +114,7 @@ public static class DiffusionEvaluator
         var referenceHistogram = new int[histogram.Length];
         if (classifier is not null)
         {
+            using var noGrad = torch.no_grad();
             foreach (var c in classifier.Classify(referenceFeatures.to(classifier.parameters().First().device)).argmax(1).to(torch.CPU).data<long>())
             {
                 referenceHistogram[c]++;

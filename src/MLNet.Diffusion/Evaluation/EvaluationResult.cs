@@ -95,8 +95,9 @@ public sealed record EvaluationResult(
     /// (<see cref="ClassHistogram"/>) and the reference's q (<see cref="ReferenceClassHistogram"/>), in [0, 1]: 0 when the
     /// classifier sees the same mix of classes in both, 1 when they share none. For an unconditional model it measures mode
     /// coverage (a model that drops or over-produces classes scores high, whatever each image looks like). Both histograms
-    /// come from one classifier, so its errors largely cancel. Sampling alone keeps a perfect model above 0
-    /// (<see cref="ClassHistogramTotalVariationFloor"/>: 0.038 at N = 1,000 and 0.017 at N = 5,000 with ten equal classes).
+    /// come from one classifier, so its errors largely cancel. Sampling alone keeps a perfect unconditional model above 0
+    /// (<see cref="ClassHistogramTotalVariationFloor"/>). A class-conditional model's mix is set by the labels the evaluator
+    /// gives (i mod classes), so for it the distance measures how often the classifier agrees with the label, not coverage.
     /// Null without a classifier.
     /// </summary>
     public double? ClassHistogramTotalVariation => ClassHistogram.Count == 0 || ReferenceClassHistogram.Count != ClassHistogram.Count
@@ -104,9 +105,11 @@ public sealed record EvaluationResult(
         : TotalVariation(ClassHistogram, ReferenceClassHistogram);
 
     /// <summary>
-    /// The distance <see cref="ClassHistogramTotalVariation"/> expects of a perfect model at this <see cref="Count"/>: N draws
-    /// from the reference's class frequencies q land about ½ Σ_c √(2 q_c (1 − q_c) / (π N)) from q (the normal approximation of
-    /// each class's count). A distance near it cannot be told apart from a perfect class mix at this N. Null without a classifier.
+    /// The distance <see cref="ClassHistogramTotalVariation"/> expects of a perfect unconditional model: its N images and the
+    /// M reference images are both draws from the same class frequencies q, so their histograms land about
+    /// ½ Σ_c √(2 q_c (1 − q_c) (1/N + 1/M) / π) apart (the normal approximation of each class's count; q estimated from the
+    /// reference). With ten equal classes and M = 10,000: 0.040 at N = 1,000, 0.029 at N = 2,000, 0.021 at N = 5,000. A
+    /// distance near it cannot be told apart from a perfect class mix. Null without a classifier.
     /// </summary>
     public double? ClassHistogramTotalVariationFloor
     {
@@ -118,7 +121,8 @@ public sealed record EvaluationResult(
             }
 
             double total = ReferenceClassHistogram.Sum();
-            return 0.5 * ReferenceClassHistogram.Sum(n => Math.Sqrt(2 * (n / total) * (1 - (n / total)) / (Math.PI * Count)));
+            var inverse = (1.0 / Count) + (1 / total);
+            return 0.5 * ReferenceClassHistogram.Sum(n => Math.Sqrt(2 * (n / total) * (1 - (n / total)) * inverse / Math.PI));
         }
     }
 

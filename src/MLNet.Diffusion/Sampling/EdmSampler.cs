@@ -21,7 +21,8 @@ namespace MLNet.Diffusion.Sampling;
 /// With <see cref="SamplerOptions.Churn"/> &gt; 0 (EDM's Algorithm 2, S_churn), a step from σ_i inside [S_tmin, S_tmax] first
 /// raises the noise to σ̂_i = σ_i·(1 + γ), γ = min(S_churn/n, √2 − 1), σ̂_i rounded to the schedule as the grid is:
 /// x̃ ← x̃ + √(σ̂_i² − σ_i²)·S_noise·z, z from the image's own generator (so an image does not depend on its batch), and then
-/// steps from σ̂_i. The churn of the first step is folded into the start (x̃ = σ̂_0·z has the same distribution).
+/// steps from σ̂_i. The churn of the first step is folded into the start: x̃ = √(σ_0² + S_noise²·(σ̂_0² − σ_0²))·z, the law of
+/// σ_0·z + √(σ̂_0² − σ_0²)·S_noise·z′ (σ̂_0·z when S_noise = 1).
 /// Each x̂₀ is clipped or thresholded as <see cref="SamplerOptions"/> say. The state stays in the schedule's coordinates
 /// x = √ᾱ·x̃, so each update is x' = a·x + b·x̂₀ (+ c·s, with s = x̃ + h·d/2 kept from a Heun step's Euler half), whose
 /// coefficients come from the grid in double; the ONNX generator computes the same three products. Refused for schedules
@@ -47,7 +48,7 @@ public sealed class EdmSampler : DiffusionSampler
     /// <param name="heun">True: Heun (2n − 1 evaluations); false: Euler (n).</param>
     /// <exception cref="ArgumentException">
     /// The schedule ends with zero signal, the options set a spacing, or a churn setting is out of range (S_churn ≥ 0,
-    /// S_noise &gt; 0, 0 ≤ S_tmin ≤ S_tmax).
+    /// S_noise &gt; 0, both finite; 0 ≤ S_tmin ≤ S_tmax).
     /// </exception>
     public EdmSampler(NoiseSchedule schedule, SamplerOptions? options = null, bool heun = true)
         : base(schedule, options)
@@ -82,9 +83,25 @@ public sealed class EdmSampler : DiffusionSampler
     public override bool IsStochastic => Options.Churn > 0;
 
     /// <inheritdoc/>
-    public override double InitialNoiseScale => Timesteps.Count == 0
-        ? throw new InvalidOperationException("Call SetTimesteps first: the start's scale is the first timestep's.")
-        : Math.Sqrt(1 - Schedule.AlphaBar(Timesteps[0]));
+    public override double InitialNoiseScale
+    {
+        get
+        {
+            if (_stages.Length == 0)
+            {
+                throw new InvalidOperationException("Call SetTimesteps first: the start's scale is the first timestep's.");
+            }
+
+            // x = √ᾱ(σ̂₀)·x̃ with x̃'s std √(σ₀² + S_noise²·(σ̂₀² − σ₀²)); without churn σ̂₀ = σ₀ and this is √(1 − ᾱ_{t₀}).
+            var (level, hat) = (_stages[0].Level, _stages[0].SigmaFrom);
+            if (hat == level)
+            {
+                return Math.Sqrt(1 - Schedule.AlphaBar(_stages[0].Timestep));
+            }
+
+            return Math.Sqrt((level * level) + (Options.ChurnNoise * Options.ChurnNoise * ((hat * hat) - (level * level)))) / Math.Sqrt(1 + (hat * hat));
+        }
+    }
 
     /// <summary>
     /// The noise level σ_t = √((1 − ᾱ_t)/ᾱ_t) each step starts from, largest first, without the final 0: the Karras grid's, or
@@ -194,6 +211,11 @@ public sealed class EdmSampler : DiffusionSampler
                 : $"{(IsHeun ? "Heun" : "Euler")} steps in order: expected timestep {_stages[_stageIndex].Timestep} (evaluation {_stageIndex + 1} of {_stages.Length}), got {timestep}.");
         }
 
+        if (noise is null && IsStochastic)
+        {
+            throw new ArgumentNullException(nameof(noise), "Churn adds noise; pass a SamplingNoise.");
+        }
+
         var (a, b, c, d, e) = Coefficients(_stageIndex);
         using var scope = torch.NewDisposeScope();
         var x0 = PredictSample(modelOutput, sample, Schedule.AlphaBar(timestep));
@@ -215,14 +237,9 @@ public sealed class EdmSampler : DiffusionSampler
         if (_stageIndex < _stages.Length && _stages[_stageIndex] is { IsCorrection: false } next && next.SigmaFrom > next.Level)
         {
             // The next step is churned: x̃ ← x̃ + √(σ̂² − σ²)·S_noise·z, from x = √ᾱ(σ)·x̃ to x = √ᾱ(σ̂)·x̃ (√ᾱ = 1/√(1 + σ²)).
-            if (noise is null)
-            {
-                throw new ArgumentNullException(nameof(noise), "Churn adds noise; pass a SamplingNoise.");
-            }
-
             var (sigma, hat) = (next.Level, next.SigmaFrom);
             var scaleHat = 1 / Math.Sqrt(1 + (hat * hat));
-            var z = noise.Next(result.shape, result.dtype).to(result.device);
+            var z = noise!.Next(result.shape, result.dtype).to(result.device);
             result = (result * (scaleHat * Math.Sqrt(1 + (sigma * sigma)))) + (z * (scaleHat * Math.Sqrt((hat * hat) - (sigma * sigma)) * Options.ChurnNoise));
         }
 

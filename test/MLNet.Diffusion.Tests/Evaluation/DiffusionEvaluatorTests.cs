@@ -99,7 +99,7 @@ public sealed class DiffusionEvaluatorTests
         Assert.AreEqual(10_000, result.ReferenceClassHistogram.Sum());
         Assert.IsTrue(result.ReferenceClassHistogram.All(n => n is > 700 and < 1300), string.Join(", ", result.ReferenceClassHistogram));
         Assert.AreEqual(EvaluationResult.TotalVariation(result.ClassHistogram, result.ReferenceClassHistogram), result.ClassHistogramTotalVariation);
-        Assert.AreEqual(0.5 * 10 * Math.Sqrt(2 * 0.1 * 0.9 / (Math.PI * 20)), result.ClassHistogramTotalVariationFloor!.Value, 0.01);
+        Assert.AreEqual(0.5 * 10 * Math.Sqrt(2 * 0.1 * 0.9 * ((1 / 20.0) + (1 / 10_000.0)) / Math.PI), result.ClassHistogramTotalVariationFloor!.Value, 0.01);
         CollectionAssert.Contains(lines, "generated 20/20");
         Assert.IsTrue(lines.Any(l => l.StartsWith("bits/dim: 6/6", StringComparison.Ordinal)), string.Join(" | ", lines));
 
@@ -122,23 +122,26 @@ public sealed class DiffusionEvaluatorTests
     [TestMethod]
     public void ClassHistogramTotalVariationFloor_MatchesPerfectModelsDrawnAtRandom()
     {
-        // A "perfect model" draws its classes from the reference's own frequencies (here unequal); the floor says how far its
-        // histogram of N draws lands on average.
-        int[] reference = [1500, 1500, 1000, 1000, 1000, 1000, 1000, 800, 700, 500];
-        var cumulative = reference.Select((_, c) => reference.Take(c + 1).Sum() / 10_000.0).ToArray();
+        // A "perfect model" and the reference both draw their classes from the same frequencies (here unequal): N and M images.
+        // The floor says how far apart their histograms land on average.
+        int[] frequencies = [1500, 1500, 1000, 1000, 1000, 1000, 1000, 800, 700, 500];
+        var cumulative = frequencies.Select((_, c) => frequencies.Take(c + 1).Sum() / 10_000.0).ToArray();
         var random = new Random(1);
-        const int N = 1000;
-        var distances = Enumerable.Range(0, 2000).Select(_ =>
+        const int N = 1000, M = 10_000;
+        int[] Draw(int count)
         {
-            var histogram = new int[reference.Length];
-            for (var i = 0; i < N; i++)
+            var histogram = new int[frequencies.Length];
+            for (var i = 0; i < count; i++)
             {
                 var u = random.NextDouble();
                 histogram[Array.FindIndex(cumulative, p => u < p)]++;
             }
 
-            return EvaluationResult.TotalVariation(histogram, reference);
-        }).ToList();
+            return histogram;
+        }
+
+        var distances = Enumerable.Range(0, 1000).Select(_ => EvaluationResult.TotalVariation(Draw(N), Draw(M))).ToList();
+        var reference = frequencies;  // q as a histogram of M images
         var result = new EvaluationResult(double.NaN, N, new GenerationOptions(), null, new int[10], null, null, 0, "", TimeSpan.Zero) { ReferenceClassHistogram = reference };
         Assert.AreEqual(distances.Average(), result.ClassHistogramTotalVariationFloor!.Value, 0.03 * distances.Average());
     }
