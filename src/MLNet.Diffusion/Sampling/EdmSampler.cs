@@ -116,7 +116,12 @@ public sealed class EdmSampler : DiffusionSampler
     public static int[] KarrasTimesteps(NoiseSchedule schedule, int steps)
     {
         ArgumentNullException.ThrowIfNull(schedule);
-        var sigmas = Enumerable.Range(0, schedule.TrainTimesteps).Select(t => Sigma(schedule, t)).ToArray();
+        return KarrasTimesteps(SigmaTable(schedule), steps);
+    }
+
+    // The grid over the schedule's σ table (σ_t for t = 0 … T − 1).
+    private static int[] KarrasTimesteps(double[] sigmas, int steps)
+    {
         var (max, min) = (Math.Min(sigmas[^1], MaxSigma), sigmas[0]);
         var (maxRoot, minRoot) = (Math.Pow(max, 1 / Rho), Math.Pow(min, 1 / Rho));
         var result = new int[steps];
@@ -147,8 +152,8 @@ public sealed class EdmSampler : DiffusionSampler
     /// <inheritdoc/>
     protected override int[] ChooseTimesteps(int steps)
     {
-        var grid = KarrasTimesteps(Schedule, steps);
-        var sigmas = Enumerable.Range(0, Schedule.TrainTimesteps).Select(t => Sigma(Schedule, t)).ToArray();
+        var sigmas = SigmaTable(Schedule);
+        var grid = KarrasTimesteps(sigmas, steps);
         var gamma = Math.Min(Options.Churn / steps, Math.Sqrt(2) - 1);
         var stages = new List<Stage>();
         for (var i = 0; i < grid.Length; i++)
@@ -249,6 +254,8 @@ public sealed class EdmSampler : DiffusionSampler
     /// <inheritdoc/>
     internal override void StartAt(int timestep) =>
         throw new NotSupportedException("Euler and Heun on the Karras grid start from noise only: image-to-image and inpainting take DDIM or DPM-Solver++.");
+
+    private static double[] SigmaTable(NoiseSchedule schedule) => [.. Enumerable.Range(0, schedule.TrainTimesteps).Select(t => Sigma(schedule, t))];
 
     private static double Sigma(NoiseSchedule schedule, int t) => Math.Sqrt((1 - schedule.AlphaBar(t)) / schedule.AlphaBar(t));
 
