@@ -105,21 +105,9 @@ public static class DiffusionEvaluator
         var kid = KernelInceptionDistance.Compute(features, referenceFeatures);
         var precisionRecall = PrecisionRecallOf(referenceSubset, features.narrow(0, 0, matched));
 
-        var histogram = new int[classifier is null ? 0 : FeatureNetwork.ClassCount];
-        foreach (var p in predicted)
-        {
-            histogram[p]++;
-        }
-
-        var referenceHistogram = new int[histogram.Length];
-        if (classifier is not null)
-        {
-            using var noGrad = torch.no_grad();
-            foreach (var c in classifier.Classify(referenceFeatures.to(classifier.parameters().First().device)).argmax(1).to(torch.CPU).data<long>())
-            {
-                referenceHistogram[c]++;
-            }
-        }
+        var classCount = classifier is null ? 0 : FeatureNetwork.ClassCount;
+        var histogram = Histogram(predicted, classCount);
+        var referenceHistogram = Histogram(classifier is null ? [] : PredictedClasses(classifier, referenceFeatures), classCount);
 
         double[]? accuracy = null;
         if (classifier is not null && model.Config.NumClasses == FeatureNetwork.ClassCount)
@@ -232,6 +220,26 @@ public static class DiffusionEvaluator
         return features.index_select(0, torch.randperm(features.size(0), generator: generator).narrow(0, 0, count));
     }
 
+    // The classifier's class for each feature row (argmax of its logits), on the CPU.
+    private static long[] PredictedClasses(FeatureNetwork classifier, Tensor features)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        return classifier.Classify(features.to(classifier.parameters().First().device)).argmax(1).to(torch.CPU).data<long>().ToArray();
+    }
+
+    // How often each of classCount classes occurs (classCount 0, without a classifier: an empty histogram).
+    private static int[] Histogram(IEnumerable<long> classes, int classCount)
+    {
+        var histogram = new int[classCount];
+        foreach (var c in classes)
+        {
+            histogram[c]++;
+        }
+
+        return histogram;
+    }
+
     private static (Tensor Images, Tensor Features, long[] Predicted) Generate(DiffusionModel model, IImageFeatureExtractor extractor,
         FeatureNetwork? classifier, EvaluationOptions options, IProgress<string>? progress, CancellationToken cancellationToken)
     {
@@ -255,7 +263,7 @@ public static class DiffusionEvaluator
             var batchFeatures = extractor.Extract(batch);
             if (classifier is not null)
             {
-                predicted.AddRange(classifier.Classify(batchFeatures.to(classifier.parameters().First().device)).argmax(1).to(torch.CPU).data<long>().ToArray());
+                predicted.AddRange(PredictedClasses(classifier, batchFeatures));
             }
 
             images.Add(step.MoveToOuter(batch));
