@@ -94,6 +94,8 @@ internal static class Rows
         new("baseline-3000", "budget", "the baseline at 3,000 steps", o => o, 3000),
         new("default-3000", "budget", "the default recipe (v prediction) on the demo's tiny preset at 3,000 steps of 64 (the baseline-3000's images in about a third of its time)", o => o with { PredictionType = PredictionType.VPrediction, ModelPreset = "tiny" }, 3000),
         new("v-small-3000", "budget", "the default recipe (v prediction) on the baseline's small preset at 3,000 steps of 64: what `mlnet-diffusion train` runs by default, separating the recipe from the preset", o => o with { PredictionType = PredictionType.VPrediction }, 3000),
+        new("baseline-2000", "budget", "the baseline at 2,000 steps of 64 (the length `mlnet-diffusion train` runs by default): where between 200 and 3,000 steps ε overtakes v", o => o, 2000),
+        new("v-small-2000", "budget", "v prediction on the small preset at 2,000 steps of 64, against baseline-2000", o => o with { PredictionType = PredictionType.VPrediction }, 2000),
         new("default-unconditional-3000", "budget", "default-3000 without class labels (an unconditional model: its class histogram against the real images')", o => o with { PredictionType = PredictionType.VPrediction, ModelPreset = "tiny", ClassConditional = false, ClassNames = null }, 3000),
         new("v-small-unconditional-3000", "budget", "v-small-3000 without class labels (what `mlnet-diffusion train` makes of an unlabelled folder by default: its class histogram against the real images')", o => o with { PredictionType = PredictionType.VPrediction, ClassConditional = false, ClassNames = null }, 3000),
     ];
