@@ -19,7 +19,8 @@ public sealed class DiffusionCatalog
 
     /// <summary>
     /// A DDPM trainer with the settings people change most, on the library's recipe (<see cref="TrainingRecipes.Default{T}"/>:
-    /// v prediction, peak rate 1e-3 after a warm-up that scales with <paramref name="maxSteps"/>, cosine decay); every other setting
+    /// v prediction for runs of fewer than 64,000 images (<paramref name="maxSteps"/> × <paramref name="batchSize"/>) and ε from there on,
+    /// so ε at the defaults, peak rate 1e-3 after a warm-up that scales with <paramref name="maxSteps"/>, cosine decay); every other setting
     /// keeps its <see cref="DiffusionTrainer.Options"/> default.
     /// </summary>
     /// <param name="featureColumnName">The training images: a float vector column [C, H, W] (C = 1 or 3, H = W) in [−1, 1], as

@@ -144,7 +144,7 @@ public sealed class TrainResumeTests
     }
 
     /// <summary>
-    /// A new run takes --recipe's settings (default: the library's, v prediction) with --prediction, --lr, --schedule and
+    /// A new run takes --recipe's settings (default: the library's, v prediction for a run this short) with --prediction, --lr, --schedule and
     /// --loss-weighting overriding them; a run started on the recipe before it (ε) keeps ε when it resumes, as every recorded
     /// setting; --recipe with --resume is refused.
     /// </summary>

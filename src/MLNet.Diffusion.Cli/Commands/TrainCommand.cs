@@ -24,7 +24,7 @@ internal sealed class TrainCommand
     private readonly Option<string> _preset = new("--model") { Description = "tiny, small or ddpm-cifar10.", DefaultValueFactory = _ => "small" };
     private readonly Option<long> _steps = new("--steps") { Description = "Optimiser steps.", DefaultValueFactory = _ => 2000 };
     private readonly Option<int> _batch = new("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 64 };
-    private readonly Option<string> _recipe = new("--recipe") { Description = "The training recipe (docs/training.md#recipes): default (the measured winner of docs/quality.md's ablation) or short-run (the recipe before it, which bench/quality.sh pins). --lr, --schedule, --prediction and --loss-weighting override its values.", DefaultValueFactory = _ => TrainingRecipes.DefaultName };
+    private readonly Option<string> _recipe = new("--recipe") { Description = "The training recipe (docs/training.md#recipes): default (the measured winner of docs/quality.md's ablation: v prediction for runs of fewer than 64,000 images, steps × batch, ε from there on) or short-run (the recipe before it, which bench/quality.sh pins). --lr, --schedule, --prediction and --loss-weighting override its values.", DefaultValueFactory = _ => TrainingRecipes.DefaultName };
     private readonly Option<double?> _rate = new("--lr") { Description = "Peak learning rate (default: the recipe's)." };
     private readonly Option<string?> _schedule = new("--schedule") { Description = "linear, cosine or sigmoid (default: the recipe's)." };
     private readonly Option<string?> _prediction = new("--prediction") { Description = "epsilon, sample or v (default: the recipe's)." };

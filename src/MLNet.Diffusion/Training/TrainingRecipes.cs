@@ -26,18 +26,44 @@ public static class TrainingRecipes
 
     /// <summary>
     /// The library's recipe, for <c>mlnet-diffusion train</c>, the Fashion-MNIST example (<c>./build.sh demo</c>) and the ML.NET
-    /// catalog's simple <c>Train(...)</c>: <see cref="ShortRun{T}"/> with v prediction (Salimans and Ho 2022) and a warm-up of a tenth
-    /// of the run, at most 100 steps (<see cref="DefaultWarmupSteps"/>). At 200 steps of 64 on Fashion-MNIST v prediction took KID
-    /// from 13.19 to 8.97 and the images of the class asked for from 35 % to 64 %; the schedule, min-SNR weighting, rate, warm-up
-    /// (100 or 20 steps), dropout and moving average moved KID by less than its spread (docs/quality.md), so the warm-up is sized
-    /// for runs of under 1,000 steps, which would otherwise spend most of their steps below the peak rate.
+    /// catalog's simple <c>Train(...)</c>: <see cref="ShortRun{T}"/> with a warm-up of a tenth of the run, at most 100 steps
+    /// (<see cref="DefaultWarmupSteps"/>), and the prediction that measured better for the run's length
+    /// (<see cref="DefaultPredictionType"/>): v (Salimans and Ho 2022) for runs of fewer than
+    /// <see cref="DefaultEpsilonFromImages"/> images, ε from there on (so a run of 1,000 steps of 64 or more gets <see cref="ShortRun{T}"/> itself).
+    /// At 200 steps of 64 on Fashion-MNIST v prediction took KID from 13.19 to 8.97 and the images of the class asked for from
+    /// 35 % to 64 %, while the schedule, min-SNR weighting, rate, warm-up (100 or 20 steps), dropout and moving average moved KID
+    /// by less than its spread; at 2,000 and 3,000 steps of 64 ε had the better FID (11.47 against 14.11, 6.06 against 8.70) and
+    /// recall (docs/quality.md). The warm-up is sized for runs of under 1,000 steps, which would otherwise spend most of their
+    /// steps below the peak rate.
     /// </summary>
     /// <typeparam name="T">The options' type (<see cref="DdpmTrainerOptions"/> or the ML.NET trainer's options).</typeparam>
     /// <param name="options">The run's options, with <see cref="DdpmTrainerOptions.MaxSteps"/> set.</param>
     /// <returns>A copy of <paramref name="options"/> with the recipe's prediction, rate, warm-up, schedule and EMA decay.</returns>
     public static T Default<T>(T options)
         where T : DdpmTrainerOptions =>
-        (T)(ShortRun(options) with { PredictionType = PredictionType.VPrediction, WarmupSteps = DefaultWarmupSteps(options.MaxSteps) });
+        (T)(ShortRun(options) with
+        {
+            PredictionType = DefaultPredictionType(options.MaxSteps, (long)options.BatchSize * options.GradientAccumulationSteps),
+            WarmupSteps = DefaultWarmupSteps(options.MaxSteps),
+        });
+
+    /// <summary>
+    /// The training images (optimiser steps × images per step) from which <see cref="Default{T}"/> predicts ε instead of v:
+    /// 64,000 (1,000 steps of 64). Measured on class-conditional Fashion-MNIST (docs/quality.md): v led at 12,800 images (200
+    /// steps of 64, <c>small</c> preset) and 44,800 (1,400 steps of 32, <c>tiny</c>), ε at 128,000 and 192,000 (<c>small</c>);
+    /// where between 44,800 and 128,000 they cross was not measured, and other data and model widths may cross elsewhere.
+    /// </summary>
+    public const long DefaultEpsilonFromImages = 64_000;
+
+    /// <summary>
+    /// The prediction of <see cref="Default{T}"/> for a run of <paramref name="maxSteps"/> steps of <paramref name="imagesPerStep"/>
+    /// images: v (Salimans and Ho 2022) when the run sees fewer than <see cref="DefaultEpsilonFromImages"/> images, ε (Ho et al.
+    /// 2020, eq. 14) from there on.
+    /// </summary>
+    /// <param name="maxSteps">The run's optimiser steps, at least 1.</param>
+    /// <param name="imagesPerStep">Images per optimiser step (batch size × gradient accumulation steps), at least 1.</param>
+    public static PredictionType DefaultPredictionType(long maxSteps, long imagesPerStep) =>
+        (double)maxSteps * Math.Max(1L, imagesPerStep) < DefaultEpsilonFromImages ? PredictionType.VPrediction : PredictionType.Epsilon;
 
     /// <summary>
     /// The warm-up of <see cref="Default{T}"/> for a run of <paramref name="maxSteps"/>: a tenth of it, rounded up, at most

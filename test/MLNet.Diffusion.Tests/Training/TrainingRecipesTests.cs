@@ -14,14 +14,29 @@ public sealed class TrainingRecipesTests
     public TestContext TestContext { get; set; } = null!;
 
     [TestMethod]
-    public void Default_IsTheShortRunRecipeWithVPrediction_AndScalesTheWarmupWithTheRun()
+    public void Default_IsTheShortRunRecipe_WithVPredictionForShortRuns_AndScalesTheWarmupWithTheRun()
     {
         var options = new DdpmTrainerOptions { MaxSteps = 3000, ModelPreset = "tiny", Seed = 4 };
         var recipe = TrainingRecipes.Default(options);
-        Assert.AreEqual(PredictionType.VPrediction, recipe.PredictionType);
-        Assert.AreEqual(TrainingRecipes.ShortRun(options) with { PredictionType = PredictionType.VPrediction }, recipe, "from 1,000 steps on, the short-run recipe's warm-up");
-        Assert.AreEqual((1e-3, 100, LearningRateSchedule.Cosine, 0.999), (recipe.LearningRate, recipe.WarmupSteps, recipe.LearningRateSchedule, recipe.EmaDecay));
+        Assert.AreEqual(TrainingRecipes.ShortRun(options), recipe, "192,000 images: the short-run recipe itself, ε");
+        Assert.AreEqual((PredictionType.Epsilon, 1e-3, 100, LearningRateSchedule.Cosine, 0.999), (recipe.PredictionType, recipe.LearningRate, recipe.WarmupSteps, recipe.LearningRateSchedule, recipe.EmaDecay));
         Assert.AreEqual(("tiny", 4UL), (recipe.ModelPreset, recipe.Seed.GetValueOrDefault()), "the run's own settings are kept");
+        var demo = TrainingRecipes.Default(options with { MaxSteps = 1400, BatchSize = 32 });
+        Assert.AreEqual(TrainingRecipes.ShortRun(options with { MaxSteps = 1400, BatchSize = 32 }) with { PredictionType = PredictionType.VPrediction }, demo, "the demo's 44,800 images: v");
+
+        // v below 64,000 images (steps × batch × accumulation), ε from there on.
+        foreach (var (steps, batch, accumulation, prediction) in new (long, int, int, PredictionType)[]
+        {
+            (200, 64, 1, PredictionType.VPrediction), (999, 64, 1, PredictionType.VPrediction), (1000, 64, 1, PredictionType.Epsilon),
+            (1999, 32, 1, PredictionType.VPrediction), (2000, 32, 1, PredictionType.Epsilon), (500, 64, 2, PredictionType.Epsilon),
+            (2000, 64, 1, PredictionType.Epsilon), (1, 1, 1, PredictionType.VPrediction), (long.MaxValue, int.MaxValue, int.MaxValue, PredictionType.Epsilon),
+        })
+        {
+            var run = TrainingRecipes.Default(options with { MaxSteps = steps, BatchSize = batch, GradientAccumulationSteps = accumulation });
+            Assert.AreEqual(prediction, run.PredictionType, $"{steps} steps of {batch} × {accumulation}");
+            Assert.AreEqual(prediction, TrainingRecipes.DefaultPredictionType(steps, (long)batch * accumulation));
+        }
+
         // A tenth of the run, rounded up, between 1 and 100 steps; the short-run recipe warms up over min(100, steps).
         foreach (var (steps, warmup) in new (long, int)[] { (1, 1), (10, 1), (11, 2), (40, 4), (200, 20), (999, 100), (1400, 100), (100_000, 100) })
         {
@@ -42,7 +57,9 @@ public sealed class TrainingRecipesTests
     public void Docs_RecipesExample()
     {
         var options = TrainingRecipes.Default(new DdpmTrainerOptions { MaxSteps = 2000, ClassConditional = true });
-        Assert.AreEqual((PredictionType.VPrediction, 1e-3, 100, true), (options.PredictionType, options.LearningRate, options.WarmupSteps, options.ClassConditional));
+        Assert.AreEqual((PredictionType.Epsilon, 1e-3, 100, true), (options.PredictionType, options.LearningRate, options.WarmupSteps, options.ClassConditional));
+        var shortRun = TrainingRecipes.Default(new DdpmTrainerOptions { MaxSteps = 400, ClassConditional = true });
+        Assert.AreEqual((PredictionType.VPrediction, 1e-3, 40), (shortRun.PredictionType, shortRun.LearningRate, shortRun.WarmupSteps));
     }
 
     [TestMethod]
@@ -54,27 +71,33 @@ public sealed class TrainingRecipesTests
         Assert.AreEqual(5e-4, ml.Diffusion().Train(maxSteps: 300, learningRate: 5e-4).TrainerOptions.LearningRate);
     }
 
-    /// <summary>A run on the recipe before the default (ε) resumes as ε: its checkpoint's options are the run's, whatever the defaults now.</summary>
+    /// <summary>
+    /// A run resumes on the prediction its checkpoint recorded, whatever the recipes choose now: ε for a run on the recipe before
+    /// the default, v for a short run on the default (Resume never applies a recipe, so a resumed run keeps it at any new length).
+    /// </summary>
     [TestMethod]
-    public void CheckpointOfARunOnTheShortRunRecipe_ResumesWithItsOwnSettings()
+    [DataRow(TrainingRecipes.ShortRunName, PredictionType.Epsilon)]
+    [DataRow(TrainingRecipes.DefaultName, PredictionType.VPrediction)]
+    public void CheckpointOfARun_ResumesWithItsOwnSettings(string recipe, PredictionType prediction)
     {
         var directory = Path.Combine(TestContext.TestRunDirectory ?? Path.GetTempPath(), "recipe-" + Guid.NewGuid().ToString("N"));
         using var images = TorchSharp.torch.rand([8, 1, 8, 8]) * 2 - 1;
         using var data = new TensorTrainingData(images);
-        var run = TrainingRecipes.ShortRun(new DdpmTrainerOptions
+        var run = TrainingRecipes.Apply(recipe, new DdpmTrainerOptions
         {
             Model = MLNet.Diffusion.Models.UNetConfig.Preset("tiny", 8, 1), BatchSize = 4, MaxSteps = 2, Device = "cpu", Seed = 1, SampleGridSize = 0,
             CheckpointDirectory = directory, CheckpointEvery = 1,
         });
+        Assert.AreEqual(prediction, run.PredictionType);
         using (new DdpmTrainer(run).Train(data))
         {
         }
 
         var recorded = new DiffusionTrainer.Options(TrainingCheckpoint.Read(TrainingCheckpoint.PathFor(directory, 2)).Options);
-        Assert.AreEqual(PredictionType.Epsilon, recorded.PredictionType);
+        Assert.AreEqual(prediction, recorded.PredictionType);
         Assert.AreEqual(run.LearningRate, recorded.LearningRate);
         using var resumed = DdpmTrainer.Resume(TrainingCheckpoint.PathFor(directory, 2), data, maxSteps: 3);
         Assert.AreEqual(3, resumed.Steps);
-        Assert.AreEqual(PredictionType.Epsilon, resumed.Options.PredictionType);
+        Assert.AreEqual(prediction, resumed.Options.PredictionType);
     }
 }
