@@ -152,16 +152,18 @@ public sealed class TrainResumeTests
     public void Recipe_SetsANewRunsSettings_AndARunOnTheOldRecipeResumesOnIt()
     {
         var root = NewDirectory();
-        var (code, _, error) = Train("--steps", "1", "--out", Path.Combine(root, "default.zip"), "--checkpoint-dir", Path.Combine(root, "default"));
+        var (code, output, error) = Train("--steps", "1", "--out", Path.Combine(root, "default.zip"), "--checkpoint-dir", Path.Combine(root, "default"));
         Assert.AreEqual(0, code, error);
+        StringAssert.Contains(output, "v prediction, peak learning rate 0.001 after 1 warm-up steps (recipe default)");
         var options = RecordedOptions(Checkpoint(Path.Combine(root, "default"), 1));
         Assert.AreEqual("VPrediction", options.GetProperty("PredictionType").GetString());
         Assert.AreEqual(1e-3, options.GetProperty("LearningRate").GetDouble());
         Assert.AreEqual("Cosine", options.GetProperty("LearningRateSchedule").GetString());
 
-        (code, _, error) = Train("--steps", "1", "--recipe", "default", "--prediction", "epsilon", "--lr", "0.0005", "--schedule", "cosine",
+        (code, output, error) = Train("--steps", "1", "--recipe", "default", "--prediction", "epsilon", "--lr", "0.0005", "--schedule", "cosine",
             "--out", Path.Combine(root, "overridden.zip"), "--checkpoint-dir", Path.Combine(root, "overridden"));
         Assert.AreEqual(0, code, error);
+        StringAssert.Contains(output, "epsilon prediction, peak learning rate 0.0005 after 1 warm-up steps (recipe default)");
         options = RecordedOptions(Checkpoint(Path.Combine(root, "overridden"), 1));
         Assert.AreEqual("Epsilon", options.GetProperty("PredictionType").GetString());
         Assert.AreEqual(5e-4, options.GetProperty("LearningRate").GetDouble());
@@ -171,10 +173,11 @@ public sealed class TrainResumeTests
         (code, _, error) = Train("--steps", "1", "--recipe", "short-run", "--out", Path.Combine(root, "short.zip"), "--checkpoint-dir", old);
         Assert.AreEqual(0, code, error);
         Assert.AreEqual("Epsilon", RecordedOptions(Checkpoint(old, 1)).GetProperty("PredictionType").GetString());
-        (code, _, error) = Train("--steps", "2", "--out", Path.Combine(root, "resumed.zip"), "--checkpoint-dir", old, "--resume");
+        (code, output, error) = Train("--steps", "2", "--out", Path.Combine(root, "resumed.zip"), "--checkpoint-dir", old, "--resume");
         Assert.AreEqual(0, code, error);
+        StringAssert.Contains(output, "epsilon prediction, peak learning rate 0.001 after 1 warm-up steps (the run's own)");
         Assert.AreEqual("Epsilon", RecordedOptions(Checkpoint(old, 2)).GetProperty("PredictionType").GetString());
-        (code, var output, _) = Run("info", "--model", Path.Combine(root, "resumed.zip"));
+        (code, output, _) = Run("info", "--model", Path.Combine(root, "resumed.zip"));
         StringAssert.Contains(output, "predicts Epsilon");
 
         (code, _, error) = Train("--steps", "3", "--out", Path.Combine(root, "again.zip"), "--checkpoint-dir", old, "--resume", "--recipe", "default");

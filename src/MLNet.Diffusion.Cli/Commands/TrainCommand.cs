@@ -124,6 +124,8 @@ internal sealed class TrainCommand
         var count = view.GetRowCount() ?? 0;
         _output.WriteLine(string.Create(Invariant, $"training on {count} images ({dataChannels}×{dataSize}×{dataSize}{(classes is { } n ? $", {n} classes" : string.Empty)}){(from is null ? string.Empty : $", resuming {from}")}"));
         var options = stored is null ? NewRunOptions(p) : ResumedOptions(p, stored, directory!);
+        _output.WriteLine(string.Create(Invariant,
+            $"{PredictionName(options.PredictionType)} prediction, peak learning rate {options.LearningRate:G3} after {options.WarmupSteps} warm-up steps ({(stored is null ? $"recipe {p.GetRequiredValue(_recipe)}" : "the run's own")})"));
         Check(options.EvaluateEvery > 0 || !p.Given(_evalCount), "--eval-count applies only with --eval-every (above 0, given or kept from the resumed run)");
         options = options with
         {

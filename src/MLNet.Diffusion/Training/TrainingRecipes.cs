@@ -29,7 +29,8 @@ public static class TrainingRecipes
     /// catalog's simple <c>Train(...)</c>: <see cref="ShortRun{T}"/> with a warm-up of a tenth of the run, at most 100 steps
     /// (<see cref="DefaultWarmupSteps"/>), and the prediction that measured better for the run's length
     /// (<see cref="DefaultPredictionType"/>): v (Salimans and Ho 2022) for runs of fewer than
-    /// <see cref="DefaultEpsilonFromImages"/> images, ε from there on (so a run of 1,000 steps of 64 or more gets <see cref="ShortRun{T}"/> itself).
+    /// <see cref="DefaultEpsilonFromImages"/> images, ε from there on (so from 1,000 steps, on options that predict ε, it is
+    /// <see cref="ShortRun{T}"/> itself).
     /// At 200 steps of 64 on Fashion-MNIST v prediction took KID from 13.19 to 8.97 and the images of the class asked for from
     /// 35 % to 64 %, while the schedule, min-SNR weighting, rate, warm-up (100 or 20 steps), dropout and moving average moved KID
     /// by less than its spread; at 2,000 and 3,000 steps of 64 ε had the better FID (11.47 against 14.11, 6.06 against 8.70) and
@@ -49,9 +50,10 @@ public static class TrainingRecipes
 
     /// <summary>
     /// The training images (optimiser steps × images per step) from which <see cref="Default{T}"/> predicts ε instead of v:
-    /// 64,000 (1,000 steps of 64). Measured on class-conditional Fashion-MNIST (docs/quality.md): v led at 12,800 images (200
-    /// steps of 64, <c>small</c> preset) and 44,800 (1,400 steps of 32, <c>tiny</c>), ε at 128,000 and 192,000 (<c>small</c>);
-    /// where between 44,800 and 128,000 they cross was not measured, and other data and model widths may cross elsewhere.
+    /// 64,000 (1,000 steps of 64). Images seen, not the dataset's size: 1,000 steps of 64 on a folder of 88 images count 64,000.
+    /// Measured on class-conditional Fashion-MNIST (docs/quality.md): v led at 12,800 images (200 steps of 64, <c>small</c>
+    /// preset) and at about 45,000 (700 steps of 64, <c>tiny</c>), ε at 128,000 and 192,000 (<c>small</c>); where between
+    /// them they cross was not measured (the two sides are on different widths), and other data may cross elsewhere.
     /// </summary>
     public const long DefaultEpsilonFromImages = 64_000;
 
@@ -60,8 +62,10 @@ public static class TrainingRecipes
     /// images: v (Salimans and Ho 2022) when the run sees fewer than <see cref="DefaultEpsilonFromImages"/> images, ε (Ho et al.
     /// 2020, eq. 14) from there on.
     /// </summary>
-    /// <param name="maxSteps">The run's optimiser steps, at least 1.</param>
-    /// <param name="imagesPerStep">Images per optimiser step (batch size × gradient accumulation steps), at least 1.</param>
+    /// <param name="maxSteps">The run's optimiser steps (<see cref="DdpmTrainerOptions.MaxSteps"/>; a run set by
+    /// <see cref="DdpmTrainerOptions.Epochs"/> is counted by it too).</param>
+    /// <param name="imagesPerStep">Images per optimiser step (batch size × gradient accumulation steps); below 1 counts as 1,
+    /// and the options' validation refuses such a run.</param>
     public static PredictionType DefaultPredictionType(long maxSteps, long imagesPerStep) =>
         (double)maxSteps * Math.Max(1L, imagesPerStep) < DefaultEpsilonFromImages ? PredictionType.VPrediction : PredictionType.Epsilon;
 
@@ -70,7 +74,7 @@ public static class TrainingRecipes
     /// <see cref="ShortRunMaxWarmupSteps"/> (100 from 1,000 steps on; 20 at 200; 1 for runs of up to 10 steps).
     /// </summary>
     /// <param name="maxSteps">The run's optimiser steps, at least 1.</param>
-    public static int DefaultWarmupSteps(long maxSteps) => (int)Math.Clamp((maxSteps + 9) / 10, 1, ShortRunMaxWarmupSteps);
+    public static int DefaultWarmupSteps(long maxSteps) => (int)Math.Clamp((Math.Min(maxSteps, 10L * ShortRunMaxWarmupSteps) + 9) / 10, 1, ShortRunMaxWarmupSteps);
 
     /// <summary>
     /// The recipe of <c>mlnet-diffusion train</c> before the ablation of docs/quality.md, for runs of hundreds to a few thousand

@@ -29,7 +29,7 @@ public sealed class TrainingRecipesTests
         {
             (200, 64, 1, PredictionType.VPrediction), (999, 64, 1, PredictionType.VPrediction), (1000, 64, 1, PredictionType.Epsilon),
             (1999, 32, 1, PredictionType.VPrediction), (2000, 32, 1, PredictionType.Epsilon), (500, 64, 2, PredictionType.Epsilon),
-            (2000, 64, 1, PredictionType.Epsilon), (1, 1, 1, PredictionType.VPrediction), (long.MaxValue, int.MaxValue, int.MaxValue, PredictionType.Epsilon),
+            (2000, 64, 1, PredictionType.Epsilon), (1, 1, 1, PredictionType.VPrediction), (63_999, 1, 1, PredictionType.VPrediction), (64_000, 1, 1, PredictionType.Epsilon), (long.MaxValue, int.MaxValue, int.MaxValue, PredictionType.Epsilon),
         })
         {
             var run = TrainingRecipes.Default(options with { MaxSteps = steps, BatchSize = batch, GradientAccumulationSteps = accumulation });
@@ -38,7 +38,7 @@ public sealed class TrainingRecipesTests
         }
 
         // A tenth of the run, rounded up, between 1 and 100 steps; the short-run recipe warms up over min(100, steps).
-        foreach (var (steps, warmup) in new (long, int)[] { (1, 1), (10, 1), (11, 2), (40, 4), (200, 20), (999, 100), (1400, 100), (100_000, 100) })
+        foreach (var (steps, warmup) in new (long, int)[] { (1, 1), (10, 1), (11, 2), (40, 4), (200, 20), (999, 100), (1400, 100), (100_000, 100), (long.MaxValue, 100) })
         {
             Assert.AreEqual(warmup, TrainingRecipes.Default(options with { MaxSteps = steps }).WarmupSteps, $"{steps} steps");
         }
