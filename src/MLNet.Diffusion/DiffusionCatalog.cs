@@ -19,7 +19,7 @@ public sealed class DiffusionCatalog
 
     /// <summary>
     /// A DDPM trainer with the settings people change most, on the library's recipe (<see cref="TrainingRecipes.Default{T}"/>:
-    /// v prediction for runs of fewer than 64,000 images (<paramref name="maxSteps"/> × <paramref name="batchSize"/>) and ε from there on,
+    /// v prediction for runs of fewer than <see cref="TrainingRecipes.DefaultEpsilonFromImages"/> images (<paramref name="maxSteps"/> × <paramref name="batchSize"/>) and ε from there on,
     /// so ε at the defaults, peak rate 1e-3 after a warm-up that scales with <paramref name="maxSteps"/>, cosine decay); every other setting
     /// keeps its <see cref="DiffusionTrainer.Options"/> default.
     /// </summary>

@@ -160,7 +160,7 @@ public sealed class DdpmTrainer
             return options.MaxSteps;
         }
 
-        var perStep = (long)options.BatchSize * options.GradientAccumulationSteps;
+        var perStep = options.ImagesPerStep;
         return ((epochs * examples) + perStep - 1) / perStep;
     }
 }

@@ -35,6 +35,9 @@ public record DdpmTrainerOptions
     /// <summary>Forward passes whose gradients are summed per optimiser step (effective batch = BatchSize × this). Default 1.</summary>
     public int GradientAccumulationSteps { get; init; } = 1;
 
+    // Images per optimiser step, in 64 bits so that a product of two ints cannot wrap.
+    internal long ImagesPerStep => (long)BatchSize * GradientAccumulationSteps;
+
     /// <summary>Optimiser steps to train for. Default 10,000. Ignored when <see cref="Epochs"/> is set.</summary>
     public long MaxSteps { get; init; } = 10_000;
 

@@ -44,7 +44,7 @@ public static class TrainingRecipes
         where T : DdpmTrainerOptions =>
         (T)(ShortRun(options) with
         {
-            PredictionType = DefaultPredictionType(options.MaxSteps, (long)options.BatchSize * options.GradientAccumulationSteps),
+            PredictionType = DefaultPredictionType(options.MaxSteps, options.ImagesPerStep),
             WarmupSteps = DefaultWarmupSteps(options.MaxSteps),
         });
 

@@ -49,12 +49,12 @@ public static partial class TrainingReport
 
         var status = result.Completed ? "Trained" : "Stopped after";
         page.Append("<p class=\"lead\">").Append(Encode(string.Create(s_c,
-            $"{status} {result.Steps:N0} steps of {o.BatchSize * o.GradientAccumulationSteps} images in {Duration(result.Elapsed)} on {result.Device}; final loss {result.FinalLoss:F4} (mean of the last {window} steps).")))
+            $"{status} {result.Steps:N0} steps of {o.ImagesPerStep} images in {Duration(result.Elapsed)} on {result.Device}; final loss {result.FinalLoss:F4} (mean of the last {window} steps).")))
             .Append("</p>\n");
 
         page.Append("<h2>Run</h2>\n<table>\n");
         Row(page, "steps", string.Create(s_c, $"{result.Steps:N0} of {Math.Max(result.TotalSteps, result.Steps):N0}{(result.Completed ? string.Empty : " (stopped early)")}"));
-        Row(page, "images per step", string.Create(s_c, $"{o.BatchSize * o.GradientAccumulationSteps}"));
+        Row(page, "images per step", string.Create(s_c, $"{o.ImagesPerStep}"));
         Row(page, "training time", Duration(result.Elapsed));
         Row(page, "throughput", string.Create(s_c, $"{result.ImagesPerSecond:F1} images/s"));
         Row(page, $"final loss (mean of the last {window} steps)", result.Losses.Count == 0 ? "—" : result.FinalLoss.ToString("F5", s_c));

@@ -279,7 +279,7 @@ internal sealed class TrainingRun : IDisposable
     // Training time and images of the whole run: the parts before the resume point, and this one.
     private TimeSpan Elapsed => (_restored?.Elapsed ?? TimeSpan.Zero) + _clock.Elapsed;
 
-    private long ImagesTrained => (_restored?.ImagesTrained ?? 0) + ((_step - _startStep) * _options.BatchSize * _options.GradientAccumulationSteps);
+    private long ImagesTrained => (_restored?.ImagesTrained ?? 0) + ((_step - _startStep) * _options.ImagesPerStep);
 
     // One optimiser step: GradientAccumulationSteps forward/backward passes, clipping, AdamW. Returns the loss.
     private double TrainStep(UNet2D model, AdamW optimizer, Generator rng)
